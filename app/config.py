@@ -1,0 +1,254 @@
+"""Settings: every OPERA_* variable, parsed and validated once; secrets stay SecretStr.
+
+Nothing else in the package reads os.environ. A bad value becomes a ConfigError whose message is one line that
+names the variable and the problem; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "OPERA_"
+
+#: Credentials of the embedded sandbox; not secrets, since the sandbox only exists on loopback.
+SANDBOX_CLIENT_ID = "sandbox-client"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the public demo credential of the emulator
+SANDBOX_APP_KEY = "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"
+SANDBOX_PATH = "/sandbox"
+
+TOOLSETS = ("reservations", "availability", "guests", "front_desk", "housekeeping", "billing", "system")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line for a human."""
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    # --- OHIP connection -------------------------------------------------------------------------------------
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    base_url: str | None = Field(default=None, description="OHIP gateway, e.g. https://x.hospitality-api.region.ocs.oc.com")
+    token_url: str | None = None
+    api_version: str = "v1"
+    environment: str = "development"
+    default_hotel_id: str = "SAND01"
+    app_key: SecretStr | None = None
+    enterprise_id: str | None = None
+    scope: str | None = None
+    grant_type: Literal["client_credentials", "password"] = "client_credentials"
+    username: str | None = None
+    password: SecretStr | None = None
+
+    # --- outbound policies -----------------------------------------------------------------------------------
+    request_timeout: float = Field(default=30.0, gt=0, le=600)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    enable_cache: bool = True
+    cache_ttl: float = Field(default=300.0, ge=0)
+    cache_max_memory: int = Field(default=10000, ge=1)
+    requests_per_second: float = Field(default=10.0, gt=0)
+    burst_capacity: int = Field(default=20, ge=1)
+    limiter_max_wait: float = Field(default=10.0, ge=0, description="longest a call queues for the limiter")
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=30.0, gt=0)
+    enable_persistent_token_cache: bool = False
+    token_cache_dir: Path = Path.home() / ".cache" / "opera-cloud-mcp"
+
+    # --- logging ---------------------------------------------------------------------------------------------
+    log_level: LogLevel = "INFO"
+    enable_structured_logging: bool = True
+
+    # --- server ----------------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    graceful_shutdown_timeout: float = Field(default=20.0, ge=0)
+    allowed_hosts: CsvList = Field(default_factory=list)
+    allowed_origins: CsvList = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    # --- tools -----------------------------------------------------------------------------------------------
+    toolsets: CsvList = Field(default_factory=lambda: list(TOOLSETS))
+    read_only: bool = False
+
+    # --- inbound security ------------------------------------------------------------------------------------
+    mcp_auth: Literal["none", "api_key", "oauth"] = "none"
+    mcp_api_keys_file: Path | None = None
+    mcp_api_keys: str | None = None
+    mcp_oauth_issuer: str | None = None
+    mcp_oauth_audience: str | None = None
+    mcp_oauth_jwks_url: str | None = None
+    mcp_oauth_hotels_claim: str = "hotels"
+    mcp_oauth_algorithms: CsvList = Field(default_factory=lambda: ["RS256", "ES256"])
+    mcp_resource_url: str | None = None
+    allow_unauthenticated: bool = False
+    metrics_token: SecretStr | None = None
+    audit_log: Path | None = None
+    confirm_destructive: bool = True
+    inbound_requests_per_minute: int = Field(default=600, ge=1)
+
+    # --- embedded sandbox ------------------------------------------------------------------------------------
+    sandbox_seed: int = 42
+    sandbox_business_date: date | None = None
+    sandbox_token_ttl: int = Field(default=3600, ge=5)
+
+    @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TOOLSETS]
+        if unknown:
+            raise ValueError(f"unknown toolset {unknown[0]!r}; choose from {', '.join(TOOLSETS)}")
+        return value
+
+    @field_validator("base_url", "token_url", "mcp_oauth_issuer", "mcp_oauth_jwks_url", "mcp_resource_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("enterprise_id")
+    @classmethod
+    def _enterprise(cls, value: str | None) -> str | None:
+        if value and not (value.isascii() and value.isalnum() and value.upper() == value and len(value) <= 8):
+            raise ValueError("must be 1 to 8 upper-case letters or digits")
+        return value or None
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not value or "/" in value or not value.isascii():
+            raise ValueError("must be a single path segment such as v1")
+        return value
+
+    @field_validator("default_hotel_id")
+    @classmethod
+    def _hotel(cls, value: str) -> str:
+        if not value or len(value) > 20 or not all(c.isalnum() or c in "_-" for c in value):
+            raise ValueError("must be 1 to 20 letters, digits, '_' or '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Settings:
+        have = {
+            "OPERA_CLIENT_ID": bool(self.client_id),
+            "OPERA_CLIENT_SECRET": self.client_secret is not None and bool(self.client_secret.get_secret_value()),
+            "OPERA_BASE_URL": bool(self.base_url),
+        }
+        if any(have.values()) and not all(have.values()):
+            missing = ", ".join(name for name, ok in have.items() if not ok)
+            raise ValueError(f"credentials are half set: {missing} missing (set all three, or none for the sandbox)")
+        if all(have.values()):
+            if self.app_key is None or not self.app_key.get_secret_value():
+                raise ValueError("OPERA_APP_KEY is required with real OHIP credentials (the x-app-key header)")
+            if self.grant_type == "password" and not (self.username and self.password):
+                raise ValueError("OPERA_GRANT_TYPE=password needs OPERA_USERNAME and OPERA_PASSWORD")
+        return self
+
+    # --- derived -------------------------------------------------------------------------------------------
+    @property
+    def sandbox_mode(self) -> bool:
+        """True when no OHIP credentials are configured: the embedded sandbox is served and used."""
+        return not self.client_id
+
+    @property
+    def is_loopback_bind(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def effective_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "localhost") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{SANDBOX_PATH}"
+
+    @property
+    def effective_token_url(self) -> str:
+        return self.token_url or f"{self.effective_base_url}/oauth/v1/tokens"
+
+    @property
+    def effective_client_id(self) -> str:
+        return self.client_id or SANDBOX_CLIENT_ID
+
+    @property
+    def effective_client_secret(self) -> SecretStr:
+        return self.client_secret or SecretStr(SANDBOX_CLIENT_SECRET)
+
+    @property
+    def effective_app_key(self) -> SecretStr:
+        return self.app_key or SecretStr(SANDBOX_APP_KEY)
+
+    @property
+    def mode(self) -> Literal["sandbox", "ohip"]:
+        return "sandbox" if self.sandbox_mode else "ohip"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as OPERA_* names, secrets shown as '********'."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name == "mcp_api_keys" and value:
+                value = "********"
+            elif isinstance(value, (Path, date)):
+                value = str(value)
+            out[ENV_PREFIX + name.upper()] = value
+        out["(mode)"] = self.mode
+        out["(base url used)"] = self.effective_base_url
+        out["(token url used)"] = self.effective_token_url
+        return out
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = [str(part) for part in first.get("loc", ()) if part != "__root__"]
+    msg = str(first.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    if loc:
+        name = ENV_PREFIX + loc[0].upper()
+        raw = first.get("input")
+        shown = f" (got {raw!r})" if isinstance(raw, (str, int, float)) and "SECRET" not in name and "PASSWORD" not in name else ""
+        return f"configuration error: {name}: {msg}{shown}"
+    return f"configuration error: {msg}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus explicit overrides such as --port) or raise ConfigError with one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

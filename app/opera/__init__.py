@@ -1,0 +1,1 @@
+"""OHIP: everything that speaks Oracle OPERA Cloud REST, and nothing of MCP."""

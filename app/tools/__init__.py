@@ -1,0 +1,1 @@
+"""The MCP face: one module per toolset, thin."""

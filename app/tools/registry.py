@@ -1,0 +1,117 @@
+"""The toolset registry: which tools exist, read or write, and how OHIP errors become tool errors.
+
+Each toolset module exposes `build(services) -> list[ToolDef]`; `register_tools` puts the enabled ones on the
+MCPServer, honouring OPERA_TOOLSETS and OPERA_READ_ONLY. Handlers get their clients by injection (`services`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from app.opera.errors import (
+    OperaAuthError,
+    OperaBadRequestError,
+    OperaError,
+    OperaForbiddenError,
+    OperaLimiterTimeoutError,
+    OperaNotFoundError,
+    OperaOutcomeUnknownError,
+    OperaUnavailableError,
+)
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from app.config import Settings
+    from app.opera.http import OperaHTTP
+    from app.telemetry.metrics import Metrics
+
+#: read: looks only; write: changes reservations, guests, rooms; billing: moves money or checks out.
+Access = Literal["read", "write", "billing"]
+
+HOTEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+
+@dataclass
+class ToolServices:
+    """What tool handlers receive: the OHIP client and the app's long-lived objects."""
+
+    settings: Settings
+    http: OperaHTTP
+    metrics: Metrics
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def hotel(self, hotel_id: str | None) -> str:
+        """The hotel a call is for: the argument, else OPERA_DEFAULT_HOTEL_ID; refused if malformed."""
+        chosen = hotel_id or self.settings.default_hotel_id
+        if not HOTEL_ID.fullmatch(chosen):
+            raise ToolError(
+                f"hotel_id {chosen[:40]!r} is not a valid OPERA hotel code (1-20 letters, digits, '_' or '-'); "
+                f"leave it out to use the default hotel {self.settings.default_hotel_id}"
+            )
+        guard = self.extras.get("hotel_guard")
+        if guard is not None:
+            guard(chosen)
+        return chosen
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    name: str
+    toolset: str
+    access: Access
+    fn: Callable[..., Any]
+    description: str
+    title: str
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
+        )
+
+
+def enabled(tools: list[ToolDef], settings: Settings) -> list[ToolDef]:
+    """The tools OPERA_TOOLSETS and OPERA_READ_ONLY allow."""
+    return [
+        t for t in tools if t.toolset in settings.toolsets and (t.access == "read" or not settings.read_only)
+    ]
+
+
+def register_tools(mcp: MCPServer, tools: list[ToolDef], settings: Settings) -> list[ToolDef]:
+    chosen = enabled(tools, settings)
+    for t in chosen:
+        mcp.add_tool(t.fn, name=t.name, title=t.title, description=t.description, annotations=t.annotations,
+                     structured_output=True)
+    return chosen
+
+
+def tool_error(exc: OperaError, what: str, next_step: str) -> ToolError:
+    """Turn an OHIP failure into a message an agent can act on: what failed, why, and what to do next."""
+    why = exc.describe()
+    if isinstance(exc, OperaOutcomeUnknownError):
+        next_step = exc.next_step or next_step
+    elif isinstance(exc, OperaUnavailableError):
+        next_step = f"OHIP is failing; wait {exc.retry_after:.0f} s and try again, or check health_check"
+    elif isinstance(exc, OperaLimiterTimeoutError):
+        next_step = "the server is queueing too many OHIP calls; retry in a few seconds"
+    elif isinstance(exc, OperaAuthError):
+        next_step = "the server cannot authenticate to OHIP; ask an operator to check OPERA_CLIENT_ID/SECRET"
+    elif isinstance(exc, OperaForbiddenError):
+        next_step = "the integration user lacks rights for this hotel or operation; ask an operator"
+    elif isinstance(exc, (OperaNotFoundError, OperaBadRequestError)):
+        pass
+    return ToolError(f"{what} failed: {why}. Next step: {next_step}")
