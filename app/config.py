@@ -42,7 +42,9 @@ CsvList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, populate_by_name=True
+    )
 
     # --- OHIP connection -------------------------------------------------------------------------------------
     client_id: str | None = None
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     graceful_shutdown_timeout: float = Field(default=20.0, ge=0)
+    shutdown_delay: float = Field(
+        default=2.0, ge=0, le=120,
+        description="after SIGTERM, keep accepting (with /ready 503) this long before closing the listener",
+    )
     allowed_hosts: CsvList = Field(default_factory=list)
     allowed_origins: CsvList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -104,6 +110,14 @@ class Settings(BaseSettings):
     audit_log: Path | None = None
     confirm_destructive: bool = True
     inbound_requests_per_minute: int = Field(default=600, ge=1)
+
+    # --- tracing: the standard OpenTelemetry variables (read here, so nothing else touches the environment) ----
+    otel_traces_exporter: str | None = Field(default=None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    otel_service_name: str = Field(default="opera-cloud-mcp", validation_alias="OTEL_SERVICE_NAME")
 
     # --- embedded sandbox ------------------------------------------------------------------------------------
     sandbox_seed: int = 42
@@ -190,7 +204,7 @@ class Settings(BaseSettings):
     def effective_base_url(self) -> str:
         if self.base_url:
             return self.base_url
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "localhost") else self.host  # noqa: S104
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "localhost") else self.host
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}{SANDBOX_PATH}"
@@ -218,7 +232,7 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration as OPERA_* names, secrets shown as '********'."""
         out: dict[str, Any] = {}
-        for name in type(self).model_fields:
+        for name, info in type(self).model_fields.items():
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
@@ -226,7 +240,8 @@ class Settings(BaseSettings):
                 value = "********"
             elif isinstance(value, (Path, date)):
                 value = str(value)
-            out[ENV_PREFIX + name.upper()] = value
+            alias = info.validation_alias
+            out[alias if isinstance(alias, str) else ENV_PREFIX + name.upper()] = value
         out["(mode)"] = self.mode
         out["(base url used)"] = self.effective_base_url
         out["(token url used)"] = self.effective_token_url
@@ -239,9 +254,17 @@ def _describe(error: ValidationError) -> str:
     msg = str(first.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")
     if loc:
-        name = ENV_PREFIX + loc[0].upper()
+        field = Settings.model_fields.get(loc[0])
+        alias = field.validation_alias if field else None
+        if isinstance(alias, str):
+            name = alias
+        elif loc[0].isupper():
+            name = loc[0]
+        else:
+            name = ENV_PREFIX + loc[0].upper()
         raw = first.get("input")
-        shown = f" (got {raw!r})" if isinstance(raw, (str, int, float)) and "SECRET" not in name and "PASSWORD" not in name else ""
+        secret = any(word in name for word in ("SECRET", "PASSWORD", "KEY", "TOKEN"))
+        shown = f" (got {raw!r})" if isinstance(raw, (str, int, float)) and not secret else ""
         return f"configuration error: {name}: {msg}{shown}"
     return f"configuration error: {msg}"
 

@@ -1,0 +1,141 @@
+"""Console entry `opera-cloud-mcp`: serve (default), sandbox, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from app import __version__
+from app.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server that, on the first SIGTERM, turns /ready to 503 at once and keeps serving for
+    `delay` seconds (so load balancers stop sending new work) before uvicorn's own graceful shutdown, which
+    finishes in-flight calls within --timeout-graceful-shutdown."""
+
+    def __init__(self, config: uvicorn.Config, on_drain: Callable[[], None], delay: float) -> None:
+        super().__init__(config)
+        self.on_drain = on_drain
+        self.delay = delay
+        self._drain_started = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.on_drain()
+        if sig == signal.SIGTERM and self.delay > 0 and not self._drain_started:
+            self._drain_started = True
+            timer = threading.Timer(self.delay, super().handle_exit, args=(sig, frame))
+            timer.daemon = True
+            timer.start()
+            return
+        super().handle_exit(sig, frame)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opera-cloud-mcp", description="MCP server for Oracle OPERA Cloud (OHIP).")
+    p.add_argument("--version", action="version", version=f"opera-cloud-mcp {__version__}")
+    sub = p.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the MCP server (the default)")
+    sandbox = sub.add_parser("sandbox", help="run the OHIP sandbox alone")
+    for sp in (p, serve, sandbox):
+        sp.add_argument("--host", default=None, help="bind address (OPERA_HOST, default 127.0.0.1)")
+        sp.add_argument("--port", default=None, help="bind port (OPERA_PORT, default 8000)")
+    sandbox.add_argument("--seed", type=int, default=None, help="seed of the generated hotels (OPERA_SANDBOX_SEED)")
+    sandbox.add_argument("--business-date", default=None, help="the hotels' business date, YYYY-MM-DD")
+    sub.add_parser("check-config", help="print the effective configuration with secrets masked")
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        out["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        out["port"] = args.port
+    if getattr(args, "seed", None) is not None:
+        out["sandbox_seed"] = args.seed
+    if getattr(args, "business_date", None):
+        out["sandbox_business_date"] = args.business_date
+    return out
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def client_snippet(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}/mcp"
+    config = {"mcpServers": {"opera-cloud": {"type": "http", "url": url}}}
+    return f"MCP endpoint: {url}\nClient configuration:\n{json.dumps(config, indent=2)}"
+
+
+def serve(settings: Settings) -> int:
+    from app.server import build_redactor, create_app
+    from app.telemetry.logging import configure_logging
+    from app.telemetry.tracing import setup_tracing
+
+    configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
+                      redactor=build_redactor(settings), environment=settings.environment)
+    provider = setup_tracing(settings)
+    app = create_app(settings)
+    mode = "SANDBOX (embedded OHIP emulator, no credentials set)" if settings.sandbox_mode else "OHIP"
+    print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n{client_snippet(settings)}",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
+                            timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout) or None,
+                            proxy_headers=False, server_header=False)
+    server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
+    try:
+        server.run()
+    finally:
+        if provider is not None:
+            provider.shutdown()
+    return 0 if server.started else 1
+
+
+def run_sandbox(settings: Settings) -> int:
+    from app.sandbox.app import SandboxConfig, create_sandbox_app
+    from app.telemetry.logging import configure_logging
+
+    configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
+                      environment="sandbox")
+    config = SandboxConfig(seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
+                           token_ttl=settings.sandbox_token_ttl)
+    app = create_sandbox_app(config)
+    print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
+          f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
+          f"business date {config.business_date or date.today()})", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(**_overrides(args))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if args.command == "check-config":
+        for key, value in settings.masked().items():
+            print(f"{key}={value if not isinstance(value, list) else ','.join(map(str, value))}")
+        return 0
+    if args.command == "sandbox":
+        return run_sandbox(settings)
+    return serve(settings)
+
+
+def entrypoint() -> None:
+    sys.exit(main())

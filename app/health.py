@@ -1,0 +1,75 @@
+"""Liveness, readiness and the detailed health report (probes and the health:// resources share them)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app import __version__
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.opera.http import OperaHTTP
+
+
+@dataclass
+class Lifecycle:
+    """Where the process is in its life; /ready reads it, the lifespan and the SIGTERM handler write it."""
+
+    started: bool = False
+    draining: bool = False
+    started_at: float = field(default_factory=time.time)
+    monotonic_start: float = field(default_factory=time.monotonic)
+
+    def begin_drain(self) -> None:
+        self.draining = True
+
+
+class HealthReporter:
+    def __init__(self, settings: Settings, http: OperaHTTP, lifecycle: Lifecycle) -> None:
+        self.settings = settings
+        self.http = http
+        self.lifecycle = lifecycle
+
+    def live(self) -> dict[str, Any]:
+        """Process-only: if this answers, the event loop runs. Never calls OHIP."""
+        return {"status": "alive", "uptime_s": round(time.monotonic() - self.lifecycle.monotonic_start, 1)}
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Ready = started, not draining, a token obtained (cached state), breaker not open. No OHIP call."""
+        reasons: list[str] = []
+        if not self.lifecycle.started:
+            reasons.append("starting")
+        if self.lifecycle.draining:
+            reasons.append("draining: shutting down, finishing in-flight calls")
+        components = self.http.health()
+        auth = components.get("auth", {})
+        if auth.get("status") != "ok":
+            reasons.append(f"no OHIP token yet{': ' + str(auth['last_error']) if auth.get('last_error') else ''}")
+        if components.get("breaker", {}).get("status") == "down":
+            reasons.append("circuit breaker open: OHIP failing")
+        ok = not reasons
+        return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
+
+    def health(self) -> dict[str, Any]:
+        components = self.http.health()
+        ok, readiness = self.ready()
+        statuses = {c.get("status") for c in components.values()}
+        if "down" in statuses or self.lifecycle.draining:
+            overall = "down" if not ok else "degraded"
+        elif "degraded" in statuses or not ok:
+            overall = "degraded"
+        else:
+            overall = "ok"
+        return {
+            "status": overall,
+            "version": __version__,
+            "mode": self.settings.mode,
+            "environment": self.settings.environment,
+            "default_hotel_id": self.settings.default_hotel_id,
+            "uptime_s": round(time.monotonic() - self.lifecycle.monotonic_start, 1),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.lifecycle.started_at)),
+            "ready": readiness,
+            "components": components,
+        }

@@ -1,0 +1,288 @@
+"""create_app(settings) -> Starlette: /mcp beside /health, /ready, /live, /metrics; the lifespan owns every
+long-lived object (the OHIP client, its token manager, caches and limiter, the MCP session manager)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__
+from app.config import Settings
+from app.health import HealthReporter, Lifecycle
+from app.opera.http import OperaHTTP
+from app.telemetry.metrics import Metrics
+from app.telemetry.redaction import Redactor
+from app.tools.registry import ToolDef, ToolServices, register_tools
+
+log = logging.getLogger(__name__)
+
+#: Toolset modules, in catalogue order; each exposes build(services) -> list[ToolDef].
+TOOLSET_MODULES = (
+    "app.tools.reservations", "app.tools.availability", "app.tools.guests", "app.tools.front_desk",
+    "app.tools.housekeeping", "app.tools.billing", "app.tools.system",
+)
+
+INSTRUCTIONS = """\
+This server does hotel front-desk work on Oracle OPERA Cloud (OHIP) for the hotels it is configured for.
+Every tool takes an optional hotel_id; without it the server's default hotel is used (get_server_info tells which).
+Typical flows: check_availability -> search_guests/create_guest -> create_reservation; on arrival day
+list_arrivals -> check_in; during the stay post_charge and get_folio; at departure check_out (it settles the
+balance when given a payment method). Errors say what failed, why (with OHIP's code) and the next step.
+"""
+
+LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+KNOWN_ROUTES = ("/mcp", "/health", "/ready", "/live", "/metrics")
+
+
+def load_toolsets(services: ToolServices) -> list[ToolDef]:
+    tools: list[ToolDef] = []
+    for name in TOOLSET_MODULES:
+        module = importlib.import_module(name)
+        tools.extend(module.build(services))
+    return tools
+
+
+class ToolCallObserver:
+    """MCP middleware: counts and times every tools/call, and logs one line per call (never its arguments)."""
+
+    def __init__(self, metrics: Metrics, tool_names: set[str]) -> None:
+        self.metrics = metrics
+        self.tool_names = tool_names
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        raw = ctx.params.get("name") if isinstance(ctx.params, dict) else None
+        tool = raw if isinstance(raw, str) and raw in self.tool_names else "unknown"
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await call_next(ctx)
+            if isinstance(result, CallToolResult):
+                failed = bool(result.is_error)
+            elif isinstance(result, dict):
+                failed = bool(result.get("isError"))
+            else:
+                failed = False
+            outcome = "error" if failed else "ok"
+            return result
+        finally:
+            elapsed = time.perf_counter() - start
+            self.metrics.tool_calls.labels(tool, outcome).inc()
+            self.metrics.tool_duration.labels(tool).observe(elapsed)
+            log.info("tool call", extra={"tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1)})
+
+
+class InboundMetrics:
+    """Pure ASGI: counts inbound HTTP requests by a low-cardinality route label, status and duration."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        route = path if path in KNOWN_ROUTES else ("/sandbox" if path.startswith("/sandbox") else
+                                                    ("/.well-known" if path.startswith("/.well-known") else "other"))
+        status = 500
+        start = time.perf_counter()
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            self.metrics.http_requests.labels(route, scope.get("method", "GET"), str(status)).inc()
+            self.metrics.http_duration.labels(route).observe(time.perf_counter() - start)
+
+
+class PostOnly:
+    """The MCP endpoint is stateless: no standalone GET stream, no sessions to DELETE; both answer 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") not in ("POST", "OPTIONS"):
+            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32600, "message": "Method Not Allowed: this MCP endpoint is stateless; send POST"}}).encode()
+            await send({"type": "http.response.start", "status": 405, "headers": [
+                (b"allow", b"POST"), (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    hosts = [*settings.allowed_hosts, *LOOPBACK_HOSTS]
+    origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=origins)
+
+
+def build_redactor(settings: Settings) -> Redactor:
+    redactor = Redactor()
+    for secret in (settings.client_secret, settings.app_key, settings.password, settings.metrics_token):
+        if secret is not None:
+            redactor.add_secret(secret.get_secret_value())
+    return redactor
+
+
+def register_health_resources(mcp: MCPServer, reporter: HealthReporter) -> None:
+    @mcp.resource("health://status", name="health_status", mime_type="application/json",
+                  description="Detailed health: version, mode, uptime and each component with its last error.")
+    def health_status() -> str:
+        return json.dumps(reporter.health())
+
+    @mcp.resource("health://ready", name="health_ready", mime_type="application/json",
+                  description="Readiness: whether the server can take OHIP work now, and why not.")
+    def health_ready() -> str:
+        return json.dumps(reporter.ready()[1])
+
+    @mcp.resource("health://live", name="health_live", mime_type="application/json",
+                  description="Liveness: the process answers.")
+    def health_live() -> str:
+        return json.dumps(reporter.live())
+
+
+def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the whole server for these settings. Safe to call many times in one process (tests do)."""
+    lifecycle = Lifecycle()
+    metrics = Metrics(environment=settings.environment, mode=settings.mode)
+    redactor = build_redactor(settings)
+    http = OperaHTTP(settings, metrics, transport=transport)
+    services = ToolServices(settings=settings, http=http, metrics=metrics)
+    reporter = HealthReporter(settings, http, lifecycle)
+    services.extras["health"] = reporter
+    services.extras["redactor"] = redactor
+
+    tools = load_toolsets(services)
+    tool_names = {t.name for t in tools}
+    observer = ToolCallObserver(metrics, tool_names)
+    mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
+                    instructions=INSTRUCTIONS, log_level=settings.log_level, middleware=[observer])
+    enabled = register_tools(mcp, tools, settings)
+    services.extras["tool_names"] = [t.name for t in enabled]
+    services.extras["tools"] = enabled
+    observer.tool_names = {t.name for t in enabled}
+    register_health_resources(mcp, reporter)
+    resources = importlib.import_module("app.resources")
+    resources.register_resources(mcp, services)
+    prompts = importlib.import_module("app.prompts")
+    prompts.register_prompts(mcp)
+
+    mcp.streamable_http_app(stateless_http=True, json_response=False, transport_security=transport_security(settings),
+                            max_request_body_size=settings.max_body_bytes)
+    mcp_endpoint: ASGIApp = PostOnly(StreamableHTTPASGIApp(mcp.session_manager))
+
+    async def live(request: Request) -> Response:
+        return JSONResponse(reporter.live())
+
+    async def ready(request: Request) -> Response:
+        ok, body = reporter.ready()
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(reporter.health())
+
+    async def metrics_endpoint(request: Request) -> Response:
+        if settings.metrics_token is not None:
+            expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+            import hmac
+
+            if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected.encode()):
+                return PlainTextResponse("metrics need Authorization: Bearer <OPERA_METRICS_TOKEN>\n", status_code=401,
+                                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    routes: list[BaseRoute] = [
+        Route("/live", live, methods=["GET", "HEAD"]),
+        Route("/ready", ready, methods=["GET", "HEAD"]),
+        Route("/health", health, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),
+        Route("/mcp", endpoint=mcp_endpoint),
+    ]
+    sandbox_app = None
+    if settings.sandbox_mode:
+        from app.sandbox.app import SandboxConfig, create_sandbox_app
+
+        sandbox_app = create_sandbox_app(SandboxConfig(
+            seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
+            token_ttl=settings.sandbox_token_ttl))
+        routes.append(Mount("/sandbox", app=sandbox_app))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await http.start()
+        warm = None
+        async with mcp.session_manager.run():
+            lifecycle.started = True
+            # Fetch the first token in the background: in sandbox mode the OHIP emulator is this very server,
+            # which only accepts connections once start-up is over.
+            warm = asyncio.create_task(_warm_up(http), name="ohip-token-warm-up")
+            if settings.sandbox_mode:
+                log.warning(
+                    "SANDBOX MODE: no OPERA credentials set; serving against the embedded OHIP sandbox at %s "
+                    "(hotels SAND01, SAND02). Set OPERA_CLIENT_ID, OPERA_CLIENT_SECRET, OPERA_BASE_URL and "
+                    "OPERA_APP_KEY for real OPERA Cloud.", settings.effective_base_url)
+            try:
+                yield
+            finally:
+                lifecycle.begin_drain()
+                warm.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await warm
+        await http.aclose()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(InboundMetrics, metrics=metrics)
+    app.state.lifecycle = lifecycle
+    app.state.metrics = metrics
+    app.state.http = http
+    app.state.mcp = mcp
+    app.state.services = services
+    app.state.sandbox = sandbox_app.state.sandbox if sandbox_app is not None else None
+    return app
+
+
+async def _warm_up(http: OperaHTTP) -> None:
+    """Obtain the first OHIP token so /ready can turn 200; retried with backoff until it works."""
+    delay = 0.2
+    while True:
+        try:
+            await http.token_manager.get_token()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the token manager records the error for /health; keep trying
+            log.warning("OHIP token not obtained yet; retrying in %.1f s", delay,
+                        extra={"error": type(exc).__name__})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
