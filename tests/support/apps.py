@@ -1,0 +1,39 @@
+"""Build and run our app on loopback against a sandbox (external or embedded), for end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings, load_settings
+from app.server import create_app
+from tests.support.servers import ServerThread, free_port, serve
+
+
+def settings_for_sandbox(sandbox_url: str, **overrides: Any) -> Settings:
+    """Settings of a server that treats the given sandbox as real OHIP (credentials set, so not embedded)."""
+    base: dict[str, Any] = {
+        "client_id": SANDBOX_CLIENT_ID,
+        "client_secret": SANDBOX_CLIENT_SECRET,
+        "base_url": sandbox_url,
+        "app_key": SANDBOX_APP_KEY,
+        "environment": "test",
+        "log_level": "INFO",
+    }
+    base.update(overrides)
+    return load_settings(**base)
+
+
+def embedded_settings(**overrides: Any) -> tuple[Settings, int]:
+    """Settings of a server in sandbox mode (the sandbox mounted at /sandbox of the same server)."""
+    port = free_port()
+    base: dict[str, Any] = {"port": port, "environment": "test", "sandbox_business_date": "2026-05-01"}
+    base.update(overrides)
+    return load_settings(**base), port
+
+
+@contextmanager
+def running_app(settings: Settings, port: int | None = None) -> Iterator[ServerThread]:
+    with serve(create_app(settings), port=(port or settings.port) if settings.sandbox_mode else port) as srv:
+        yield srv
