@@ -1,0 +1,1333 @@
+"""The sandbox's hotel world: hotels, rooms, rate plans, guests, reservations and folios, and the business rules
+that change them. Routes translate OHIP JSON to calls on `Enterprise` and back; nothing here knows HTTP.
+
+Every domain operation is a plain synchronous method, so it runs atomically on the event loop (no await inside),
+and a business refusal is a `SandboxError` that the routes render as an OHIP `exceptionDetailType` body.
+Amounts are floats rounded to cents; dates are `datetime.date`; codes are the strings OHIP shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
+ROOM_STATUSES: tuple[RoomStatus, ...] = ("Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService")
+#: Statuses that take a room out of the sellable inventory.
+UNSELLABLE_STATUSES = frozenset({"OutOfOrder", "OutOfService"})
+#: Statuses in which a guest may be checked into a vacant room.
+READY_STATUSES = frozenset({"Clean", "Inspected"})
+
+ServiceRequest = Literal["DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined"]
+SERVICE_REQUESTS: tuple[ServiceRequest, ...] = ("DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined")
+#: Oracle's own spelling of the enum (hsk `turndownStatusType`), misspelling included.
+TURNDOWN_STATUSES = ("Required", "NotRequired", "Compeleted")
+
+#: The status OPERA stores on a reservation. `computed_status` derives DueIn/DueOut from it.
+StoredStatus = Literal["Reserved", "InHouse", "CheckedOut", "Cancelled", "NoShow"]
+#: Stored statuses that hold inventory.
+ACTIVE_STATUSES = frozenset({"Reserved", "InHouse"})
+
+TransactionType = Literal["Revenue", "Payment"]
+
+#: OPERA allows folio windows 1..8 on a reservation.
+MAX_FOLIO_WINDOW = 8
+#: Longest stay the sandbox books (OPERA has a configurable limit; 90 nights matches the availability window).
+MAX_NIGHTS = 90
+
+
+class SandboxError(Exception):
+    """A business refusal; routes answer it with an `exceptionDetailType` body.
+
+    `error_code` is our own catalogue, e.g. OHIPSIM-RSV-404 (OHIP publishes none); `error_path` names the input
+    field at fault (`roomStay.arrivalDate`, `reservationId`...) so the client can say what to fix.
+    """
+
+    def __init__(self, status: int, title: str, detail: str, error_code: str, error_path: str | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.error_code = error_code
+        self.error_path = error_path
+
+
+def _not_found(what: str, detail: str, error_code: str, error_path: str) -> SandboxError:
+    return SandboxError(404, f"{what} not found", detail, error_code, error_path)
+
+
+def _bad_request(title: str, detail: str, error_code: str, error_path: str | None = None) -> SandboxError:
+    return SandboxError(400, title, detail, error_code, error_path)
+
+
+def money(amount: float) -> float:
+    """Round to cents, the way every amount in the sandbox is kept."""
+    return round(amount + 0.0, 2)
+
+
+def nights_between(start: date, end: date) -> list[date]:
+    """The nights of a stay from `start` (inclusive) to `end` (exclusive, the departure day)."""
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+# --------------------------------------------------------------------------------------------------- reference
+
+
+@dataclass(frozen=True)
+class Code:
+    """One entry of a list of values: market, source, guarantee, cancellation reason, room feature..."""
+
+    code: str
+    description: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    code: str  # CA, VA, MC, AX, DC
+    description: str
+    is_card: bool
+
+
+@dataclass(frozen=True)
+class TransactionCode:
+    code: str  # "1000"
+    description: str
+    transaction_type: TransactionType
+    group: str  # ROOM, FB, MISC, PAY
+    default_price: float | None = None  # suggested unit price for articles (minibar, laundry)
+    payment_method: str | None = None  # for Payment codes: the method it settles (9100 -> VA)
+    manual_post_allowed: bool = True
+
+
+@dataclass(frozen=True)
+class RoomType:
+    code: str  # KNG
+    description: str
+    room_class: str  # STD, DLX, SUI
+    max_occupancy: int
+    base_price: float  # BAR per night in the hotel currency
+    pseudo: bool = False
+
+
+@dataclass(frozen=True)
+class RatePlan:
+    """A rate code. `prices` holds the nightly price per room type; only those room types can book it."""
+
+    code: str  # BAR, AAA, PKG, CORP, ADV
+    description: str
+    category: str  # RACK, DISCOUNT, PACKAGE, NEGOTIATED, PROMOTION
+    market_code: str
+    source_code: str
+    prices: dict[str, float]
+    guarantee_policy: str
+    cancel_policy: str
+    meal_plan: str | None = None  # e.g. "Breakfast included"
+    min_advance_days: int = 0  # advance-purchase plans refuse arrivals closer than this
+    long_info: str = ""
+
+    @property
+    def room_types(self) -> tuple[str, ...]:
+        return tuple(self.prices)
+
+
+# ------------------------------------------------------------------------------------------------ rooms, guests
+
+
+@dataclass
+class Room:
+    """A physical room. Front-office status (Vacant/Occupied) is derived from in-house reservations by `Hotel`."""
+
+    room_id: str  # the room number, "101"
+    floor: str
+    room_type: str
+    features: tuple[str, ...]
+    room_status: str = "Clean"  # one of ROOM_STATUSES
+    service_request: str = "NoStatusSelected"  # one of SERVICE_REQUESTS
+    turndown: str = "NotRequired"  # one of TURNDOWN_STATUSES
+    out_of_order_reason: str | None = None  # reason code when OutOfOrder/OutOfService
+
+    @property
+    def sellable(self) -> bool:
+        return self.room_status not in UNSELLABLE_STATUSES
+
+
+@dataclass
+class Profile:
+    """A guest profile. Profiles are enterprise-wide in OHIP (crm paths carry no hotel)."""
+
+    profile_id: str
+    given_name: str
+    surname: str
+    email: str | None = None
+    phone: str | None = None
+    address_line: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    state: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2
+    vip_status: str | None = None  # None, "GLD", "PLT", "VIP"
+    language: str = "E"
+    profile_type: str = "Guest"
+    status: str = "Active"
+    created: datetime = field(default_factory=lambda: datetime(2020, 1, 1))
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.surname}".strip()
+
+
+# ----------------------------------------------------------------------------------------------------- folios
+
+
+@dataclass
+class Posting:
+    """One line on a folio window. `amount` is always positive; `transaction_type` says charge or payment."""
+
+    transaction_no: int
+    transaction_code: str
+    description: str
+    transaction_type: TransactionType
+    amount: float  # total of the line (unit price x quantity)
+    currency: str
+    posting_date: date
+    folio_window_no: int
+    quantity: int = 1
+    remark: str | None = None
+    reference: str | None = None
+    payment_method: str | None = None  # payments only
+
+
+@dataclass
+class FolioWindow:
+    """A folio window (1..8). `folio_numbers` are the folios generated (printed) from it, newest last."""
+
+    window_no: int
+    payment_method: str | None = None
+    postings: list[Posting] = field(default_factory=list)
+    folio_numbers: list[int] = field(default_factory=list)
+
+    @property
+    def revenue(self) -> float:
+        return money(sum(p.amount for p in self.postings if p.transaction_type == "Revenue"))
+
+    @property
+    def payments(self) -> float:
+        return money(sum(p.amount for p in self.postings if p.transaction_type == "Payment"))
+
+    @property
+    def balance(self) -> float:
+        return money(self.revenue - self.payments)
+
+
+# ------------------------------------------------------------------------------------------------ reservations
+
+
+@dataclass
+class Reservation:
+    """One reservation (one room). `status` is what OPERA stores; ask `computed_status(business_date)` for the
+    front-desk view (DueIn, DueOut...)."""
+
+    reservation_id: str  # internal id, used in paths
+    confirmation_number: str  # guest-facing
+    hotel_id: str
+    status: str  # one of StoredStatus
+    arrival: date
+    departure: date
+    adults: int
+    children: int
+    room_type: str
+    rate_plan: str
+    rate_amount: float  # nightly rate in the hotel currency
+    currency: str
+    profile_id: str
+    room_id: str | None = None
+    guarantee_code: str = "6PM"
+    payment_method: str | None = None
+    market_code: str | None = None
+    source_code: str | None = None
+    comments: list[str] = field(default_factory=list)
+    cancellation_number: str | None = None
+    cancellation_reason: str | None = None
+    cancellation_reason_description: str | None = None
+    cancellation_date: date | None = None
+    created: datetime = field(default_factory=lambda: datetime(2020, 1, 1))
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    folio_windows: dict[int, FolioWindow] = field(default_factory=dict)
+
+    @property
+    def nights(self) -> int:
+        return (self.departure - self.arrival).days
+
+    @property
+    def total(self) -> float:
+        """Expected room revenue of the stay (rate x nights)."""
+        return money(self.rate_amount * self.nights)
+
+    @property
+    def balance(self) -> float:
+        return money(sum(w.balance for w in self.folio_windows.values()))
+
+    @property
+    def holds_inventory(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def computed_status(self, business_date: date) -> str:
+        """OPERA's computed status: DueIn (Reserved, arriving today), DueOut (InHouse, departing today), else the
+        stored status."""
+        if self.status == "Reserved" and self.arrival == business_date:
+            return "DueIn"
+        if self.status == "InHouse" and self.departure <= business_date:
+            return "DueOut"
+        return self.status
+
+    def stays_on(self, night: date) -> bool:
+        return self.arrival <= night < self.departure
+
+    def folio_window(self, window_no: int) -> FolioWindow:
+        """The window, opened on first use (OPERA opens windows on demand up to 8)."""
+        if not 1 <= window_no <= MAX_FOLIO_WINDOW:
+            raise _bad_request(
+                "Invalid folio window",
+                f"Folio window {window_no} does not exist; use a window from 1 to {MAX_FOLIO_WINDOW}",
+                "OHIPSIM-CSH-WINDOW",
+                "folioWindowNo",
+            )
+        if window_no not in self.folio_windows:
+            self.folio_windows[window_no] = FolioWindow(window_no)
+        return self.folio_windows[window_no]
+
+
+@dataclass
+class BookingRequest:
+    """A parsed `postReservation`: either `profile_id` or `surname` (creates the guest profile)."""
+
+    arrival: date
+    departure: date
+    room_type: str
+    rate_plan: str
+    adults: int = 1
+    children: int = 0
+    profile_id: str | None = None
+    given_name: str | None = None
+    surname: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    guarantee_code: str | None = None
+    payment_method: str | None = None
+    market_code: str | None = None
+    source_code: str | None = None
+    comments: list[str] = field(default_factory=list)
+    rate_amount: float | None = None  # an explicit rate override; None = the rate plan's price
+
+
+@dataclass
+class ReservationChange:
+    """A parsed `putReservation`: None means unchanged. `comments` replaces the list when given."""
+
+    arrival: date | None = None
+    departure: date | None = None
+    room_type: str | None = None
+    rate_plan: str | None = None
+    adults: int | None = None
+    children: int | None = None
+    guarantee_code: str | None = None
+    payment_method: str | None = None
+    market_code: str | None = None
+    source_code: str | None = None
+    comments: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class CancellationOutcome:
+    """What `cancel_reservation` did (or, for a dry run, would do)."""
+
+    reservation: Reservation
+    cancellation_number: str | None  # None on a dry run
+    reason: Code
+    cancellation_date: date
+    verification_only: bool
+    penalty_text: str
+
+
+# ------------------------------------------------------------------------------------------------------ hotel
+
+
+@dataclass
+class Hotel:
+    """One property with its configuration and operational state."""
+
+    code: str
+    name: str
+    currency: str
+    business_date: date
+    room_types: dict[str, RoomType] = field(default_factory=dict)
+    rooms: dict[str, Room] = field(default_factory=dict)  # by room number, in floor/number order
+    rate_plans: dict[str, RatePlan] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=dict)  # by internal id
+    transaction_codes: dict[str, TransactionCode] = field(default_factory=dict)
+    payment_methods: dict[str, PaymentMethod] = field(default_factory=dict)
+    guarantee_codes: dict[str, Code] = field(default_factory=dict)
+    cancellation_reasons: dict[str, Code] = field(default_factory=dict)
+    market_codes: dict[str, Code] = field(default_factory=dict)
+    source_codes: dict[str, Code] = field(default_factory=dict)
+    room_features: dict[str, Code] = field(default_factory=dict)
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def reservation(self, reservation_id: str) -> Reservation:
+        found = self.reservations.get(reservation_id)
+        if found is None:
+            raise _not_found(
+                "Reservation",
+                f"Reservation {reservation_id} was not found in hotel {self.code}",
+                "OHIPSIM-RSV-404",
+                "reservationId",
+            )
+        return found
+
+    def room(self, room_id: str) -> Room:
+        found = self.rooms.get(room_id)
+        if found is None:
+            raise _not_found(
+                "Room", f"Room {room_id} does not exist in hotel {self.code}", "OHIPSIM-FOF-ROOM-404", "roomId"
+            )
+        return found
+
+    def by_confirmation(self, confirmation_number: str) -> Reservation | None:
+        return next((r for r in self.reservations.values() if r.confirmation_number == confirmation_number), None)
+
+    def computed_status(self, reservation: Reservation) -> str:
+        return reservation.computed_status(self.business_date)
+
+    def occupant(self, room_id: str) -> Reservation | None:
+        """The in-house reservation in this room, if any."""
+        return next(
+            (r for r in self.reservations.values() if r.status == "InHouse" and r.room_id == room_id),
+            None,
+        )
+
+    def front_office_status(self, room_id: str) -> str:
+        """Vacant or Occupied, from in-house reservations."""
+        return "Occupied" if self.occupant(room_id) is not None else "Vacant"
+
+    def arrival_for(self, room_id: str) -> Reservation | None:
+        """A due-in reservation already assigned to this room, if any."""
+        return next(
+            (
+                r
+                for r in self.reservations.values()
+                if r.room_id == room_id and r.computed_status(self.business_date) == "DueIn"
+            ),
+            None,
+        )
+
+    def sellable_rooms(self, room_type: str) -> int:
+        return sum(1 for room in self.rooms.values() if room.room_type == room_type and room.sellable)
+
+    def booked(self, room_type: str, night: date, *, excluding: str | None = None) -> int:
+        """Active reservations of a room type staying on `night` (optionally ignoring one reservation)."""
+        return sum(
+            1
+            for r in self.reservations.values()
+            if r.holds_inventory and r.room_type == room_type and r.stays_on(night) and r.reservation_id != excluding
+        )
+
+    def rooms_left(self, room_type: str, night: date, *, excluding: str | None = None) -> int:
+        """Rooms of a type still sellable on a night; never negative."""
+        return max(0, self.sellable_rooms(room_type) - self.booked(room_type, night, excluding=excluding))
+
+    def rooms_left_for_stay(
+        self, room_type: str, arrival: date, departure: date, *, excluding: str | None = None
+    ) -> int:
+        """The tightest night of a stay decides how many rooms can still be booked for all of it."""
+        nights = nights_between(arrival, departure)
+        if not nights:
+            return 0
+        return min(self.rooms_left(room_type, night, excluding=excluding) for night in nights)
+
+    def nightly_price(self, rate_plan: str, room_type: str) -> float:
+        plan = self.rate_plans[rate_plan]
+        return plan.prices[room_type]
+
+    def transaction_code(self, code: str) -> TransactionCode:
+        found = self.transaction_codes.get(code)
+        if found is None:
+            raise _bad_request(
+                "Unknown transaction code",
+                f"Transaction code {code} is not configured in hotel {self.code}; list the codes with "
+                "getTransactionCodes",
+                "OHIPSIM-CSH-TRXCODE",
+                "transactionCode",
+            )
+        return found
+
+    # -- validation shared by booking and modification --------------------------------------------------------
+
+    def _check_stay(self, arrival: date, departure: date, *, new: bool) -> None:
+        if departure <= arrival:
+            raise _bad_request(
+                "Invalid stay dates",
+                f"Departure {departure.isoformat()} must be after arrival {arrival.isoformat()}",
+                "OHIPSIM-RSV-DATES",
+                "roomStay.departureDate",
+            )
+        if new and arrival < self.business_date:
+            raise _bad_request(
+                "Arrival in the past",
+                f"Arrival {arrival.isoformat()} is before the business date {self.business_date.isoformat()} "
+                f"of hotel {self.code}",
+                "OHIPSIM-RSV-PAST",
+                "roomStay.arrivalDate",
+            )
+        if (departure - arrival).days > MAX_NIGHTS:
+            raise _bad_request(
+                "Stay too long",
+                f"A stay may last at most {MAX_NIGHTS} nights; this one has {(departure - arrival).days}",
+                "OHIPSIM-RSV-LENGTH",
+                "roomStay.departureDate",
+            )
+
+    def _check_room_type(self, room_type: str) -> RoomType:
+        found = self.room_types.get(room_type)
+        if found is None:
+            known = ", ".join(self.room_types)
+            raise _bad_request(
+                "Unknown room type",
+                f"Room type {room_type} does not exist in hotel {self.code}; known room types: {known}",
+                "OHIPSIM-RSV-ROOMTYPE",
+                "roomStay.roomRates.roomType",
+            )
+        return found
+
+    def _check_rate_plan(self, rate_plan: str, room_type: str, arrival: date) -> RatePlan:
+        plan = self.rate_plans.get(rate_plan)
+        if plan is None:
+            known = ", ".join(self.rate_plans)
+            raise _bad_request(
+                "Unknown rate plan",
+                f"Rate plan {rate_plan} does not exist in hotel {self.code}; known rate plans: {known}",
+                "OHIPSIM-RSV-RATEPLAN",
+                "roomStay.roomRates.ratePlanCode",
+            )
+        if room_type not in plan.prices:
+            raise _bad_request(
+                "Rate plan not available for room type",
+                f"Rate plan {rate_plan} cannot be booked for room type {room_type}; it applies to "
+                f"{', '.join(plan.room_types)}",
+                "OHIPSIM-RSV-RATEPLAN-ROOMTYPE",
+                "roomStay.roomRates.ratePlanCode",
+            )
+        if plan.min_advance_days and (arrival - self.business_date).days < plan.min_advance_days:
+            raise _bad_request(
+                "Rate plan restricted",
+                f"Rate plan {rate_plan} must be booked at least {plan.min_advance_days} days before arrival",
+                "OHIPSIM-RSV-RATEPLAN-ADVANCE",
+                "roomStay.roomRates.ratePlanCode",
+            )
+        return plan
+
+    def _check_guests(self, room_type: RoomType, adults: int, children: int) -> None:
+        if adults < 1:
+            raise _bad_request(
+                "Invalid guest count",
+                "A reservation needs at least 1 adult",
+                "OHIPSIM-RSV-GUESTS",
+                "roomStay.guestCounts.adults",
+            )
+        if children < 0 or adults + children > room_type.max_occupancy:
+            raise _bad_request(
+                "Too many guests",
+                f"Room type {room_type.code} sleeps at most {room_type.max_occupancy}; "
+                f"requested {adults} adults and {children} children",
+                "OHIPSIM-RSV-OCCUPANCY",
+                "roomStay.guestCounts",
+            )
+
+    def _check_inventory(self, room_type: str, arrival: date, departure: date, *, excluding: str | None = None) -> None:
+        for night in nights_between(arrival, departure):
+            if self.rooms_left(room_type, night, excluding=excluding) < 1:
+                raise SandboxError(
+                    400,
+                    "No availability",
+                    f"Room type {room_type} is sold out on {night.isoformat()} in hotel {self.code}",
+                    "OHIPSIM-RSV-SOLDOUT",
+                    "roomStay.roomRates.roomType",
+                )
+
+    def _check_codes(
+        self,
+        *,
+        guarantee_code: str | None,
+        payment_method: str | None,
+        market_code: str | None,
+        source_code: str | None,
+    ) -> None:
+        checks = (
+            (guarantee_code, self.guarantee_codes, "guarantee code", "roomStay.guarantee.guaranteeCode", "GUARANTEE"),
+            (
+                payment_method,
+                self.payment_methods,
+                "payment method",
+                "reservationPaymentMethods.paymentMethod",
+                "PAYMENT",
+            ),
+            (market_code, self.market_codes, "market code", "roomStay.roomRates.marketCode", "MARKET"),
+            (source_code, self.source_codes, "source code", "roomStay.roomRates.sourceCode", "SOURCE"),
+        )
+        for value, known, label, path, suffix in checks:
+            if value is not None and value not in known:
+                raise _bad_request(
+                    f"Unknown {label}",
+                    f"The {label} {value} is not configured in hotel {self.code}; valid: {', '.join(known)}",
+                    f"OHIPSIM-RSV-{suffix}",
+                    path,
+                )
+
+    def _refuse_unless(self, reservation: Reservation, allowed: Iterable[str], action: str) -> None:
+        status = reservation.computed_status(self.business_date)
+        allowed = tuple(allowed)
+        if status not in allowed:
+            raise SandboxError(
+                400,
+                f"Cannot {action}",
+                f"Reservation {reservation.reservation_id} is {status}; only a reservation that is "
+                f"{' or '.join(allowed)} can {action}",
+                "OHIPSIM-RSV-STATUS",
+                "reservationStatus",
+            )
+
+
+# ------------------------------------------------------------------------------------------------- enterprise
+
+
+@dataclass
+class Counters:
+    """Id sequences; OPERA ids are numeric strings."""
+
+    reservation: int = 100000
+    confirmation: int = 500000
+    profile: int = 200000
+    transaction: int = 900000
+    cancellation: int = 700000
+    folio: int = 60000
+
+    def next(
+        self, name: Literal["reservation", "confirmation", "profile", "transaction", "cancellation", "folio"]
+    ) -> int:
+        value = getattr(self, name) + 1
+        setattr(self, name, value)
+        return int(value)
+
+
+@dataclass
+class Enterprise:
+    """Everything the sandbox knows: the hotels, the enterprise-wide guest profiles, the id sequences.
+
+    Domain operations live here because some cross hotel and CRM (booking with an inline guest creates a profile).
+    Each one validates first and mutates last, so a refusal leaves no half-done change.
+    """
+
+    hotels: dict[str, Hotel] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    counters: Counters = field(default_factory=Counters)
+
+    # -- lookups ---------------------------------------------------------------------------------------------
+
+    def hotel(self, hotel_id: str) -> Hotel:
+        found = self.hotels.get(hotel_id)
+        if found is None:
+            raise _not_found(
+                "Hotel",
+                f"Hotel {hotel_id} does not exist; known hotels: {', '.join(self.hotels)}",
+                "OHIPSIM-HOTEL-404",
+                "hotelId",
+            )
+        return found
+
+    def profile(self, profile_id: str) -> Profile:
+        found = self.profiles.get(profile_id)
+        if found is None:
+            raise _not_found("Profile", f"Profile {profile_id} was not found", "OHIPSIM-CRM-404", "profileId")
+        return found
+
+    def now(self, hotel: Hotel) -> datetime:
+        """The sandbox clock: the hotel's business date at midday, so timestamps are deterministic."""
+        return datetime.combine(hotel.business_date, datetime.min.time()) + timedelta(hours=12)
+
+    # -- profiles (crm) --------------------------------------------------------------------------------------
+
+    def create_profile(
+        self,
+        *,
+        given_name: str,
+        surname: str,
+        email: str | None = None,
+        phone: str | None = None,
+        address_line: str | None = None,
+        city: str | None = None,
+        postal_code: str | None = None,
+        state: str | None = None,
+        country: str | None = None,
+        vip_status: str | None = None,
+        language: str = "E",
+        profile_type: str = "Guest",
+        created: datetime | None = None,
+    ) -> Profile:
+        if not surname.strip():
+            raise _bad_request(
+                "Missing surname",
+                "A guest profile needs a surname",
+                "OHIPSIM-CRM-NAME",
+                "profileDetails.customer.personName.surname",
+            )
+        profile = Profile(
+            profile_id=str(self.counters.next("profile")),
+            given_name=given_name.strip(),
+            surname=surname.strip(),
+            email=email,
+            phone=phone,
+            address_line=address_line,
+            city=city,
+            postal_code=postal_code,
+            state=state,
+            country=country,
+            vip_status=vip_status,
+            language=language,
+            profile_type=profile_type,
+            created=created or datetime(2026, 1, 1),
+        )
+        self.profiles[profile.profile_id] = profile
+        return profile
+
+    def search_profiles(
+        self,
+        *,
+        surname: str | None = None,
+        given_name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        city: str | None = None,
+        country: str | None = None,
+        profile_ids: Sequence[str] = (),
+        profile_types: Sequence[str] = (),
+    ) -> list[Profile]:
+        """Case-insensitive prefix match on names (OPERA's name search), exact on the rest; ordered by name."""
+
+        def starts(value: str | None, prefix: str | None) -> bool:
+            return prefix is None or (value or "").lower().startswith(prefix.strip().lower())
+
+        rows = [
+            p
+            for p in self.profiles.values()
+            if starts(p.surname, surname)
+            and starts(p.given_name, given_name)
+            and (email is None or (p.email or "").lower() == email.strip().lower())
+            and (
+                phone is None
+                or "".join(ch for ch in (p.phone or "") if ch.isdigit()).endswith(
+                    "".join(ch for ch in phone if ch.isdigit())
+                )
+            )
+            and starts(p.city, city)
+            and (country is None or (p.country or "").upper() == country.strip().upper())
+            and (not profile_ids or p.profile_id in profile_ids)
+            and (not profile_types or p.profile_type.lower() in {t.lower() for t in profile_types})
+        ]
+        return sorted(rows, key=lambda p: (p.surname.lower(), p.given_name.lower(), p.profile_id))
+
+    # -- reservations (rsv) ----------------------------------------------------------------------------------
+
+    def create_reservation(self, hotel_id: str, request: BookingRequest) -> Reservation:
+        hotel = self.hotel(hotel_id)
+        hotel._check_stay(request.arrival, request.departure, new=True)
+        room_type = hotel._check_room_type(request.room_type)
+        plan = hotel._check_rate_plan(request.rate_plan, request.room_type, request.arrival)
+        hotel._check_guests(room_type, request.adults, request.children)
+        hotel._check_codes(
+            guarantee_code=request.guarantee_code,
+            payment_method=request.payment_method,
+            market_code=request.market_code,
+            source_code=request.source_code,
+        )
+        if request.profile_id is not None:
+            self.profile(request.profile_id)
+        elif not (request.surname and request.surname.strip()):
+            raise _bad_request(
+                "Missing guest",
+                "A reservation needs a guest: give reservationGuests[0].profileInfo.profileIdList with a Profile id, "
+                "or profileInfo.profile.customer.personName with at least a surname",
+                "OHIPSIM-RSV-GUEST",
+                "reservationGuests.profileInfo",
+            )
+        hotel._check_inventory(request.room_type, request.arrival, request.departure)
+
+        if request.profile_id is not None:
+            profile_id = request.profile_id
+        else:
+            profile_id = self.create_profile(
+                given_name=request.given_name or "",
+                surname=request.surname or "",
+                email=request.email,
+                phone=request.phone,
+                created=self.now(hotel),
+            ).profile_id
+        reservation = Reservation(
+            reservation_id=str(self.counters.next("reservation")),
+            confirmation_number=str(self.counters.next("confirmation")),
+            hotel_id=hotel.code,
+            status="Reserved",
+            arrival=request.arrival,
+            departure=request.departure,
+            adults=request.adults,
+            children=request.children,
+            room_type=request.room_type,
+            rate_plan=plan.code,
+            rate_amount=money(
+                request.rate_amount if request.rate_amount is not None else plan.prices[request.room_type]
+            ),
+            currency=hotel.currency,
+            profile_id=profile_id,
+            guarantee_code=request.guarantee_code or "6PM",
+            payment_method=request.payment_method,
+            market_code=request.market_code or plan.market_code,
+            source_code=request.source_code or plan.source_code,
+            comments=list(request.comments),
+            created=self.now(hotel),
+        )
+        hotel.reservations[reservation.reservation_id] = reservation
+        return reservation
+
+    def modify_reservation(self, hotel_id: str, reservation_id: str, change: ReservationChange) -> Reservation:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status in ("Cancelled", "CheckedOut", "NoShow"):
+            raise SandboxError(
+                400,
+                "Cannot modify",
+                f"Reservation {reservation_id} is {reservation.status}; reinstate it before changing it",
+                "OHIPSIM-RSV-STATUS",
+                "reservationStatus",
+            )
+        in_house = reservation.status == "InHouse"
+        arrival = change.arrival or reservation.arrival
+        departure = change.departure or reservation.departure
+        if in_house and arrival != reservation.arrival:
+            raise _bad_request(
+                "Cannot change arrival",
+                f"Reservation {reservation_id} is in house; its arrival date can no longer change",
+                "OHIPSIM-RSV-INHOUSE",
+                "roomStay.arrivalDate",
+            )
+        if in_house and change.room_type not in (None, reservation.room_type):
+            raise _bad_request(
+                "Cannot change room type",
+                f"Reservation {reservation_id} is in house; move the guest to another room instead",
+                "OHIPSIM-RSV-INHOUSE",
+                "roomStay.roomRates.roomType",
+            )
+        room_type_code = change.room_type or reservation.room_type
+        rate_plan = change.rate_plan or reservation.rate_plan
+        adults = change.adults if change.adults is not None else reservation.adults
+        children = change.children if change.children is not None else reservation.children
+
+        hotel._check_stay(arrival, departure, new=arrival != reservation.arrival)
+        if in_house and departure < hotel.business_date:
+            raise _bad_request(
+                "Invalid departure",
+                f"An in-house guest cannot depart before the business date {hotel.business_date.isoformat()}",
+                "OHIPSIM-RSV-DATES",
+                "roomStay.departureDate",
+            )
+        room_type = hotel._check_room_type(room_type_code)
+        plan_changed = rate_plan != reservation.rate_plan or room_type_code != reservation.room_type
+        if plan_changed:
+            hotel._check_rate_plan(rate_plan, room_type_code, arrival)
+        hotel._check_guests(room_type, adults, children)
+        hotel._check_codes(
+            guarantee_code=change.guarantee_code,
+            payment_method=change.payment_method,
+            market_code=change.market_code,
+            source_code=change.source_code,
+        )
+        hotel._check_inventory(room_type_code, arrival, departure, excluding=reservation.reservation_id)
+
+        if room_type_code != reservation.room_type and reservation.room_id is not None:
+            reservation.room_id = None  # the assigned room was of the old type
+        if plan_changed:
+            reservation.rate_amount = hotel.nightly_price(rate_plan, room_type_code)
+        reservation.arrival, reservation.departure = arrival, departure
+        reservation.room_type, reservation.rate_plan = room_type_code, rate_plan
+        reservation.adults, reservation.children = adults, children
+        if change.guarantee_code is not None:
+            reservation.guarantee_code = change.guarantee_code
+        if change.payment_method is not None:
+            reservation.payment_method = change.payment_method
+        if change.market_code is not None:
+            reservation.market_code = change.market_code
+        if change.source_code is not None:
+            reservation.source_code = change.source_code
+        if change.comments is not None:
+            reservation.comments = list(change.comments)
+        return reservation
+
+    def cancel_reservation(
+        self, hotel_id: str, reservation_id: str, reason_code: str, *, verification_only: bool = False
+    ) -> CancellationOutcome:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        reason = hotel.cancellation_reasons.get(reason_code.upper())
+        if reason is None:
+            raise _bad_request(
+                "Unknown cancellation reason",
+                f"Cancellation reason {reason_code} is not configured in hotel {hotel.code}; valid: "
+                f"{', '.join(hotel.cancellation_reasons)}",
+                "OHIPSIM-RSV-CXLREASON",
+                "reason.code",
+            )
+        hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "be cancelled")
+        plan = hotel.rate_plans.get(reservation.rate_plan)
+        penalty = plan.cancel_policy if plan else "No penalty"
+        today = hotel.business_date
+        if verification_only:
+            return CancellationOutcome(reservation, None, reason, today, True, penalty)
+        reservation.status = "Cancelled"
+        reservation.cancellation_number = str(self.counters.next("cancellation"))
+        reservation.cancellation_reason = reason.code
+        reservation.cancellation_reason_description = reason.description
+        reservation.cancellation_date = today
+        reservation.room_id = None
+        return CancellationOutcome(reservation, reservation.cancellation_number, reason, today, False, penalty)
+
+    def reinstate_reservation(self, hotel_id: str, reservation_id: str) -> Reservation:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "Cancelled":
+            raise SandboxError(
+                400,
+                "Cannot reinstate",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; only a "
+                "cancelled reservation can be reinstated",
+                "OHIPSIM-RSV-STATUS",
+                "reservationStatus",
+            )
+        if reservation.arrival < hotel.business_date:
+            raise _bad_request(
+                "Cannot reinstate",
+                f"Reservation {reservation_id} arrived in the past ({reservation.arrival.isoformat()}); book anew",
+                "OHIPSIM-RSV-PAST",
+                "roomStay.arrivalDate",
+            )
+        hotel._check_inventory(reservation.room_type, reservation.arrival, reservation.departure)
+        reservation.status = "Reserved"
+        reservation.cancellation_number = None
+        reservation.cancellation_reason = None
+        reservation.cancellation_reason_description = None
+        reservation.cancellation_date = None
+        return reservation
+
+    # -- front office (fof) ----------------------------------------------------------------------------------
+
+    def assign_room(
+        self, hotel_id: str, reservation_id: str, room_id: str, *, allow_dirty: bool = False
+    ) -> Reservation:
+        """Put a reserved (due-in or future) reservation in a specific room of its room type.
+
+        Refused: a reservation that is not Reserved; an unknown room; a room of another type; a room out of order
+        or of service; a room occupied tonight or already assigned to another arrival on overlapping nights; a dirty
+        room for a due-in arrival unless `allow_dirty` (OPERA's `overrideInstructions.dirtyRoom`).
+        """
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "be assigned a room")
+        room = hotel.room(room_id)
+        if room.room_type != reservation.room_type:
+            raise _bad_request(
+                "Wrong room type",
+                f"Room {room_id} is a {room.room_type}; reservation {reservation_id} booked {reservation.room_type}",
+                "OHIPSIM-FOF-ROOMTYPE",
+                "roomId",
+            )
+        if not room.sellable:
+            raise _bad_request(
+                "Room not available",
+                f"Room {room_id} is {room.room_status}",
+                "OHIPSIM-FOF-ROOM-OOO",
+                "roomId",
+            )
+        arriving_today = reservation.arrival == hotel.business_date
+        occupant = hotel.occupant(room_id)
+        if occupant is not None and occupant.departure > reservation.arrival:
+            raise _bad_request(
+                "Room occupied",
+                f"Room {room_id} is occupied by reservation {occupant.reservation_id} until "
+                f"{occupant.departure.isoformat()}",
+                "OHIPSIM-FOF-ROOM-OCCUPIED",
+                "roomId",
+            )
+        for other in hotel.reservations.values():
+            if (
+                other.reservation_id != reservation_id
+                and other.room_id == room_id
+                and other.status == "Reserved"
+                and other.arrival < reservation.departure
+                and reservation.arrival < other.departure
+            ):
+                raise _bad_request(
+                    "Room already assigned",
+                    f"Room {room_id} is already assigned to reservation {other.reservation_id} for overlapping nights",
+                    "OHIPSIM-FOF-ROOM-ASSIGNED",
+                    "roomId",
+                )
+        if arriving_today and room.room_status not in READY_STATUSES and not allow_dirty:
+            raise _bad_request(
+                "Room not clean",
+                f"Room {room_id} is {room.room_status}; assign a Clean or Inspected room, or override dirtyRoom",
+                "OHIPSIM-FOF-ROOM-DIRTY",
+                "roomId",
+            )
+        reservation.room_id = room_id
+        return reservation
+
+    def unassign_room(self, hotel_id: str, reservation_id: str) -> Reservation:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "have its room unassigned")
+        if reservation.room_id is None:
+            raise _bad_request(
+                "No room assigned",
+                f"Reservation {reservation_id} has no room assigned",
+                "OHIPSIM-FOF-NOROOM",
+                "roomId",
+            )
+        reservation.room_id = None
+        return reservation
+
+    def check_in(self, hotel_id: str, reservation_id: str, room_id: str | None = None) -> Reservation:
+        """Check a due-in guest in. Needs an assigned (or given) room that is Vacant and Clean or Inspected.
+
+        The room becomes Occupied, and folio window 1 opens with the first night's room charge.
+        """
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        hotel._refuse_unless(reservation, ("DueIn",), "be checked in")
+        target = room_id or reservation.room_id
+        if target is None:
+            raise _bad_request(
+                "No room assigned",
+                f"Reservation {reservation_id} has no room; assign a vacant, clean room of type "
+                f"{reservation.room_type} first",
+                "OHIPSIM-FOF-NOROOM",
+                "roomId",
+            )
+        room = hotel.room(target)
+        if room.room_type != reservation.room_type:
+            raise _bad_request(
+                "Wrong room type",
+                f"Room {target} is a {room.room_type}; reservation {reservation_id} booked {reservation.room_type}",
+                "OHIPSIM-FOF-ROOMTYPE",
+                "roomId",
+            )
+        if hotel.front_office_status(target) != "Vacant":
+            raise _bad_request(
+                "Room occupied",
+                f"Room {target} is occupied; pick a vacant room",
+                "OHIPSIM-FOF-ROOM-OCCUPIED",
+                "roomId",
+            )
+        if room.room_status not in READY_STATUSES:
+            raise _bad_request(
+                "Room not ready",
+                f"Room {target} is {room.room_status}; a guest can only be checked into a Clean or Inspected room",
+                "OHIPSIM-FOF-ROOM-DIRTY",
+                "roomId",
+            )
+        for other in hotel.reservations.values():
+            if (
+                other.reservation_id != reservation_id
+                and other.room_id == target
+                and other.status == "Reserved"
+                and other.arrival == hotel.business_date
+            ):
+                raise _bad_request(
+                    "Room already assigned",
+                    f"Room {target} is assigned to arriving reservation {other.reservation_id}",
+                    "OHIPSIM-FOF-ROOM-ASSIGNED",
+                    "roomId",
+                )
+        reservation.room_id = target
+        reservation.status = "InHouse"
+        reservation.checked_in_at = self.now(hotel)
+        window = reservation.folio_window(1)
+        if reservation.payment_method and window.payment_method is None:
+            window.payment_method = reservation.payment_method
+        self._post_room_charge(hotel, reservation, hotel.business_date)
+        return reservation
+
+    def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
+        """deleteCheckin: back to due-in, allowed only on the arrival day and before any payment."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "InHouse" or reservation.arrival != hotel.business_date:
+            raise SandboxError(
+                400,
+                "Cannot cancel check-in",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; only a guest "
+                "checked in today can be returned to due-in",
+                "OHIPSIM-FOF-STATUS",
+                "reservationStatus",
+            )
+        reservation.status = "Reserved"
+        reservation.checked_in_at = None
+        reservation.folio_windows.clear()
+        if unassign_room:
+            reservation.room_id = None
+        return reservation
+
+    # -- housekeeping (hsk) ----------------------------------------------------------------------------------
+
+    def update_room_status(
+        self,
+        hotel_id: str,
+        room_ids: Sequence[str],
+        room_status: str | None = None,
+        *,
+        turndown: str | None = None,
+        reason: str | None = None,
+    ) -> list[Room]:
+        """Set housekeeping status (and/or turndown) of several rooms at once; all-or-nothing."""
+        hotel = self.hotel(hotel_id)
+        if not room_ids:
+            raise _bad_request("No rooms", "Give at least one room in roomList", "OHIPSIM-HSK-ROOMS", "roomList")
+        status = (
+            _canonical(room_status, ROOM_STATUSES, "room status", "housekeepingRoomStatus") if room_status else None
+        )
+        turn = _canonical(turndown, TURNDOWN_STATUSES, "turndown status", "turndownStatus") if turndown else None
+        rooms = [hotel.room(room_id) for room_id in room_ids]
+        if status in UNSELLABLE_STATUSES:
+            for room in rooms:
+                if hotel.occupant(room.room_id) is not None:
+                    raise _bad_request(
+                        "Room occupied",
+                        f"Room {room.room_id} is occupied; it cannot be put {status}",
+                        "OHIPSIM-HSK-OCCUPIED",
+                        "roomList",
+                    )
+        for room in rooms:
+            if status is not None:
+                room.room_status = status
+                room.out_of_order_reason = reason if status in UNSELLABLE_STATUSES else None
+            if turn is not None:
+                room.turndown = turn
+        return rooms
+
+    def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[Room]:
+        hotel = self.hotel(hotel_id)
+        value = _canonical(request, SERVICE_REQUESTS, "guest service request", "status")
+        rooms = [hotel.room(room_id) for room_id in room_ids]
+        for room in rooms:
+            room.service_request = value
+        return rooms
+
+    # -- cashiering (csh) ------------------------------------------------------------------------------------
+
+    def _require_in_house(self, hotel: Hotel, reservation: Reservation, action: str) -> None:
+        if reservation.status != "InHouse":
+            raise SandboxError(
+                400,
+                f"Cannot {action}",
+                f"Reservation {reservation.reservation_id} is {reservation.computed_status(hotel.business_date)}; "
+                f"only an in-house guest's folio can {action}",
+                "OHIPSIM-CSH-STATUS",
+                "reservationId",
+            )
+
+    def _post_room_charge(self, hotel: Hotel, reservation: Reservation, night: date) -> Posting:
+        code = hotel.transaction_codes["1000"]
+        posting = Posting(
+            transaction_no=self.counters.next("transaction"),
+            transaction_code=code.code,
+            description=code.description,
+            transaction_type="Revenue",
+            amount=reservation.rate_amount,
+            currency=hotel.currency,
+            posting_date=night,
+            folio_window_no=1,
+            quantity=1,
+            reference=f"Room {reservation.room_id} {night.isoformat()}",
+        )
+        reservation.folio_window(1).postings.append(posting)
+        return posting
+
+    def post_charge(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        transaction_code: str,
+        unit_price: float | None,
+        *,
+        quantity: int = 1,
+        folio_window: int = 1,
+        remark: str | None = None,
+        reference: str | None = None,
+        currency: str | None = None,
+    ) -> Posting:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        self._require_in_house(hotel, reservation, "take charges")
+        code = hotel.transaction_code(transaction_code)
+        if code.transaction_type != "Revenue":
+            raise _bad_request(
+                "Not a charge code",
+                f"Transaction code {code.code} ({code.description}) is a payment code; post it as a payment",
+                "OHIPSIM-CSH-TRXCODE",
+                "transactionCode",
+            )
+        price = unit_price if unit_price is not None else code.default_price
+        if price is None or price <= 0:
+            raise _bad_request(
+                "Invalid amount",
+                f"A charge needs a positive price; got {price}",
+                "OHIPSIM-CSH-AMOUNT",
+                "price.amount",
+            )
+        if not 1 <= quantity <= 999:
+            raise _bad_request(
+                "Invalid quantity", f"Quantity must be 1..999; got {quantity}", "OHIPSIM-CSH-QTY", "postingQuantity"
+            )
+        _check_currency(hotel, currency)
+        window = reservation.folio_window(folio_window)
+        posting = Posting(
+            transaction_no=self.counters.next("transaction"),
+            transaction_code=code.code,
+            description=code.description,
+            transaction_type="Revenue",
+            amount=money(price * quantity),
+            currency=hotel.currency,
+            posting_date=hotel.business_date,
+            folio_window_no=window.window_no,
+            quantity=quantity,
+            remark=remark,
+            reference=reference,
+        )
+        window.postings.append(posting)
+        return posting
+
+    def post_payment(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        payment_method: str,
+        amount: float,
+        *,
+        folio_window: int = 1,
+        reference: str | None = None,
+        currency: str | None = None,
+    ) -> Posting:
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        self._require_in_house(hotel, reservation, "take payments")
+        method = hotel.payment_methods.get(payment_method.upper())
+        if method is None:
+            raise _bad_request(
+                "Unknown payment method",
+                f"Payment method {payment_method} is not configured in hotel {hotel.code}; valid: "
+                f"{', '.join(hotel.payment_methods)}",
+                "OHIPSIM-CSH-PAYMENT",
+                "paymentMethod.paymentMethod",
+            )
+        if amount <= 0:
+            raise _bad_request(
+                "Invalid amount",
+                f"A payment must be positive; got {amount}",
+                "OHIPSIM-CSH-AMOUNT",
+                "postingAmount.amount",
+            )
+        _check_currency(hotel, currency)
+        code = next(c for c in hotel.transaction_codes.values() if c.payment_method == method.code)
+        window = reservation.folio_window(folio_window)
+        posting = Posting(
+            transaction_no=self.counters.next("transaction"),
+            transaction_code=code.code,
+            description=code.description,
+            transaction_type="Payment",
+            amount=money(amount),
+            currency=hotel.currency,
+            posting_date=hotel.business_date,
+            folio_window_no=window.window_no,
+            reference=reference,
+            payment_method=method.code,
+        )
+        window.postings.append(posting)
+        return posting
+
+    def generate_folio(self, hotel_id: str, reservation_id: str, folio_window: int = 1) -> int:
+        """Print (generate) a folio for a window; returns the folio number."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status not in ("InHouse", "CheckedOut"):
+            raise SandboxError(
+                400,
+                "No folio",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; folios "
+                "exist only once the guest is checked in",
+                "OHIPSIM-CSH-STATUS",
+                "reservationId",
+            )
+        window = reservation.folio_window(folio_window)
+        number = self.counters.next("folio")
+        window.folio_numbers.append(number)
+        return number
+
+    def check_out(self, hotel_id: str, reservation_id: str, *, room_status: str = "Dirty") -> Reservation:
+        """Check a guest out: the balance of every window must be 0; the room becomes Vacant and `room_status`."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        self._require_in_house(hotel, reservation, "be checked out")
+        if reservation.balance != 0:
+            open_windows = ", ".join(
+                f"window {w.window_no}: {w.balance:.2f} {hotel.currency}"
+                for w in reservation.folio_windows.values()
+                if w.balance != 0
+            )
+            raise SandboxError(
+                400,
+                "Balance not zero",
+                f"Reservation {reservation_id} has an open balance of {reservation.balance:.2f} {hotel.currency} "
+                f"({open_windows}); post a payment to settle it before check-out",
+                "OHIPSIM-CSH-BALANCE",
+                "balance",
+            )
+        status = _canonical(room_status, ROOM_STATUSES, "room status", "checkoutInstr.roomStatus")
+        if reservation.departure > hotel.business_date:
+            reservation.departure = hotel.business_date  # an early departure shortens the stay
+        reservation.status = "CheckedOut"
+        reservation.checked_out_at = self.now(hotel)
+        if reservation.room_id is not None:
+            room = hotel.rooms[reservation.room_id]
+            room.room_status = status
+            room.service_request = "NoStatusSelected"
+        return reservation
+
+
+def _canonical(value: str | None, allowed: Sequence[str], label: str, path: str) -> str:
+    """Match an enum value case-insensitively (OHIP is lenient on input) and return Oracle's spelling."""
+    for candidate in allowed:
+        if value is not None and candidate.lower() == value.strip().lower():
+            return candidate
+    raise _bad_request(
+        f"Invalid {label}", f"{value!r} is not a {label}; use one of {', '.join(allowed)}", "OHIPSIM-ENUM", path
+    )
+
+
+def _check_currency(hotel: Hotel, currency: str | None) -> None:
+    if currency is not None and currency.upper() != hotel.currency:
+        raise _bad_request(
+            "Wrong currency",
+            f"Hotel {hotel.code} posts in {hotel.currency}; got {currency}",
+            "OHIPSIM-CSH-CURRENCY",
+            "currencyCode",
+        )
