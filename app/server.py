@@ -92,6 +92,21 @@ class ToolCallObserver:
             log.info("tool call", extra={"tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1)})
 
 
+class DisabledToolGuard:
+    """MCP middleware: a call to a tool that exists but is switched off (OPERA_READ_ONLY, OPERA_TOOLSETS) gets a
+    tool error saying why, instead of a bare 'Unknown tool'."""
+
+    def __init__(self, disabled: dict[str, str]) -> None:
+        self.disabled = disabled
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
+            reason = self.disabled.get(str(ctx.params.get("name")))
+            if reason is not None:
+                return {"content": [{"type": "text", "text": reason}], "isError": True}
+        return await call_next(ctx)
+
+
 class InboundMetrics:
     """Pure ASGI: counts inbound HTTP requests by a low-cardinality route label, status and duration."""
 
@@ -186,9 +201,15 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     tools = load_toolsets(services)
     tool_names = {t.name for t in tools}
     observer = ToolCallObserver(metrics, tool_names)
+    guard = DisabledToolGuard({})
     mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
-                    instructions=INSTRUCTIONS, log_level=settings.log_level, middleware=[observer])
+                    instructions=INSTRUCTIONS, log_level=settings.log_level, middleware=[observer, guard])
     enabled = register_tools(mcp, tools, settings)
+    for t in tools:
+        if t not in enabled:
+            why = ("this server is read-only (OPERA_READ_ONLY=true)" if settings.read_only and t.access != "read"
+                   else f"its toolset '{t.toolset}' is not enabled (OPERA_TOOLSETS={','.join(settings.toolsets)})")
+            guard.disabled[t.name] = f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
     services.extras["tool_names"] = [t.name for t in enabled]
     services.extras["tools"] = enabled
     observer.tool_names = {t.name for t in enabled}
