@@ -1,0 +1,65 @@
+"""SIGTERM during a slow call: /ready turns 503 at once, the call finishes, the process exits cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.support.mcp_client import call_ok, mcp_client
+from tests.support.servers import free_port
+
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", "OTEL_"))}
+
+
+async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
+    port = free_port()
+    env = {**CLEAN_ENV, "OPERA_PORT": str(port), "OPERA_SHUTDOWN_DELAY": "2", "OPERA_GRACEFUL_SHUTDOWN_TIMEOUT": "20",
+           "OPERA_SANDBOX_BUSINESS_DATE": "2026-05-01", "OPERA_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if (await http.get(f"{base}/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "server never became ready"
+                await asyncio.sleep(0.2)
+            # Make the next reservation search take 4 s at the (embedded) OHIP sandbox.
+            fault = await http.post(f"{base}/sandbox/_sandbox/faults", json={
+                "operation": "getHotelReservations", "mode": "stall", "delay": 4.0, "times": 1})
+            assert fault.status_code in (200, 201), fault.text
+
+            async def slow_call() -> dict[str, object]:
+                async with mcp_client(base) as client:
+                    return await call_ok(client, "search_reservations", {"surname": "Smith"})
+
+            call = asyncio.create_task(slow_call())
+            await asyncio.sleep(1.0)  # the call is now waiting on the stalled OHIP response
+            assert not call.done()
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            ready = await http.get(f"{base}/ready")
+            assert ready.status_code == 503
+            assert any("draining" in r for r in ready.json()["reasons"])
+            assert (await http.get(f"{base}/live")).status_code == 200
+            result = await asyncio.wait_for(call, timeout=30)
+            assert "reservations" in result or result  # the slow call completed with a real answer
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        out, err = proc.communicate()
+        assert "Traceback" not in err, err[-3000:]
