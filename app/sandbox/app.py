@@ -1,12 +1,43 @@
-"""The sandbox's Starlette app: `create_sandbox_app(config)` builds the OHIP emulator with its own state."""
+"""The sandbox's Starlette app: `create_sandbox_app(config)` builds the OHIP emulator with its own state.
+
+A pure-ASGI gateway sits in front of the routes and does what OHIP's gateway does: it resolves the operation,
+checks the bearer token and the x-app-key / x-hotelid headers, answers unknown paths (404) and wrong methods (405),
+applies injected faults, echoes x-request-id, and records every exchange. Routes under `/_sandbox/` are emulator
+controls, not OHIP: stats, the request log, faults, token expiry and reset.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+
+from app import __version__
+from app.sandbox.faults import FAULT_MODES, Fault, Faults
+from app.sandbox.oauth import TokenIssuer, check_app_key, token_routes
+from app.sandbox.recorder import Exchange, Recorder, mask_form, mask_headers, mask_token_response
+from app.sandbox.routes import crm, csh, fof, hsk, inv, lov, par, rsv, rtp
+from app.sandbox.routes.common import error_body, error_response, ohip_json, route_path
 from app.sandbox.seed import build_enterprise
-from app.sandbox.state import Enterprise
+from app.sandbox.state import Enterprise, SandboxError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CONTROL_PREFIX = "/_sandbox"
+HOTEL_HEADER = "x-hotelid"
 
 
 @dataclass
@@ -27,13 +58,19 @@ class SandboxConfig:
 
 @dataclass
 class Sandbox:
-    """One running emulator: its configuration and its hotel world (`enterprise`)."""
+    """One running emulator: configuration, hotel world (`enterprise`), tokens, faults and the request log."""
 
     config: SandboxConfig
     enterprise: Enterprise = field(init=False)
+    tokens: TokenIssuer = field(init=False)
+    faults: Faults = field(init=False)
+    recorder: Recorder = field(init=False)
 
     def __post_init__(self) -> None:
         self.enterprise = self._build()
+        self.tokens = TokenIssuer(self.config.token_ttl)
+        self.faults = Faults()
+        self.recorder = Recorder()
 
     def _build(self) -> Enterprise:
         return build_enterprise(
@@ -42,3 +79,367 @@ class Sandbox:
             hotels=self.config.hotels,
             rooms_per_hotel=self.config.rooms_per_hotel,
         )
+
+    @property
+    def hotels(self) -> dict[str, Any]:
+        return dict(self.enterprise.hotels)
+
+    @property
+    def requests(self) -> list[Exchange]:
+        """Every recorded exchange, oldest first."""
+        return self.recorder.exchanges
+
+    @property
+    def token_requests(self) -> int:
+        return self.tokens.requests
+
+    def connection_count(self) -> int:
+        return self.recorder.connection_count()
+
+    def reset(self) -> None:
+        """Back to the seeded state: fresh world, no tokens, no faults, empty log."""
+        self.enterprise = self._build()
+        self.tokens.clear()
+        self.faults.clear()
+        self.recorder.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "token_requests": self.token_requests,
+            "requests": len(self.recorder.exchanges),
+            "connections": self.connection_count(),
+            "faults_pending": len(self.faults.pending()),
+        }
+
+
+# ----------------------------------------------------------------------------------------------------- gateway
+
+
+@dataclass
+class _Captured:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+
+
+class _DroppedResponse(Exception):
+    """Raised after the response has started, so uvicorn closes the connection without a complete response."""
+
+
+def _module_of(path: str) -> str | None:
+    first = path.strip("/").split("/", 1)[0]
+    return first or None
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return raw.decode("utf-8", errors="replace")[:2000]
+
+
+class Gateway:
+    """Pure ASGI in front of the routes (streaming-safe, unlike BaseHTTPMiddleware)."""
+
+    def __init__(self, sandbox: Sandbox, inner: Starlette, routes: list[BaseRoute]) -> None:
+        self.sandbox = sandbox
+        self.inner = inner
+        self.routes = routes
+
+    def _resolve(self, scope: Scope) -> tuple[str | None, dict[str, Any], bool]:
+        """(operationId, path params, method allowed) of the route the request matches."""
+        partial: tuple[str | None, dict[str, Any]] | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "name", None), dict(child.get("path_params", {})), True
+            if match == Match.PARTIAL and partial is None:
+                partial = (getattr(route, "name", None), dict(child.get("path_params", {})))
+        if partial is not None:
+            return partial[0], partial[1], False
+        return None, {}, False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        request = Request(scope)
+        path = route_path(request)
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            await self.inner(scope, receive, send)
+            return
+
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        started = time.time()
+        operation, path_params, method_ok = self._resolve(scope)
+        headers, hashed = mask_headers(list(scope.get("headers", [])))
+        request_id = headers.get("x-request-id")
+
+        fault: Fault | None = None
+        captured = _Captured()
+        try:
+            response = self._refusal(scope, path, operation, path_params, method_ok, headers)
+            if response is None:
+                fault = self.sandbox.faults.take(operation)
+                if fault is not None and fault.mode == "respond":
+                    response = self._fault_response(fault, path)
+            if response is not None:
+                await response(scope, self._receive_nothing, self._capture(captured))
+            else:
+                await self.inner(scope, self._replay(bytes(body)), self._capture(captured))
+        except Exception:  # an unexpected bug in a route must still give the client an OHIP 500 body
+            captured = _Captured()
+            err = ohip_json(
+                error_body(
+                    500, "Internal Server Error", "The sandbox failed to process the request", path, "OHIPSIM-500"
+                ),
+                500,
+            )
+            await err(scope, self._receive_nothing, self._capture(captured))
+
+        out_headers = [(k, v) for k, v in captured.headers if k.lower() not in (b"x-request-id",)]
+        out_headers.append((b"x-request-id", (request_id or str(uuid.uuid4())).encode("latin-1")))
+        out_headers.append((b"x-oracle-dms-ecid", uuid.uuid4().hex.encode()))
+        out_headers.append((b"server", f"OHIP sandbox {__version__}".encode()))
+
+        if operation == "getToken" and method_ok:
+            self.sandbox.tokens.requests += 1
+        self.sandbox.recorder.record(
+            Exchange(
+                time=started,
+                method=scope["method"],
+                path=path,
+                query=[(k, v) for k, v in request.query_params.multi_items()],
+                headers=headers,
+                json=self._request_body(headers, bytes(body)),
+                status=captured.status,
+                response=mask_token_response(_parse_json(bytes(captured.body))),
+                operation_id=operation,
+                module=_module_of(path),
+                client=(scope["client"][0], int(scope["client"][1])) if scope.get("client") else None,
+                traceparent=headers.get("traceparent"),
+                token_hash=hashed,
+                response_headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in out_headers},
+            )
+        )
+
+        if fault is not None and fault.mode == "stall" and fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        await send({"type": "http.response.start", "status": captured.status, "headers": out_headers})
+        if fault is not None and fault.mode == "drop":
+            raise _DroppedResponse(f"fault injection dropped the response to {operation}")
+        await send({"type": "http.response.body", "body": bytes(captured.body)})
+
+    # -- checks ----------------------------------------------------------------------------------------------
+
+    def _refusal(
+        self,
+        scope: Scope,
+        path: str,
+        operation: str | None,
+        path_params: dict[str, Any],
+        method_ok: bool,
+        headers: dict[str, str],
+    ) -> Response | None:
+        """The gateway's answer when the request must not reach a route, else None."""
+        try:
+            if operation is None:
+                raise SandboxError(404, "Not Found", f"No OHIP resource at {path}", "OHIPSIM-GW-404", "path")
+            if not method_ok:
+                raise SandboxError(
+                    405,
+                    "Method Not Allowed",
+                    f"{scope['method']} is not allowed on {path}",
+                    "OHIPSIM-GW-405",
+                    "method",
+                )
+            if operation == "getToken":
+                return None
+            self._check_business_headers(scope, headers, path_params)
+        except SandboxError as exc:
+            return error_response(exc, path)
+        return None
+
+    def _check_business_headers(self, scope: Scope, headers: dict[str, str], path_params: dict[str, Any]) -> None:
+        raw_auth = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), "")
+        scheme, _, token = raw_auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise SandboxError(
+                401,
+                "Unauthorized",
+                "A Bearer token is required in the Authorization header",
+                "OHIPSIM-AUTH-TOKEN",
+                "authorization",
+            )
+        if not self.sandbox.tokens.is_valid(token.strip()):
+            raise SandboxError(
+                401,
+                "Unauthorized",
+                "The access token is invalid or has expired; get a new one",
+                "OHIPSIM-AUTH-TOKEN",
+                "authorization",
+            )
+        check_app_key(self.sandbox, headers.get("x-app-key"))
+        header_hotel = headers.get(HOTEL_HEADER)
+        if not header_hotel:
+            raise SandboxError(
+                400, "Bad Request", "The x-hotelid header is required on every call", "OHIPSIM-GW-HOTELID", HOTEL_HEADER
+            )
+        if header_hotel not in self.sandbox.enterprise.hotels:
+            raise SandboxError(
+                403,
+                "Forbidden",
+                f"This credential has no access to hotel {header_hotel}",
+                "OHIPSIM-GW-403",
+                HOTEL_HEADER,
+            )
+        path_hotel = path_params.get("hotelId")
+        if path_hotel is not None and str(path_hotel) not in self.sandbox.enterprise.hotels:
+            raise SandboxError(404, "Not Found", f"Hotel {path_hotel} does not exist", "OHIPSIM-HOTEL-404", "hotelId")
+
+    def _fault_response(self, fault: Fault, path: str) -> Response:
+        body = fault.body
+        if body is None:
+            titles = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+            title = titles.get(fault.status, "Injected fault")
+            body = error_body(fault.status, title, f"Injected fault: {title}", path, f"OHIPSIM-FAULT-{fault.status}")
+        return ohip_json(body, fault.status, fault.headers)
+
+    @staticmethod
+    def _request_body(headers: dict[str, str], raw: bytes) -> Any:
+        if not raw:
+            return None
+        if headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
+            from urllib.parse import parse_qsl
+
+            return mask_form(dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)))
+        return _parse_json(raw)
+
+    # -- ASGI plumbing ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _replay(body: bytes) -> Receive:
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected until the response is sent
+            return {"type": "http.disconnect"}
+
+        return receive
+
+    @staticmethod
+    async def _receive_nothing() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    @staticmethod
+    def _capture(captured: _Captured) -> Send:
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured.status = int(message["status"])
+                captured.headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                captured.body.extend(message.get("body", b""))
+
+        return send
+
+
+# ---------------------------------------------------------------------------------------------------- controls
+
+
+def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
+    async def stats(request: Request) -> Response:
+        return ohip_json(sandbox.stats())
+
+    async def recent(request: Request) -> Response:
+        try:
+            limit = max(1, min(1000, int(request.query_params.get("limit", "50"))))
+        except ValueError:
+            return ohip_json({"error": "limit must be an integer"}, 400)
+        rows = sandbox.recorder.exchanges[-limit:]
+        return ohip_json({"requests": [row.describe() for row in rows], "count": len(rows)})
+
+    async def add_fault(request: Request) -> Response:
+        try:
+            spec = json.loads(await request.body() or b"{}")
+            if not isinstance(spec, dict):
+                raise ValueError("the body must be a JSON object")
+            allowed = {"operation", "status", "times", "headers", "body", "mode", "delay"}
+            unknown = set(spec) - allowed
+            if unknown:
+                raise ValueError(f"unknown fields {sorted(unknown)}; allowed: {sorted(allowed)}")
+            if spec.get("mode", "respond") not in FAULT_MODES:
+                raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
+            fault = sandbox.faults.inject(**spec)
+        except (ValueError, TypeError) as exc:
+            return ohip_json({"error": str(exc)}, 400)
+        return ohip_json({"fault": fault.describe()}, 201)
+
+    async def clear_faults(request: Request) -> Response:
+        sandbox.faults.clear()
+        return ohip_json({"faults": []})
+
+    async def expire_tokens(request: Request) -> Response:
+        return ohip_json({"expired": sandbox.tokens.expire_all()})
+
+    async def reset(request: Request) -> Response:
+        sandbox.reset()
+        return ohip_json({"reset": True})
+
+    return [
+        Route(CONTROL_PREFIX + "/stats", stats, methods=["GET"]),
+        Route(CONTROL_PREFIX + "/requests", recent, methods=["GET"]),
+        Route(CONTROL_PREFIX + "/faults", add_fault, methods=["POST"]),
+        Route(CONTROL_PREFIX + "/faults", clear_faults, methods=["DELETE"]),
+        Route(CONTROL_PREFIX + "/tokens/expire", expire_tokens, methods=["POST"]),
+        Route(CONTROL_PREFIX + "/reset", reset, methods=["POST"]),
+    ]
+
+
+def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
+    """Build the emulator; `app.state.sandbox` is its `Sandbox`. Works standalone or mounted under a prefix."""
+    sandbox = Sandbox(config or SandboxConfig())
+    ohip_routes: list[BaseRoute] = [*token_routes(sandbox)]
+    for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh):
+        ohip_routes.extend(module.routes(sandbox))
+
+    async def on_sandbox_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SandboxError)
+        return error_response(exc, route_path(request))
+
+    inner = Starlette(
+        routes=[*ohip_routes, *_control_routes(sandbox)],
+        exception_handlers={SandboxError: on_sandbox_error},
+    )
+    app = Starlette()
+    app.state.sandbox = sandbox
+    gateway = Gateway(sandbox, inner, ohip_routes)
+    # the outer Starlette only carries `state`; every request goes through the gateway
+    app.router.routes.append(_Everything(gateway))
+    return app
+
+
+class _Everything(BaseRoute):
+    """A route that matches every HTTP request and hands it to the gateway."""
+
+    def __init__(self, app: Gateway) -> None:
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NotImplementedError
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

@@ -1,0 +1,264 @@
+"""What every sandbox route shares: OHIP JSON responses and error bodies, absolute Location headers that respect
+the mount prefix, and lenient readers for OHIP input (numeric strings, lone objects for arrays, enum case).
+
+Routes raise `SandboxError` for any refusal; the app turns it into an `exceptionDetailType` body. Headers, tokens
+and unknown hotels in the path are checked by the gateway in app.py before a route runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.sandbox.state import Hotel, SandboxError
+
+if TYPE_CHECKING:
+    from app.sandbox.app import Sandbox
+
+MEDIA_TYPE = "application/json;charset=UTF-8"
+
+#: RFC 2616 section anchors, the problem-type URIs OHIP's own examples use.
+_PROBLEM_TYPES = {
+    400: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.1",
+    401: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.2",
+    403: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.4",
+    404: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.5",
+    405: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.6",
+    409: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.10",
+    429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.1",
+    503: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.4",
+}
+
+
+class OhipJSONResponse(JSONResponse):
+    media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def ohip_json(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return OhipJSONResponse(dict(body), status_code=status, headers=dict(headers or {}))
+
+
+def error_body(
+    status: int, title: str, detail: str, instance: str, error_code: str, error_path: str | None = None
+) -> dict[str, Any]:
+    """An `exceptionDetailType` body (RFC 7807 plus Oracle's `o:` fields)."""
+    body: dict[str, Any] = {
+        "type": _PROBLEM_TYPES.get(status, "about:blank"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "o:errorCode": error_code,
+    }
+    if error_path:
+        body["o:errorPath"] = error_path
+    body["o:errorDetails"] = [{"type": "about:blank", "title": title, "o:errorCode": error_code}]
+    return body
+
+
+def error_response(error: SandboxError, instance: str) -> Response:
+    body = error_body(error.status, error.title, error.detail, instance, error.error_code, error.error_path)
+    return ohip_json(body, error.status)
+
+
+def route_path(request: Request) -> str:
+    """The request path relative to the sandbox root (without the mount prefix)."""
+    root = request.scope.get("root_path", "")
+    path: str = request.scope["path"]
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def absolute_url(request: Request, sandbox_path: str) -> str:
+    """`sandbox_path` (e.g. /rsv/v1/hotels/SAND01/reservations/1) as an absolute URL, mount prefix included."""
+    base = str(request.base_url).rstrip("/")  # base_url already carries root_path
+    return base + sandbox_path
+
+
+def created(request: Request, sandbox_path: str, body: Mapping[str, Any]) -> Response:
+    """201 Created with an absolute `Location`, the way OHIP answers a POST that makes something."""
+    return ohip_json(body, 201, {"Location": absolute_url(request, sandbox_path), "Content-Language": "en"})
+
+
+def hotel_of(sandbox: Sandbox, request: Request) -> Hotel:
+    """The hotel named by `{hotelId}` in the path (404 when unknown)."""
+    return sandbox.enterprise.hotel(str(request.path_params["hotelId"]))
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; 400 when it is missing or not an object."""
+    raw = await request.body()
+    if not raw.strip():
+        raise bad_input("The request needs a JSON body", "body")
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_input(f"The body is not valid JSON: {exc}", "body") from None
+    if not isinstance(parsed, dict):
+        raise bad_input("The body must be a JSON object", "body")
+    return parsed
+
+
+def bad_input(detail: str, path: str | None, title: str = "Bad Request", code: str = "OHIPSIM-INPUT") -> SandboxError:
+    return SandboxError(400, title, detail, code, path)
+
+
+# ---------------------------------------------------------------------------------------------- lenient input
+
+
+def as_list(value: Any) -> list[Any]:
+    """OHIP clients send a lone object where an array is declared; accept both (None -> [])."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def as_object(value: Any, path: str) -> dict[str, Any]:
+    """An object, or the first element of a one-element array (the reverse leniency); {} for None."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    if not isinstance(value, dict):
+        raise bad_input(f"{path} must be an object", path)
+    return value
+
+
+def as_text(value: Any, path: str, *, max_length: int = 2000) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise bad_input(f"{path} must be a string", path)
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise bad_input(f"{path} is longer than {max_length} characters", path)
+    return text or None
+
+
+def as_int(value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    """An integer from a number or a numeric string (None stays None); bounds give a 400 naming the field."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise bad_input(f"{path} must be an integer, not a boolean", path)
+    try:
+        number = float(value) if isinstance(value, str) else value
+        if not isinstance(number, int | float) or number != int(number):
+            raise ValueError
+        result = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise bad_input(f"{path} must be an integer; got {value!r}", path) from None
+    if minimum is not None and result < minimum:
+        raise bad_input(f"{path} must be at least {minimum}; got {result}", path)
+    if maximum is not None and result > maximum:
+        raise bad_input(f"{path} must be at most {maximum}; got {result}", path)
+    return result
+
+
+def as_float(value: Any, path: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise bad_input(f"{path} must be a number", path)
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise bad_input(f"{path} must be a number; got {value!r}", path) from None
+    if result != result or result in (float("inf"), float("-inf")):
+        raise bad_input(f"{path} must be a finite number", path)
+    return result
+
+
+def as_bool(value: Any, path: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "y", "yes"):
+        return True
+    if text in ("false", "0", "n", "no"):
+        return False
+    raise bad_input(f"{path} must be true or false; got {value!r}", path)
+
+
+def as_date(value: Any, path: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise bad_input(f"{path} must be a date as YYYY-MM-DD; got {value!r}", path) from None
+
+
+def as_enum(value: Any, allowed: Iterable[str], path: str) -> str | None:
+    """Match case-insensitively and return the canonical spelling."""
+    if value is None or value == "":
+        return None
+    choices = tuple(allowed)
+    wanted = str(value).strip().lower()
+    for choice in choices:
+        if choice.lower() == wanted:
+            return choice
+    raise bad_input(f"{path} must be one of {', '.join(choices)}; got {value!r}", path)
+
+
+def query_values(request: Request, *names: str) -> list[str]:
+    """Every value of a query parameter under any of `names` (case-insensitive), repeated or comma-separated."""
+    wanted = {n.lower() for n in names}
+    values: list[str] = []
+    for key, value in request.query_params.multi_items():
+        if key.lower() in wanted:
+            values.extend(part.strip() for part in value.split(",") if part.strip())
+    return values
+
+
+def query_value(request: Request, *names: str) -> str | None:
+    values = query_values(request, *names)
+    return values[0] if values else None
+
+
+# ------------------------------------------------------------------------------------------------ OHIP shapes
+
+
+def money_body(amount: float, currency: str) -> dict[str, Any]:
+    return {"amount": round(amount, 2), "currencyCode": currency}
+
+
+def id_entry(identifier: str, id_type: str) -> dict[str, str]:
+    return {"id": identifier, "type": id_type, "idContext": "OPERA"}
+
+
+def find_id(entries: Any, id_type: str) -> str | None:
+    """The id of the given type in a `uniqueID_Type` list (lenient: a lone object, numbers, any case of type)."""
+    for entry in as_list(entries):
+        if isinstance(entry, dict) and str(entry.get("type", "")).lower() == id_type.lower():
+            value = entry.get("id")
+            if value is not None and str(value).strip():
+                return str(value).strip()
+    return None
+
+
+def paged(rows: Sequence[Any], limit: int, offset: int) -> tuple[list[Any], dict[str, Any]]:
+    """One page of rows plus OHIP's paging fields."""
+    page = list(rows[offset : offset + limit])
+    total = len(rows)
+    pages = (total + limit - 1) // limit if limit else 0
+    return page, {
+        "offset": offset,
+        "limit": limit,
+        "hasMore": offset + len(page) < total,
+        "totalResults": total,
+        "count": len(page),
+        "totalPages": pages,
+    }
