@@ -1,0 +1,136 @@
+"""The OHIP response cache: GET answers kept per hotel, with a TTL, LRU bound and write invalidation.
+
+Two classes: "business" answers (reservations, rooms, folios) are dropped for a hotel by any write for that hotel,
+and CRM writes also drop every cached profile read; "reference" answers (rate plans, codes, lists of values) live
+out their TTL. A GET that was in flight while a write ran is not stored, so a changed record is never served stale.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.opera.stores import CacheStore, MemoryCacheStore
+from app.telemetry.metrics import Metrics
+
+CacheClass = Literal["none", "business", "reference"]
+
+#: Other OPERA users change reservations and rooms too, and we only see our own writes: business answers stay
+#: at most this long even if OPERA_CACHE_TTL is longer.
+BUSINESS_TTL_CAP = 30.0
+#: Bodies larger than this are not worth the memory.
+MAX_ENTRY_BYTES = 1_048_576
+LABEL = "ohip"
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    status: int
+    body: dict[str, Any] | None
+    headers: list[tuple[str, str]]
+    request_id: str
+
+
+def _hotel_tag(hotel_id: str) -> str:
+    return f"hotel:{hotel_id}"
+
+
+_CRM_TAG = "module:crm"
+
+
+class ResponseCache:
+    """GET answers by hotel + method + URL with sorted query; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        enabled: bool,
+        ttl: float,
+        max_entries: int,
+        store: CacheStore | None = None,
+    ) -> None:
+        self._metrics = metrics
+        self.enabled = enabled and ttl > 0
+        self.ttl = ttl
+        self._store: CacheStore = store or MemoryCacheStore(max_entries, on_evict=self._count_eviction)
+        # Local write epochs per tag: a GET remembers them before sending and is not stored if a write happened
+        # meanwhile. (A shared store across replicas still bounds staleness by the TTL.)
+        self._epochs: dict[str, int] = {}
+
+    def _count_eviction(self, reason: str, count: int) -> None:
+        self._metrics.cache_evictions.labels(LABEL, reason).inc(count)
+        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+
+    @staticmethod
+    def key(hotel_id: str, method: str, url: str, query: Sequence[tuple[str, str]]) -> str:
+        ordered = "&".join(f"{k}={v}" for k, v in sorted(query))
+        return f"{hotel_id}|{method}|{url}?{ordered}"
+
+    @staticmethod
+    def tags(hotel_id: str, module: str, kind: CacheClass) -> tuple[str, ...]:
+        if kind != "business":
+            return ()
+        return (_hotel_tag(hotel_id), _CRM_TAG) if module == "crm" else (_hotel_tag(hotel_id),)
+
+    def epoch(self, tags: Sequence[str]) -> tuple[int, ...]:
+        return tuple(self._epochs.get(tag, 0) for tag in tags)
+
+    async def get(self, key: str) -> CachedAnswer | None:
+        raw = await self._store.get(key)
+        if raw is None:
+            self._metrics.cache_misses.labels(LABEL).inc()
+            self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+            return None
+        self._metrics.cache_hits.labels(LABEL).inc()
+        # Parsed afresh on every hit, so a caller that mutates its body cannot change what others get.
+        stored = json.loads(raw)
+        return CachedAnswer(
+            status=int(stored["status"]),
+            body=stored["body"],
+            headers=[(str(k), str(v)) for k, v in stored["headers"]],
+            request_id=str(stored["request_id"]),
+        )
+
+    async def put(
+        self, key: str, answer: CachedAnswer, *, kind: CacheClass, tags: Sequence[str], epoch: tuple[int, ...]
+    ) -> bool:
+        """Store `answer` unless a write touched its tags since `epoch` was taken; True when stored."""
+        if kind == "none" or self.epoch(tags) != epoch:
+            return False
+        raw = json.dumps(
+            {"status": answer.status, "body": answer.body, "headers": answer.headers,
+             "request_id": answer.request_id},
+            separators=(",", ":"),
+        ).encode()
+        if len(raw) > MAX_ENTRY_BYTES:
+            return False
+        ttl = min(self.ttl, BUSINESS_TTL_CAP) if kind == "business" else self.ttl
+        await self._store.put(key, raw, ttl=ttl, tags=tags)
+        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+        return True
+
+    async def invalidate_after_write(self, hotel_id: str, module: str) -> int:
+        """Drop what a write for `hotel_id` in `module` may have changed; returns how many entries went."""
+        tags = [_hotel_tag(hotel_id)] + ([_CRM_TAG] if module == "crm" else [])
+        dropped = 0
+        for tag in tags:
+            self._epochs[tag] = self._epochs.get(tag, 0) + 1
+            dropped += await self._store.drop_tagged(tag)
+        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+        return dropped
+
+    async def clear(self) -> None:
+        await self._store.clear()
+        self._metrics.cache_entries.labels(LABEL).set(0)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "last_error": None,
+            "enabled": self.enabled,
+            "entries": len(self._store),
+            "ttl_s": self.ttl,
+        }

@@ -1,0 +1,598 @@
+"""OperaHTTP: the one pooled httpx client that speaks to OHIP, with its policies around every call.
+
+A call goes: path hardening → response cache → circuit breaker → rate limiter → token → request (traced, logged,
+measured) → 401 refresh-and-replay once / retries with backoff → an OperaResponse or an OperaError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport, RequestInfo
+from opentelemetry.trace import Span
+
+from app import __version__
+from app.config import Settings
+from app.opera.auth import TokenManager
+from app.opera.cache import CacheClass, CachedAnswer, ResponseCache
+from app.opera.errors import (
+    OperaAuthError,
+    OperaBadRequestError,
+    OperaConflictError,
+    OperaConnectionError,
+    OperaError,
+    OperaForbiddenError,
+    OperaNotFoundError,
+    OperaOutcomeUnknownError,
+    OperaRateLimitedError,
+    OperaServerError,
+    OperaTimeoutError,
+)
+from app.opera.resilience import (
+    IDEMPOTENT_METHODS,
+    CircuitBreaker,
+    RateLimiter,
+    RetryPolicy,
+    TransportFailure,
+    classify_transport_error,
+)
+from app.opera.stores import CacheStore, RateLimiterBackend, TokenStore
+from app.telemetry.metrics import Metrics
+
+log = logging.getLogger("app.opera.http")
+
+POOL_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
+PATH_PARAM_MAX = 64
+# Anything that could leave the intended path segment or split a header: separators, dot-dot, escapes, controls.
+_UNSAFE_SEGMENT = re.compile(r"[/\\?#%]|\.\.|[\x00-\x1f\x7f]")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
+
+#: What an agent should do when a write's outcome is unknown, by OHIP operationId (tool names of this server).
+CHECK_BEFORE_RETRY = {
+    "postReservation": "search_reservations for the guest and dates before trying again, so the booking is not "
+                       "made twice",
+    "postCancelReservation": "get_reservation to see whether it is already cancelled before trying again",
+    "postBillingCharges": "get_folio to see whether the charge was posted before posting it again",
+    "postBillingPayment": "get_folio to see whether the payment was posted before taking it again",
+    "postCheckIn": "get_reservation to see whether the guest is already checked in before trying again",
+    "postCheckOut": "get_reservation to see whether the guest is already checked out before trying again",
+    "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
+    "postProfile": "search_guests for the guest before creating the profile again",
+    "generateFolio": "get_folio to see whether the folio was generated before trying again",
+}
+DEFAULT_CHECK = "read the record this call changes to see whether the change happened before trying again"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One OHIP operation: module, Oracle's operationId, method and path template below the module base path."""
+
+    module: str
+    operation_id: str
+    method: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.operation_id}"
+
+
+@dataclass
+class OperaResponse:
+    status: int
+    body: dict[str, Any] | None
+    headers: httpx.Headers
+    request_id: str
+    from_cache: bool = False
+
+    @property
+    def location_id(self) -> str | None:
+        """The last path segment of the Location header (OHIP puts a new resource's id there)."""
+        location = self.headers.get("location")
+        if not location:
+            return None
+        path = httpx.URL(location).path.rstrip("/")
+        last = path.rsplit("/", 1)[-1]
+        return last or None
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        raw = (self.body or {}).get("warnings")
+        return [w for w in raw if isinstance(w, dict)] if isinstance(raw, list) else []
+
+
+# --- path and query ---------------------------------------------------------------------------------------------
+def path_segment(name: str, value: object, operation: str | None = None) -> str:
+    """Check one path parameter and percent-encode it; refuse anything that could change the path."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    problem = None
+    if text is None:
+        problem = f"must be text, not {type(value).__name__}"
+    elif not text.strip():
+        problem = "is empty"
+    elif len(text) > PATH_PARAM_MAX:
+        problem = f"is {len(text)} characters long (at most {PATH_PARAM_MAX})"
+    elif _UNSAFE_SEGMENT.search(text):
+        problem = "contains a character OPERA ids never have ('/', '\\', '..', '?', '#', '%' or a control character)"
+    if problem or text is None:
+        shown = repr(text[:40]) if text else repr(value)[:40]
+        raise OperaBadRequestError(
+            f"{name} {shown} {problem}; pass the id exactly as OPERA shows it", operation=operation
+        )
+    return quote(text, safe="")
+
+
+def build_path(op: Operation, hotel_id: str, path_params: Mapping[str, str] | None = None) -> str:
+    values: dict[str, str] = {"hotelId": path_segment("hotel_id", hotel_id, op.name)}
+    for key, value in (path_params or {}).items():
+        values[key] = path_segment(key, value, op.name)
+    wanted = set(_PLACEHOLDER.findall(op.path))
+    missing = wanted - values.keys()
+    if missing:
+        raise OperaBadRequestError(f"{op.name} needs {', '.join(sorted(missing))}", operation=op.name)
+    unknown = set(path_params or {}) - wanted
+    if unknown:
+        raise OperaBadRequestError(f"{op.name} has no path parameter {', '.join(sorted(unknown))}",
+                                   operation=op.name)
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], op.path)
+
+
+QueryValue = str | int | float | bool | Sequence[str | int] | None
+
+
+def _query_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def query_pairs(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
+    """Query pairs in OHIP's style: None dropped, sequences repeated (collectionFormat multi), bools lower-case."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, (str, int, float, bool)):
+            pairs.append((key, _query_text(value)))
+        else:
+            pairs.extend((key, _query_text(item)) for item in value if item is not None)
+    return pairs
+
+
+def _params_for_log(pairs: Sequence[tuple[str, str]]) -> dict[str, str | list[str]]:
+    out: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        seen = out.get(key)
+        if seen is None:
+            out[key] = value
+        elif isinstance(seen, list):
+            seen.append(value)
+        else:
+            out[key] = [seen, value]
+    return out
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _status_class(status: int | None) -> str:
+    return "error" if status is None else f"{status // 100}xx"
+
+
+async def _name_span(span: Span, request: RequestInfo) -> None:
+    """Name the httpx client span after the OHIP operation; never headers, tokens or bodies."""
+    extensions = request.extensions if isinstance(request.extensions, dict) else {}
+    operation = extensions.get("ohip_operation")
+    if not isinstance(operation, str) or not span.is_recording():
+        return
+    span.update_name(f"OHIP {operation}")
+    module, _, operation_id = operation.partition(".")
+    span.set_attribute("ohip.module", module)
+    span.set_attribute("ohip.operation", operation_id)
+    for key in ("ohip_hotel_id", "ohip_request_id"):
+        value = extensions.get(key)
+        if isinstance(value, str):
+            span.set_attribute(key.replace("_", ".", 1), value)
+
+
+# --- the client -------------------------------------------------------------------------------------------------
+class OperaHTTP:
+    """The pooled OHIP client; built once in the app lifespan and shared by every domain API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_store: TokenStore | None = None,
+        cache_store: CacheStore | None = None,
+        limiter: RateLimiterBackend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.retry = RetryPolicy(max_retries=settings.max_retries)
+        self.limiter: RateLimiterBackend = limiter or RateLimiter(
+            settings.requests_per_second, settings.burst_capacity, settings.limiter_max_wait, metrics=metrics
+        )
+        self.breaker = CircuitBreaker(
+            settings.breaker_failure_threshold, settings.breaker_cooldown, metrics=metrics
+        )
+        self.cache = ResponseCache(
+            metrics, enabled=settings.enable_cache, ttl=settings.cache_ttl,
+            max_entries=settings.cache_max_memory, store=cache_store,
+        )
+        self._transport_override = transport
+        self._token_store = token_store
+        self._base_transport: httpx.AsyncBaseTransport | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._tokens: TokenManager | None = None
+        self._closed = False
+        self._in_flight = 0
+        self.last_error: str | None = None
+        self.last_success: float | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Build the pooled client and the token manager (idempotent)."""
+        if self._client is not None:
+            return
+        if self._closed:
+            raise RuntimeError("this OperaHTTP was closed; build a new one")
+        base = self._transport_override or httpx.AsyncHTTPTransport(limits=POOL_LIMITS, retries=0)
+        self._base_transport = base
+        self._client = httpx.AsyncClient(
+            transport=AsyncOpenTelemetryTransport(base, request_hook=_name_span),
+            timeout=httpx.Timeout(self.settings.request_timeout),
+            follow_redirects=False,
+            headers={"User-Agent": f"opera-cloud-mcp/{__version__}"},
+        )
+        self._tokens = TokenManager(self.settings, self.metrics, self._client, store=self._token_store)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        self._update_pool_gauge()
+
+    @property
+    def token_manager(self) -> TokenManager:
+        """The token manager (after start()); the lifespan may `await http.token_manager.get_token()` to warm up."""
+        if self._tokens is None:
+            raise RuntimeError("OperaHTTP.start() has not been called")
+        return self._tokens
+
+    async def _live_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            if self._closed:
+                raise OperaConnectionError("the OHIP client is shut down (the server is stopping)")
+            await self.start()
+        assert self._client is not None
+        return self._client
+
+    # --- health ---------------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """A token was obtained and the breaker is not failing calls fast (cached state; no I/O)."""
+        if self._tokens is None:
+            return False
+        auth = self._tokens.status()
+        obtained = auth["has_token"] or (auth["last_refresh"] is not None and auth["last_error"] is None)
+        return bool(obtained) and not self.breaker.failing_fast
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        if self._tokens is not None:
+            auth = self._tokens.status()
+        else:
+            auth = {"has_token": False, "expires_in_s": None, "last_error": None, "last_refresh": None}
+        # An idle server's token may simply have lapsed: that is still "ok" (the next call refreshes it), else a
+        # probe would take the server out of rotation and no call would ever come to refresh it.
+        if auth["last_error"]:
+            auth_status = "degraded" if auth["has_token"] else "down"
+        else:
+            auth_status = "ok" if auth["has_token"] or auth["last_refresh"] is not None else "degraded"
+        active, idle = self._pool_counts()
+        breaker = self.breaker.status()
+        ohip_status = "down" if self.breaker.failing_fast else ("degraded" if self.last_error else "ok")
+        return {
+            "auth": {"status": auth_status, **auth},
+            "ohip": {
+                "status": ohip_status,
+                "last_error": self.last_error,
+                "last_success": self.last_success,
+                "base_url": self.settings.effective_base_url,
+                "in_flight": self._in_flight,
+                "pool_active": active,
+                "pool_idle": idle,
+            },
+            "cache": self.cache.status(),
+            "limiter": dict(self.limiter.status()),
+            "breaker": dict(breaker),
+        }
+
+    def _pool_counts(self) -> tuple[int, int]:
+        # httpx keeps the httpcore pool private; read it when present, else report what we know: in-flight calls.
+        pool = getattr(self._base_transport, "_pool", None)
+        connections = getattr(pool, "connections", None) if self._client is not None else None
+        if isinstance(connections, list):
+            idle = sum(1 for c in connections if getattr(c, "is_idle", lambda: False)())
+            return len(connections) - idle, idle
+        return self._in_flight, 0
+
+    def _update_pool_gauge(self) -> None:
+        active, idle = self._pool_counts()
+        self.metrics.pool_connections.labels("active").set(active)
+        self.metrics.pool_connections.labels("idle").set(idle)
+
+    # --- the call -------------------------------------------------------------------------------------------
+    async def call(
+        self,
+        op: Operation,
+        *,
+        hotel_id: str,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Mapping[str, Any] | None = None,
+        cache: Literal["none", "business", "reference"] = "none",
+    ) -> OperaResponse:
+        """One OHIP operation with every policy applied; see the module docstring and iface for the rules."""
+        method = op.method.upper()
+        url = self.settings.effective_base_url + f"/{op.module}/{self.settings.api_version}" + build_path(
+            op, hotel_id, path_params
+        )
+        query = query_pairs(params)
+        kind: CacheClass = cache if method == "GET" and self.cache.enabled else "none"
+        cache_key = ""
+        tags: tuple[str, ...] = ()
+        epoch: tuple[int, ...] = ()
+        if kind != "none":
+            cache_key = self.cache.key(hotel_id, method, url, query)
+            cached = await self.cache.get(cache_key)
+            if cached is not None:
+                return OperaResponse(cached.status, cached.body, httpx.Headers(cached.headers),
+                                     cached.request_id, from_cache=True)
+            tags = self.cache.tags(hotel_id, op.module, kind)
+            epoch = self.cache.epoch(tags)
+        client = await self._live_client()
+
+        self.breaker.admit()
+        verdict: Literal["success", "failure", "neutral"] = "neutral"
+        try:
+            response = await self._exchange(client, op, method, url, query, json, hotel_id)
+            verdict = "success"
+        except (OperaServerError, OperaConnectionError, OperaTimeoutError, OperaOutcomeUnknownError) as exc:
+            verdict = "failure"
+            self.last_error = exc.describe()
+            self.breaker.record_failure(exc.message[:200])
+            if method != "GET":
+                await self.cache.invalidate_after_write(hotel_id, op.module)  # it may have happened
+            raise
+        except (OperaNotFoundError, OperaBadRequestError, OperaConflictError, OperaForbiddenError):
+            verdict = "success"  # OHIP answered: it is up, the request was refused
+            raise
+        finally:
+            if verdict == "success":
+                self.breaker.record_success()
+            elif verdict == "neutral":
+                self.breaker.record_neutral()
+
+        self.last_error = None
+        self.last_success = time.time()
+        if method != "GET":
+            await self.cache.invalidate_after_write(hotel_id, op.module)
+        elif kind != "none" and response.status == 200:
+            answer = CachedAnswer(response.status, response.body, list(response.headers.multi_items()),
+                                  response.request_id)
+            await self.cache.put(cache_key, answer, kind=kind, tags=tags, epoch=epoch)
+        return response
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        op: Operation,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        body: Mapping[str, Any] | None,
+        hotel_id: str,
+    ) -> OperaResponse:
+        tokens = self.token_manager
+        content = (
+            jsonlib.dumps(body, separators=(",", ":"), default=_json_default).encode() if body is not None else None
+        )
+        attempt = 0
+        replayed_after_401 = False
+        while True:
+            await self.limiter.acquire()
+            token = await tokens.get_token()
+            request_id = str(uuid.uuid4())
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "x-app-key": self.settings.effective_app_key.get_secret_value(),
+                "x-hotelid": hotel_id,
+                "x-request-id": request_id,
+                "Accept": "application/json",
+            }
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            request = client.build_request(
+                method, url, params=tuple(query), content=content, headers=headers,
+                extensions={"ohip_operation": op.name, "ohip_hotel_id": hotel_id, "ohip_request_id": request_id},
+            )
+            started = time.perf_counter()
+            self._in_flight += 1
+            self._update_pool_gauge()
+            try:
+                response = await client.send(request)
+            except httpx.TransportError as exc:
+                failure = classify_transport_error(exc)
+                self._record(op, method, url, query, content, hotel_id, request_id, None, started,
+                             error=type(exc).__name__)
+                if self.retry.transport_retryable(failure, method) and attempt < self.retry.max_retries:
+                    self.metrics.ohip_retries.labels(failure).inc()
+                    await asyncio.sleep(self.retry.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise self._transport_failure(op, method, failure, exc, request_id, hotel_id, attempt) from None
+            finally:
+                self._in_flight -= 1
+                self._update_pool_gauge()
+
+            status = response.status_code
+            self._record(op, method, url, query, content, hotel_id, request_id, status, started)
+            if status == 401 and not replayed_after_401:
+                # One fresh token and one replay; a second 401 is final (never a loop).
+                replayed_after_401 = True
+                self.metrics.ohip_retries.labels("401").inc()
+                await tokens.invalidate(token)
+                continue
+            if status == 429:
+                self.metrics.ohip_rate_limited.inc()
+            if self.retry.status_retryable(status, method) and attempt < self.retry.max_retries:
+                self.metrics.ohip_retries.labels(str(status)).inc()
+                await asyncio.sleep(self.retry.backoff(attempt, response.headers.get("Retry-After")))
+                attempt += 1
+                continue
+            return self._answer(op, method, response, request_id, hotel_id, attempt)
+
+    def _record(
+        self,
+        op: Operation,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        content: bytes | None,
+        hotel_id: str,
+        request_id: str,
+        status: int | None,
+        started: float,
+        *,
+        error: str | None = None,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        self.metrics.ohip_requests.labels(op.module, op.operation_id, _status_class(status)).inc()
+        self.metrics.ohip_duration.labels(op.module, op.operation_id).observe(elapsed)
+        level = logging.WARNING if status is None or status >= 500 else logging.INFO
+        log.log(
+            level,
+            "OHIP %s %s -> %s in %.0f ms",
+            op.name, method, status if status is not None else error, elapsed * 1000,
+            extra={
+                "method": method,
+                "url": url,
+                "hotel_id": hotel_id,
+                "request_size_bytes": len(content) if content else 0,
+                "params": _params_for_log(query),
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 1),
+                "operation": op.name,
+                "request_id": request_id,
+                **({"error": error} if error else {}),
+            },
+        )
+
+    def _transport_failure(
+        self,
+        op: Operation,
+        method: str,
+        failure: TransportFailure,
+        exc: httpx.TransportError,
+        request_id: str,
+        hotel_id: str,
+        retries: int,
+    ) -> OperaError:
+        context: dict[str, Any] = {"operation": op.name, "request_id": request_id, "hotel_id": hotel_id}
+        after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        if failure in ("timeout", "dropped") and method not in IDEMPOTENT_METHODS:
+            how = "timed out" if failure == "timeout" else "was dropped"
+            return OperaOutcomeUnknownError(
+                f"the outcome of {op.name} for hotel {hotel_id} is unknown: the request was sent but the "
+                f"connection {how} before OHIP answered, and it was not repeated so that nothing happens twice",
+                next_step=CHECK_BEFORE_RETRY.get(op.operation_id, DEFAULT_CHECK),
+                **context,
+            )
+        if failure == "timeout":
+            return OperaTimeoutError(
+                f"OHIP did not answer {op.name} within {self.settings.request_timeout:g} s{after}", **context
+            )
+        if failure == "connect":
+            return OperaConnectionError(
+                f"could not connect to OHIP at {self.settings.effective_base_url} for {op.name}{after} "
+                f"({type(exc).__name__})", **context,
+            )
+        return OperaConnectionError(
+            f"the connection to OHIP failed during {op.name}{after} ({type(exc).__name__})", **context
+        )
+
+    def _answer(
+        self, op: Operation, method: str, response: httpx.Response, request_id: str, hotel_id: str, retries: int
+    ) -> OperaResponse:
+        status = response.status_code
+        context: dict[str, Any] = {"operation": op.name, "status": status, "request_id": request_id,
+                                   "hotel_id": hotel_id}
+        if 200 <= status < 300:
+            body: dict[str, Any] | None = None
+            if status != 204 and response.content.strip():
+                try:
+                    parsed = response.json()
+                except ValueError:
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    raise OperaServerError(f"OHIP answered {op.name} with a body that is not a JSON object",
+                                           **context)
+                body = parsed
+            return OperaResponse(status, body, response.headers, request_id)
+
+        if status == 401:
+            # 401 bodies are not parsed (the spec defines none, and a gateway may echo request details).
+            raise OperaAuthError(f"OHIP refused our access token for {op.name} even after a fresh token",
+                                 **context)
+        try:
+            error_body = response.json()
+        except ValueError:
+            error_body = None
+        after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        if status == 404:
+            raise OperaNotFoundError.from_body(f"OHIP found nothing for {op.name} in hotel {hotel_id}", error_body,
+                                               **context)
+        if status == 409:
+            raise OperaConflictError.from_body(
+                f"OHIP refused {op.name} because it conflicts with the record's current state", error_body,
+                **context,
+            )
+        if status == 403:
+            raise OperaForbiddenError.from_body(
+                f"OHIP forbids {op.name} for hotel {hotel_id} to this integration user", error_body, **context
+            )
+        if status == 429:
+            raise OperaRateLimitedError.from_body(f"OHIP is throttling requests and still refused {op.name}{after}",
+                                                  error_body, **context)
+        if self.retry.status_may_have_run(status) and method not in IDEMPOTENT_METHODS:
+            raise OperaOutcomeUnknownError.from_body(
+                f"the outcome of {op.name} for hotel {hotel_id} is unknown: the OHIP gateway answered {status} "
+                "after forwarding the request, and it was not repeated so that nothing happens twice",
+                error_body, next_step=CHECK_BEFORE_RETRY.get(op.operation_id, DEFAULT_CHECK), **context,
+            )
+        if 400 <= status < 500:
+            raise OperaBadRequestError.from_body(f"OHIP rejected {op.name} as invalid", error_body, **context)
+        if status >= 500:
+            raise OperaServerError.from_body(f"OHIP failed on {op.name}{after}", error_body, **context)
+        raise OperaServerError(f"OHIP answered {op.name} with an unexpected HTTP {status}", **context)
