@@ -1,0 +1,338 @@
+"""OPERA cashiering (csh): folios and balances, transaction codes, charges, payments, folio generation, check-out.
+
+Speaks OHIP only. Card numbers never pass through here: a payment names a payment method code (CA, VA, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.opera.http import OperaHTTP, Operation
+from app.opera.models import Money, OperaWarning, warnings_from
+
+_RESERVATION_PATH = "/hotels/{hotelId}/reservations/{reservationId}"
+GET_FOLIO = Operation("csh", "getFolio", "GET", _RESERVATION_PATH + "/folios")
+GET_TRANSACTION_CODES = Operation("csh", "getTransactionCodes", "GET", "/hotels/{hotelId}/transactionCodes")
+POST_BILLING_CHARGES = Operation("csh", "postBillingCharges", "POST", _RESERVATION_PATH + "/charges")
+POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATION_PATH + "/payments")
+GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
+POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
+
+
+class Posting(BaseModel):
+    """One line on a folio: a charge (Revenue) or a payment."""
+
+    transaction_no: int | None = None
+    transaction_code: str | None = None
+    description: str | None = None
+    kind: str | None = Field(default=None, description="Revenue, Payment or Wrapper")
+    amount: Money | None = None
+    quantity: float | None = None
+    posting_date: date | None = None
+    window: int | None = Field(default=None, description="folio window number")
+    remark: str | None = None
+    reference: str | None = None
+
+
+class FolioWindow(BaseModel):
+    window: int = Field(description="folio window number (1..8); each can have its own payer")
+    balance: Money | None = None
+    charges: Money | None = Field(default=None, description="total revenue posted")
+    payments: Money | None = Field(default=None, description="total paid")
+    payment_method: str | None = Field(default=None, description="payment method code of this window, e.g. CA")
+    postings: list[Posting] = Field(default_factory=list)
+    more_postings: bool = Field(default=False, description="true when OHIP holds more postings than listed")
+
+
+class Folio(BaseModel):
+    reservation_id: str
+    hotel_id: str
+    reservation_status: str | None = None
+    room_id: str | None = None
+    balance: Money = Field(description="what the guest owes over all windows (negative: a credit)")
+    windows: list[FolioWindow]
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+    @property
+    def currency(self) -> str | None:
+        if self.balance.currency:
+            return self.balance.currency
+        return next((w.balance.currency for w in self.windows if w.balance and w.balance.currency), None)
+
+
+class TransactionCode(BaseModel):
+    code: str
+    description: str | None = None
+    group: str | None = Field(default=None, description="transaction group, e.g. ROOM, FB, PAY")
+    subgroup: str | None = None
+    default_price: Money | None = None
+
+
+class Postings(BaseModel):
+    """What OHIP posted for one charge or payment call."""
+
+    postings: list[Posting]
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _money(value: Any) -> Money | None:
+    raw = _dict(value)
+    amount = raw.get("amount")
+    if not isinstance(amount, (int, float)):
+        return None
+    return Money(amount=float(amount), currency=raw.get("currencyCode"))
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def posting_from(raw: dict[str, Any]) -> Posting:
+    amount = _money(raw.get("postedAmount"))
+    if amount is None and isinstance(raw.get("transactionAmount"), (int, float)):
+        amount = Money(amount=float(raw["transactionAmount"]))
+    quantity = raw.get("quantity")
+    return Posting(
+        transaction_no=_int(raw.get("transactionNo")),
+        transaction_code=raw.get("transactionCode"),
+        description=raw.get("transactionDescription"),
+        kind=raw.get("transactionType"),
+        amount=amount,
+        quantity=float(quantity) if isinstance(quantity, (int, float)) else None,
+        posting_date=_date(raw.get("postingDate")),
+        window=_int(raw.get("folioWindowNo")),
+        remark=raw.get("remark"),
+        reference=raw.get("reference"),
+    )
+
+
+def _window(raw: dict[str, Any]) -> FolioWindow:
+    postings: list[Posting] = []
+    for folio in raw.get("folios") or []:
+        for p in _dict(folio).get("postings") or []:
+            if isinstance(p, dict):
+                postings.append(posting_from(p))
+    return FolioWindow(
+        window=_int(raw.get("folioWindowNo")) or 1,
+        balance=_money(raw.get("balance")),
+        charges=_money(raw.get("revenue")),
+        payments=_money(raw.get("payment")),
+        payment_method=_dict(raw.get("paymentMethod")).get("paymentMethod"),
+        postings=postings,
+        more_postings=bool(raw.get("hasMore", False)),
+    )
+
+
+def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) -> Folio:
+    info = _dict(_dict(body).get("reservationFolioInformation"))
+    reservation = _dict(info.get("reservationInfo"))
+    windows = [_window(w) for w in info.get("folioWindows") or [] if isinstance(w, dict)]
+    currency = next((w.balance.currency for w in windows if w.balance and w.balance.currency), None)
+    # Summing in cents keeps 0.1 + 0.2 from leaving a phantom open balance.
+    cents = sum(round(w.balance.amount * 100) for w in windows if w.balance)
+    return Folio(
+        reservation_id=reservation_id,
+        hotel_id=reservation.get("hotelId") or hotel_id,
+        reservation_status=reservation.get("reservationStatus"),
+        room_id=_dict(reservation.get("roomStay")).get("roomId"),
+        balance=Money(amount=cents / 100, currency=currency),
+        windows=windows,
+        warnings=warnings_from(body),
+    )
+
+
+def _reservation_ref(reservation_id: str) -> dict[str, str]:
+    return {"id": reservation_id, "type": "Reservation", "idContext": "OPERA"}
+
+
+def _price(amount: float, currency: str | None) -> dict[str, Any]:
+    price: dict[str, Any] = {"amount": round(amount, 2)}
+    if currency:
+        price["currencyCode"] = currency
+    return price
+
+
+class CashieringAPI:
+    """csh: folio, charges, payments, folio generation and check-out.
+
+    `cashier_id` is the OPERA cashier the postings are made under; when None it is left out and OPERA uses the
+    integration user's own cashier.
+    """
+
+    def __init__(self, http: OperaHTTP, *, cashier_id: int | None = None) -> None:
+        self._http = http
+        self._cashier_id = cashier_id
+
+    def _with_cashier(self, criteria: dict[str, Any]) -> dict[str, Any]:
+        if self._cashier_id is not None:
+            criteria["cashierId"] = self._cashier_id
+        return criteria
+
+    async def folio(
+        self, hotel_id: str, reservation_id: str, *, postings: bool = True, windows: Sequence[int] = ()
+    ) -> Folio:
+        """getFolio with window balances (and postings). Never cached: money must be read as it is now."""
+        fetch = ["Reservation", "Windowbalances", "Totalbalance"]
+        if postings:
+            fetch.append("Postings")
+        params: dict[str, Any] = {"fetchInstructions": fetch, "folioWindowNo": list(windows) or None}
+        response = await self._http.call(
+            GET_FOLIO, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params
+        )
+        return folio_from(response.body, hotel_id, reservation_id)
+
+    async def transaction_codes(self, hotel_id: str, *, code: str | None = None) -> list[TransactionCode]:
+        """getTransactionCodes (configuration: served from the reference cache)."""
+        response = await self._http.call(
+            GET_TRANSACTION_CODES, hotel_id=hotel_id, params={"code": code}, cache="reference"
+        )
+        out: list[TransactionCode] = []
+        for raw in _dict(response.body).get("trxCodes") or []:
+            if isinstance(raw, dict) and raw.get("transactionCode"):
+                out.append(
+                    TransactionCode(
+                        code=str(raw["transactionCode"]),
+                        description=raw.get("description"),
+                        group=raw.get("transactionGroup"),
+                        subgroup=raw.get("transactionSubGroup"),
+                        default_price=_money(raw.get("price")),
+                    )
+                )
+        return out
+
+    async def post_charge(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        *,
+        transaction_code: str,
+        amount: float,
+        currency: str | None,
+        quantity: int = 1,
+        window: int = 1,
+        remark: str | None = None,
+        reference: str | None = None,
+    ) -> Postings:
+        """postBillingCharges: one charge of `amount` per unit, `quantity` units, on folio window `window`."""
+        charge: dict[str, Any] = {
+            "transactionCode": transaction_code,
+            "price": _price(amount, currency),
+            "postingQuantity": quantity,
+            "folioWindowNo": window,
+            "applyRoutingInstructions": False,
+            "usePackageAllowance": False,
+        }
+        if remark:
+            charge["postingRemark"] = remark
+        if reference:
+            charge["postingReference"] = reference
+        criteria = self._with_cashier(
+            {"hotelId": hotel_id, "reservationId": _reservation_ref(reservation_id), "postIt": False}
+        )
+        criteria["charges"] = [charge]
+        response = await self._http.call(
+            POST_BILLING_CHARGES,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json={"criteria": criteria},
+        )
+        return _postings(response.body)
+
+    async def post_payment(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        *,
+        payment_method: str,
+        amount: float,
+        currency: str | None,
+        window: int = 1,
+        reference: str | None = None,
+    ) -> Postings:
+        """postBillingPayment of `amount` with a payment method code on folio window `window`."""
+        criteria = self._with_cashier(
+            {
+                "hotelId": hotel_id,
+                "reservationId": _reservation_ref(reservation_id),
+                "paymentMethod": {"paymentMethod": payment_method},
+                "postingAmount": _price(amount, currency),
+                "folioWindowNo": window,
+            }
+        )
+        if reference:
+            criteria["postingReference"] = reference
+        response = await self._http.call(
+            POST_BILLING_PAYMENT,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json={"criteria": criteria},
+        )
+        return _postings(response.body)
+
+    async def generate_folio(self, hotel_id: str, reservation_id: str, *, window: int = 1) -> list[OperaWarning]:
+        """generateFolio for check-out; OPERA wants it once the window's balance is 0."""
+        criteria = self._with_cashier(
+            {
+                "hotelId": hotel_id,
+                "reservationId": _reservation_ref(reservation_id),
+                "eventType": "CheckOut",
+                "folioWindowNo": window,
+            }
+        )
+        response = await self._http.call(
+            GENERATE_FOLIO,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json={"criteria": criteria},
+        )
+        return warnings_from(response.body)
+
+    async def check_out(self, hotel_id: str, reservation_id: str, *, room_status: str = "Dirty") -> list[OperaWarning]:
+        """postCheckOut (check-out lives in csh, not fof); the room is left with `room_status`."""
+        reservation = self._with_cashier(
+            {
+                "hotelId": hotel_id,
+                "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                "eventType": "CheckOut",
+                "checkoutInstr": {"roomStatus": room_status, "ignoreWarnings": True},
+                "stopCheckout": False,
+                "autoCheckout": False,
+            }
+        )
+        response = await self._http.call(
+            POST_CHECK_OUT,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json={"reservation": reservation, "verificationOnly": False},
+        )
+        return warnings_from(response.body)
+
+
+def _postings(body: dict[str, Any] | None) -> Postings:
+    raw = _dict(body).get("postings")
+    return Postings(
+        postings=[posting_from(p) for p in raw or [] if isinstance(p, dict)], warnings=warnings_from(body)
+    )

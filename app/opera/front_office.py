@@ -1,0 +1,202 @@
+"""OPERA front office (fof): the hotel's rooms and their status, room assignment and check-in.
+
+Speaks OHIP only: builds fof request bodies exactly as Oracle's schemas name them and parses replies into our models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.opera.http import OperaHTTP, OperaResponse, Operation
+from app.opera.models import OperaWarning, PageInfo, warnings_from
+
+GET_HOTEL_ROOMS = Operation("fof", "getHotelRooms", "GET", "/hotels/{hotelId}/rooms")
+POST_ROOM_ASSIGNMENT = Operation(
+    "fof", "postRoomAssignment", "POST", "/hotels/{hotelId}/reservations/{reservationId}/roomAssignments"
+)
+POST_CHECK_IN = Operation("fof", "postCheckIn", "POST", "/hotels/{hotelId}/reservations/{reservationId}/checkIns")
+
+#: Oracle's enums, so callers can be refused before any OHIP call.
+ROOM_STATUSES = ("Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService")
+FRONT_OFFICE_STATUSES = ("Vacant", "Occupied")
+
+
+class Room(BaseModel):
+    """One room as the front desk sees it: what it is and whether a guest can go in."""
+
+    room_id: str = Field(description="room number")
+    room_type: str | None = Field(default=None, description="room type code, e.g. KNG")
+    room_class: str | None = None
+    description: str | None = None
+    floor: str | None = None
+    room_status: str | None = Field(
+        default=None, description="housekeeping condition: Clean, Dirty, Pickup, Inspected, OutOfOrder, OutOfService"
+    )
+    front_office_status: str | None = Field(default=None, description="Vacant or Occupied, as the front desk sees it")
+    housekeeping_status: str | None = Field(default=None, description="Vacant or Occupied, as housekeeping saw it")
+    reservation_statuses: list[str] = Field(
+        default_factory=list, description="Arrival, Arrived, DayUse, DueOut, Departed, NotReserved, StayOver"
+    )
+    service_request: str | None = Field(default=None, description="DoNotDisturb, MakeUpRoom, ...")
+    features: list[str] = Field(default_factory=list, description="room feature codes, e.g. NS (non smoking)")
+
+    @property
+    def ready_for_guest(self) -> bool:
+        return self.front_office_status == "Vacant" and self.room_status in ("Clean", "Inspected")
+
+
+class RoomPage(BaseModel):
+    items: list[Room]
+    page: PageInfo
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class RoomAssignment(BaseModel):
+    reservation_id: str
+    room_id: str
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class CheckIn(BaseModel):
+    """What OHIP answered to a check-in: the room and the reservation's new status, when it says."""
+
+    reservation_id: str
+    room_id: str
+    status: str | None = Field(default=None, description="reservation status after check-in, e.g. InHouse")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+def page_info(
+    body: dict[str, Any] | None, holder: dict[str, Any] | None, offset: int, limit: int, count: int
+) -> PageInfo:
+    """OHIP paging fields (hasMore, totalResults, ...) wherever the module puts them, as our PageInfo."""
+    src = holder if isinstance(holder, dict) else (body or {})
+    has_more = bool(src.get("hasMore", False))
+    total = src.get("totalResults")
+    return PageInfo(
+        offset=int(src.get("offset", offset) or offset),
+        limit=int(src.get("limit", limit) or limit),
+        count=count,
+        total=int(total) if isinstance(total, (int, float)) else None,
+        has_more=has_more,
+        next_offset=(offset + count) if has_more else None,
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _room(raw: dict[str, Any]) -> Room:
+    room_type = _dict(raw.get("roomType"))
+    housekeeping = _dict(raw.get("housekeeping"))
+    status = _dict(housekeeping.get("roomStatus"))
+    description = raw.get("roomDescription") or room_type.get("shortDescription")
+    description = description or _dict(raw.get("description")).get("defaultText")
+    features = _list(raw.get("roomFeatures"))
+    return Room(
+        room_id=str(raw.get("roomId", "")),
+        room_type=room_type.get("roomType"),
+        room_class=room_type.get("roomClass"),
+        description=description,
+        floor=raw.get("floor"),
+        room_status=status.get("roomStatus"),
+        front_office_status=status.get("frontOfficeStatus"),
+        housekeeping_status=status.get("housekeepingStatus"),
+        reservation_statuses=[str(s) for s in _list(status.get("reservationStatusList"))],
+        service_request=housekeeping.get("guestServiceRequest"),
+        features=[str(f["code"]) for f in features if isinstance(f, dict) and f.get("code")],
+    )
+
+
+def rooms_from(response: OperaResponse, offset: int, limit: int) -> RoomPage:
+    body = response.body or {}
+    raw_rooms = _list(_dict(body.get("hotelRoomsDetails")).get("room"))
+    items = [_room(r) for r in raw_rooms if isinstance(r, dict)]
+    return RoomPage(items=items, page=page_info(body, None, offset, limit, len(items)), warnings=warnings_from(body))
+
+
+class FrontOfficeAPI:
+    """fof: rooms, room assignment, check-in."""
+
+    def __init__(self, http: OperaHTTP) -> None:
+        self._http = http
+
+    async def rooms(
+        self,
+        hotel_id: str,
+        *,
+        room_statuses: Sequence[str] = (),
+        front_office_statuses: Sequence[str] = (),
+        room_types: Sequence[str] = (),
+        floor: str | None = None,
+        from_room: str | None = None,
+        to_room: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        fresh: bool = False,
+    ) -> RoomPage:
+        """getHotelRooms. `fresh` skips the response cache: use it when about to put a guest in a room."""
+        params: dict[str, Any] = {
+            "hotelRoomStatus": list(room_statuses) or None,
+            # The spec's name; WORKFLOWS.md and Postman say hotelRoomFrontOfficeStatus, which OHIP does not declare.
+            "hotelFORoomStatus": list(front_office_statuses) or None,
+            "roomType": list(room_types) or None,
+            "floor": floor,
+            "fromRoomNumber": from_room,
+            "toRoomNumber": to_room,
+            "limit": limit,
+            "offset": offset,
+        }
+        response = await self._http.call(
+            GET_HOTEL_ROOMS, hotel_id=hotel_id, params=params, cache="none" if fresh else "business"
+        )
+        return rooms_from(response, offset, limit)
+
+    async def assign_room(
+        self, hotel_id: str, reservation_id: str, room_id: str, *, lock_room: bool = False
+    ) -> RoomAssignment:
+        """postRoomAssignment. OPERA refuses a room of another type than booked, or one that is not free."""
+        body = {
+            "criteria": {
+                "hotelId": hotel_id,
+                "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                "roomId": room_id,
+                "roomNumberLocked": lock_room,
+                "updateRoomTypeCharged": False,
+            }
+        }
+        response = await self._http.call(
+            POST_ROOM_ASSIGNMENT, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
+        )
+        return RoomAssignment(reservation_id=reservation_id, room_id=room_id, warnings=warnings_from(response.body))
+
+    async def check_in(self, hotel_id: str, reservation_id: str, room_id: str) -> CheckIn:
+        """postCheckIn of a Due-In reservation into `room_id` (already assigned, or assigned by this call)."""
+        body = {
+            "reservation": {
+                "roomId": room_id,
+                "ignoreWarnings": True,
+                "stopCheckin": False,
+                "printRegistration": False,
+            },
+            "fetchReservationInstruction": ["ReservationDetail"],
+            "includeNotifications": True,
+        }
+        response = await self._http.call(
+            POST_CHECK_IN, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
+        )
+        returned = _dict(response.body).get("reservation")
+        status = None
+        if isinstance(returned, list) and returned and isinstance(returned[0], dict):
+            status = returned[0].get("computedReservationStatus") or returned[0].get("reservationStatus")
+        return CheckIn(
+            reservation_id=reservation_id, room_id=room_id, status=status, warnings=warnings_from(response.body)
+        )

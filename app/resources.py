@@ -1,0 +1,79 @@
+"""MCP resources about a hotel's set-up: room types, rate plans, transaction codes and payment methods.
+
+Read through the reference cache, so an agent may read them as often as it likes. (Health resources live beside
+the app factory.)
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from pydantic import BaseModel, Field
+
+from app.opera.availability import RatePlansAPI
+from app.opera.cashiering import CashieringAPI
+from app.opera.errors import OperaError
+from app.opera.lov import ListsOfValuesAPI
+from app.tools.registry import ToolServices
+
+CONFIGURATION_URI = "opera://hotels/{hotel_id}/configuration"
+
+
+class HotelConfiguration(BaseModel):
+    hotel_id: str
+    room_types: list[dict[str, Any]] = Field(description="code, name, description")
+    rate_plans: list[dict[str, Any]] = Field(description="rate plan code, description, room types it sells")
+    transaction_codes: list[dict[str, Any]] = Field(description="codes for post_charge")
+    payment_methods: list[dict[str, Any]] = Field(description="codes for post_payment and check_out")
+    unavailable: dict[str, str] = Field(
+        default_factory=dict, description="sections OHIP could not provide now, with the reason"
+    )
+
+
+async def hotel_configuration(services: ToolServices, hotel_id: str) -> HotelConfiguration:
+    """Read the four sections concurrently; a section that fails is reported, not fatal."""
+    lov = ListsOfValuesAPI(services.http)
+    sections: dict[str, Awaitable[Sequence[BaseModel]]] = {
+        "room_types": lov.room_types(hotel_id),
+        "rate_plans": RatePlansAPI(services.http).list(hotel_id),
+        "transaction_codes": CashieringAPI(services.http).transaction_codes(hotel_id),
+        "payment_methods": lov.payment_methods(hotel_id),
+    }
+    results = await asyncio.gather(*sections.values(), return_exceptions=True)
+    found: dict[str, list[dict[str, Any]]] = {}
+    unavailable: dict[str, str] = {}
+    for name, result in zip(sections, results, strict=True):
+        if isinstance(result, OperaError):
+            unavailable[name] = result.describe()
+            found[name] = []
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            found[name] = [item.model_dump(exclude_none=True) for item in result]
+    if len(unavailable) == len(sections):
+        first = next(iter(unavailable.values()))
+        raise ResourceError(f"the configuration of {hotel_id} could not be read from OHIP: {first}")
+    return HotelConfiguration(hotel_id=hotel_id, unavailable=unavailable, **found)
+
+
+def register_resources(mcp: MCPServer, services: ToolServices) -> None:
+    @mcp.resource(
+        CONFIGURATION_URI,
+        name="hotel_configuration",
+        title="Hotel configuration",
+        mime_type="application/json",
+        description=(
+            "A hotel's room types, rate plans, transaction codes and payment methods: the codes that "
+            "create_reservation, post_charge, post_payment and check_out accept."
+        ),
+    )
+    async def configuration(hotel_id: str) -> str:
+        try:
+            hotel = services.hotel(hotel_id)
+        except ToolError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+        config = await hotel_configuration(services, hotel)
+        return json.dumps(config.model_dump(mode="json"), indent=1)

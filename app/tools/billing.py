@@ -1,0 +1,321 @@
+"""Billing toolset: read a guest's folio, look up transaction codes, post charges and payments.
+
+Card numbers never enter or leave: a payment names a payment method code and at most the card's last four digits.
+"""
+
+import re
+from typing import Annotated, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, BeforeValidator, Field
+
+from app.opera.cashiering import CashieringAPI, Folio, Posting, TransactionCode
+from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.lov import ListsOfValuesAPI
+from app.opera.models import Money, OperaWarning, PageInfo
+from app.tools.registry import ToolDef, ToolServices, tool_error
+
+
+def _as_text(value: Any) -> Any:
+    # Anything the agent sends becomes text before pydantic checks it, so a card number typed into the wrong field
+    # is refused by our own message (which never repeats it) rather than by a validation error that echoes input.
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+#: Free text that our own code checks (see refuse_card_numbers), so pydantic never echoes what was sent.
+GuardedText = Annotated[str, BeforeValidator(_as_text)]
+
+HotelId = Annotated[
+    str | None,
+    Field(description="OPERA hotel code; leave out for the server's default hotel", max_length=20),
+]
+ReservationId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="OPERA internal reservation id (reservation_id from search_reservations/list_in_house)",
+    ),
+]
+FolioWindowNo = Annotated[int, Field(ge=1, le=8, description="folio window (1..8); 1 is the guest's own bill")]
+Currency = Annotated[
+    str | None,
+    Field(pattern=r"^[A-Z]{3}$", description="ISO currency code; leave out for the folio's currency"),
+]
+
+_CARD_NUMBER = re.compile(r"(?:\d[ -]?){12,18}\d")
+_PAYMENT_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,19}$")
+_LAST_FOUR = re.compile(r"^\d{4}$")
+
+
+def refuse_card_numbers(field: str, text: str | None, max_length: int) -> str | None:
+    """Refuse free text that looks like a card number or is too long, without repeating it."""
+    if text is None or not text.strip():
+        return None
+    if _CARD_NUMBER.search(text):
+        raise ToolError(
+            f"{field} looks like it contains a card number; card numbers are never accepted here. "
+            "Next step: remove it; for card payments give payment_method (e.g. VA) and at most card_last_four"
+        )
+    if len(text) > max_length:
+        raise ToolError(f"{field} is {len(text)} characters long; at most {max_length} are allowed")
+    return text.strip()
+
+
+def payment_method_code(text: str) -> str:
+    """A payment method code such as CA, VA, MC, AX; anything else (a card number, say) is refused unrepeated."""
+    code = text.strip().upper()
+    if not _PAYMENT_METHOD.fullmatch(code):
+        raise ToolError(
+            "payment_method must be a payment method code such as CA (cash), VA, MC or AX, not a card number or "
+            "free text. Next step: read the hotel's payment methods in the resource "
+            "opera://hotels/{hotel_id}/configuration and pass one of those codes"
+        )
+    return code
+
+
+def last_four_digits(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    digits = text.strip()
+    if not _LAST_FOUR.fullmatch(digits):
+        raise ToolError(
+            "card_last_four takes exactly the last 4 digits of the card, nothing more; full card numbers are "
+            "never accepted. Next step: pass only the last four digits, or leave card_last_four out"
+        )
+    return digits
+
+
+async def check_payment_method(lov: ListsOfValuesAPI, hotel_id: str, code: str) -> None:
+    """Refuse a payment method the hotel does not have, when its list of payment methods can be read."""
+    try:
+        known = await lov.payment_methods(hotel_id)
+    except OperaError:
+        return  # the list is a courtesy check; OHIP still validates the code on the posting itself
+    codes = [m.code for m in known]
+    if codes and code not in codes:
+        listed = ", ".join(f"{m.code} ({m.description or m.name or ''})".replace(" ()", "") for m in known[:12])
+        raise ToolError(f"payment method {code} is not one of {hotel_id}'s payment methods: {listed}")
+
+
+class TransactionCodeList(BaseModel):
+    hotel_id: str
+    items: list[TransactionCode]
+    page: PageInfo
+
+
+class ChargeResult(BaseModel):
+    reservation_id: str
+    hotel_id: str
+    transaction_code: str
+    total: Money = Field(description="amount x quantity posted")
+    postings: list[Posting] = Field(description="the folio lines OHIP created")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+class PaymentResult(BaseModel):
+    reservation_id: str
+    hotel_id: str
+    payment_method: str
+    amount: Money
+    card_last_four: str | None = Field(default=None, description="the card's last four digits, if given")
+    postings: list[Posting]
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+def build(services: ToolServices) -> list[ToolDef]:
+    cashiering = CashieringAPI(services.http)
+    lov = ListsOfValuesAPI(services.http)
+    metrics = services.metrics
+
+    async def get_folio(
+        reservation_id: ReservationId,
+        detail: Annotated[bool, Field(description="true lists every posting; false gives balances only")] = False,
+        window: Annotated[int | None, Field(ge=1, le=8, description="only this folio window (1..8)")] = None,
+        hotel_id: HotelId = None,
+    ) -> Folio:
+        hotel = services.hotel(hotel_id)
+        try:
+            folio = await cashiering.folio(hotel, reservation_id, postings=detail, windows=[window] if window else ())
+        except OperaError as exc:
+            raise tool_error_for(exc, "get_folio", reservation_id) from None
+        if not detail:
+            for w in folio.windows:
+                w.postings = []
+        return folio
+
+    async def list_transaction_codes(
+        text: Annotated[
+            str | None, Field(max_length=40, description="filter: part of a code or description, e.g. minibar")
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="page size")] = 20,
+        offset: Annotated[int, Field(ge=0, description="index of the first code to return")] = 0,
+        hotel_id: HotelId = None,
+    ) -> TransactionCodeList:
+        hotel = services.hotel(hotel_id)
+        try:
+            codes = await cashiering.transaction_codes(hotel)
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"list_transaction_codes for {hotel}", next_step="retry, or check health_check"
+            ) from None
+        if text:
+            needle = text.strip().lower()
+            codes = [c for c in codes if needle in c.code.lower() or needle in (c.description or "").lower()]
+        page = codes[offset : offset + limit]
+        has_more = offset + len(page) < len(codes)
+        return TransactionCodeList(
+            hotel_id=hotel,
+            items=page,
+            page=PageInfo(
+                offset=offset, limit=limit, count=len(page), total=len(codes), has_more=has_more,
+                next_offset=offset + len(page) if has_more else None,
+            ),
+        )
+
+    async def post_charge(
+        reservation_id: ReservationId,
+        transaction_code: Annotated[
+            str,
+            Field(min_length=1, max_length=20, description="transaction code, e.g. 2000 (see list_transaction_codes)"),
+        ],
+        amount: Annotated[float, Field(gt=0, le=100_000, description="price per unit, in the folio's currency")],
+        quantity: Annotated[int, Field(ge=1, le=999, description="number of units")] = 1,
+        remark: Annotated[GuardedText | None, Field(description="shown on the folio line, e.g. 'Room service'")] = None,
+        reference: Annotated[GuardedText | None, Field(description="your reference, e.g. a check number")] = None,
+        window: FolioWindowNo = 1,
+        currency: Currency = None,
+        hotel_id: HotelId = None,
+    ) -> ChargeResult:
+        hotel = services.hotel(hotel_id)
+        remark_text = refuse_card_numbers("remark", remark, 200)
+        reference_text = refuse_card_numbers("reference", reference, 100)
+        code = transaction_code.strip()
+        try:
+            codes = await cashiering.transaction_codes(hotel)
+        except OperaError as exc:
+            raise tool_error(exc, what="post_charge: reading transaction codes", next_step="retry shortly") from None
+        known = next((c for c in codes if c.code == code), None)
+        if known is None:
+            examples = ", ".join(f"{c.code} {c.description or ''}".strip() for c in codes[:8])
+            raise ToolError(
+                f"transaction code {code!r} is not known in {hotel}; nothing was posted. "
+                f"Next step: see list_transaction_codes (e.g. {examples})"
+            )
+        chosen_currency = currency or (known.default_price.currency if known.default_price else None)
+        try:
+            if chosen_currency is None:
+                chosen_currency = (await cashiering.folio(hotel, reservation_id, postings=False)).currency
+            posted = await cashiering.post_charge(
+                hotel, reservation_id, transaction_code=code, amount=amount, currency=chosen_currency,
+                quantity=quantity, window=window, remark=remark_text, reference=reference_text,
+            )
+        except OperaError as exc:
+            raise tool_error_for(exc, "post_charge", reservation_id) from None
+        metrics.front_desk_events.labels("charge").inc()
+        return ChargeResult(
+            reservation_id=reservation_id,
+            hotel_id=hotel,
+            transaction_code=code,
+            total=Money(amount=round(amount * quantity, 2), currency=chosen_currency),
+            postings=posted.postings,
+            warnings=posted.warnings,
+            next_step="get_folio shows the new balance; check_out settles it at departure",
+        )
+
+    async def post_payment(
+        reservation_id: ReservationId,
+        payment_method: Annotated[
+            GuardedText, Field(description="payment method code, e.g. CA (cash), VA, MC, AX; never a card number")
+        ],
+        amount: Annotated[float, Field(gt=0, le=1_000_000, description="amount paid, in the folio's currency")],
+        card_last_four: Annotated[
+            GuardedText | None, Field(description="for card payments: the last 4 digits only, for the record")
+        ] = None,
+        reference: Annotated[GuardedText | None, Field(description="your reference, e.g. a receipt number")] = None,
+        window: FolioWindowNo = 1,
+        currency: Currency = None,
+        hotel_id: HotelId = None,
+    ) -> PaymentResult:
+        hotel = services.hotel(hotel_id)
+        code = payment_method_code(payment_method)
+        last_four = last_four_digits(card_last_four)
+        reference_text = refuse_card_numbers("reference", reference, 100)
+        if last_four:
+            card_note = f"card ending {last_four}"
+            reference_text = f"{reference_text}; {card_note}" if reference_text else card_note
+        await check_payment_method(lov, hotel, code)
+        try:
+            chosen_currency = currency or (await cashiering.folio(hotel, reservation_id, postings=False)).currency
+            posted = await cashiering.post_payment(
+                hotel, reservation_id, payment_method=code, amount=amount, currency=chosen_currency, window=window,
+                reference=reference_text,
+            )
+        except OperaError as exc:
+            raise tool_error_for(exc, "post_payment", reservation_id) from None
+        metrics.front_desk_events.labels("payment").inc()
+        return PaymentResult(
+            reservation_id=reservation_id,
+            hotel_id=hotel,
+            payment_method=code,
+            amount=Money(amount=round(amount, 2), currency=chosen_currency),
+            card_last_four=last_four,
+            postings=posted.postings,
+            warnings=posted.warnings,
+            next_step="get_folio to confirm the balance; at 0 the guest can check_out",
+        )
+
+    return [
+        ToolDef(
+            name="get_folio", toolset="billing", access="read", fn=get_folio, title="Guest folio",
+            description=(
+                "Show a checked-in guest's bill: balance owed, and per folio window the charges, payments and "
+                "payment method; detail=true lists every posting. Needs the reservation_id (from list_in_house or "
+                "search_reservations). Use it before check_out or when a guest asks about the bill; next: "
+                "post_payment to settle, or check_out with payment_method."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="list_transaction_codes", toolset="billing", access="read", fn=list_transaction_codes,
+            title="Transaction codes",
+            description=(
+                "List the hotel's transaction codes (what a charge is for: accommodation, restaurant, minibar, ...), "
+                "filterable by text. Use it to find the code before post_charge."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="post_charge", toolset="billing", access="billing", fn=post_charge, title="Post a charge",
+            description=(
+                "Post a charge (e.g. minibar, restaurant) to an in-house guest's folio: transaction_code (from "
+                "list_transaction_codes), amount per unit > 0 and quantity >= 1. Each call posts again, so do not "
+                "repeat it after a success. Next: get_folio to see the balance."
+            ),
+        ),
+        ToolDef(
+            name="post_payment", toolset="billing", access="billing", fn=post_payment, title="Post a payment",
+            description=(
+                "Record a payment on a guest's folio: a payment method code (CA cash, VA, MC, AX, ...) and the "
+                "amount; for cards give at most the last four digits, never the card number. Use get_folio first "
+                "for the balance. Each call posts again, so do not repeat it after a success. Next: check_out."
+            ),
+        ),
+    ]
+
+
+def tool_error_for(exc: OperaError, tool: str, reservation_id: str) -> ToolError:
+    """The billing tools' shared wording: which reservation, why, and where to look next."""
+    if isinstance(exc, OperaNotFoundError):
+        next_step = f"check the reservation id {reservation_id} with search_reservations or list_in_house"
+    else:
+        next_step = (
+            "folios exist only for checked-in guests; check the reservation's status with get_reservation, "
+            "and codes with list_transaction_codes"
+        )
+    return tool_error(exc, what=f"{tool} for reservation {reservation_id}", next_step=next_step)

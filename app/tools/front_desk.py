@@ -1,0 +1,516 @@
+"""Front-desk toolset: today's arrivals, departures and in-house guests, free rooms, room assignment, check-in and
+check-out (which settles the bill first when given a payment method)."""
+
+from collections.abc import Awaitable, Callable
+from datetime import date as Date
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from app.opera.cashiering import CashieringAPI, Folio, Posting
+from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.front_office import FrontOfficeAPI, Room
+from app.opera.lov import ListsOfValuesAPI
+from app.opera.models import Money, OperaWarning, PageInfo
+from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
+from app.tools.billing import GuardedText, check_payment_method, payment_method_code
+from app.tools.registry import ToolDef, ToolServices, tool_error
+
+HotelId = Annotated[
+    str | None,
+    Field(description="OPERA hotel code; leave out for the server's default hotel", max_length=20),
+]
+ReservationId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="OPERA internal reservation id (reservation_id from list_arrivals or search_reservations)",
+    ),
+]
+RoomNumber = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$", description="room number")]
+RoomTypeCode = Annotated[
+    str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$", description="room type code, e.g. KNG")
+]
+Limit = Annotated[int, Field(ge=1, le=100, description="page size (1..100)")]
+Offset = Annotated[int, Field(ge=0, description="index of the first row; use page.next_offset for the next page")]
+AllPages = Annotated[
+    bool, Field(description="true walks every page (up to 1000 guests) and reports progress; limit is then ignored")
+]
+RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
+
+PageFetch = Callable[[int, int], Awaitable[ReservationPage]]
+
+#: all_pages stops here, so one call cannot walk a whole chain's history.
+MAX_ROWS = 1000
+PAGE = 100
+#: Statuses in which a stay can still be checked in / out.
+CHECK_IN_READY = ("DueIn",)
+CHECK_OUT_READY = ("InHouse", "DueOut", "CheckedIn", "PendingCheckout")
+
+
+class GuestList(BaseModel):
+    """A page of reservations for one front-desk list."""
+
+    hotel_id: str
+    listing: str = Field(description="arrivals, departures or in_house")
+    date: Date | None = Field(default=None, description="the day listed (arrivals and departures)")
+    items: list[ReservationSummary]
+    page: PageInfo
+
+
+class AvailableRooms(BaseModel):
+    hotel_id: str
+    rooms: list[Room]
+    page: PageInfo
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class RoomAssigned(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    room_id: str
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+class CheckInResult(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    confirmation_number: str | None = None
+    guest_name: str | None = None
+    room_id: str = Field(description="the room the guest is now in")
+    room_type: str | None = None
+    room_chosen_by: Literal["caller", "reservation", "server"] = Field(
+        description="caller: room_id was given; reservation: it was already assigned; server: picked automatically"
+    )
+    status: str = Field(description="reservation status after check-in")
+    departure: Date | None = None
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class CheckOutResult(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    guest_name: str | None = None
+    room_id: str | None = Field(default=None, description="the room, now Vacant and left for housekeeping")
+    payments: list[Posting] = Field(default_factory=list, description="payments this call posted to settle the bill")
+    settled: Money | None = Field(default=None, description="total this call paid")
+    status: str = Field(description="reservation status after check-out")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+def _money_text(money: Money) -> str:
+    return f"{money.amount:.2f} {money.currency or ''}".strip()
+
+
+def build(services: ToolServices) -> list[ToolDef]:
+    reservations = ReservationsAPI(services.http)
+    front_office = FrontOfficeAPI(services.http)
+    cashiering = CashieringAPI(services.http)
+    lov = ListsOfValuesAPI(services.http)
+    metrics = services.metrics
+
+    async def guest_list(
+        hotel: str, kind: str, day: Date | None, fetch: PageFetch, limit: int, offset: int, all_pages: bool,
+        ctx: Context | None,
+    ) -> GuestList:
+        try:
+            if not all_pages:
+                page = await fetch(limit, offset)
+                return GuestList(hotel_id=hotel, listing=kind, date=day, items=page.items, page=page.page)
+            items: list[ReservationSummary] = []
+            at = offset
+            last: ReservationPage | None = None
+            while len(items) < MAX_ROWS:
+                last = await fetch(PAGE, at)
+                items.extend(last.items)
+                at += len(last.items)
+                if ctx is not None:
+                    await ctx.report_progress(len(items), last.page.total, f"{len(items)} {kind} read")
+                if not last.page.has_more or not last.items:
+                    break
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"listing {kind} for {hotel}", next_step="check the date and hotel_id, or retry"
+            ) from None
+        items = items[:MAX_ROWS]
+        more = bool(last and last.page.has_more)
+        return GuestList(
+            hotel_id=hotel, listing=kind, date=day, items=items,
+            page=PageInfo(
+                offset=offset, limit=len(items), count=len(items), total=last.page.total if last else None,
+                has_more=more, next_offset=offset + len(items) if more else None,
+            ),
+        )
+
+    async def list_arrivals(
+        date: Annotated[Date | None, Field(description="arrival day, YYYY-MM-DD; default today")] = None,
+        surname: Annotated[str | None, Field(max_length=40, description="only guests with this surname")] = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        all_pages: AllPages = False,
+        hotel_id: HotelId = None,
+        ctx: Context | None = None,
+    ) -> GuestList:
+        hotel = services.hotel(hotel_id)
+        day = date or Date.today()
+
+        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
+            return reservations.search(
+                hotel, search_type="Arrival", arrival_from=day, arrival_to=day, surname=surname, limit=size,
+                offset=start,
+            )
+
+        return await guest_list(hotel, "arrivals", day, fetch, limit, offset, all_pages, ctx)
+
+    async def list_departures(
+        date: Annotated[Date | None, Field(description="departure day, YYYY-MM-DD; default today")] = None,
+        surname: Annotated[str | None, Field(max_length=40, description="only guests with this surname")] = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        all_pages: AllPages = False,
+        hotel_id: HotelId = None,
+        ctx: Context | None = None,
+    ) -> GuestList:
+        hotel = services.hotel(hotel_id)
+        day = date or Date.today()
+
+        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
+            return reservations.search(
+                hotel, search_type="Departure", departure_from=day, departure_to=day, surname=surname, limit=size,
+                offset=start,
+            )
+
+        return await guest_list(hotel, "departures", day, fetch, limit, offset, all_pages, ctx)
+
+    async def list_in_house(
+        room_id: Annotated[str | None, Field(max_length=20, description="only the guest(s) in this room")] = None,
+        surname: Annotated[str | None, Field(max_length=40, description="only guests with this surname")] = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        all_pages: AllPages = False,
+        hotel_id: HotelId = None,
+        ctx: Context | None = None,
+    ) -> GuestList:
+        hotel = services.hotel(hotel_id)
+
+        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
+            return reservations.search(
+                hotel, search_type="InHouse", room_id=room_id, surname=surname, limit=size, offset=start
+            )
+
+        return await guest_list(hotel, "in_house", None, fetch, limit, offset, all_pages, ctx)
+
+    async def check_room_type(hotel: str, room_type: str) -> None:
+        """Refuse a room type the hotel does not have, when its list of room types can be read."""
+        try:
+            known = await lov.room_types(hotel)
+        except OperaError:
+            return  # a courtesy check only; OHIP filters by whatever it is given
+        codes = [t.code for t in known]
+        if codes and room_type not in codes:
+            raise ToolError(
+                f"room type {room_type!r} does not exist in {hotel}; its room types are {', '.join(codes)}. "
+                "Next step: call find_available_rooms with one of these"
+            )
+
+    async def find_available_rooms(
+        room_type: Annotated[RoomTypeCode | None, Field(description="only this room type, e.g. KNG")] = None,
+        room_status: Annotated[
+            list[RoomStatus] | None,
+            Field(max_length=6, description="housekeeping statuses to include; default Clean and Inspected"),
+        ] = None,
+        vacant_only: Annotated[bool, Field(description="false also lists Occupied rooms")] = True,
+        floor: Annotated[str | None, Field(max_length=10, description="only this floor")] = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        hotel_id: HotelId = None,
+    ) -> AvailableRooms:
+        hotel = services.hotel(hotel_id)
+        if room_type:
+            await check_room_type(hotel, room_type)
+        statuses = list(room_status) if room_status else ["Clean", "Inspected"]
+        try:
+            page = await front_office.rooms(
+                hotel, room_statuses=statuses, front_office_statuses=["Vacant"] if vacant_only else [],
+                room_types=[room_type] if room_type else [], floor=floor, limit=limit, offset=offset,
+            )
+        except OperaError as exc:
+            raise tool_error(exc, what=f"find_available_rooms in {hotel}", next_step="check the filters") from None
+        return AvailableRooms(hotel_id=hotel, rooms=page.items, page=page.page, warnings=page.warnings)
+
+    async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
+        try:
+            return await reservations.get(hotel, reservation_id)
+        except OperaNotFoundError as exc:
+            raise tool_error(
+                exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
+                next_step="find the reservation_id with list_arrivals, list_in_house or search_reservations",
+            ) from None
+        except OperaError as exc:
+            raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None
+
+    async def assign_room(
+        reservation_id: ReservationId,
+        room_id: RoomNumber,
+        hotel_id: HotelId = None,
+    ) -> RoomAssigned:
+        hotel = services.hotel(hotel_id)
+        try:
+            done = await front_office.assign_room(hotel, reservation_id, room_id)
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"assign_room {room_id} to reservation {reservation_id}",
+                next_step=(
+                    "pick a Vacant Clean or Inspected room of the booked room type (get_reservation shows it) with "
+                    "find_available_rooms(room_type=...)"
+                ),
+            ) from None
+        return RoomAssigned(
+            hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, warnings=done.warnings,
+            next_step="check_in on the arrival day",
+        )
+
+    async def pick_room(hotel: str, reservation: Reservation) -> str:
+        """A Vacant room of the booked type, Inspected before Clean, not held for another arrival."""
+        room_type = reservation.room_type
+        if not room_type:
+            raise ToolError(
+                f"reservation {reservation.reservation_id} has no room type, so no room can be picked. "
+                "Next step: call check_in with room_id"
+            )
+        ready = await front_office.rooms(
+            hotel, room_statuses=["Inspected", "Clean"], front_office_statuses=["Vacant"], room_types=[room_type],
+            limit=100, fresh=True,
+        )
+        free = [r for r in ready.items if r.ready_for_guest and "Arrival" not in r.reservation_statuses]
+        free.sort(key=lambda r: (r.room_status != "Inspected", r.room_id))
+        if free:
+            return free[0].room_id
+        waiting = await front_office.rooms(
+            hotel, room_statuses=["Dirty", "Pickup"], front_office_statuses=["Vacant"], room_types=[room_type],
+            limit=100, fresh=True,
+        )
+        dirty = ", ".join(f"{r.room_id} ({r.room_status})" for r in waiting.items[:20]) or "none"
+        raise ToolError(
+            f"no Vacant Clean or Inspected {room_type} room is free in {hotel} for reservation "
+            f"{reservation.reservation_id}; vacant {room_type} rooms still to be cleaned: {dirty}. "
+            "Next step: ask housekeeping to clean one (then update_room_status to Clean or Inspected) and call "
+            "check_in again, or offer another room type (modify_reservation)"
+        )
+
+    async def check_in(
+        reservation_id: ReservationId,
+        room_id: Annotated[
+            RoomNumber | None,
+            Field(description="room to put the guest in; leave out to use the assigned room or pick one"),
+        ] = None,
+        hotel_id: HotelId = None,
+        ctx: Context | None = None,
+    ) -> CheckInResult:
+        hotel = services.hotel(hotel_id)
+
+        async def progress(step: int, message: str) -> None:
+            if ctx is not None:
+                await ctx.report_progress(step, 4, message)
+
+        reservation = await load_reservation(hotel, reservation_id, "check_in")
+        if reservation.status and reservation.status not in CHECK_IN_READY:
+            raise ToolError(
+                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}, "
+                f"arriving {reservation.arrival.isoformat()}; only a reservation due in today (DueIn) can be "
+                "checked in. Next step: list_arrivals shows who is due in today; change the dates with "
+                "modify_reservation if the guest came early"
+            )
+        await progress(1, "reservation is due in")
+        chosen_by: Literal["caller", "reservation", "server"]
+        try:
+            if room_id:
+                chosen_by, room = "caller", room_id
+            elif reservation.room_id:
+                chosen_by, room = "reservation", reservation.room_id
+            else:
+                chosen_by, room = "server", await pick_room(hotel, reservation)
+            await progress(2, f"room {room} chosen")
+            warnings: list[OperaWarning] = []
+            if room != reservation.room_id:
+                warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
+            await progress(3, f"room {room} assigned")
+            done = await front_office.check_in(hotel, reservation_id, room)
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"check_in of reservation {reservation_id}",
+                next_step=(
+                    "the room must be Vacant and Clean or Inspected and of the booked type: see "
+                    f"find_available_rooms(room_type={reservation.room_type or '...'}), or leave room_id out to "
+                    "let the server pick one"
+                ),
+            ) from None
+        await progress(4, "checked in")
+        metrics.front_desk_events.labels("check_in").inc()
+        return CheckInResult(
+            hotel_id=hotel, reservation_id=reservation_id, confirmation_number=reservation.confirmation_number,
+            guest_name=reservation.guest_name, room_id=room, room_type=reservation.room_type, room_chosen_by=chosen_by,
+            status=done.status or "InHouse", departure=reservation.departure, warnings=warnings + done.warnings,
+        )
+
+    async def settle(hotel: str, reservation_id: str, folio: Folio, method: str) -> list[Posting]:
+        """Pay every window's open balance with `method`; the postings made so far go back with any failure."""
+        paid: list[Posting] = []
+        for window in folio.windows:
+            if window.balance is None or round(window.balance.amount, 2) <= 0:
+                continue
+            try:
+                posted = await cashiering.post_payment(
+                    hotel, reservation_id, payment_method=method, amount=window.balance.amount,
+                    currency=window.balance.currency or folio.currency, window=window.window,
+                    reference="Settlement at check-out",
+                )
+            except OperaError as exc:
+                already = sum(p.amount.amount for p in paid if p.amount)
+                note = f"; {already:.2f} was already paid by this call, do not pay it again" if paid else ""
+                raise tool_error(
+                    exc, what=f"check_out: paying window {window.window} of reservation {reservation_id}{note}",
+                    next_step="check the payment method with the guest, get_folio, then call check_out again",
+                ) from None
+            metrics.front_desk_events.labels("payment").inc()
+            paid.extend(posted.postings)
+        return paid
+
+    async def check_out(
+        reservation_id: ReservationId,
+        payment_method: Annotated[
+            GuardedText | None,
+            Field(description="payment method code (CA, VA, MC, AX...) to settle an open balance; never a card number"),
+        ] = None,
+        hotel_id: HotelId = None,
+        ctx: Context | None = None,
+    ) -> CheckOutResult:
+        hotel = services.hotel(hotel_id)
+        method = payment_method_code(payment_method) if payment_method and payment_method.strip() else None
+
+        async def progress(step: int, message: str) -> None:
+            if ctx is not None:
+                await ctx.report_progress(step, 4, message)
+
+        reservation = await load_reservation(hotel, reservation_id, "check_out")
+        if reservation.status and reservation.status not in CHECK_OUT_READY:
+            raise ToolError(
+                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}; only "
+                "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
+            )
+        try:
+            folio = await cashiering.folio(hotel, reservation_id, postings=False)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"check_out: reading the folio of {reservation_id}", next_step="retry") from None
+        await progress(1, "folio read")
+        balance = folio.balance
+        if round(balance.amount, 2) < 0:
+            raise ToolError(
+                f"the folio of reservation {reservation_id} is in credit by "
+                f"{_money_text(Money(amount=-balance.amount, currency=balance.currency))}; "
+                "the guest is owed a refund, which this server does not post. Next step: refund it at the desk in "
+                "OPERA, then call check_out again"
+            )
+        paid: list[Posting] = []
+        if round(balance.amount, 2) > 0:
+            if method is None:
+                raise ToolError(
+                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) still owes "
+                    f"{_money_text(balance)}; nothing was changed. Next step: post_payment of {_money_text(balance)}, "
+                    "or call check_out with payment_method (e.g. CA or VA) to settle it and check out in one go"
+                )
+            await check_payment_method(lov, hotel, method)
+            paid = await settle(hotel, reservation_id, folio, method)
+        await progress(2, "balance settled")
+        settled_note = "; the payment posted by this call stands, do not pay again" if paid else ""
+        try:
+            warnings: list[OperaWarning] = []
+            for window in folio.windows:
+                if window.postings or (window.charges and window.charges.amount) or window.window == 1:
+                    warnings += await cashiering.generate_folio(hotel, reservation_id, window=window.window)
+            await progress(3, "final folio generated")
+            warnings += await cashiering.check_out(hotel, reservation_id)
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"check_out of reservation {reservation_id}{settled_note}",
+                next_step="get_folio to see what is still open, then call check_out again",
+            ) from None
+        await progress(4, "checked out")
+        metrics.front_desk_events.labels("check_out").inc()
+        total = round(sum(p.amount.amount for p in paid if p.amount), 2)
+        return CheckOutResult(
+            hotel_id=hotel, reservation_id=reservation_id, guest_name=reservation.guest_name,
+            room_id=reservation.room_id or folio.room_id, payments=paid,
+            settled=Money(amount=total, currency=balance.currency) if paid else None,
+            status="CheckedOut", warnings=warnings,
+        )
+
+    return [
+        ToolDef(
+            name="list_arrivals", toolset="front_desk", access="read", fn=list_arrivals, title="Arrivals",
+            description=(
+                "List guests arriving on a day (default today): confirmation number, guest, room type, assigned "
+                "room, status (DueIn when due today). Use it at the start of a shift or when a guest arrives; "
+                "next: check_in with the reservation_id. Paginated (page.next_offset), or all_pages=true."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="list_departures", toolset="front_desk", access="read", fn=list_departures, title="Departures",
+            description=(
+                "List guests departing on a day (default today) with room and balance. Use it to prepare "
+                "check-outs; next: get_folio, then check_out. Paginated, or all_pages=true."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="list_in_house", toolset="front_desk", access="read", fn=list_in_house, title="In-house guests",
+            description=(
+                "List guests staying in the hotel now, optionally the one in a room (room_id) or by surname. Use "
+                "it to find who is in a room before post_charge, get_folio or check_out. Paginated, or "
+                "all_pages=true."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="find_available_rooms", toolset="front_desk", access="read", fn=find_available_rooms,
+            title="Find rooms",
+            description=(
+                "Find rooms by type and status: by default Vacant rooms that are Clean or Inspected, i.e. ready "
+                "for a guest. Pass room_status (e.g. ['Dirty']) and vacant_only=false to see other rooms. Use it "
+                "before assign_room or check_in with a specific room."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="assign_room", toolset="front_desk", access="write", fn=assign_room, title="Assign a room",
+            description=(
+                "Assign a specific room to a reservation (before arrival or at check-in). The room must be of "
+                "the booked room type and free; find one with find_available_rooms. Next: check_in."
+            ),
+        ),
+        ToolDef(
+            name="check_in", toolset="front_desk", access="write", fn=check_in, title="Check in",
+            description=(
+                "Check in a reservation that is due in today. Without room_id it uses the assigned room, or picks "
+                "a Vacant Inspected (else Clean) room of the booked type and assigns it. Refuses, saying why, when "
+                "the reservation is not due in or no clean room of that type is free (it lists the dirty ones for "
+                "housekeeping). Next: post_charge during the stay, check_out at departure."
+            ),
+        ),
+        ToolDef(
+            name="check_out", toolset="front_desk", access="billing", fn=check_out, title="Check out",
+            description=(
+                "Check out an in-house guest: reads the folio; with an open balance it refuses unless "
+                "payment_method is given, in which case it pays the balance with it, generates the final folio "
+                "and checks out. The room becomes Vacant and Dirty. Cannot be undone here; confirm with the "
+                "guest first (get_folio shows the bill)."
+            ),
+            destructive=True,
+        ),
+    ]
