@@ -1,0 +1,643 @@
+"""Reservations on OHIP (rsv): search, read, book, change, cancel and reinstate, as plain domain models.
+
+It reads both reservation shapes OHIP answers with (the flat search row and the full record) into one model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.opera.errors import OperaNotFoundError
+from app.opera.http import OperaHTTP, OperaResponse, Operation
+from app.opera.models import Money, OperaWarning, PageInfo, warnings_from
+
+GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
+GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
+POST_RESERVATION = Operation("rsv", "postReservation", "POST", "/hotels/{hotelId}/reservations")
+PUT_RESERVATION = Operation("rsv", "putReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}")
+POST_CANCEL_RESERVATION = Operation(
+    "rsv", "postCancelReservation", "POST", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
+)
+PUT_REINSTATE_RESERVATION = Operation(
+    "rsv", "putReinstateReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
+)
+GET_LIST_OF_VALUES = Operation("lov", "getListOfValues", "GET", "/listOfValues/{name}")
+
+#: What a full read asks OHIP for: the record, its comments, how it is paid and its balance.
+FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances")
+SEARCH_ROWS = ("Reservation", "ReservationID", "RevenuesAndBalances")
+
+#: Statuses after which a reservation can no longer be changed.
+CLOSED_STATUSES = frozenset({"Cancelled", "CheckedOut", "NoShow"})
+
+
+# --- reading OHIP's shapes (lenient: OHIP omits fields freely; shared with availability and profiles) ---------
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    # OHIP's own tooling sometimes sends a lone object where an array is declared.
+    return [value] if isinstance(value, dict) else []
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    text = as_text(value)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def id_of(id_list: Any, kind: str) -> str | None:
+    """The id of the given type ("Reservation", "Confirmation", "Profile"...) in an OHIP uniqueID_Type list."""
+    for entry in as_list(id_list):
+        if isinstance(entry, dict) and str(entry.get("type", "")).lower() == kind.lower():
+            found = as_text(entry.get("id"))
+            if found:
+                return found
+    return None
+
+
+def money_from_amount(raw: Any) -> Money | None:
+    """A currencyAmountType ({amount, currencyCode}) as Money."""
+    body = as_dict(raw)
+    amount = body.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, str)):
+        return None
+    try:
+        return Money(amount=float(amount), currency=as_text(body.get("currencyCode")))
+    except ValueError:
+        return None
+
+
+def money_from_total(raw: Any, *, after_tax: bool = True) -> Money | None:
+    """A totalType ({amountBeforeTax, amountAfterTax, currencyCode}) as Money, after tax when OHIP gives it."""
+    body = as_dict(raw)
+    keys = ("amountAfterTax", "amountBeforeTax") if after_tax else ("amountBeforeTax", "amountAfterTax")
+    for key in keys:
+        amount = body.get(key)
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+            return Money(amount=float(amount), currency=as_text(body.get("currencyCode")))
+    return None
+
+
+def person_name(given: Any, surname: Any) -> str | None:
+    parts = [p for p in (as_text(given), as_text(surname)) if p]
+    return " ".join(parts) or None
+
+
+def primary_person_name(customer: Any) -> tuple[str | None, str | None]:
+    """(given name, surname) of the Primary personName of an OHIP customer, else the first one."""
+    names = [n for n in as_list(as_dict(customer).get("personName")) if isinstance(n, dict)]
+    if not names:
+        return None, None
+    chosen = next((n for n in names if n.get("nameType") == "Primary"), names[0])
+    return as_text(chosen.get("givenName")), as_text(chosen.get("surname"))
+
+
+# --- models --------------------------------------------------------------------------------------------------
+
+
+class ReservationSummary(BaseModel):
+    """One reservation as a front-desk agent sees it in a list."""
+
+    reservation_id: str = Field(description="OPERA's internal reservation id; use it in every other tool")
+    confirmation_number: str | None = Field(default=None, description="the number the guest was given")
+    hotel_id: str = Field(description="hotel code")
+    status: str | None = Field(
+        default=None,
+        description="OPERA status: DueIn, InHouse, DueOut, CheckedOut, Cancelled, NoShow, Reserved (future)...",
+    )
+    guest_name: str | None = Field(default=None, description="primary guest, given name then surname")
+    profile_id: str | None = Field(default=None, description="the primary guest's profile id (see get_guest)")
+    arrival: date = Field(description="arrival date")
+    departure: date = Field(description="departure date")
+    adults: int | None = None
+    children: int | None = None
+    room_type: str | None = Field(default=None, description="booked room type code, e.g. KNG")
+    room_id: str | None = Field(default=None, description="assigned room number, if any")
+    rate_plan: str | None = Field(default=None, description="rate plan code, e.g. BAR")
+    rate_amount: Money | None = Field(default=None, description="nightly rate (first night)")
+    balance: Money | None = Field(default=None, description="open balance on the reservation")
+
+    @property
+    def nights(self) -> int:
+        return (self.departure - self.arrival).days
+
+
+class Reservation(ReservationSummary):
+    """A reservation's full record."""
+
+    guarantee_code: str | None = Field(default=None, description="e.g. 6PM, CC, DEP")
+    payment_method: str | None = Field(default=None, description="payment method code, e.g. CA, VA")
+    market_code: str | None = None
+    source_code: str | None = None
+    total: Money | None = Field(default=None, description="total cost of the stay")
+    comments: list[str] = Field(default_factory=list, description="comments on the reservation")
+    cancellation_number: str | None = Field(default=None, description="set once cancelled")
+    cancellation_reason: str | None = Field(default=None, description="reason code and text, once cancelled")
+    warnings: list[OperaWarning] = Field(default_factory=list, description="soft problems OHIP reported")
+
+
+class ReservationPage(BaseModel):
+    items: list[ReservationSummary]
+    page: PageInfo
+
+
+class CreatedReservation(BaseModel):
+    """What a booking produced: the new ids and, when OHIP answered the read-back, the record."""
+
+    reservation_id: str = Field(description="the new reservation's id")
+    confirmation_number: str | None = Field(default=None, description="give this to the guest")
+    reservation: Reservation | None = Field(default=None, description="the booked record as OPERA holds it")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class CancellationResult(BaseModel):
+    reservation_id: str
+    dry_run: bool = Field(description="true: nothing was cancelled, this is what would happen")
+    cancelled: bool = Field(description="true when the reservation is now cancelled")
+    cancellation_number: str | None = None
+    status: str | None = Field(default=None, description="reservation status OHIP reported")
+    reason_code: str
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class ReasonCode(BaseModel):
+    code: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """A new stay to book. Either profile_id or a name (given_name and/or surname) names the guest."""
+
+    arrival: date
+    departure: date
+    room_type: str
+    rate_plan: str
+    adults: int
+    children: int = 0
+    profile_id: str | None = None
+    given_name: str | None = None
+    surname: str | None = None
+    guarantee_code: str | None = None
+    payment_method: str | None = None
+    comments: Sequence[str] = ()
+    market_code: str | None = None
+    source_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ReservationChanges:
+    """Only the parts to change; None leaves a part as it is."""
+
+    arrival: date | None = None
+    departure: date | None = None
+    room_type: str | None = None
+    rate_plan: str | None = None
+    adults: int | None = None
+    children: int | None = None
+    comment: str | None = None  # a comment to add to those already there
+    guarantee_code: str | None = None
+    payment_method: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+
+
+def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummary | None:
+    """A search row (reservationInfoType); None when it lacks an id or dates."""
+    stay = as_dict(row.get("roomStay"))
+    rid = id_of(row.get("reservationIdList"), "Reservation")
+    arrival, departure = as_date(stay.get("arrivalDate")), as_date(stay.get("departureDate"))
+    if not rid or not arrival or not departure:
+        return None
+    guest = as_dict(row.get("reservationGuest"))
+    guest_name = as_text(guest.get("fullName")) or person_name(guest.get("givenName"), guest.get("surname"))
+    return ReservationSummary(
+        reservation_id=rid,
+        confirmation_number=id_of(row.get("reservationIdList"), "Confirmation"),
+        hotel_id=as_text(row.get("hotelId")) or hotel_id,
+        status=as_text(row.get("computedReservationStatus")) or as_text(row.get("reservationStatus")),
+        guest_name=guest_name,
+        profile_id=as_text(guest.get("id")),
+        arrival=arrival,
+        departure=departure,
+        adults=as_int(stay.get("adultCount")),
+        children=as_int(stay.get("childCount")),
+        room_type=as_text(stay.get("roomType")),
+        room_id=as_text(stay.get("roomId")),
+        rate_plan=as_text(stay.get("ratePlanCode")),
+        rate_amount=money_from_amount(stay.get("rateAmount")),
+        balance=money_from_amount(stay.get("balance"))
+        or money_from_amount(as_dict(row.get("revenuesAndBalances")).get("balance")),
+    )
+
+
+def _primary_guest(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    guests = [g for g in as_list(record.get("reservationGuests")) if isinstance(g, dict)]
+    if not guests:
+        return None, None
+    guest = next((g for g in guests if g.get("primary") is True), guests[0])
+    info = as_dict(guest.get("profileInfo"))
+    given, surname = primary_person_name(as_dict(info.get("profile")).get("customer"))
+    return person_name(given, surname), id_of(info.get("profileIdList"), "Profile")
+
+
+def _first_night_rate(rate_line: Mapping[str, Any]) -> Money | None:
+    for rate in as_list(as_dict(rate_line.get("rates")).get("rate")):
+        found = money_from_total(as_dict(rate).get("base"), after_tax=False)
+        if found:
+            return found
+    return None
+
+
+def reservation_from_record(
+    record: Mapping[str, Any], hotel_id: str, warnings: list[OperaWarning] | None = None
+) -> Reservation | None:
+    """A full record (hotelReservationType); None when it lacks an id or dates."""
+    stay = as_dict(record.get("roomStay"))
+    rid = id_of(record.get("reservationIdList"), "Reservation")
+    arrival, departure = as_date(stay.get("arrivalDate")), as_date(stay.get("departureDate"))
+    rate_lines = [r for r in as_list(stay.get("roomRates")) if isinstance(r, dict)]
+    line = rate_lines[0] if rate_lines else {}
+    arrival = arrival or as_date(line.get("start"))
+    departure = departure or as_date(line.get("end"))
+    if not rid or not arrival or not departure:
+        return None
+    counts = as_dict(stay.get("guestCounts")) or as_dict(line.get("guestCounts"))
+    room = as_dict(stay.get("currentRoomInfo"))
+    payments = [p for p in as_list(record.get("reservationPaymentMethods")) if isinstance(p, dict)]
+    balance = money_from_amount(as_dict(as_dict(record.get("cashiering")).get("revenuesAndBalances")).get("balance"))
+    if balance is None and payments:
+        balance = money_from_amount(payments[0].get("balance"))
+    guest_name, profile_id = _primary_guest(record)
+    cancellation = as_dict(record.get("cancellation"))
+    reason = " ".join(p for p in (as_text(cancellation.get("code")), as_text(cancellation.get("description"))) if p)
+    comments = []
+    for entry in as_list(record.get("comments")):
+        text = as_text(as_dict(as_dict(as_dict(entry).get("comment")).get("text")).get("value"))
+        if text:
+            comments.append(text)
+    return Reservation(
+        reservation_id=rid,
+        confirmation_number=id_of(record.get("reservationIdList"), "Confirmation"),
+        hotel_id=as_text(record.get("hotelId")) or hotel_id,
+        status=as_text(record.get("computedReservationStatus")) or as_text(record.get("reservationStatus")),
+        guest_name=guest_name,
+        profile_id=profile_id,
+        arrival=arrival,
+        departure=departure,
+        adults=as_int(counts.get("adults")),
+        children=as_int(counts.get("children")),
+        room_type=as_text(room.get("roomType")) or as_text(line.get("roomType")),
+        room_id=as_text(room.get("roomId")) or as_text(line.get("roomId")),
+        rate_plan=as_text(line.get("ratePlanCode")),
+        rate_amount=_first_night_rate(line),
+        balance=balance,
+        guarantee_code=as_text(as_dict(stay.get("guarantee")).get("guaranteeCode")),
+        payment_method=as_text(payments[0].get("paymentMethod")) if payments else None,
+        market_code=as_text(line.get("marketCode")),
+        source_code=as_text(line.get("sourceCode")),
+        total=money_from_total(stay.get("total")) or money_from_total(line.get("total")),
+        comments=comments,
+        cancellation_number=as_text(as_dict(cancellation.get("cancellationNo")).get("id"))
+        or id_of(record.get("reservationIdList"), "Cancellation"),
+        cancellation_reason=reason or None,
+        warnings=warnings or [],
+    )
+
+
+def page_info(paging: Mapping[str, Any], *, offset: int, limit: int, count: int) -> PageInfo:
+    """PageInfo from OHIP's paging fields; an absent hasMore means all rows were fetched, unless totals disagree."""
+    total = as_int(paging.get("totalResults"))
+    start = as_int(paging.get("offset"))
+    start = offset if start is None else start
+    more = paging.get("hasMore")
+    has_more = more if isinstance(more, bool) else (total is not None and start + count < total)
+    return PageInfo(
+        offset=start,
+        limit=as_int(paging.get("limit")) or limit,
+        count=count,
+        total=total,
+        has_more=has_more,
+        next_offset=start + count if has_more else None,
+    )
+
+
+# --- request bodies ------------------------------------------------------------------------------------------
+
+
+def _reservation_ref(reservation_id: str) -> list[dict[str, str]]:
+    return [{"id": reservation_id, "type": "Reservation"}]
+
+
+def _comment(text: str) -> dict[str, Any]:
+    return {"comment": {"text": {"value": text}, "type": "GEN", "internal": False}}
+
+
+def _guest_counts(adults: int, children: int) -> dict[str, int]:
+    return {"adults": adults, "children": children}
+
+
+def _rate_line(
+    *, room_type: str, rate_plan: str, start: date, end: date, adults: int, children: int,
+    market_code: str | None = None, source_code: str | None = None,
+) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "roomType": room_type,
+        "roomTypeCharged": room_type,
+        "ratePlanCode": rate_plan,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "numberOfUnits": 1,
+        "guestCounts": _guest_counts(adults, children),
+        "pseudoRoom": False,
+    }
+    if market_code:
+        line["marketCode"] = market_code
+    if source_code:
+        line["sourceCode"] = source_code
+    return line
+
+
+def booking_body(hotel_id: str, booking: BookingRequest) -> dict[str, Any]:
+    """postReservation body: note the wrapper object, `reservations.reservation[]` (PUT differs)."""
+    stay: dict[str, Any] = {
+        "arrivalDate": booking.arrival.isoformat(),
+        "departureDate": booking.departure.isoformat(),
+        "guestCounts": _guest_counts(booking.adults, booking.children),
+        "roomRates": [
+            _rate_line(
+                room_type=booking.room_type, rate_plan=booking.rate_plan, start=booking.arrival,
+                end=booking.departure, adults=booking.adults, children=booking.children,
+                market_code=booking.market_code, source_code=booking.source_code,
+            )
+        ],
+    }
+    if booking.guarantee_code:
+        stay["guarantee"] = {"guaranteeCode": booking.guarantee_code, "onHold": False}
+    if booking.profile_id:
+        profile_info: dict[str, Any] = {"profileIdList": [{"id": booking.profile_id, "type": "Profile"}]}
+    else:
+        name: dict[str, str] = {"nameType": "Primary"}
+        if booking.given_name:
+            name["givenName"] = booking.given_name
+        if booking.surname:
+            name["surname"] = booking.surname
+        profile_info = {"profile": {"customer": {"personName": [name]}, "profileType": "Guest"}}
+    reservation: dict[str, Any] = {
+        "hotelId": hotel_id,
+        "reservationStatus": "Reserved",
+        "roomStay": stay,
+        "reservationGuests": [{"profileInfo": profile_info, "primary": True}],
+    }
+    if booking.payment_method:
+        reservation["reservationPaymentMethods"] = [{"paymentMethod": booking.payment_method, "folioView": 1}]
+    if booking.comments:
+        reservation["comments"] = [_comment(text) for text in booking.comments]
+    return {"reservations": {"reservation": [reservation]}}
+
+
+def change_body(hotel_id: str, current: Reservation, changes: ReservationChanges) -> dict[str, Any]:
+    """putReservation body with only the changed parts; `reservations` is an array here, unlike POST."""
+    arrival = changes.arrival or current.arrival
+    departure = changes.departure or current.departure
+    adults = changes.adults if changes.adults is not None else (current.adults or 1)
+    children = changes.children if changes.children is not None else (current.children or 0)
+    stay: dict[str, Any] = {}
+    if changes.arrival is not None:
+        stay["arrivalDate"] = arrival.isoformat()
+    if changes.departure is not None:
+        stay["departureDate"] = departure.isoformat()
+    if changes.adults is not None or changes.children is not None:
+        stay["guestCounts"] = _guest_counts(adults, children)
+    # The rate line carries room type, rate plan and its date span, so any of those changing rewrites it.
+    if any(v is not None for v in (changes.room_type, changes.rate_plan, changes.arrival, changes.departure)):
+        room_type = changes.room_type or current.room_type
+        rate_plan = changes.rate_plan or current.rate_plan
+        if room_type and rate_plan:
+            stay["roomRates"] = [
+                _rate_line(
+                    room_type=room_type, rate_plan=rate_plan, start=arrival, end=departure,
+                    adults=adults, children=children,
+                )
+            ]
+    if changes.guarantee_code is not None:
+        stay["guarantee"] = {"guaranteeCode": changes.guarantee_code}
+    reservation: dict[str, Any] = {"reservationIdList": _reservation_ref(current.reservation_id), "hotelId": hotel_id}
+    if stay:
+        reservation["roomStay"] = stay
+    if changes.payment_method is not None:
+        reservation["reservationPaymentMethods"] = [{"paymentMethod": changes.payment_method, "folioView": 1}]
+    if changes.comment is not None:
+        # OHIP's comments list stands for the whole set on a change, so keep the ones already there.
+        reservation["comments"] = [_comment(text) for text in (*current.comments, changes.comment)]
+    return {"reservations": [reservation]}
+
+
+# --- the API -------------------------------------------------------------------------------------------------
+
+
+class ReservationsAPI:
+    """The rsv operations a front desk needs; every method names the hotel it acts for."""
+
+    def __init__(self, http: OperaHTTP) -> None:
+        self.http = http
+
+    async def search(
+        self,
+        hotel_id: str,
+        *,
+        surname: str | None = None,
+        given_name: str | None = None,
+        text: str | None = None,
+        confirmation_number: str | None = None,
+        reservation_id: str | None = None,
+        arrival_from: date | None = None,
+        arrival_to: date | None = None,
+        departure_from: date | None = None,
+        departure_to: date | None = None,
+        statuses: Sequence[str] = (),
+        search_type: str | None = None,
+        room_id: str | None = None,
+        profile_id: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> ReservationPage:
+        """getHotelReservations: one page of matching reservations (204 or no rows is an empty page)."""
+        params: dict[str, str | int | float | bool | Sequence[str | int] | None] = {
+            "surname": surname,
+            "givenName": given_name,
+            "text": text,
+            "confirmationNumberList": [confirmation_number] if confirmation_number else None,
+            "reservationIdList": [reservation_id] if reservation_id else None,
+            "arrivalStartDate": arrival_from.isoformat() if arrival_from else None,
+            "arrivalEndDate": arrival_to.isoformat() if arrival_to else None,
+            "departureStartDate": departure_from.isoformat() if departure_from else None,
+            "departureEndDate": departure_to.isoformat() if departure_to else None,
+            "reservationStatuses": list(statuses) or None,
+            "searchType": search_type,
+            "roomId": room_id,
+            "profileId": profile_id,
+            "fetchInstructions": list(SEARCH_ROWS),
+            "limit": limit,
+            "offset": offset,
+        }
+        response = await self.http.call(GET_HOTEL_RESERVATIONS, hotel_id=hotel_id, params=params, cache="business")
+        block = as_dict(as_dict(response.body).get("reservations"))
+        items = [
+            summary
+            for row in as_list(block.get("reservationInfo"))
+            if isinstance(row, dict) and (summary := summary_from_row(row, hotel_id)) is not None
+        ]
+        return ReservationPage(items=items, page=page_info(block, offset=offset, limit=limit, count=len(items)))
+
+    async def get(self, hotel_id: str, reservation_id: str) -> Reservation:
+        """getReservation: the full record; OperaNotFoundError when OHIP answers 404 or 204."""
+        response = await self.http.call(
+            GET_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params={"fetchInstructions": list(FULL_RECORD)}, cache="business",
+        )
+        return self._record_from(response, hotel_id, reservation_id)
+
+    async def create(self, hotel_id: str, booking: BookingRequest) -> CreatedReservation:
+        """postReservation, then a read-back for the confirmation number and the record OPERA holds."""
+        response = await self.http.call(POST_RESERVATION, hotel_id=hotel_id, json=booking_body(hotel_id, booking))
+        body = as_dict(response.body)
+        created = [r for r in as_list(as_dict(body.get("reservations")).get("reservation")) if isinstance(r, dict)]
+        ids = created[0].get("reservationIdList") if created else None
+        rid = response.location_id or id_of(ids, "Reservation")
+        warnings = warnings_from(response.body)
+        if not rid:
+            raise OperaNotFoundError(
+                "OHIP accepted the booking but named no reservation id (no Location header, no reservationIdList)",
+                operation=POST_RESERVATION.name, status=response.status, request_id=response.request_id,
+                hotel_id=hotel_id,
+            )
+        record: Reservation | None = None
+        try:
+            record = await self.get(hotel_id, rid)
+        except OperaNotFoundError:
+            warnings.append(OperaWarning(message=f"reservation {rid} was created but could not be read back yet"))
+        confirmation = id_of(ids, "Confirmation") or (record.confirmation_number if record else None)
+        return CreatedReservation(
+            reservation_id=rid, confirmation_number=confirmation, reservation=record, warnings=warnings
+        )
+
+    async def modify(self, hotel_id: str, current: Reservation, changes: ReservationChanges) -> Reservation:
+        """putReservation with only the changed parts of `current`, then the updated record."""
+        response = await self.http.call(
+            PUT_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": current.reservation_id},
+            json=change_body(hotel_id, current, changes),
+        )
+        updated = await self.get(hotel_id, current.reservation_id)
+        updated.warnings = warnings_from(response.body) + updated.warnings
+        return updated
+
+    async def cancel(
+        self, hotel_id: str, reservation_id: str, *, reason_code: str, reason_text: str | None = None,
+        verification_only: bool = False,
+    ) -> CancellationResult:
+        """postCancelReservation; verification_only asks OHIP what would happen and changes nothing."""
+        reason: dict[str, str] = {"code": reason_code}
+        if reason_text:
+            reason["description"] = reason_text
+        body = {
+            "reason": reason,
+            "reservations": [{"reservationIdList": _reservation_ref(reservation_id), "hotelId": hotel_id}],
+            "verificationOnly": verification_only,
+        }
+        response = await self.http.call(
+            POST_CANCEL_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
+        )
+        answer = as_dict(response.body)
+        log = [e for e in as_list(answer.get("cxlActivityLog")) if isinstance(e, dict)]
+        rows = [r for r in as_list(answer.get("reservations")) if isinstance(r, dict)]
+        number = id_of(log[0].get("cancellationIdList"), "Cancellation") if log else None
+        if number is None and log:
+            number = next((as_text(as_dict(e).get("id")) for e in as_list(log[0].get("cancellationIdList"))), None)
+        if number is None and rows:
+            number = id_of(rows[0].get("reservationIdList"), "Cancellation")
+        status = None
+        if rows:
+            status = as_text(rows[0].get("computedReservationStatus")) or as_text(rows[0].get("reservationStatus"))
+        cancelled = not verification_only and (status == "Cancelled" or (status is None and number is not None))
+        return CancellationResult(
+            reservation_id=reservation_id, dry_run=verification_only, cancelled=cancelled,
+            cancellation_number=None if verification_only else number, status=status, reason_code=reason_code,
+            warnings=warnings_from(response.body),
+        )
+
+    async def reinstate(self, hotel_id: str, reservation_id: str) -> Reservation:
+        """putReinstateReservation: a cancelled reservation becomes Reserved again; returns the record."""
+        body = {"hotelId": hotel_id, "reservationIdList": _reservation_ref(reservation_id)}
+        response = await self.http.call(
+            PUT_REINSTATE_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
+        )
+        record = await self.get(hotel_id, reservation_id)
+        record.warnings = warnings_from(response.body) + record.warnings
+        return record
+
+    async def cancellation_reasons(self, hotel_id: str) -> list[ReasonCode]:
+        """The hotel's CancellationReasons list of values (reference data, cached)."""
+        response = await self.http.call(
+            GET_LIST_OF_VALUES, hotel_id=hotel_id, path_params={"name": "CancellationReasons"},
+            params={"parameterName": ["HotelCode"], "parameterValue": [hotel_id]}, cache="reference",
+        )
+        items = as_list(as_dict(as_dict(response.body).get("listOfValues")).get("items"))
+        reasons = []
+        for item in items:
+            entry = as_dict(item)
+            code = as_text(entry.get("code"))
+            if code and entry.get("active") is not False:
+                text = as_text(entry.get("description") or entry.get("name"))
+                reasons.append(ReasonCode(code=code, description=text))
+        return reasons
+
+    @staticmethod
+    def _record_from(response: OperaResponse, hotel_id: str, reservation_id: str) -> Reservation:
+        records = [r for r in as_list(as_dict(as_dict(response.body).get("reservations")).get("reservation"))
+                   if isinstance(r, dict)]
+        record = reservation_from_record(records[0], hotel_id, warnings_from(response.body)) if records else None
+        if record is None:
+            raise OperaNotFoundError(
+                f"no reservation {reservation_id} in {hotel_id}",
+                operation=GET_RESERVATION.name, status=response.status, request_id=response.request_id,
+                hotel_id=hotel_id,
+            )
+        return record

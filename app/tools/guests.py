@@ -1,0 +1,191 @@
+"""Guests toolset: find, read, create and update guest profiles (OHIP crm)."""
+
+from typing import Annotated
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.models import OperaWarning, PageInfo
+from app.opera.profiles import Guest, GuestDetails, GuestSummary, ProfilesAPI
+from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.reservations import HotelId
+
+ProfileId = Annotated[
+    str,
+    Field(description="OPERA guest profile id (profile_id from search_guests)", min_length=1, max_length=40,
+          pattern=r"^[A-Za-z0-9_-]+$"),
+]
+Name = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f<>{}]+$")]
+Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                             description="e-mail address, e.g. ann@example.com")]
+Phone = Annotated[str, Field(max_length=40, pattern=r"^\+?[0-9 ().\-/]{3,40}$",
+                             description="phone number, digits with optional +, spaces, dashes")]
+Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="country code, e.g. US")]
+Line = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class GuestSearchResult(BaseModel):
+    guests: list[GuestSummary]
+    page: PageInfo = Field(description="paging: when has_more, call again with offset=next_offset")
+
+
+class CreatedGuest(BaseModel):
+    profile_id: str = Field(description="the new profile's id; use it with create_reservation")
+    guest: Guest | None = Field(default=None, description="the profile as OPERA holds it")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+class UpdatedGuest(BaseModel):
+    guest: Guest = Field(description="the profile as OPERA now holds it")
+    changed: list[str]
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+def build(services: ToolServices) -> list[ToolDef]:
+    profiles = ProfilesAPI(services.http)
+
+    async def read_guest(hotel: str, profile_id: str, tool: str) -> Guest:
+        try:
+            return await profiles.get(hotel, profile_id)
+        except OperaNotFoundError as exc:
+            raise ToolError(
+                f"no guest profile {profile_id} ({exc.describe()}); find the guest with search_guests by surname "
+                "or email, or create_guest"
+            ) from None
+        except OperaError as exc:
+            raise tool_error(exc, what=f"{tool} reading profile {profile_id}", next_step="retry shortly") from None
+
+    async def search_guests(
+        surname: Annotated[str | None, Field(description="surname (prefix match)", max_length=80)] = None,
+        given_name: Annotated[str | None, Field(description="given name (prefix match)", max_length=40)] = None,
+        email: Annotated[str | None, Field(description="exact e-mail address", max_length=200)] = None,
+        phone: Annotated[str | None, Field(description="phone number (matches the end of the number)",
+                                           max_length=40)] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="rows per page (1-100)")] = 20,
+        offset: Annotated[int, Field(ge=0, description="rows to skip (from page.next_offset)")] = 0,
+        hotel_id: HotelId = None,
+    ) -> GuestSearchResult:
+        hotel = services.hotel(hotel_id)
+        if not any(v and v.strip() for v in (surname, given_name, email, phone)):
+            raise ToolError("give at least one of surname, given_name, email or phone to search guest profiles")
+        try:
+            page = await profiles.search(hotel, surname=surname, given_name=given_name, email=email, phone=phone,
+                                         limit=limit, offset=offset)
+        except OperaError as exc:
+            raise tool_error(exc, what="search_guests", next_step="check the criteria and try again") from None
+        return GuestSearchResult(guests=page.items, page=page.page)
+
+    async def get_guest(profile_id: ProfileId, hotel_id: HotelId = None) -> Guest:
+        hotel = services.hotel(hotel_id)
+        return await read_guest(hotel, profile_id, "get_guest")
+
+    async def create_guest(
+        surname: Annotated[Name, Field(description="surname (required)")],
+        given_name: Annotated[Name | None, Field(description="given name")] = None,
+        email: Email | None = None,
+        phone: Phone | None = None,
+        address_lines: Annotated[list[Line] | None, Field(description="street address lines", max_length=4)] = None,
+        city: Annotated[str | None, Field(max_length=40)] = None,
+        postal_code: Annotated[str | None, Field(max_length=15)] = None,
+        state: Annotated[str | None, Field(max_length=20)] = None,
+        country: Country | None = None,
+        language: Annotated[str | None, Field(description="language code, e.g. E", max_length=8,
+                                              pattern=r"^[A-Za-z]{1,8}$")] = None,
+        hotel_id: HotelId = None,
+    ) -> CreatedGuest:
+        hotel = services.hotel(hotel_id)
+        details = GuestDetails(
+            given_name=given_name, surname=surname, email=email, phone=phone, address_lines=address_lines,
+            city=city, postal_code=postal_code, state=state, country=country.upper() if country else None,
+            language=language,
+        )
+        try:
+            profile_id, warnings = await profiles.create(hotel, details)
+        except OperaError as exc:
+            raise tool_error(exc, what="create_guest", next_step="check the name and contact details; "
+                                                                 "search_guests first to avoid a duplicate") from None
+        guest: Guest | None = None
+        try:
+            guest = await profiles.get(hotel, profile_id)
+        except OperaError as exc:
+            warnings.append(OperaWarning(message=f"profile {profile_id} was created but not read back: "
+                                                 f"{exc.describe()}"))
+        return CreatedGuest(
+            profile_id=profile_id, guest=guest, warnings=warnings,
+            next_step=f"book with create_reservation profile_id={profile_id} (after check_availability)",
+        )
+
+    async def update_guest(
+        profile_id: ProfileId,
+        given_name: Name | None = None,
+        surname: Name | None = None,
+        email: Email | None = None,
+        phone: Phone | None = None,
+        address_lines: Annotated[list[Line] | None, Field(description="street address lines", max_length=4)] = None,
+        city: Annotated[str | None, Field(max_length=40)] = None,
+        postal_code: Annotated[str | None, Field(max_length=15)] = None,
+        state: Annotated[str | None, Field(max_length=20)] = None,
+        country: Country | None = None,
+        language: Annotated[str | None, Field(description="language code, e.g. E", max_length=8,
+                                              pattern=r"^[A-Za-z]{1,8}$")] = None,
+        vip: Annotated[str | None, Field(description="VIP code, e.g. GLD", max_length=20,
+                                         pattern=r"^[A-Za-z0-9_-]*$")] = None,
+        hotel_id: HotelId = None,
+    ) -> UpdatedGuest:
+        hotel = services.hotel(hotel_id)
+        details = GuestDetails(
+            given_name=given_name, surname=surname, email=email, phone=phone, address_lines=address_lines,
+            city=city, postal_code=postal_code, state=state, country=country.upper() if country else None,
+            language=language, vip=vip,
+        )
+        changed = details.changed()
+        if not changed:
+            raise ToolError(
+                "nothing to change: give at least one of given_name, surname, email, phone, address_lines, city, "
+                "postal_code, state, country, language, vip"
+            )
+        current = await read_guest(hotel, profile_id, "update_guest")
+        try:
+            updated = await profiles.update(hotel, current, details)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"update_guest {profile_id}",
+                             next_step="check the new values and try again") from None
+        return UpdatedGuest(guest=updated, changed=changed, warnings=updated.warnings)
+
+    return [
+        ToolDef(
+            name="search_guests", toolset="guests", access="read", fn=search_guests, title="Search guest profiles",
+            description=(
+                "Find guest profiles by surname, given name, e-mail or phone (at least one). Paginated: when "
+                "page.has_more, call again with offset=page.next_offset. Use it before create_guest to avoid "
+                "duplicates, and to get the profile_id that create_reservation takes."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="get_guest", toolset="guests", access="read", fn=get_guest, title="Get a guest profile",
+            description=(
+                "Read one guest profile (name, e-mail, phone, address, VIP, language) by profile_id. Next: "
+                "update_guest to correct it, or create_reservation with this profile_id."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="create_guest", toolset="guests", access="write", fn=create_guest, title="Create a guest profile",
+            description=(
+                "Create a guest profile (surname required; given name, e-mail, phone, address optional). Call "
+                "search_guests first so the guest is not created twice. Returns the new profile_id; next: "
+                "create_reservation with it."
+            ),
+        ),
+        ToolDef(
+            name="update_guest", toolset="guests", access="write", fn=update_guest, title="Update a guest profile",
+            description=(
+                "Correct or complete a guest profile: name, e-mail, phone, address, language or VIP code. Give "
+                "only what changes. Returns the profile as OPERA now holds it."
+            ),
+            idempotent=True,
+        ),
+    ]

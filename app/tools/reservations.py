@@ -1,0 +1,512 @@
+"""Reservations toolset: find, read, book, change, cancel and reinstate reservations (OHIP rsv)."""
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from app.opera.availability import RatePlan, RatePlansAPI
+from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.models import Money, OperaWarning, PageInfo
+from app.opera.reservations import (
+    CLOSED_STATUSES,
+    BookingRequest,
+    CancellationResult,
+    CreatedReservation,
+    ReasonCode,
+    Reservation,
+    ReservationChanges,
+    ReservationPage,
+    ReservationsAPI,
+    ReservationSummary,
+)
+from app.tools.registry import ToolDef, ToolServices, tool_error
+
+#: all_pages stops here, so one call cannot walk a whole property's history.
+MAX_ROWS_ALL_PAGES = 500
+#: Full-record reads in flight at once for detail=true (OHIP throttles around 50 requests/s per environment).
+DETAIL_CONCURRENCY = 4
+MAX_STAY_NIGHTS = 365
+
+ToolContext = Context[Any, Any]
+
+HotelId = Annotated[
+    str | None,
+    Field(description="OPERA hotel code, e.g. SAND01; leave out for the server's default hotel", max_length=20),
+]
+ReservationId = Annotated[
+    str,
+    Field(description="OPERA reservation id (reservation_id from search_reservations)", min_length=1,
+          max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
+]
+Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
+SearchStatus = Literal["DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList"]
+SearchType = Literal[
+    "Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow", "WaitList", "DayUse"
+]
+
+
+# --- output models -------------------------------------------------------------------------------------------
+
+
+class ReservationDetails(BaseModel):
+    """The parts of the full record a list row lacks (filled when detail=true)."""
+
+    guarantee_code: str | None = None
+    payment_method: str | None = None
+    market_code: str | None = None
+    source_code: str | None = None
+    total: Money | None = Field(default=None, description="total cost of the stay")
+    comments: list[str] = Field(default_factory=list)
+    cancellation_number: str | None = None
+    cancellation_reason: str | None = None
+
+
+class ReservationRow(ReservationSummary):
+    details: ReservationDetails | None = Field(default=None, description="only with detail=true")
+
+
+class ReservationSearchResult(BaseModel):
+    hotel_id: str
+    reservations: list[ReservationRow]
+    page: PageInfo = Field(description="paging: when has_more, call again with offset=next_offset")
+
+
+class BookingResult(CreatedReservation):
+    next_step: str = Field(description="what to do next with this booking")
+
+
+class ModifiedReservation(BaseModel):
+    reservation: Reservation = Field(description="the reservation as OPERA now holds it")
+    changed: list[str] = Field(description="the parts that were changed")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class CancellationReport(CancellationResult):
+    reservation: ReservationSummary | None = Field(default=None, description="the reservation concerned")
+    message: str = Field(description="what happened, or with dry_run what would happen")
+
+
+# --- checks shared with the availability toolset -------------------------------------------------------------
+
+
+def check_stay(arrival: date, departure: date, *, max_nights: int = MAX_STAY_NIGHTS) -> None:
+    """Refuse an impossible stay before any OHIP call, in words an agent can act on."""
+    if departure <= arrival:
+        raise ToolError(
+            f"departure {departure.isoformat()} is not after arrival {arrival.isoformat()}; "
+            "give a departure date at least one day after the arrival date"
+        )
+    nights = (departure - arrival).days
+    if nights > max_nights:
+        raise ToolError(
+            f"the stay from {arrival.isoformat()} to {departure.isoformat()} is {nights} nights, more than the "
+            f"{max_nights} allowed here; split it into shorter stays"
+        )
+
+
+def check_range(name: str, start: date | None, end: date | None) -> None:
+    if start and end and end < start:
+        raise ToolError(
+            f"{name}_to {end.isoformat()} is before {name}_from {start.isoformat()}; swap them or widen the range"
+        )
+
+
+def details_of(record: Reservation) -> ReservationDetails:
+    return ReservationDetails(
+        guarantee_code=record.guarantee_code, payment_method=record.payment_method, market_code=record.market_code,
+        source_code=record.source_code, total=record.total, comments=record.comments,
+        cancellation_number=record.cancellation_number, cancellation_reason=record.cancellation_reason,
+    )
+
+
+def build(services: ToolServices) -> list[ToolDef]:
+    reservations = ReservationsAPI(services.http)
+    rate_plans = RatePlansAPI(services.http)
+    metrics = services.metrics
+
+    async def read_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
+        try:
+            return await reservations.get(hotel, reservation_id)
+        except OperaNotFoundError as exc:
+            raise ToolError(
+                f"no reservation {reservation_id} in {hotel} ({exc.describe()}); find it with search_reservations "
+                "by surname or confirmation number"
+            ) from None
+        except OperaError as exc:
+            raise tool_error(exc, what=f"{tool} reading reservation {reservation_id}",
+                             next_step="retry shortly; check health_check if it keeps failing") from None
+
+    # -- search_reservations ----------------------------------------------------------------------------------
+
+    async def search_reservations(
+        ctx: ToolContext,
+        surname: Annotated[str | None, Field(description="guest surname (prefix match)", max_length=80)] = None,
+        given_name: Annotated[str | None, Field(description="guest given name", max_length=40)] = None,
+        text: Annotated[str | None, Field(description="free text over all reservation fields", max_length=80)] = None,
+        confirmation_number: Annotated[str | None, Field(description="the guest's confirmation number",
+                                                         max_length=40)] = None,
+        arrival_from: Annotated[date | None, Field(description="arrivals on or after (YYYY-MM-DD)")] = None,
+        arrival_to: Annotated[date | None, Field(description="arrivals on or before (YYYY-MM-DD)")] = None,
+        departure_from: Annotated[date | None, Field(description="departures on or after (YYYY-MM-DD)")] = None,
+        departure_to: Annotated[date | None, Field(description="departures on or before (YYYY-MM-DD)")] = None,
+        status: Annotated[list[SearchStatus] | None, Field(description="only these statuses", max_length=8)] = None,
+        search_type: Annotated[SearchType | None, Field(description="OPERA search type, e.g. Arrival")] = None,
+        room_id: Annotated[str | None, Field(description="room number", max_length=20)] = None,
+        profile_id: Annotated[str | None, Field(description="guest profile id", max_length=40)] = None,
+        detail: Annotated[bool, Field(description="also read each reservation's full record "
+                                                  "(guarantee, payment, comments...); slower")] = False,
+        all_pages: Annotated[bool, Field(description=f"walk every page, up to {MAX_ROWS_ALL_PAGES} rows, "
+                                                     "reporting progress")] = False,
+        limit: Annotated[int, Field(ge=1, le=100, description="rows per page (1-100)")] = 20,
+        offset: Annotated[int, Field(ge=0, description="rows to skip (from page.next_offset)")] = 0,
+        hotel_id: HotelId = None,
+    ) -> ReservationSearchResult:
+        hotel = services.hotel(hotel_id)
+        check_range("arrival", arrival_from, arrival_to)
+        check_range("departure", departure_from, departure_to)
+        if detail and all_pages:
+            raise ToolError(
+                "detail=true reads one full record per row, so it works on one page (limit up to 100), not with "
+                "all_pages; drop one of them"
+            )
+
+        async def page_at(start: int) -> ReservationPage:
+            return await reservations.search(
+                hotel, surname=surname, given_name=given_name, text=text, confirmation_number=confirmation_number,
+                arrival_from=arrival_from, arrival_to=arrival_to, departure_from=departure_from,
+                departure_to=departure_to, statuses=status or (), search_type=search_type, room_id=room_id,
+                profile_id=profile_id, limit=limit, offset=start,
+            )
+
+        try:
+            page = await page_at(offset)
+            rows = list(page.items)
+            info = page.page
+            if all_pages:
+                while info.has_more and info.next_offset is not None and len(rows) < MAX_ROWS_ALL_PAGES:
+                    await ctx.report_progress(len(rows), info.total, f"read {len(rows)} reservations")
+                    page = await page_at(info.next_offset)
+                    if not page.items:
+                        break
+                    rows.extend(page.items)
+                    info = page.page
+                more = info.has_more or len(rows) > MAX_ROWS_ALL_PAGES
+                rows = rows[:MAX_ROWS_ALL_PAGES]
+                info = PageInfo(offset=offset, limit=limit, count=len(rows), total=info.total, has_more=more,
+                                next_offset=offset + len(rows) if more else None)
+                await ctx.report_progress(len(rows), info.total or len(rows), f"read {len(rows)} reservations")
+            records: dict[str, Reservation] = {}
+            if detail and rows:
+                gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+                async def full(rid: str) -> None:
+                    async with gate:
+                        records[rid] = await reservations.get(hotel, rid)
+                    await ctx.report_progress(len(records), len(rows), f"read {len(records)} full records")
+
+                await asyncio.gather(*(full(r.reservation_id) for r in rows))
+        except OperaError as exc:
+            raise tool_error(exc, what=f"search_reservations in {hotel}",
+                             next_step="check the filters (dates are YYYY-MM-DD) and try again") from None
+        out = []
+        for row in rows:
+            found = records.get(row.reservation_id)
+            out.append(ReservationRow(**row.model_dump(), details=details_of(found) if found else None))
+        return ReservationSearchResult(hotel_id=hotel, reservations=out, page=info)
+
+    # -- get_reservation --------------------------------------------------------------------------------------
+
+    async def get_reservation(
+        reservation_id: Annotated[str | None, Field(description="OPERA reservation id", max_length=40,
+                                                    pattern=r"^[A-Za-z0-9_-]+$")] = None,
+        confirmation_number: Annotated[str | None, Field(description="or the guest's confirmation number",
+                                                         max_length=40)] = None,
+        hotel_id: HotelId = None,
+    ) -> Reservation:
+        hotel = services.hotel(hotel_id)
+        if bool(reservation_id) == bool(confirmation_number):
+            raise ToolError(
+                "give exactly one of reservation_id or confirmation_number; to look a guest up by name use "
+                "search_reservations"
+            )
+        if confirmation_number:
+            try:
+                found = await reservations.search(hotel, confirmation_number=confirmation_number, limit=2)
+            except OperaError as exc:
+                raise tool_error(exc, what=f"get_reservation looking up confirmation {confirmation_number}",
+                                 next_step="retry, or search_reservations by surname") from None
+            matches = [r for r in found.items if r.confirmation_number in (None, confirmation_number)]
+            if not matches:
+                raise ToolError(
+                    f"no reservation with confirmation number {confirmation_number} in {hotel}; check the number, "
+                    "or find it with search_reservations by surname"
+                )
+            reservation_id = matches[0].reservation_id
+        assert reservation_id is not None
+        return await read_reservation(hotel, reservation_id, "get_reservation")
+
+    # -- create_reservation -----------------------------------------------------------------------------------
+
+    async def create_reservation(
+        arrival: Annotated[date, Field(description="arrival date (YYYY-MM-DD)")],
+        departure: Annotated[date, Field(description="departure date (YYYY-MM-DD), after arrival")],
+        room_type: Annotated[Code, Field(description="room type code from check_availability, e.g. KNG")],
+        rate_plan: Annotated[Code, Field(description="rate plan code from check_availability, e.g. BAR")],
+        adults: Annotated[int, Field(ge=1, le=20, description="adults in the room (at least 1)")],
+        children: Annotated[int, Field(ge=0, le=20, description="children in the room")] = 0,
+        profile_id: Annotated[str | None, Field(description="existing guest profile id (from search_guests or "
+                                                            "create_guest)", max_length=40,
+                                                pattern=r"^[A-Za-z0-9_-]+$")] = None,
+        given_name: Annotated[str | None, Field(description="guest given name, when there is no profile_id",
+                                                max_length=40)] = None,
+        surname: Annotated[str | None, Field(description="guest surname, when there is no profile_id (OPERA "
+                                                         "creates the profile)", max_length=40)] = None,
+        guarantee_code: Annotated[Code | None, Field(description="guarantee, e.g. 6PM, CC, DEP")] = None,
+        payment_method: Annotated[Code | None, Field(description="payment method code, e.g. CA, VA, MC")] = None,
+        comments: Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]] | None,
+                            Field(description="comments for the reservation", max_length=10)] = None,
+        market_code: Annotated[Code | None, Field(description="market code; default: the rate plan's")] = None,
+        source_code: Annotated[Code | None, Field(description="source code; default: the rate plan's")] = None,
+        hotel_id: HotelId = None,
+    ) -> BookingResult:
+        hotel = services.hotel(hotel_id)
+        check_stay(arrival, departure)
+        given_name = (given_name or "").strip() or None
+        surname = (surname or "").strip() or None
+        if profile_id and (given_name or surname):
+            raise ToolError(
+                "give either profile_id or the guest's name, not both: with a profile_id the name comes from the "
+                "profile (see get_guest)"
+            )
+        if not profile_id and not surname:
+            raise ToolError(
+                "the guest is missing: give profile_id (find it with search_guests, or create_guest) or at least "
+                "the guest's surname"
+            )
+        plan: RatePlan | None = None
+        try:
+            plan = await rate_plans.get(hotel, rate_plan)
+        except OperaNotFoundError:
+            raise ToolError(
+                f"rate plan {rate_plan} is not offered in {hotel}; pick a rate_plan from check_availability or "
+                "list_rate_plans"
+            ) from None
+        except OperaError:
+            plan = None  # the booking itself will tell; defaults are a convenience, not a precondition
+        if plan and plan.room_types and room_type.upper() not in {t.upper() for t in plan.room_types}:
+            raise ToolError(
+                f"rate plan {plan.rate_plan} does not sell room type {room_type} in {hotel} (it sells "
+                f"{', '.join(plan.room_types)}); pick a room_type and rate_plan pair from check_availability"
+            )
+        booking = BookingRequest(
+            arrival=arrival, departure=departure, room_type=room_type, rate_plan=rate_plan, adults=adults,
+            children=children, profile_id=profile_id, given_name=given_name, surname=surname,
+            guarantee_code=guarantee_code, payment_method=payment_method, comments=tuple(comments or ()),
+            market_code=market_code or (plan.market_code if plan else None),
+            source_code=source_code or (plan.source_code if plan else None),
+        )
+        try:
+            created = await reservations.create(hotel, booking)
+        except OperaNotFoundError as exc:
+            raise tool_error(exc, what=f"create_reservation in {hotel}",
+                             next_step="check profile_id with get_guest, and room_type/rate_plan with "
+                                       "check_availability") from None
+        except OperaError as exc:
+            raise tool_error(exc, what=f"create_reservation in {hotel}",
+                             next_step="check dates, room_type and rate_plan with check_availability, and codes "
+                                       "such as guarantee_code or payment_method, then try again") from None
+        metrics.reservations.labels("created").inc()
+        return BookingResult(
+            **created.model_dump(),
+            next_step=(
+                f"give the guest confirmation number {created.confirmation_number or created.reservation_id}; "
+                "use modify_reservation for changes; on the arrival day assign_room and check_in"
+            ),
+        )
+
+    # -- modify_reservation -----------------------------------------------------------------------------------
+
+    async def modify_reservation(
+        reservation_id: ReservationId,
+        arrival: Annotated[date | None, Field(description="new arrival date")] = None,
+        departure: Annotated[date | None, Field(description="new departure date")] = None,
+        room_type: Annotated[Code | None, Field(description="new room type code")] = None,
+        rate_plan: Annotated[Code | None, Field(description="new rate plan code")] = None,
+        adults: Annotated[int | None, Field(ge=1, le=20, description="new number of adults")] = None,
+        children: Annotated[int | None, Field(ge=0, le=20, description="new number of children")] = None,
+        comment: Annotated[str | None, Field(description="a comment to add", min_length=1,
+                                             max_length=2000)] = None,
+        guarantee_code: Annotated[Code | None, Field(description="new guarantee code")] = None,
+        payment_method: Annotated[Code | None, Field(description="new payment method code")] = None,
+        hotel_id: HotelId = None,
+    ) -> ModifiedReservation:
+        hotel = services.hotel(hotel_id)
+        changes = ReservationChanges(
+            arrival=arrival, departure=departure, room_type=room_type, rate_plan=rate_plan, adults=adults,
+            children=children, comment=comment, guarantee_code=guarantee_code, payment_method=payment_method,
+        )
+        if changes.is_empty():
+            raise ToolError(
+                "nothing to change: give at least one of arrival, departure, room_type, rate_plan, adults, "
+                "children, comment, guarantee_code, payment_method"
+            )
+        if arrival and departure:
+            check_stay(arrival, departure)
+        current = await read_reservation(hotel, reservation_id, "modify_reservation")
+        if current.status in CLOSED_STATUSES:
+            hint = "reinstate_reservation first" if current.status == "Cancelled" else "make a new booking instead"
+            raise ToolError(f"reservation {reservation_id} is {current.status} and cannot be changed; {hint}")
+        check_stay(arrival or current.arrival, departure or current.departure)
+        try:
+            updated = await reservations.modify(hotel, current, changes)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"modify_reservation {reservation_id} in {hotel}",
+                             next_step="check the new dates, room type and rate plan with check_availability, "
+                                       "then try again") from None
+        metrics.reservations.labels("modified").inc()
+        changed = [name for name, value in vars(changes).items() if value is not None]
+        return ModifiedReservation(reservation=updated, changed=changed, warnings=updated.warnings)
+
+    # -- cancel_reservation -----------------------------------------------------------------------------------
+
+    async def cancel_reservation(
+        reservation_id: ReservationId,
+        reason_code: Annotated[Code | None, Field(description="cancellation reason code from the hotel's "
+                                                              "CancellationReasons list; default: the first one")]
+        = None,
+        reason_text: Annotated[str | None, Field(description="free-text reason", max_length=2000)] = None,
+        dry_run: Annotated[bool, Field(description="true: only report what would happen, cancel nothing")]
+        = False,
+        hotel_id: HotelId = None,
+    ) -> CancellationReport:
+        hotel = services.hotel(hotel_id)
+        current = await read_reservation(hotel, reservation_id, "cancel_reservation")
+        if current.status == "Cancelled":
+            raise ToolError(
+                f"reservation {reservation_id} is already cancelled"
+                + (f" (cancellation number {current.cancellation_number})" if current.cancellation_number else "")
+                + "; reinstate_reservation brings it back"
+            )
+        reasons: list[ReasonCode] = []
+        try:
+            reasons = await reservations.cancellation_reasons(hotel)
+        except OperaError:
+            reasons = []  # the list is a convenience; OHIP still checks the code it is given
+        if reason_code is None:
+            if not reasons:
+                raise ToolError(
+                    f"no cancellation reasons could be read for {hotel}; give reason_code (a code from the hotel's "
+                    "CancellationReasons list)"
+                )
+            reason_code = reasons[0].code
+        elif reasons and reason_code.upper() not in {r.code.upper() for r in reasons}:
+            raise ToolError(
+                f"cancellation reason {reason_code} is not configured in {hotel}; use one of "
+                f"{', '.join(r.code for r in reasons)}"
+            )
+        try:
+            result = await reservations.cancel(
+                hotel, reservation_id, reason_code=reason_code, reason_text=reason_text, verification_only=dry_run
+            )
+        except OperaError as exc:
+            raise tool_error(exc, what=f"cancel_reservation {reservation_id} in {hotel} ({current.status})",
+                             next_step="only reservations not yet checked in can be cancelled; check the status "
+                                       "with get_reservation") from None
+        who = f"{current.guest_name or 'guest'}, {current.arrival.isoformat()} to {current.departure.isoformat()}"
+        if dry_run:
+            message = (f"dry run: reservation {reservation_id} ({who}) can be cancelled with reason {reason_code}; "
+                       "nothing was changed. Call again with dry_run=false to cancel it.")
+        else:
+            metrics.reservations.labels("cancelled").inc()
+            message = (f"reservation {reservation_id} ({who}) is cancelled"
+                       + (f", cancellation number {result.cancellation_number}" if result.cancellation_number else "")
+                       + "; reinstate_reservation undoes it while the arrival date has not passed")
+        summary = ReservationSummary(**current.model_dump(include=set(ReservationSummary.model_fields)))
+        return CancellationReport(**result.model_dump(), reservation=summary, message=message)
+
+    # -- reinstate_reservation --------------------------------------------------------------------------------
+
+    async def reinstate_reservation(reservation_id: ReservationId, hotel_id: HotelId = None) -> Reservation:
+        hotel = services.hotel(hotel_id)
+        try:
+            record = await reservations.reinstate(hotel, reservation_id)
+        except OperaNotFoundError as exc:
+            raise ToolError(
+                f"no reservation {reservation_id} in {hotel} ({exc.describe()}); find it with search_reservations "
+                "with status Cancelled"
+            ) from None
+        except OperaError as exc:
+            raise tool_error(exc, what=f"reinstate_reservation {reservation_id} in {hotel}",
+                             next_step="only a cancelled reservation whose arrival has not passed can be "
+                                       "reinstated, and only while rooms are left; check get_reservation and "
+                                       "check_availability") from None
+        metrics.reservations.labels("reinstated").inc()
+        return record
+
+    return [
+        ToolDef(
+            name="search_reservations", toolset="reservations", access="read", fn=search_reservations,
+            title="Search reservations",
+            description=(
+                "Find reservations by guest surname or given name, free text, confirmation number, arrival or "
+                "departure date ranges, status or room. Use it to find the reservation_id other tools need. "
+                "Results are paginated: when page.has_more, call again with offset=page.next_offset (or "
+                "all_pages=true). detail=true adds guarantee, payment method and comments per row. Next: "
+                "get_reservation for one record, modify_reservation or cancel_reservation to change it."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="get_reservation", toolset="reservations", access="read", fn=get_reservation,
+            title="Get a reservation",
+            description=(
+                "Read one reservation's full record (guest, dates, room, rate, status, balance, guarantee, "
+                "payment method, comments, cancellation) by reservation_id or by the guest's confirmation_number. "
+                "Next: modify_reservation, cancel_reservation, or the front-desk tools (assign_room, check_in)."
+            ),
+            read_only=True, idempotent=True,
+        ),
+        ToolDef(
+            name="create_reservation", toolset="reservations", access="write", fn=create_reservation,
+            title="Book a reservation",
+            description=(
+                "Book a stay: arrival, departure, room_type, rate_plan and adults, plus the guest as profile_id "
+                "(from search_guests or create_guest) or as given_name and surname. Use check_availability first "
+                "to pick a bookable room_type and rate_plan. Market and source codes default to the rate plan's. "
+                "Returns the reservation id and confirmation number. Next: give the confirmation number to the "
+                "guest; on the arrival day assign_room and check_in."
+            ),
+        ),
+        ToolDef(
+            name="modify_reservation", toolset="reservations", access="write", fn=modify_reservation,
+            title="Change a reservation",
+            description=(
+                "Change a reservation that is not cancelled or checked out: dates, room type, rate plan, number "
+                "of adults or children, guarantee, payment method, or add a comment. Give only what changes. "
+                "Check new dates or room types with check_availability first. Returns the updated record."
+            ),
+        ),
+        ToolDef(
+            name="cancel_reservation", toolset="reservations", access="write", fn=cancel_reservation,
+            title="Cancel a reservation",
+            description=(
+                "Cancel a reservation that has not been checked in, with a reason code (default: the hotel's "
+                "first cancellation reason). dry_run=true only reports whether it can be cancelled and changes "
+                "nothing: use it first when unsure. Returns the cancellation number. Undo with "
+                "reinstate_reservation."
+            ),
+            destructive=True,
+        ),
+        ToolDef(
+            name="reinstate_reservation", toolset="reservations", access="write", fn=reinstate_reservation,
+            title="Reinstate a cancelled reservation",
+            description=(
+                "Bring a cancelled reservation back to Reserved, if its arrival date has not passed and rooms "
+                "are still available. Find it with search_reservations status=Cancelled. Returns the record."
+            ),
+        ),
+    ]
