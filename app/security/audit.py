@@ -1,0 +1,136 @@
+"""The audit trail: one JSON event per write-tool call and per refused call, written before the answer is sent.
+
+Events name the caller, the tool, the hotel, the ids touched, the outcome, OHIP's x-request-ids and the trace id;
+never contact or card data (ids come from an allow-list of keys, and every event is redacted once more).
+Sink: JSON lines appended to OPERA_AUDIT_LOG (flushed per event), or the `audit` logger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from opentelemetry import trace
+
+from app.telemetry.redaction import Redactor
+
+#: Argument and result keys whose values identify what a call touched. Nothing else is copied into events.
+ID_KEYS = (
+    "reservation_id", "confirmation_number", "cancellation_number", "profile_id", "folio_window",
+    "folio_id", "room_id", "posting_id", "payment_id",
+)
+
+
+class AuditSink(Protocol):
+    def write(self, event: Mapping[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileAuditSink:
+    """JSON lines appended to a file (mode 0600), flushed after every event; safe from several threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file = os.fdopen(fd, "a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, event: Mapping[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), default=str, ensure_ascii=False)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+class LoggerAuditSink:
+    """Events on the dedicated `audit` logger (the app's JSON handler puts them on stdout)."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("audit")
+        if self.logger.level == logging.NOTSET or self.logger.level > logging.INFO:
+            self.logger.setLevel(logging.INFO)  # audit events are not subject to the app's log level
+
+    def write(self, event: Mapping[str, Any]) -> None:
+        self.logger.info("audit %s %s", event.get("event"), event.get("outcome"), extra={"audit": dict(event)})
+
+    def close(self) -> None:
+        return None
+
+
+def touched_ids(*sources: Any) -> dict[str, str]:
+    """The allow-listed ids found in tool arguments and results (top level and one level down)."""
+    found: dict[str, str] = {}
+
+    def visit(value: Any, depth: int) -> None:
+        if hasattr(value, "model_dump"):
+            value = value.model_dump(mode="json")
+        if not isinstance(value, Mapping) or depth > 1:
+            return
+        for key in ID_KEYS:
+            item = value.get(key)
+            if isinstance(item, (str, int)) and not isinstance(item, bool) and str(item) and key not in found:
+                found[key] = str(item)[:64]
+        for item in value.values():
+            if isinstance(item, Mapping) or hasattr(item, "model_dump"):
+                visit(item, depth + 1)
+
+    for source in sources:
+        visit(source, 0)
+    return found
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+class AuditLog:
+    """Builds, scrubs and writes audit events."""
+
+    def __init__(self, sink: AuditSink, redactor: Redactor | None = None) -> None:
+        self.sink = sink
+        self.redactor = redactor or Redactor()
+        self.failures = 0
+
+    def record(
+        self, *, event: str, outcome: str, caller: Mapping[str, Any] | None, tool: str | None = None,
+        hotel_id: str | None = None, ids: Mapping[str, str] | None = None, reason: str | None = None,
+        detail: str | None = None, ohip_request_ids: list[str] | None = None, http: Mapping[str, Any] | None = None,
+    ) -> None:
+        entry: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "event": event,
+            "outcome": outcome,
+            "reason": reason,
+            "caller": dict(caller) if caller else None,
+            "tool": tool,
+            "hotel_id": hotel_id,
+            "ids": dict(ids or {}),
+            "ohip_request_ids": list(ohip_request_ids or []),
+            "trace_id": current_trace_id(),
+        }
+        if detail:
+            entry["detail"] = detail[:500]
+        if http:
+            entry["http"] = dict(http)
+        try:
+            self.sink.write(self.redactor.value(entry))
+        except Exception:  # an audit sink failure must be visible, but must not answer the caller with a traceback
+            self.failures += 1
+            logging.getLogger(__name__).exception("could not write an audit event")
+            raise
+
+    def close(self) -> None:
+        self.sink.close()

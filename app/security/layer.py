@@ -1,0 +1,177 @@
+"""SecurityLayer: everything inbound security needs for one app, built once in create_app and handed down.
+
+create_app wires it in four places: `guard_tools` on the tool list before registration, `tool_extras` into
+ToolServices.extras (the hotel guard), `tools_list_filter` as MCP server middleware, and `SecurityMiddleware`
+around the Starlette app; `aclose` in the lifespan's shutdown. `bind_refusal` is the CLI's start-up check.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.datastructures import Headers
+
+from app.config import ConfigError, Settings
+from app.security.api_keys import ApiKeyConfigError, ApiKeyRing
+from app.security.audit import AuditLog, AuditSink, FileAuditSink, LoggerAuditSink
+from app.security.authz import ToolListFilter, scope_map
+from app.security.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from app.security.middleware import METADATA_PATH, AuthFailure
+from app.security.oauth import JWTVerifier, OAuthConfig, OAuthConfigError, TokenRejected
+from app.security.principal import ALL_SCOPES, Principal, anonymous
+from app.security.ratelimit import InboundRateLimiter
+from app.security.tool_guard import ToolGuard
+from app.telemetry.metrics import Metrics
+from app.telemetry.redaction import Redactor
+from app.tools.registry import ToolDef, ToolServices
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
+LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+REALM = "opera-cloud-mcp"
+
+
+def bind_refusal(settings: Settings) -> str | None:
+    """Why the server must not start with these settings (one line), or None. The CLI exits 2 with it."""
+    if settings.mcp_auth == "none" and not settings.is_loopback_bind and not settings.allow_unauthenticated:
+        return (
+            f"refusing to serve without authentication on {settings.host}: set OPERA_MCP_AUTH=api_key or oauth, "
+            "bind OPERA_HOST=127.0.0.1, or set OPERA_ALLOW_UNAUTHENTICATED=true to accept the risk"
+        )
+    return None
+
+
+class SecurityLayer:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, redactor: Redactor | None = None, *,
+        audit_sink: AuditSink | None = None, idempotency: IdempotencyStore | None = None,
+        jwks_client: httpx.AsyncClient | None = None, oauth_tuning: dict[str, float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.redactor = redactor or Redactor()
+        self.mode = settings.mcp_auth
+        self.max_body_bytes = settings.max_body_bytes
+        self.allowed_hosts = [*settings.allowed_hosts, *LOOPBACK_HOSTS]
+        if not settings.is_loopback_bind and settings.host not in ("0.0.0.0", "::"):
+            self.allowed_hosts += [settings.host, f"{settings.host}:*"]
+        self.allowed_origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
+        self.limiter = InboundRateLimiter(settings.inbound_requests_per_minute)
+        self.idempotency: IdempotencyStore = idempotency or MemoryIdempotencyStore()
+        sink = audit_sink or (FileAuditSink(settings.audit_log) if settings.audit_log else LoggerAuditSink())
+        self.audit = AuditLog(sink, self.redactor)
+        self.keys: ApiKeyRing | None = None
+        self.verifier: JWTVerifier | None = None
+        self._own_client: httpx.AsyncClient | None = None
+        self.guard: ToolGuard | None = None
+        try:
+            if self.mode == "api_key":
+                self.keys = ApiKeyRing.load(settings.mcp_api_keys_file, settings.mcp_api_keys)
+            elif self.mode == "oauth":
+                config = OAuthConfig.build(
+                    issuer=settings.mcp_oauth_issuer,
+                    audience=settings.mcp_oauth_audience or settings.mcp_resource_url,
+                    jwks_url=settings.mcp_oauth_jwks_url, algorithms=settings.mcp_oauth_algorithms,
+                    hotels_claim=settings.mcp_oauth_hotels_claim, **(oauth_tuning or {}),
+                )
+                if jwks_client is None:
+                    jwks_client = self._own_client = httpx.AsyncClient(follow_redirects=False)
+                self.verifier = JWTVerifier(config, jwks_client)
+        except (ApiKeyConfigError, OAuthConfigError) as exc:
+            raise ConfigError(f"configuration error: {exc}") from None
+        if self.mode == "none" and not settings.is_loopback_bind:
+            log.warning(
+                "SERVING WITHOUT AUTHENTICATION on %s (OPERA_ALLOW_UNAUTHENTICATED=true): anyone who can reach this "
+                "port can book, cancel, charge and check out guests", settings.host,
+            )
+
+    # --- wiring -------------------------------------------------------------------------------------------------
+    def guard_tools(self, tools: list[ToolDef], services: ToolServices) -> list[ToolDef]:
+        """Wrap every tool with the call-level rules; install the hotel guard into `services`."""
+        self.guard = ToolGuard(self, services)
+        services.extras["hotel_guard"] = self.guard.hotel_guard
+        services.extras["security"] = self
+        wrapped = [self.guard.wrap(t) for t in tools]
+        self._scopes_by_tool = scope_map(wrapped)
+        return wrapped
+
+    def tools_list_filter(self) -> ToolListFilter:
+        return ToolListFilter(getattr(self, "_scopes_by_tool", {}), self._default_principal)
+
+    def _default_principal(self) -> Principal | None:
+        return anonymous() if self.mode == "none" else None
+
+    async def aclose(self) -> None:
+        if self._own_client is not None:
+            await self._own_client.aclose()
+        self.audit.close()
+
+    # --- authentication ------------------------------------------------------------------------------------------
+    def credential_of(self, headers: Headers) -> str:
+        if self.mode == "api_key" and headers.get("x-api-key"):
+            return headers["x-api-key"].strip()
+        authorization = headers.get("authorization", "")
+        scheme, _, value = authorization.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else ""
+
+    async def authenticate(self, headers: Headers, client_ip: str) -> Principal | None:
+        if self.mode == "none":
+            return None
+        credential = self.credential_of(headers)
+        if not credential:
+            how = "Authorization: Bearer <key> or X-API-Key: <key>" if self.mode == "api_key" else (
+                "Authorization: Bearer <access token>")
+            raise AuthFailure("missing_credentials", f"authentication required: send {how}", error=None)
+        if self.keys is not None:
+            principal = self.keys.verify(credential)
+            if principal is None:
+                raise AuthFailure("invalid_key", "the API key is not valid")
+            return principal
+        assert self.verifier is not None
+        try:
+            principal = await self.verifier.verify(credential)
+        except TokenRejected as rejected:
+            raise AuthFailure(rejected.reason, str(rejected)) from None
+        if not any(principal.has_scope(s) for s in ALL_SCOPES):
+            raise AuthFailure("insufficient_scope", f"the token carries none of the scopes {' '.join(ALL_SCOPES)}",
+                              status=403, error="insufficient_scope")
+        return principal
+
+    # --- OAuth protected-resource metadata (RFC 9728) and challenges --------------------------------------------
+    @property
+    def metadata_enabled(self) -> bool:
+        return self.mode == "oauth"
+
+    def resource_url(self, headers: Headers) -> str:
+        if self.settings.mcp_resource_url:
+            return self.settings.mcp_resource_url
+        host = headers.get("host") or f"{self.settings.host}:{self.settings.port}"
+        return f"http://{host}/mcp"
+
+    def metadata_url(self, headers: Headers) -> str:
+        parts = urlsplit(self.resource_url(headers))
+        return f"{parts.scheme}://{parts.netloc}{METADATA_PATH}{parts.path}"
+
+    def resource_metadata(self, headers: Headers) -> dict[str, Any]:
+        return {
+            "resource": self.resource_url(headers),
+            "authorization_servers": [self.settings.mcp_oauth_issuer],
+            "scopes_supported": list(ALL_SCOPES),
+            "bearer_methods_supported": ["header"],
+            "resource_name": "OPERA Cloud MCP server",
+        }
+
+    def challenge(self, headers: Headers, error: str | None, description: str) -> str:
+        parts = [f'realm="{REALM}"']
+        if error:
+            parts.append(f'error="{error}"')
+            parts.append('error_description="{}"'.format(description.replace('"', "'")))
+        if error == "insufficient_scope":
+            parts.append(f'scope="{" ".join(ALL_SCOPES)}"')
+        if self.metadata_enabled:
+            parts.append(f'resource_metadata="{self.metadata_url(headers)}"')
+        return "Bearer " + ", ".join(parts)

@@ -1,0 +1,347 @@
+"""Wraps every tool handler with the call-level rules: scope and hotel checks, idempotency, confirmation, audit.
+
+The wrapper is applied at registration, so toolset modules stay unaware of it: it adds `idempotency_key` to
+create_reservation, create_guest, post_charge and post_payment, and `confirm` (plus a human prompt through
+elicitation) to cancel_reservation, check_out and post_payment, and tells the agent so in their descriptions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import typing
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import httpx
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
+from pydantic import BaseModel, Field
+
+from app.opera.errors import OperaBadRequestError, OperaError
+from app.security.audit import touched_ids
+from app.security.authz import hotel_refusal, required_scope, scope_refusal
+from app.security.confirm import (
+    CONFIRM_DESCRIPTION,
+    CONFIRM_PARAM,
+    CONFIRMATION_PARAM,
+    CONFIRMED_TOOLS,
+    confirmation_parameter,
+    refusal,
+)
+from app.security.idempotency import Fresh, Mismatch, Replay, fingerprint, store_key
+from app.security.principal import Principal, anonymous, current_principal
+from app.tools.registry import ToolDef, ToolServices
+
+if TYPE_CHECKING:
+    from app.security.layer import SecurityLayer
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_TOOLS = frozenset({"create_reservation", "create_guest", "post_charge", "post_payment"})
+IDEMPOTENCY_PARAM = "idempotency_key"
+CONTEXT_PARAM = "security_context"
+
+IDEMPOTENCY_DESCRIPTION = (
+    " Pass idempotency_key (a fresh unique string per intended action, e.g. a UUID) so that repeating the call "
+    "after a timeout or a lost answer returns the first result instead of doing it twice; reusing a key with "
+    "different arguments is refused."
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+          description="optional: the same key and arguments within 24 h return the first result without redoing it"),
+]
+ConfirmFlag = Annotated[
+    bool,
+    Field(description="set true only after the human explicitly agreed, when the client cannot ask them itself"),
+]
+
+
+@dataclass
+class ToolCall:
+    """The tool call in progress (per task), for the hotel guard and for OHIP request-id collection."""
+
+    tool: str
+    principal: Principal
+    hotel_id: str | None = None
+    ohip_request_ids: list[str] = field(default_factory=list)
+    refused: tuple[str, str] | None = None
+
+
+_current_call: ContextVar[ToolCall | None] = ContextVar("opera_tool_call", default=None)
+
+
+class ToolGuard:
+    def __init__(self, layer: SecurityLayer, services: ToolServices) -> None:
+        self.layer = layer
+        self.services = services
+        self.settings = services.settings
+        self._hooked_client: httpx.AsyncClient | None = None
+
+    # --- checks ------------------------------------------------------------------------------------------------
+    def caller(self) -> Principal | None:
+        principal = current_principal()
+        if principal is None and self.settings.mcp_auth == "none":
+            return anonymous()
+        return principal
+
+    def refuse(self, tool: str, principal: Principal | None, reason: str, message: str, *,
+               hotel_id: str | None = None, ids: Mapping[str, str] | None = None) -> ToolError:
+        self.layer.metrics.refused_calls.labels(reason).inc()
+        self.layer.audit.record(
+            event="tool_call", outcome="refused", reason=reason, detail=message, tool=tool, hotel_id=hotel_id,
+            caller=principal.audit_view() if principal else None, ids=ids,
+        )
+        return ToolError(f"{tool} refused: {message}")
+
+    def hotel_of(self, args: Mapping[str, Any]) -> str:
+        return str(args.get("hotel_id") or self.settings.default_hotel_id)[:40]
+
+    def precheck(self, tool: ToolDef, args: Mapping[str, Any]) -> Principal:
+        principal = self.caller()
+        hotel = self.hotel_of(args)
+        if principal is None:
+            raise self.refuse(tool.name, None, "unauthenticated", "no authenticated caller", hotel_id=hotel)
+        why = scope_refusal(principal, tool.name, required_scope(tool))
+        if why:
+            raise self.refuse(tool.name, principal, "scope", why, hotel_id=hotel, ids=touched_ids(args))
+        why = hotel_refusal(principal, hotel)
+        if why:
+            raise self.refuse(tool.name, principal, "hotel", why, hotel_id=hotel, ids=touched_ids(args))
+        return principal
+
+    def hotel_guard(self, hotel_id: str) -> None:
+        """Called by ToolServices.hotel(): the last word on a hotel, whatever argument it came from."""
+        call = _current_call.get()
+        principal = call.principal if call else self.caller()
+        if principal is None:
+            raise ToolError("refused: no authenticated caller")
+        why = hotel_refusal(principal, hotel_id)
+        if why:
+            if call is not None:
+                call.refused = ("hotel", why)
+            raise ToolError(f"refused: {why}")
+
+    # --- OHIP request ids for the audit trail --------------------------------------------------------------------
+    def _hook_ohip_client(self) -> None:
+        client = getattr(self.services.http, "client", None) or getattr(self.services.http, "_client", None)
+        if isinstance(client, httpx.AsyncClient) and client is not self._hooked_client:
+            client.event_hooks["request"].append(_note_request_id)
+            self._hooked_client = client
+
+    # --- confirmation summary ---------------------------------------------------------------------------------------
+    async def summary(self, tool: str, args: Mapping[str, Any]) -> str:
+        hotel = self.hotel_of(args)
+        reservation_id = args.get("reservation_id")
+        guest = stay = balance = None
+        if reservation_id:
+            try:
+                from app.opera.reservations import ReservationsAPI
+
+                record = await ReservationsAPI(self.services.http).get(hotel, str(reservation_id))
+                guest = record.guest_name
+                stay = f"{record.arrival:%a %d %b %Y} to {record.departure:%a %d %b %Y}"
+                if record.balance is not None:
+                    balance = f"{record.balance.amount:.2f} {record.balance.currency or ''}".strip()
+                reservation_id = record.confirmation_number or reservation_id
+            except (OperaError, ImportError):
+                pass  # the prompt then names the reservation id only; the action itself reports any problem
+        who = f"{guest}, " if guest else ""
+        when = f", {stay}" if stay else ""
+        booking = f"reservation {reservation_id}" if reservation_id else "the reservation"
+        if tool == "cancel_reservation":
+            return f"Cancel {booking} ({who}hotel {hotel}{when})?"
+        if tool == "check_out":
+            method = args.get("payment_method")
+            owed = f", balance {balance}" if balance else ""
+            settle = f", settling with {method}" if method else ""
+            return f"Check out {who.rstrip(', ') or 'the guest'} ({booking}, hotel {hotel}{when}{owed}){settle}?"
+        if tool == "post_payment":
+            amount = args.get("amount")
+            currency = args.get("currency") or ""
+            method = args.get("payment_method") or "?"
+            return (f"Post a payment of {amount} {currency}".rstrip() + f" by {method} to {booking} "
+                    f"({who}hotel {hotel}{when}, folio window {args.get('window', 1)})?")
+        return f"Go ahead with {tool} on {booking} at hotel {hotel}?"
+
+    # --- the wrapper ----------------------------------------------------------------------------------------------
+    def wrap(self, tool: ToolDef) -> ToolDef:
+        original = tool.fn
+        hints = typing.get_type_hints(original, include_extras=True)
+        signature = inspect.signature(original, eval_str=True)
+        ctx_name = find_context_parameter(original)
+        params = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+            for p in signature.parameters.values()
+        ]
+        names = {p.name for p in params}
+        annotations: dict[str, Any] = {p.name: p.annotation for p in params}
+        description = tool.description
+
+        adds_ctx = ctx_name is None
+        if adds_ctx:
+            ctx_name = CONTEXT_PARAM
+            params.append(inspect.Parameter(CONTEXT_PARAM, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Context | None))
+            annotations[CONTEXT_PARAM] = Context | None
+        adds_idempotency = tool.name in IDEMPOTENT_TOOLS and IDEMPOTENCY_PARAM not in names
+        if adds_idempotency:
+            params.append(inspect.Parameter(IDEMPOTENCY_PARAM, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=IdempotencyKey))
+            annotations[IDEMPOTENCY_PARAM] = IdempotencyKey
+            description += IDEMPOTENCY_DESCRIPTION
+        confirmed = tool.name in CONFIRMED_TOOLS and self.settings.confirm_destructive
+        adds_confirm = confirmed and CONFIRM_PARAM not in names
+        if adds_confirm:
+            params.append(inspect.Parameter(CONFIRM_PARAM, inspect.Parameter.KEYWORD_ONLY, default=False,
+                                            annotation=ConfirmFlag))
+            annotations[CONFIRM_PARAM] = ConfirmFlag
+        if confirmed:
+            description += CONFIRM_DESCRIPTION
+            arg_names = [p.name for p in params if p.name != ctx_name]
+
+            async def precheck(args: Mapping[str, Any]) -> None:
+                self.precheck(tool, args)
+
+            parameter, annotation = confirmation_parameter(tool.name, arg_names, precheck, self.summary)
+            params.append(parameter)
+            annotations[CONFIRMATION_PARAM] = annotation
+        annotations["return"] = hints.get("return", signature.return_annotation)
+        return_type = annotations["return"]
+        audit_always = tool.access != "read"
+        guard = self
+
+        async def guarded(**kwargs: Any) -> Any:
+            if adds_ctx:
+                kwargs.pop(CONTEXT_PARAM, None)
+            idempotency_key = kwargs.pop(IDEMPOTENCY_PARAM, None) if adds_idempotency else None
+            confirm = bool(kwargs.pop(CONFIRM_PARAM, False)) if adds_confirm else bool(kwargs.get(CONFIRM_PARAM))
+            outcome = kwargs.pop(CONFIRMATION_PARAM, None) if confirmed else None
+            args = {k: v for k, v in kwargs.items() if k != ctx_name}
+            principal = guard.precheck(tool, args)
+            hotel = guard.hotel_of(args)
+            if confirmed:
+                refused = refusal(tool.name, outcome, confirm)
+                if refused:
+                    raise guard.refuse(tool.name, principal, refused[0], refused[1], hotel_id=hotel,
+                                       ids=touched_ids(args))
+            guard._hook_ohip_client()
+            call = ToolCall(tool=tool.name, principal=principal, hotel_id=hotel)
+            token = _current_call.set(call)
+            key = fp = None
+            try:
+                if idempotency_key is not None:
+                    key = store_key(principal.identity, tool.name, idempotency_key)
+                    fp = fingerprint({**_plain(args), "hotel_id": hotel})
+                    claim = await guard._claim(tool.name, principal, key, fp, hotel, args)
+                    if isinstance(claim, Replay):
+                        guard.layer.metrics.idempotent_replays.labels(tool.name).inc()
+                        replayed = _rebuild(return_type, claim.result)
+                        guard.layer.audit.record(
+                            event="tool_call", outcome="replayed", tool=tool.name, hotel_id=hotel,
+                            caller=principal.audit_view(), ids=touched_ids(args, claim.result),
+                            detail="answered from the idempotency store; OHIP was not called",
+                        )
+                        return replayed
+                result = await original(**kwargs)
+                if key is not None and fp is not None:
+                    await guard.layer.idempotency.complete(key, fp, _dump(result))
+                if audit_always:
+                    guard.layer.audit.record(
+                        event="tool_call", outcome="ok", tool=tool.name, hotel_id=hotel,
+                        caller=principal.audit_view(), ids=touched_ids(args, result),
+                        ohip_request_ids=call.ohip_request_ids,
+                    )
+                return result
+            except BaseException as exc:
+                if key is not None:
+                    await guard.layer.idempotency.release(key)
+                guard._audit_failure(tool, call, args, exc, audit_always)
+                raise
+            finally:
+                _current_call.reset(token)
+
+        guarded.__signature__ = inspect.Signature(params, return_annotation=return_type)  # type: ignore[attr-defined]
+        guarded.__annotations__ = annotations
+        guarded.__name__ = getattr(original, "__name__", tool.name)
+        guarded.__qualname__ = guarded.__name__
+        guarded.__doc__ = original.__doc__
+        return dataclasses.replace(tool, fn=guarded, description=description)
+
+    async def _claim(self, tool: str, principal: Principal, key: str, fp: str, hotel: str,
+                     args: Mapping[str, Any]) -> Replay | Fresh:
+        try:
+            claim = await self.layer.idempotency.begin(key, fp)
+        except TimeoutError:
+            raise self.refuse(tool, principal, "idempotency_busy",
+                              "an earlier call with this idempotency_key is still running; wait, then repeat it",
+                              hotel_id=hotel, ids=touched_ids(args)) from None
+        if isinstance(claim, Mismatch):
+            first = datetime.fromtimestamp(claim.first_used_at, UTC).isoformat(timespec="seconds")
+            raise self.refuse(
+                tool, principal, "idempotency_mismatch",
+                f"this idempotency_key was first used at {first} with different arguments; use a new key for a "
+                "new action, or repeat the first call's exact arguments to get its result",
+                hotel_id=hotel, ids=touched_ids(args),
+            )
+        return claim
+
+    def _audit_failure(self, tool: ToolDef, call: ToolCall, args: Mapping[str, Any], exc: BaseException,
+                       audit_always: bool) -> None:
+        caller = call.principal.audit_view()
+        if call.refused is not None:
+            reason, why = call.refused
+            self.layer.metrics.refused_calls.labels(reason).inc()
+            self.layer.audit.record(event="tool_call", outcome="refused", reason=reason, detail=why, tool=tool.name,
+                                    hotel_id=call.hotel_id, caller=caller, ids=touched_ids(args))
+            return
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OperaBadRequestError) and cause.status is None:
+            # Refused by the OHIP client's input checks before any request left this server.
+            self.layer.metrics.refused_calls.labels("invalid_input").inc()
+            self.layer.audit.record(event="tool_call", outcome="refused", reason="invalid_input",
+                                    detail=cause.describe(), tool=tool.name, hotel_id=call.hotel_id, caller=caller,
+                                    ohip_request_ids=call.ohip_request_ids)
+            return
+        if audit_always:
+            detail = str(exc) if isinstance(exc, ToolError) else type(exc).__name__
+            self.layer.audit.record(event="tool_call", outcome="error", detail=detail, tool=tool.name,
+                                    hotel_id=call.hotel_id, caller=caller, ids=touched_ids(args),
+                                    ohip_request_ids=call.ohip_request_ids)
+
+
+async def _note_request_id(request: httpx.Request) -> None:
+    call = _current_call.get()
+    request_id = request.headers.get("x-request-id")
+    if call is not None and request_id:
+        call.ohip_request_ids.append(request_id[:64])
+
+
+def _plain(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in args.items()}
+
+
+def _dump(result: Any) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return {"result": result}
+
+
+def _rebuild(return_type: Any, stored: dict[str, Any]) -> Any:
+    if isinstance(return_type, type) and issubclass(return_type, BaseModel):
+        return return_type.model_validate(stored)
+    return stored.get("result", stored)
+
+
+def wrap_all(guard: ToolGuard, tools: list[ToolDef]) -> list[ToolDef]:
+    return [guard.wrap(t) for t in tools]
+
+
+HotelGuard = Callable[[str], None]
