@@ -8,7 +8,8 @@ out their TTL. A GET that was in flight while a write ran is not stored, so a ch
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,11 +52,14 @@ class ResponseCache:
         ttl: float,
         max_entries: int,
         store: CacheStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._metrics = metrics
         self.enabled = enabled and ttl > 0
         self.ttl = ttl
-        self._store: CacheStore = store or MemoryCacheStore(max_entries, on_evict=self._count_eviction)
+        self._store: CacheStore = store or MemoryCacheStore(
+            max_entries, on_evict=self._count_eviction, clock=clock
+        )
         # Local write epochs per tag: a GET remembers them before sending and is not stored if a write happened
         # meanwhile. (A shared store across replicas still bounds staleness by the TTL.)
         self._epochs: dict[str, int] = {}

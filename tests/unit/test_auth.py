@@ -1,0 +1,228 @@
+"""TokenManager against a stand-in OHIP token endpoint (httpx.MockTransport): single flight, reuse, refresh,
+invalidation after a 401, failures without secrets, and the encrypted persistent token cache."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import stat
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from app.config import SANDBOX_APP_KEY, Settings, load_settings
+from app.opera.auth import DEFAULT_SCOPE, TokenManager, refresh_margin
+from app.opera.errors import OperaAuthError, OperaServerError
+from app.telemetry.metrics import Metrics
+
+SECRET = "s3cret-value-never-shown"
+
+
+class TokenEndpoint:
+    """OHIP's POST /oauth/v1/tokens as far as these tests need: counts requests, answers what it is told."""
+
+    def __init__(self, *, status: int = 200, expires_in: int = 3600, delay: float = 0.0) -> None:
+        self.status = status
+        self.expires_in = expires_in
+        self.delay = delay
+        self.requests: list[httpx.Request] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200:
+            return httpx.Response(self.status, json={"title": "Unauthorized", "detail": f"echo {SECRET}"})
+        n = len(self.requests)
+        return httpx.Response(
+            200,
+            json={
+                "access_token": f"token-{n}",
+                "expires_in": self.expires_in,
+                "token_type": "Bearer",
+                "oracle_tk_context": "user_assertion",
+            },
+        )
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def settings(tmp_path: Path | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "client_id": "hotel-client",
+        "client_secret": SECRET,
+        "base_url": "http://ohip.test",
+        "app_key": SANDBOX_APP_KEY,
+        "max_retries": 0,
+    }
+    if tmp_path is not None:
+        values.update(enable_persistent_token_cache=True, token_cache_dir=tmp_path / "tokens")
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def manager(
+    endpoint: TokenEndpoint, cfg: Settings, metrics: Metrics | None = None, clock: FakeClock | None = None
+) -> TokenManager:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+    return TokenManager(cfg, metrics or Metrics(), client, clock=clock or FakeClock())
+
+
+def test_refresh_margin_is_a_tenth_of_the_life_within_bounds() -> None:
+    assert refresh_margin(3600) == 300
+    assert refresh_margin(600) == 60
+    assert refresh_margin(20) == 5
+    assert refresh_margin(86400) == 300
+
+
+async def test_concurrent_cold_callers_fetch_one_token() -> None:
+    endpoint = TokenEndpoint(delay=0.05)
+    tokens = manager(endpoint, settings())
+    got = await asyncio.gather(*(tokens.get_token() for _ in range(50)))
+    assert len(endpoint.requests) == 1
+    assert set(got) == {"token-1"}
+
+
+async def test_client_credentials_request_follows_the_contract() -> None:
+    endpoint = TokenEndpoint()
+    await manager(endpoint, settings(enterprise_id="ENT01")).get_token()
+    request = endpoint.requests[0]
+    assert request.method == "POST" and str(request.url) == "http://ohip.test/oauth/v1/tokens"
+    scheme, _, encoded = request.headers["authorization"].partition(" ")
+    assert scheme == "Basic" and base64.b64decode(encoded).decode() == f"hotel-client:{SECRET}"
+    assert request.headers["x-app-key"] == SANDBOX_APP_KEY
+    assert request.headers["enterpriseId"] == "ENT01"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(request.content.decode())) == {"grant_type": "client_credentials", "scope": DEFAULT_SCOPE}
+
+
+async def test_password_grant_sends_the_integration_user_and_no_enterprise_header() -> None:
+    endpoint = TokenEndpoint()
+    cfg = settings(grant_type="password", username="integration", password="pw", scope="my-scope")
+    await manager(endpoint, cfg).get_token()
+    request = endpoint.requests[0]
+    assert "enterpriseId" not in request.headers
+    assert dict(parse_qsl(request.content.decode())) == {
+        "grant_type": "password",
+        "username": "integration",
+        "password": "pw",
+    }
+
+
+async def test_token_is_reused_until_shortly_before_expiry() -> None:
+    endpoint = TokenEndpoint(expires_in=3600)
+    clock = FakeClock()
+    metrics = Metrics()
+    tokens = manager(endpoint, settings(), metrics, clock)
+    assert await tokens.get_token() == "token-1"
+    assert metrics.registry.get_sample_value("opera_ohip_token_expiry_timestamp_seconds") == clock.now + 3600
+    clock.now += 3299  # the margin is 300 s for an hour-long token
+    assert await tokens.get_token() == "token-1"
+    clock.now += 2
+    assert await tokens.get_token() == "token-2"
+    assert len(endpoint.requests) == 2
+    assert metrics.registry.get_sample_value("opera_ohip_token_requests_total", {"outcome": "success"}) == 2
+
+
+async def test_invalidating_the_rejected_token_forces_one_refresh() -> None:
+    endpoint = TokenEndpoint()
+    tokens = manager(endpoint, settings())
+    first = await tokens.get_token()
+    await tokens.invalidate(first)
+    second = await tokens.get_token()
+    assert second != first and len(endpoint.requests) == 2
+    # A late 401 for the old token (another caller's) must not throw away the new one.
+    await tokens.invalidate(first)
+    assert await tokens.get_token() == second
+    assert len(endpoint.requests) == 2
+
+
+async def test_refused_credentials_fail_every_waiter_without_showing_the_secret() -> None:
+    endpoint = TokenEndpoint(status=401, delay=0.02)
+    metrics = Metrics()
+    tokens = manager(endpoint, settings(), metrics)
+    results = await asyncio.gather(*(tokens.get_token() for _ in range(10)), return_exceptions=True)
+    assert len(endpoint.requests) == 1
+    assert all(isinstance(r, OperaAuthError) for r in results)
+    error = results[0]
+    assert isinstance(error, OperaAuthError)
+    assert "OPERA_CLIENT_SECRET" in error.message and SECRET not in error.describe()
+    assert tokens.status()["last_error"] == error.message and not tokens.status()["has_token"]
+    assert metrics.registry.get_sample_value("opera_ohip_token_requests_total", {"outcome": "failure"}) == 1
+
+
+async def test_a_down_token_endpoint_is_not_reported_as_bad_credentials() -> None:
+    endpoint = TokenEndpoint(status=503)
+    with pytest.raises(OperaServerError) as info:
+        await manager(endpoint, settings()).get_token()
+    assert "HTTP 503" in info.value.message
+
+
+async def test_a_failed_refresh_keeps_using_the_still_valid_token() -> None:
+    endpoint = TokenEndpoint(expires_in=3600)
+    clock = FakeClock()
+    tokens = manager(endpoint, settings(), clock=clock)
+    assert await tokens.get_token() == "token-1"
+    endpoint.status = 503
+    clock.now += 3400  # inside the refresh margin, still valid for 200 s
+    assert await tokens.get_token() == "token-1"
+    assert await tokens.get_token() == "token-1"  # no hammering: one failed attempt, then a pause
+    assert len(endpoint.requests) == 2
+
+
+# --- persistent cache -------------------------------------------------------------------------------------------
+async def test_persistent_cache_survives_a_restart_without_a_token_request(tmp_path: Path) -> None:
+    endpoint = TokenEndpoint()
+    cfg = settings(tmp_path)
+    clock = FakeClock()
+    token = await manager(endpoint, cfg, clock=clock).get_token()
+
+    files = list((tmp_path / "tokens").iterdir())
+    assert len(files) == 1
+    assert stat.S_IMODE(os.stat(tmp_path / "tokens").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
+    assert token.encode() not in files[0].read_bytes()
+
+    restarted = manager(endpoint, cfg, clock=clock)
+    assert await restarted.get_token() == token
+    assert len(endpoint.requests) == 1
+
+
+async def test_persistent_cache_is_bound_to_the_client_secret(tmp_path: Path) -> None:
+    endpoint = TokenEndpoint()
+    await manager(endpoint, settings(tmp_path)).get_token()
+    # Same file name (same URLs and client id), another secret: it must not decrypt, so a new token is fetched.
+    other = settings(tmp_path, client_secret="another-secret")
+    assert await manager(endpoint, other).get_token() == "token-2"
+
+
+async def test_a_corrupt_cache_file_is_ignored_and_replaced(tmp_path: Path) -> None:
+    endpoint = TokenEndpoint()
+    cfg = settings(tmp_path)
+    clock = FakeClock()
+    await manager(endpoint, cfg, clock=clock).get_token()
+    (path,) = list((tmp_path / "tokens").iterdir())
+    path.write_bytes(b"OCMT1" + b"\x00" * 40)
+    assert await manager(endpoint, cfg, clock=clock).get_token() == "token-2"
+    # The replacement is readable again by the next start.
+    assert await manager(endpoint, cfg, clock=clock).get_token() == "token-2"
+    assert len(endpoint.requests) == 2
+
+
+async def test_an_expiring_cached_token_is_not_reused_after_a_restart(tmp_path: Path) -> None:
+    endpoint = TokenEndpoint(expires_in=3600)
+    cfg = settings(tmp_path)
+    clock = FakeClock()
+    await manager(endpoint, cfg, clock=clock).get_token()
+    clock.now += 3500
+    assert await manager(endpoint, cfg, clock=clock).get_token() == "token-2"

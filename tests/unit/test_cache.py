@@ -1,0 +1,132 @@
+"""The response cache: LRU bound, TTL, write invalidation per hotel, and never serving a changed record stale."""
+
+from __future__ import annotations
+
+from app.opera.cache import BUSINESS_TTL_CAP, CachedAnswer, ResponseCache
+from app.telemetry.metrics import Metrics
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def answer(name: str) -> CachedAnswer:
+    return CachedAnswer(200, {"reservation": {"name": name}}, [("content-type", "application/json")], "rid-" + name)
+
+
+def build(*, max_entries: int = 100, ttl: float = 300.0) -> tuple[ResponseCache, Metrics, FakeClock]:
+    metrics = Metrics()
+    clock = FakeClock()
+    cache = ResponseCache(metrics, enabled=True, ttl=ttl, max_entries=max_entries, clock=clock)
+    return cache, metrics, clock
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def store(
+    cache: ResponseCache,
+    key: str,
+    value: CachedAnswer,
+    hotel: str = "SAND01",
+    module: str = "rsv",
+    kind: str = "business",
+) -> bool:
+    tags = cache.tags(hotel, module, kind)  # type: ignore[arg-type]
+    return await cache.put(key, value, kind=kind, tags=tags, epoch=cache.epoch(tags))  # type: ignore[arg-type]
+
+
+def test_key_ignores_query_order_but_not_hotel_or_values() -> None:
+    a = ResponseCache.key("SAND01", "GET", "http://x/rsv/v1/hotels/SAND01/reservations", [("b", "2"), ("a", "1")])
+    b = ResponseCache.key("SAND01", "GET", "http://x/rsv/v1/hotels/SAND01/reservations", [("a", "1"), ("b", "2")])
+    c = ResponseCache.key("SAND02", "GET", "http://x/rsv/v1/hotels/SAND01/reservations", [("a", "1"), ("b", "2")])
+    d = ResponseCache.key("SAND01", "GET", "http://x/rsv/v1/hotels/SAND01/reservations", [("a", "1"), ("b", "3")])
+    assert a == b and len({a, c, d}) == 3
+
+
+async def test_hit_returns_the_stored_answer_and_counts() -> None:
+    cache, metrics, _ = build()
+    assert await cache.get("k") is None
+    assert await store(cache, "k", answer("Smith"))
+    hit = await cache.get("k")
+    assert hit is not None and hit.body == {"reservation": {"name": "Smith"}} and hit.request_id == "rid-Smith"
+    assert sample(metrics, "opera_cache_hits_total", cache="ohip") == 1
+    assert sample(metrics, "opera_cache_misses_total", cache="ohip") == 1
+    assert sample(metrics, "opera_cache_entries", cache="ohip") == 1
+
+
+async def test_mutating_a_hit_does_not_change_the_cache() -> None:
+    cache, _, _ = build()
+    await store(cache, "k", answer("Smith"))
+    first = await cache.get("k")
+    assert first is not None and first.body is not None
+    first.body["reservation"]["name"] = "Changed"
+    again = await cache.get("k")
+    assert again is not None and again.body == {"reservation": {"name": "Smith"}}
+
+
+async def test_least_recently_used_entry_is_evicted_at_the_bound() -> None:
+    cache, metrics, _ = build(max_entries=2)
+    await store(cache, "a", answer("a"))
+    await store(cache, "b", answer("b"))
+    assert await cache.get("a") is not None  # a is now the most recently used
+    await store(cache, "c", answer("c"))
+    assert await cache.get("b") is None
+    assert await cache.get("a") is not None and await cache.get("c") is not None
+    assert sample(metrics, "opera_cache_evictions_total", cache="ohip", reason="size") == 1
+
+
+async def test_entries_expire_after_their_ttl() -> None:
+    cache, metrics, clock = build(ttl=100.0)
+    await store(cache, "ref", answer("BAR"), kind="reference")
+    await store(cache, "biz", answer("Smith"), kind="business")
+    clock.now = BUSINESS_TTL_CAP + 1  # business answers are capped: other OPERA users change them too
+    assert await cache.get("biz") is None
+    assert await cache.get("ref") is not None
+    clock.now = 101.0
+    assert await cache.get("ref") is None
+    assert sample(metrics, "opera_cache_evictions_total", cache="ohip", reason="expired") == 2
+
+
+async def test_a_write_drops_that_hotels_business_answers_only() -> None:
+    cache, metrics, _ = build()
+    await store(cache, "sand01-res", answer("one"), hotel="SAND01")
+    await store(cache, "sand02-res", answer("two"), hotel="SAND02")
+    await store(cache, "sand01-rates", answer("BAR"), hotel="SAND01", kind="reference")
+    dropped = await cache.invalidate_after_write("SAND01", "rsv")
+    assert dropped == 1
+    assert await cache.get("sand01-res") is None
+    assert await cache.get("sand02-res") is not None
+    assert await cache.get("sand01-rates") is not None  # reference data: TTL only
+    assert sample(metrics, "opera_cache_evictions_total", cache="ohip", reason="invalidated") == 1
+
+
+async def test_a_profile_write_drops_profile_reads_cached_for_every_hotel() -> None:
+    cache, _, _ = build()
+    await store(cache, "profile-via-sand01", answer("Smith"), hotel="SAND01", module="crm")
+    await store(cache, "profile-via-sand02", answer("Smith"), hotel="SAND02", module="crm")
+    await store(cache, "res-sand02", answer("res"), hotel="SAND02", module="rsv")
+    await cache.invalidate_after_write("SAND01", "crm")
+    assert await cache.get("profile-via-sand01") is None
+    assert await cache.get("profile-via-sand02") is None
+    assert await cache.get("res-sand02") is not None
+
+
+async def test_a_read_that_raced_a_write_is_not_stored() -> None:
+    cache, _, _ = build()
+    tags = cache.tags("SAND01", "rsv", "business")
+    before = cache.epoch(tags)  # the GET starts
+    await cache.invalidate_after_write("SAND01", "rsv")  # a modification lands meanwhile
+    stored = await cache.put("res", answer("old"), kind="business", tags=tags, epoch=before)
+    assert not stored
+    assert await cache.get("res") is None
+
+
+async def test_disabled_or_zero_ttl_cache_is_off() -> None:
+    assert not ResponseCache(Metrics(), enabled=False, ttl=300, max_entries=10).enabled
+    assert not ResponseCache(Metrics(), enabled=True, ttl=0, max_entries=10).enabled

@@ -1,0 +1,99 @@
+"""Path and query building: every id is checked and percent-encoded, and a bad one never leaves the process."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.config import SANDBOX_APP_KEY, load_settings
+from app.opera.errors import OperaBadRequestError
+from app.opera.http import OperaHTTP, OperaResponse, Operation, build_path, path_segment, query_pairs
+from app.telemetry.metrics import Metrics
+
+GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
+ATTACKS = [
+    "123/cancellations",
+    "../../oauth/v1/tokens",
+    "..",
+    "1%0d%0aX-Evil: 1",
+    "1\r\nX-Evil: 1",
+    "a?b",
+    "a#b",
+    "a\\b",
+    "tab\there",
+    "",
+    "   ",
+    "x" * 65,
+]
+
+
+def test_operation_name_joins_module_and_operation_id() -> None:
+    assert GET_RESERVATION.name == "rsv.getReservation"
+
+
+def test_ids_are_percent_encoded_into_the_template() -> None:
+    path = build_path(GET_RESERVATION, "SAND01", {"reservationId": "ABC 12+é"})
+    assert path == "/hotels/SAND01/reservations/ABC%2012%2B%C3%A9"
+    assert path_segment("reservationId", "x" * 64) == "x" * 64
+
+
+@pytest.mark.parametrize("bad", ATTACKS)
+def test_unsafe_ids_are_refused_with_the_reason(bad: str) -> None:
+    with pytest.raises(OperaBadRequestError) as info:
+        build_path(GET_RESERVATION, "SAND01", {"reservationId": bad})
+    assert info.value.message.startswith("reservationId ")
+    assert "\r" not in info.value.message and "\n" not in info.value.message
+
+
+@pytest.mark.parametrize("bad", ["SAND01/../x", "SAND\r\n01", ""])
+def test_unsafe_hotel_ids_are_refused(bad: str) -> None:
+    with pytest.raises(OperaBadRequestError, match="hotel_id"):
+        build_path(GET_RESERVATION, bad, {"reservationId": "1"})
+
+
+def test_missing_or_unknown_path_parameters_are_refused() -> None:
+    with pytest.raises(OperaBadRequestError, match="needs reservationId"):
+        build_path(GET_RESERVATION, "SAND01", {})
+    with pytest.raises(OperaBadRequestError, match="no path parameter roomId"):
+        build_path(GET_RESERVATION, "SAND01", {"reservationId": "1", "roomId": "101"})
+
+
+def test_query_drops_none_repeats_sequences_and_spells_booleans() -> None:
+    pairs = query_pairs({
+        "surname": "O'Neil", "limit": 20, "expectedArrivals": True, "stayovers": False, "givenName": None,
+        "reservationStatuses": ["DueIn", "InHouse"], "roomId": [], "rate": 1.5,
+    })
+    assert pairs == [
+        ("surname", "O'Neil"), ("limit", "20"), ("expectedArrivals", "true"), ("stayovers", "false"),
+        ("reservationStatuses", "DueIn"), ("reservationStatuses", "InHouse"), ("rate", "1.5"),
+    ]
+
+
+async def test_bad_ids_are_refused_before_any_network_io() -> None:
+    seen: list[httpx.Request] = []
+
+    def ohip(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    cfg = load_settings(client_id="c", client_secret="s", base_url="http://ohip.test", app_key=SANDBOX_APP_KEY)
+    http = OperaHTTP(cfg, Metrics(), transport=httpx.MockTransport(ohip))
+    await http.start()
+    try:
+        for bad in ATTACKS:
+            with pytest.raises(OperaBadRequestError):
+                await http.call(GET_RESERVATION, hotel_id="SAND01", path_params={"reservationId": bad})
+        with pytest.raises(OperaBadRequestError):
+            await http.call(GET_RESERVATION, hotel_id="../SAND01", path_params={"reservationId": "1"})
+    finally:
+        await http.aclose()
+    assert seen == []  # not even a token request
+
+
+def test_location_id_and_warnings_read_the_response() -> None:
+    headers = httpx.Headers({"Location": "https://ohip.test/rsv/v1/hotels/SAND01/reservations/123456/"})
+    response = OperaResponse(201, {"warnings": [{"value": "Room not clean"}, "junk"]}, headers, "rid")
+    assert response.location_id == "123456"
+    assert response.warnings == [{"value": "Room not clean"}]
+    empty = OperaResponse(204, None, httpx.Headers(), "rid")
+    assert empty.location_id is None and empty.warnings == []
