@@ -28,6 +28,8 @@ from app import __version__
 from app.config import Settings
 from app.health import HealthReporter, Lifecycle
 from app.opera.http import OperaHTTP
+from app.security.layer import SecurityLayer
+from app.security.middleware import SecurityMiddleware
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
 from app.tools.registry import ToolDef, ToolServices, register_tools
@@ -199,11 +201,14 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     services.extras["redactor"] = redactor
 
     tools = load_toolsets(services)
+    security = SecurityLayer(settings, metrics, redactor)
+    tools = security.guard_tools(tools, services)
     tool_names = {t.name for t in tools}
     observer = ToolCallObserver(metrics, tool_names)
     guard = DisabledToolGuard({})
     mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
-                    instructions=INSTRUCTIONS, log_level=settings.log_level, middleware=[observer, guard])
+                    instructions=INSTRUCTIONS, log_level=settings.log_level,
+                    middleware=[observer, guard, *security.mcp_middleware()])
     enabled = register_tools(mcp, tools, settings)
     for t in tools:
         if t not in enabled:
@@ -281,14 +286,17 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await warm
         await http.aclose()
+        await security.aclose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(SecurityMiddleware, layer=security)
     app.add_middleware(InboundMetrics, metrics=metrics)
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics
     app.state.http = http
     app.state.mcp = mcp
     app.state.services = services
+    app.state.security = security
     app.state.sandbox = sandbox_app.state.sandbox if sandbox_app is not None else None
     return app
 

@@ -127,10 +127,10 @@ class AuditLog:
             entry["http"] = dict(http)
         try:
             self.sink.write(self.redactor.value(entry))
-        except Exception:  # an audit sink failure must be visible, but must not answer the caller with a traceback
+        except Exception as exc:
+            # Loud, but not fatal: the action it records has already happened at OHIP and must be reported.
             self.failures += 1
-            logging.getLogger(__name__).exception("could not write an audit event")
-            raise
+            logging.getLogger(__name__).error("could not write an audit event: %s", type(exc).__name__)
 
     def close(self) -> None:
         self.sink.close()

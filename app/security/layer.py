@@ -23,7 +23,7 @@ from app.security.middleware import METADATA_PATH, AuthFailure
 from app.security.oauth import JWTVerifier, OAuthConfig, OAuthConfigError, TokenRejected
 from app.security.principal import ALL_SCOPES, Principal, anonymous
 from app.security.ratelimit import InboundRateLimiter
-from app.security.tool_guard import ToolGuard
+from app.security.tool_guard import ArgumentRefusalAudit, ToolGuard
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
 from app.tools.registry import ToolDef, ToolServices
@@ -99,8 +99,10 @@ class SecurityLayer:
         self._scopes_by_tool = scope_map(wrapped)
         return wrapped
 
-    def tools_list_filter(self) -> ToolListFilter:
-        return ToolListFilter(getattr(self, "_scopes_by_tool", {}), self._default_principal)
+    def mcp_middleware(self) -> list[Any]:
+        """MCP server middleware: tools/list filtered by scope; refusals before a handler runs audited."""
+        scopes = getattr(self, "_scopes_by_tool", {})
+        return [ToolListFilter(scopes, self._default_principal), ArgumentRefusalAudit(self, lambda: set(scopes))]
 
     def _default_principal(self) -> Principal | None:
         return anonymous() if self.mode == "none" else None

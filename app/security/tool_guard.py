@@ -78,6 +78,16 @@ class ToolCall:
 _current_call: ContextVar[ToolCall | None] = ContextVar("opera_tool_call", default=None)
 
 
+@dataclass
+class CallMarker:
+    """Set by ArgumentRefusalAudit around each tools/call; the wrapper marks it when its body runs."""
+
+    entered: bool = False
+
+
+_call_marker: ContextVar[CallMarker | None] = ContextVar("opera_call_marker", default=None)
+
+
 class ToolGuard:
     def __init__(self, layer: SecurityLayer, services: ToolServices) -> None:
         self.layer = layer
@@ -225,6 +235,9 @@ class ToolGuard:
             confirm = bool(kwargs.pop(CONFIRM_PARAM, False)) if adds_confirm else bool(kwargs.get(CONFIRM_PARAM))
             outcome = kwargs.pop(CONFIRMATION_PARAM, None) if confirmed else None
             args = {k: v for k, v in kwargs.items() if k != ctx_name}
+            marker = _call_marker.get()
+            if marker is not None:
+                marker.entered = True
             principal = guard.precheck(tool, args)
             hotel = guard.hotel_of(args)
             if confirmed:
@@ -315,6 +328,59 @@ class ToolGuard:
             self.layer.audit.record(event="tool_call", outcome="error", detail=detail, tool=tool.name,
                                     hotel_id=call.hotel_id, caller=caller, ids=touched_ids(args),
                                     ohip_request_ids=call.ohip_request_ids)
+
+
+class ArgumentRefusalAudit:
+    """MCP server middleware: a tools/call refused before its handler ran (arguments failing the schema, such as
+    an id shaped like `../../oauth/v1/tokens`, or a switched-off tool) is counted and audited like any refusal."""
+
+    def __init__(self, layer: SecurityLayer, tool_names: Callable[[], set[str]]) -> None:
+        self.layer = layer
+        self.tool_names = tool_names
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        marker = CallMarker()
+        reset = _call_marker.set(marker)
+        try:
+            result = await call_next(ctx)
+        finally:
+            _call_marker.reset(reset)
+        if marker.entered or not _is_error(result):
+            return result
+        params = ctx.params if isinstance(ctx.params, dict) else {}
+        name = params.get("name")
+        tool = name if isinstance(name, str) and name in self.tool_names() else "unknown"
+        text = _error_text(result)
+        reason = "invalid_arguments" if "validation error" in text else "not_served"
+        principal = current_principal() or (anonymous() if self.layer.mode == "none" else None)
+        arguments = params.get("arguments")
+        self.layer.metrics.refused_calls.labels(reason).inc()
+        self.layer.audit.record(
+            event="tool_call", outcome="refused", reason=reason, tool=tool, detail=text[:300],
+            caller=principal.audit_view() if principal else None,
+            hotel_id=str(arguments.get("hotel_id"))[:40] if isinstance(arguments, dict) and arguments.get("hotel_id")
+            else None,
+        )
+        return result
+
+
+def _is_error(result: Any) -> bool:
+    if isinstance(result, BaseModel):
+        return bool(getattr(result, "is_error", False))
+    return isinstance(result, dict) and bool(result.get("isError"))
+
+
+def _error_text(result: Any) -> str:
+    content = getattr(result, "content", None) if isinstance(result, BaseModel) else (
+        result.get("content") if isinstance(result, dict) else None)
+    texts = []
+    for block in content or []:
+        text = getattr(block, "text", None) if not isinstance(block, dict) else block.get("text")
+        if isinstance(text, str):
+            texts.append(text)
+    return " ".join(texts)
 
 
 async def _note_request_id(request: httpx.Request) -> None:
