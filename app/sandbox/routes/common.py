@@ -236,7 +236,7 @@ def money_body(amount: float, currency: str) -> dict[str, Any]:
 
 
 def id_entry(identifier: str, id_type: str) -> dict[str, str]:
-    return {"id": identifier, "type": id_type, "idContext": "OPERA"}
+    return {"id": identifier, "type": id_type}
 
 
 def find_id(entries: Any, id_type: str) -> str | None:

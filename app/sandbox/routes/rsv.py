@@ -1,14 +1,537 @@
-"""Sandbox routes for the OHIP rsv module."""
+"""Sandbox routes for OHIP reservations (rsv): search, read, create, change, cancel and reinstate.
+
+`reservation_body` renders the full `hotelReservationType` (also used by fof check-in answers); `search_row`
+renders the flat `reservationInfoType` of getHotelReservations.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from app.sandbox.routes.common import (
+    absolute_url,
+    as_bool,
+    as_date,
+    as_enum,
+    as_int,
+    as_list,
+    as_object,
+    as_text,
+    bad_input,
+    created,
+    find_id,
+    hotel_of,
+    id_entry,
+    money_body,
+    ohip_json,
+    paged,
+    query_value,
+    query_values,
+    read_json,
+)
+from app.sandbox.state import BookingRequest, Enterprise, Hotel, Reservation, ReservationChange
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
+BASE = "/rsv/v1"
+MAX_LIMIT = 200
+SEARCH_TYPES = ("Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow")
+STATUS_FILTERS = ("DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList")
+
+
+def reservation_path(hotel_id: str, reservation_id: str) -> str:
+    return f"{BASE}/hotels/{hotel_id}/reservations/{reservation_id}"
+
+
+# ---------------------------------------------------------------------------------------------------- shapes
+
+
+def _ids(res: Reservation) -> list[dict[str, str]]:
+    ids = [id_entry(res.reservation_id, "Reservation"), id_entry(res.confirmation_number, "Confirmation")]
+    if res.cancellation_number:
+        ids.append(id_entry(res.cancellation_number, "Cancellation"))
+    return ids
+
+
+def _amount(value: float, currency: str) -> dict[str, Any]:
+    return {"amountBeforeTax": round(value, 2), "amountAfterTax": round(value, 2), "currencyCode": currency}
+
+
+def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
+    """The full `hotelReservationType` of one reservation."""
+    profile = enterprise.profiles.get(res.profile_id)
+    nights = [res.arrival + timedelta(days=i) for i in range(res.nights)]
+    guest_counts = {"adults": res.adults, "children": res.children}
+    rate_line: dict[str, Any] = {
+        "roomType": res.room_type,
+        "roomTypeCharged": res.room_type,
+        "ratePlanCode": res.rate_plan,
+        "start": res.arrival.isoformat(),
+        "end": res.departure.isoformat(),
+        "rates": {
+            "rate": [
+                {
+                    "base": _amount(res.rate_amount, res.currency),
+                    "start": night.isoformat(),
+                    "end": (night + timedelta(days=1)).isoformat(),
+                }
+                for night in nights
+            ]
+        },
+        "total": _amount(res.total, res.currency),
+        "guestCounts": guest_counts,
+        "numberOfUnits": 1,
+    }
+    if res.market_code:
+        rate_line["marketCode"] = res.market_code
+    if res.source_code:
+        rate_line["sourceCode"] = res.source_code
+    if res.room_id:
+        rate_line["roomId"] = res.room_id
+    room_stay: dict[str, Any] = {
+        "arrivalDate": res.arrival.isoformat(),
+        "departureDate": res.departure.isoformat(),
+        "guestCounts": guest_counts,
+        "roomRates": [rate_line],
+        "guarantee": {"guaranteeCode": res.guarantee_code},
+        "total": _amount(res.total, res.currency),
+    }
+    if res.room_id:
+        room_stay["currentRoomInfo"] = {"roomId": res.room_id, "roomType": res.room_type}
+    guest: dict[str, Any] = {"profileIdList": [id_entry(res.profile_id, "Profile")]}
+    if profile is not None:
+        guest["profile"] = {
+            "customer": {
+                "personName": [{"givenName": profile.given_name, "surname": profile.surname, "nameType": "Primary"}],
+                "language": profile.language,
+                **({"vipStatus": profile.vip_status} if profile.vip_status else {}),
+            },
+            "profileType": profile.profile_type,
+        }
+    body: dict[str, Any] = {
+        "reservationIdList": _ids(res),
+        "hotelId": hotel.code,
+        "reservationStatus": res.status,
+        "computedReservationStatus": res.computed_status(hotel.business_date),
+        "roomStay": room_stay,
+        "reservationGuests": [{"profileInfo": guest, "primary": True}],
+        "createDateTime": res.created.isoformat(timespec="seconds"),
+    }
+    if res.payment_method:
+        body["reservationPaymentMethods"] = [{"paymentMethod": res.payment_method, "folioView": 1}]
+    if res.comments:
+        body["comments"] = [
+            {"comment": {"text": {"value": text}, "type": "GEN", "internal": False}} for text in res.comments
+        ]
+    if res.status == "Cancelled" and res.cancellation_reason:
+        cancellation: dict[str, Any] = {
+            "code": res.cancellation_reason,
+            "description": res.cancellation_reason_description or res.cancellation_reason,
+        }
+        if res.cancellation_number:
+            cancellation["cancellationNo"] = id_entry(res.cancellation_number, "Cancellation")
+        if res.cancellation_date:
+            cancellation["date"] = res.cancellation_date.isoformat()
+        body["cancellation"] = cancellation
+    return body
+
+
+def search_row(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
+    """The flat `reservationInfoType` row of a reservation search."""
+    profile = enterprise.profiles.get(res.profile_id)
+    stay: dict[str, Any] = {
+        "arrivalDate": res.arrival.isoformat(),
+        "departureDate": res.departure.isoformat(),
+        "adultCount": res.adults,
+        "childCount": res.children,
+        "roomType": res.room_type,
+        "ratePlanCode": res.rate_plan,
+        "rateAmount": money_body(res.rate_amount, res.currency),
+        "numberOfRooms": 1,
+        "balance": money_body(res.balance, res.currency),
+        "guarantee": {"guaranteeCode": res.guarantee_code},
+    }
+    if res.room_id:
+        stay["roomId"] = res.room_id
+    guest: dict[str, Any] = {"id": res.profile_id, "type": "Profile"}
+    if profile is not None:
+        guest["givenName"] = profile.given_name
+        guest["surname"] = profile.surname
+        if profile.email:
+            guest["email"] = profile.email
+    row: dict[str, Any] = {
+        "reservationIdList": _ids(res),
+        "hotelId": hotel.code,
+        "reservationStatus": res.status,
+        "computedReservationStatus": res.computed_status(hotel.business_date),
+        "roomStay": stay,
+        "reservationGuest": guest,
+    }
+    if res.room_id and res.room_id in hotel.rooms:
+        row["roomStatus"] = hotel.rooms[res.room_id].room_status
+    if res.payment_method:
+        row["paymentMethod"] = res.payment_method
+    return row
+
+
+# ----------------------------------------------------------------------------------------------------- search
+
+
+def _status_matches(hotel: Hotel, res: Reservation, wanted: list[str]) -> bool:
+    if not wanted:
+        return True
+    computed = res.computed_status(hotel.business_date)
+    for status in wanted:
+        if status in ("InHouse", "CheckedIn") and res.status == "InHouse":
+            return True
+        if status == computed or status == res.status:
+            return True
+    return False
+
+
+def _search_type_matches(hotel: Hotel, res: Reservation, search_type: str | None, dates_given: bool) -> bool:
+    bd = hotel.business_date
+    if search_type in (None, "Any"):
+        return True
+    if search_type == "Arrival":
+        return res.status == "Reserved" and (dates_given or res.arrival == bd)
+    if search_type == "Arrived":
+        return res.status == "InHouse" and res.arrival == bd
+    if search_type == "Departure":
+        return res.status == "InHouse" and (dates_given or res.departure <= bd)
+    if search_type == "InHouse":
+        return res.status == "InHouse"
+    if search_type == "CheckedOut":
+        return res.status == "CheckedOut"
+    if search_type == "Cancellation":
+        return res.status == "Cancelled"
+    return search_type == "NoShow" and res.status == "NoShow"
+
+
+def _within(day: date, start: date | None, end: date | None) -> bool:
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
+    limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or 20
+    offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+    surname = as_text(query_value(request, "surname", "lastName"), "surname", max_length=80)
+    given = as_text(query_value(request, "givenName", "firstName"), "givenName", max_length=80)
+    text = as_text(query_value(request, "text"), "text", max_length=80)
+    confirmations = set(query_values(request, "confirmationNumberList", "confirmationNumber"))
+    reservation_ids = set(query_values(request, "reservationIdList", "reservationId"))
+    arrival_from = as_date(query_value(request, "arrivalStartDate"), "arrivalStartDate")
+    arrival_to = as_date(query_value(request, "arrivalEndDate"), "arrivalEndDate")
+    departure_from = as_date(query_value(request, "departureStartDate"), "departureStartDate")
+    departure_to = as_date(query_value(request, "departureEndDate"), "departureEndDate")
+    for start, end, name in ((arrival_from, arrival_to, "arrival"), (departure_from, departure_to, "departure")):
+        if start and end and end < start:
+            raise bad_input(f"{name}EndDate {end} is before {name}StartDate {start}", f"{name}EndDate")
+    statuses = [
+        s
+        for s in (
+            as_enum(v, STATUS_FILTERS, "reservationStatuses") for v in query_values(request, "reservationStatuses")
+        )
+        if s
+    ]
+    search_type = as_enum(query_value(request, "searchType"), SEARCH_TYPES, "searchType")
+    room_id = as_text(query_value(request, "roomId"), "roomId", max_length=20)
+    profile_id = as_text(query_value(request, "profileId"), "profileId", max_length=40)
+    expected_arrivals = as_bool(query_value(request, "expectedArrivals"), "expectedArrivals")
+    expected_departures = as_bool(query_value(request, "expectedDepartures"), "expectedDepartures")
+    dates_given = any((arrival_from, arrival_to, departure_from, departure_to))
+    bd = hotel.business_date
+
+    def matches(res: Reservation) -> bool:
+        profile = sandbox.enterprise.profiles.get(res.profile_id)
+        last = profile.surname.lower() if profile else ""
+        first = profile.given_name.lower() if profile else ""
+        if surname and not last.startswith(surname.lower()):
+            return False
+        if given and not first.startswith(given.lower()):
+            return False
+        if text:
+            haystack = " ".join(
+                [
+                    last,
+                    first,
+                    res.confirmation_number,
+                    res.reservation_id,
+                    res.room_id or "",
+                    (profile.email or "").lower() if profile else "",
+                ]
+            )
+            if text.lower() not in haystack:
+                return False
+        checks: list[Callable[[], bool]] = [
+            lambda: not confirmations or res.confirmation_number in confirmations,
+            lambda: not reservation_ids or res.reservation_id in reservation_ids,
+            lambda: _within(res.arrival, arrival_from, arrival_to),
+            lambda: _within(res.departure, departure_from, departure_to),
+            lambda: _status_matches(hotel, res, statuses),
+            lambda: _search_type_matches(hotel, res, search_type, dates_given),
+            lambda: room_id is None or res.room_id == room_id,
+            lambda: profile_id is None or res.profile_id == profile_id,
+            lambda: not expected_arrivals or res.computed_status(bd) == "DueIn",
+            lambda: not expected_departures or res.computed_status(bd) == "DueOut",
+        ]
+        return all(check() for check in checks)
+
+    def order(res: Reservation) -> tuple[date, str, int]:
+        profile = sandbox.enterprise.profiles.get(res.profile_id)
+        return res.arrival, (profile.surname.lower() if profile else ""), int(res.reservation_id)
+
+    rows = sorted((r for r in hotel.reservations.values() if matches(r)), key=order)
+    page, paging = paged(rows, limit, offset)
+    body = {"reservations": {"reservationInfo": [search_row(sandbox.enterprise, hotel, r) for r in page], **paging}}
+    return ohip_json(body)
+
+
+# ------------------------------------------------------------------------------------------------ write input
+
+
+def _first_reservation(body: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """POST wraps as reservations.reservation[]; PUT as reservations[]. Accept either, and lone objects."""
+    container = body.get("reservations")
+    if isinstance(container, dict):
+        items = as_list(container.get("reservation")) or ([container] if "roomStay" in container else [])
+    else:
+        items = as_list(container)
+    if not items:
+        where = "reservations.reservation" if create else "reservations"
+        raise bad_input(f"The body has no reservation in {where}", where)
+    return as_object(items[0], "reservations.reservation")
+
+
+def _stay_fields(item: dict[str, Any]) -> dict[str, Any]:
+    stay = as_object(item.get("roomStay"), "roomStay")
+    rate = as_object(
+        as_list(stay.get("roomRates"))[0] if as_list(stay.get("roomRates")) else None, "roomStay.roomRates"
+    )
+    counts = as_object(stay.get("guestCounts") or rate.get("guestCounts"), "roomStay.guestCounts")
+    guarantee = as_object(stay.get("guarantee"), "roomStay.guarantee")
+    payments = as_list(item.get("reservationPaymentMethods"))
+    payment = as_object(payments[0], "reservationPaymentMethods") if payments else {}
+    method = payment.get("paymentMethod")
+    if isinstance(method, dict):  # some clients nest {paymentMethod: {paymentMethod: "CA"}}
+        method = method.get("paymentMethod")
+    comments = None
+    if "comments" in item:
+        comments = []
+        for entry in as_list(item.get("comments")):
+            comment = as_object(as_object(entry, "comments").get("comment"), "comments.comment")
+            text = comment.get("text")
+            value = text.get("value") if isinstance(text, dict) else text
+            if value:
+                comments.append(as_text(value, "comments.comment.text.value") or "")
+    return {
+        "arrival": as_date(stay.get("arrivalDate") or rate.get("start"), "roomStay.arrivalDate"),
+        "departure": as_date(stay.get("departureDate") or rate.get("end"), "roomStay.departureDate"),
+        "adults": as_int(counts.get("adults"), "roomStay.guestCounts.adults"),
+        "children": as_int(counts.get("children"), "roomStay.guestCounts.children"),
+        "room_type": as_text(rate.get("roomType"), "roomStay.roomRates.roomType", max_length=20),
+        "rate_plan": as_text(rate.get("ratePlanCode"), "roomStay.roomRates.ratePlanCode", max_length=20),
+        "market_code": as_text(rate.get("marketCode"), "roomStay.roomRates.marketCode", max_length=20),
+        "source_code": as_text(rate.get("sourceCode"), "roomStay.roomRates.sourceCode", max_length=20),
+        "guarantee_code": as_text(guarantee.get("guaranteeCode"), "roomStay.guarantee.guaranteeCode", max_length=20),
+        "payment_method": as_text(method, "reservationPaymentMethods.paymentMethod", max_length=20),
+        "comments": comments,
+    }
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+def _booking(item: dict[str, Any]) -> BookingRequest:
+    fields = _stay_fields(item)
+    for key, path in (
+        ("arrival", "roomStay.arrivalDate"),
+        ("departure", "roomStay.departureDate"),
+        ("room_type", "roomStay.roomRates.roomType"),
+        ("rate_plan", "roomStay.roomRates.ratePlanCode"),
+    ):
+        if fields[key] is None:
+            raise bad_input(f"{path} is required to book a room", path)
+    guests = as_list(item.get("reservationGuests"))
+    guest = as_object(guests[0], "reservationGuests") if guests else {}
+    profile_info = as_object(guest.get("profileInfo"), "reservationGuests.profileInfo")
+    profile_id = find_id(profile_info.get("profileIdList"), "Profile")
+    given = surname = email = None
+    if profile_id is None:
+        profile = as_object(profile_info.get("profile"), "reservationGuests.profileInfo.profile")
+        customer = as_object(profile.get("customer"), "profile.customer")
+        names = as_list(customer.get("personName"))
+        name = as_object(names[0], "profile.customer.personName") if names else {}
+        given = as_text(name.get("givenName"), "personName.givenName", max_length=40)
+        surname = as_text(name.get("surname"), "personName.surname", max_length=40)
+        emails = as_list(as_object(profile.get("emails"), "profile.emails").get("emailInfo"))
+        if emails:
+            email_obj = as_object(as_object(emails[0], "emailInfo").get("email"), "emailInfo.email")
+            email = as_text(email_obj.get("emailAddress"), "email.emailAddress", max_length=200)
+    return BookingRequest(
+        arrival=fields["arrival"],
+        departure=fields["departure"],
+        room_type=fields["room_type"].upper(),
+        rate_plan=fields["rate_plan"].upper(),
+        adults=fields["adults"] if fields["adults"] is not None else 1,
+        children=fields["children"] or 0,
+        profile_id=profile_id,
+        given_name=given,
+        surname=surname,
+        email=email,
+        guarantee_code=_upper(fields["guarantee_code"]),
+        payment_method=_upper(fields["payment_method"]),
+        market_code=_upper(fields["market_code"]),
+        source_code=_upper(fields["source_code"]),
+        comments=fields["comments"] or [],
+    )
+
+
+def _change(item: dict[str, Any]) -> ReservationChange:
+    fields = _stay_fields(item)
+    return ReservationChange(
+        arrival=fields["arrival"],
+        departure=fields["departure"],
+        room_type=_upper(fields["room_type"]),
+        rate_plan=_upper(fields["rate_plan"]),
+        adults=fields["adults"],
+        children=fields["children"],
+        guarantee_code=_upper(fields["guarantee_code"]),
+        payment_method=_upper(fields["payment_method"]),
+        market_code=_upper(fields["market_code"]),
+        source_code=_upper(fields["source_code"]),
+        comments=fields["comments"],
+    )
+
+
+def _check_body_ids(item: dict[str, Any], hotel: Hotel, reservation_id: str | None) -> None:
+    body_hotel = item.get("hotelId")
+    if body_hotel is not None and str(body_hotel) != hotel.code:
+        raise bad_input(f"hotelId {body_hotel} in the body does not match hotel {hotel.code} in the path", "hotelId")
+    if reservation_id is not None:
+        body_id = find_id(item.get("reservationIdList"), "Reservation")
+        if body_id is not None and body_id != reservation_id:
+            raise bad_input(
+                f"Reservation id {body_id} in the body does not match {reservation_id} in the path",
+                "reservationIdList",
+            )
+
+
+# ------------------------------------------------------------------------------------------------------ routes
+
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
-    return []
+    # always read sandbox.enterprise at call time: reset() replaces it
+    async def get_hotel_reservations(request: Request) -> Response:
+        return _search(sandbox, request, hotel_of(sandbox, request))
+
+    async def get_reservation(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        res = hotel.reservation(str(request.path_params["reservationId"]))
+        return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
+
+    async def post_reservation(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        item = _first_reservation(await read_json(request), create=True)
+        _check_body_ids(item, hotel, None)
+        res = sandbox.enterprise.create_reservation(hotel.code, _booking(item))
+        body = {"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}}
+        return created(request, reservation_path(hotel.code, res.reservation_id), body)
+
+    async def put_reservation(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        hotel.reservation(reservation_id)
+        item = _first_reservation(await read_json(request), create=False)
+        _check_body_ids(item, hotel, reservation_id)
+        res = sandbox.enterprise.modify_reservation(hotel.code, reservation_id, _change(item))
+        body = {"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}}
+        return ohip_json(
+            body, headers={"Location": absolute_url(request, reservation_path(hotel.code, res.reservation_id))}
+        )
+
+    async def post_cancel_reservation(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        hotel.reservation(reservation_id)
+        body = await read_json(request)
+        reason = as_object(body.get("reason"), "reason")
+        code = as_text(reason.get("code"), "reason.code", max_length=20)
+        if not code:
+            raise bad_input(
+                f"reason.code is required; valid codes: {', '.join(hotel.cancellation_reasons)}", "reason.code"
+            )
+        for entry in as_list(body.get("reservations")):
+            _check_body_ids(as_object(entry, "reservations"), hotel, reservation_id)
+        dry_run = bool(as_bool(body.get("verificationOnly"), "verificationOnly"))
+        outcome = sandbox.enterprise.cancel_reservation(hotel.code, reservation_id, code, verification_only=dry_run)
+        res = outcome.reservation
+        if dry_run:
+            warning = (
+                f"Verification only: reservation {res.reservation_id} can be cancelled with reason "
+                f"{outcome.reason.code}; nothing was changed. Cancellation policy: {outcome.penalty_text}"
+            )
+            row = {"reservationIdList": _ids(res), "hotelId": hotel.code, "reservationStatus": res.status}
+            return ohip_json({"reservations": [row], "warnings": [{"value": warning, "code": "VERIFICATION_ONLY"}]})
+        info = {
+            "code": outcome.reason.code,
+            "description": outcome.reason.description,
+            "date": outcome.cancellation_date.isoformat(),
+        }
+        answer = {
+            "cxlActivityLog": [
+                {
+                    "cancellationIdList": [id_entry(outcome.cancellation_number or "", "Cancellation")],
+                    "reason": {"code": outcome.reason.code, "description": outcome.reason.description},
+                    "cxlDate": outcome.cancellation_date.isoformat(),
+                }
+            ],
+            "reservations": [
+                {
+                    "reservationIdList": _ids(res),
+                    "hotelId": hotel.code,
+                    "reservationStatus": res.status,
+                    "cancellationInfo": info,
+                }
+            ],
+        }
+        return created(request, reservation_path(hotel.code, res.reservation_id) + "/cancellations", answer)
+
+    async def put_reinstate_reservation(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        hotel.reservation(reservation_id)
+        raw = await request.body()
+        if raw.strip():
+            _check_body_ids(await read_json(request), hotel, reservation_id)
+        res = sandbox.enterprise.reinstate_reservation(hotel.code, reservation_id)
+        location = absolute_url(request, reservation_path(hotel.code, res.reservation_id))
+        return ohip_json({}, headers={"Location": location})
+
+    hotel_path = BASE + "/hotels/{hotelId}/reservations"
+    return [
+        Route(hotel_path, get_hotel_reservations, methods=["GET"], name="getHotelReservations"),
+        Route(hotel_path, post_reservation, methods=["POST"], name="postReservation"),
+        Route(hotel_path + "/{reservationId}", get_reservation, methods=["GET"], name="getReservation"),
+        Route(hotel_path + "/{reservationId}", put_reservation, methods=["PUT"], name="putReservation"),
+        Route(
+            hotel_path + "/{reservationId}/cancellations",
+            post_cancel_reservation,
+            methods=["POST"],
+            name="postCancelReservation",
+        ),
+        Route(
+            hotel_path + "/{reservationId}/cancellations",
+            put_reinstate_reservation,
+            methods=["PUT"],
+            name="putReinstateReservation",
+        ),
+    ]
