@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from app.opera.cashiering import CashieringAPI, Folio, Posting
-from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI, Room
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
@@ -42,6 +42,8 @@ AllPages = Annotated[
 ]
 RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
 
+#: check_in tries at most this many free rooms when OPERA refuses one (e.g. held for a later stay).
+PICK_ATTEMPTS = 5
 PageFetch = Callable[[int, int], Awaitable[ReservationPage]]
 
 #: all_pages stops here, so one call cannot walk a whole chain's history.
@@ -275,8 +277,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="check_in on the arrival day",
         )
 
-    async def pick_room(hotel: str, reservation: Reservation) -> str:
-        """A Vacant room of the booked type, Inspected before Clean, not held for another arrival."""
+    async def room_candidates(hotel: str, reservation: Reservation) -> list[str]:
+        """Vacant rooms of the booked type, Inspected before Clean, not held for another arrival today."""
         room_type = reservation.room_type
         if not room_type:
             raise ToolError(
@@ -290,7 +292,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         free = [r for r in ready.items if r.ready_for_guest and "Arrival" not in r.reservation_statuses]
         free.sort(key=lambda r: (r.room_status != "Inspected", r.room_id))
         if free:
-            return free[0].room_id
+            return [r.room_id for r in free[:PICK_ATTEMPTS]]
         waiting = await front_office.rooms(
             hotel, room_statuses=["Dirty", "Pickup"], front_office_statuses=["Vacant"], room_types=[room_type],
             limit=100, fresh=True,
@@ -302,6 +304,19 @@ def build(services: ToolServices) -> list[ToolDef]:
             "Next step: ask housekeeping to clean one (then update_room_status to Clean or Inspected) and call "
             "check_in again, or offer another room type (modify_reservation)"
         )
+
+    async def assign_first_free(
+        hotel: str, reservation_id: str, candidates: list[str]
+    ) -> tuple[str, list[OperaWarning]]:
+        """Assign the first candidate OPERA accepts: a room can be held for a later stay the board does not show."""
+        refusal: OperaBadRequestError | None = None
+        for room in candidates:
+            try:
+                return room, (await front_office.assign_room(hotel, reservation_id, room)).warnings
+            except OperaBadRequestError as exc:
+                refusal = exc
+        assert refusal is not None  # candidates is never empty
+        raise refusal
 
     async def check_in(
         reservation_id: ReservationId,
@@ -329,18 +344,20 @@ def build(services: ToolServices) -> list[ToolDef]:
         await progress(1, "reservation is due in")
         chosen_by: Literal["caller", "reservation", "server"]
         try:
+            warnings: list[OperaWarning] = []
             if room_id:
                 chosen_by, room = "caller", room_id
+                if room != reservation.room_id:
+                    warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
             elif reservation.room_id:
                 chosen_by, room = "reservation", reservation.room_id
             else:
-                chosen_by, room = "server", await pick_room(hotel, reservation)
-            await progress(2, f"room {room} chosen")
-            warnings: list[OperaWarning] = []
-            if room != reservation.room_id:
-                warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
-            await progress(3, f"room {room} assigned")
+                chosen_by = "server"
+                candidates = await room_candidates(hotel, reservation)
+                room, warnings = await assign_first_free(hotel, reservation_id, candidates)
+            await progress(2, f"room {room} assigned")
             done = await front_office.check_in(hotel, reservation_id, room)
+            await progress(3, "check-in accepted")
         except OperaError as exc:
             raise tool_error(
                 exc, what=f"check_in of reservation {reservation_id}",
