@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=None, help="seed of the generated hotels (OPERA_SANDBOX_SEED)")
     sandbox.add_argument("--business-date", default=None, help="the hotels' business date, YYYY-MM-DD")
     sub.add_parser("check-config", help="print the effective configuration with secrets masked")
+    new_key = sub.add_parser("new-api-key", help="print a new API key and the OPERA_MCP_API_KEYS line that admits it")
+    new_key.add_argument("--name", required=True, help="who or what uses the key, e.g. frontdesk-bot")
+    new_key.add_argument("--scopes", default="opera:read", help="comma-separated: opera:read,opera:write,opera:billing")
+    new_key.add_argument("--hotels", default="*", help="comma-separated hotel codes, or * for every hotel")
     return p
 
 
@@ -134,7 +138,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "sandbox":
         return run_sandbox(settings)
+    if args.command == "new-api-key":
+        return print_new_api_key(args)
+    from app.security.layer import startup_refusal
+
+    refusal = startup_refusal(settings)
+    if refusal:
+        return _fail(f"configuration error: {refusal}")
     return serve(settings)
+
+
+def print_new_api_key(args: argparse.Namespace) -> int:
+    from app.security.api_keys import ApiKeyConfigError, new_api_key
+
+    try:
+        made = new_api_key(args.name, args.scopes, args.hotels)
+    except ApiKeyConfigError as exc:
+        return _fail(f"new-api-key: {exc}")
+    print(f"API key (give it to the client; it is not stored anywhere):\n  {made.key}\n"
+          f"Line to add to OPERA_MCP_API_KEYS_FILE (or OPERA_MCP_API_KEYS):\n  {made.line}")
+    return 0
 
 
 def entrypoint() -> None:

@@ -2,7 +2,7 @@
 
 create_app wires it in four places: `guard_tools` on the tool list before registration, `tool_extras` into
 ToolServices.extras (the hotel guard), `tools_list_filter` as MCP server middleware, and `SecurityMiddleware`
-around the Starlette app; `aclose` in the lifespan's shutdown. `bind_refusal` is the CLI's start-up check.
+around the Starlette app; `aclose` in the lifespan's shutdown. `startup_refusal` is the CLI's start-up check.
 """
 
 from __future__ import annotations
@@ -35,14 +35,29 @@ LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 REALM = "opera-cloud-mcp"
 
 
-def bind_refusal(settings: Settings) -> str | None:
+def startup_refusal(settings: Settings) -> str | None:
     """Why the server must not start with these settings (one line), or None. The CLI exits 2 with it."""
     if settings.mcp_auth == "none" and not settings.is_loopback_bind and not settings.allow_unauthenticated:
         return (
             f"refusing to serve without authentication on {settings.host}: set OPERA_MCP_AUTH=api_key or oauth, "
             "bind OPERA_HOST=127.0.0.1, or set OPERA_ALLOW_UNAUTHENTICATED=true to accept the risk"
         )
+    try:
+        if settings.mcp_auth == "api_key":
+            ApiKeyRing.load(settings.mcp_api_keys_file, settings.mcp_api_keys)
+        elif settings.mcp_auth == "oauth":
+            _oauth_config(settings, {})
+    except (ApiKeyConfigError, OAuthConfigError) as exc:
+        return str(exc)
     return None
+
+
+def _oauth_config(settings: Settings, tuning: dict[str, float]) -> OAuthConfig:
+    return OAuthConfig.build(
+        issuer=settings.mcp_oauth_issuer, audience=settings.mcp_oauth_audience or settings.mcp_resource_url,
+        jwks_url=settings.mcp_oauth_jwks_url, algorithms=settings.mcp_oauth_algorithms,
+        hotels_claim=settings.mcp_oauth_hotels_claim, **tuning,
+    )
 
 
 class SecurityLayer:
@@ -72,12 +87,7 @@ class SecurityLayer:
             if self.mode == "api_key":
                 self.keys = ApiKeyRing.load(settings.mcp_api_keys_file, settings.mcp_api_keys)
             elif self.mode == "oauth":
-                config = OAuthConfig.build(
-                    issuer=settings.mcp_oauth_issuer,
-                    audience=settings.mcp_oauth_audience or settings.mcp_resource_url,
-                    jwks_url=settings.mcp_oauth_jwks_url, algorithms=settings.mcp_oauth_algorithms,
-                    hotels_claim=settings.mcp_oauth_hotels_claim, **(oauth_tuning or {}),
-                )
+                config = _oauth_config(settings, oauth_tuning or {})
                 if jwks_client is None:
                     jwks_client = self._own_client = httpx.AsyncClient(follow_redirects=False)
                 self.verifier = JWTVerifier(config, jwks_client)
