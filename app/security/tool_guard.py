@@ -35,6 +35,7 @@ from app.security.confirm import (
     refusal,
 )
 from app.security.idempotency import Fresh, Mismatch, Replay, fingerprint, store_key
+from app.security.minimisation import scrub_card_numbers
 from app.security.principal import Principal, anonymous, current_principal
 from app.tools.registry import ToolDef, ToolServices
 
@@ -246,24 +247,31 @@ class ToolGuard:
                     raise guard.refuse(tool.name, principal, refused[0], refused[1], hotel_id=hotel,
                                        ids=touched_ids(args))
             guard._hook_ohip_client()
+            kwargs = scrub_card_numbers(kwargs)
+            args = {k: v for k, v in kwargs.items() if k != ctx_name}
             call = ToolCall(tool=tool.name, principal=principal, hotel_id=hotel)
             token = _current_call.set(call)
-            key = fp = None
             try:
+                key = fp = None
                 if idempotency_key is not None:
                     key = store_key(principal.identity, tool.name, idempotency_key)
                     fp = fingerprint({**_plain(args), "hotel_id": hotel})
                     claim = await guard._claim(tool.name, principal, key, fp, hotel, args)
                     if isinstance(claim, Replay):
                         guard.layer.metrics.idempotent_replays.labels(tool.name).inc()
-                        replayed = _rebuild(return_type, claim.result)
                         guard.layer.audit.record(
                             event="tool_call", outcome="replayed", tool=tool.name, hotel_id=hotel,
                             caller=principal.audit_view(), ids=touched_ids(args, claim.result),
                             detail="answered from the idempotency store; OHIP was not called",
                         )
-                        return replayed
-                result = await original(**kwargs)
+                        return _rebuild(return_type, claim.result)
+                try:
+                    result = scrub_card_numbers(await original(**kwargs))
+                except BaseException as exc:
+                    if key is not None:
+                        await guard.layer.idempotency.release(key)
+                    guard._audit_failure(tool, call, args, exc, audit_always)
+                    raise
                 if key is not None and fp is not None:
                     await guard.layer.idempotency.complete(key, fp, _dump(result))
                 if audit_always:
@@ -273,11 +281,6 @@ class ToolGuard:
                         ohip_request_ids=call.ohip_request_ids,
                     )
                 return result
-            except BaseException as exc:
-                if key is not None:
-                    await guard.layer.idempotency.release(key)
-                guard._audit_failure(tool, call, args, exc, audit_always)
-                raise
             finally:
                 _current_call.reset(token)
 

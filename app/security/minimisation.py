@@ -1,0 +1,61 @@
+"""Data minimisation at the MCP face: no full card number goes into OHIP free text or comes out of a tool.
+
+Card numbers (Luhn-valid 13-19 digit runs) are masked in free-text fields (comments, references, notes) and in
+any field named like a card, on the way in and on the way out. Contact fields are left alone: a guest's phone
+number is legitimate output, and a long phone number can pass the Luhn check by chance.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from app.telemetry.redaction import CARD, luhn_valid
+
+_DIGIT_RUN = re.compile(r"(?<![\w])(?:\d[ -]?){12,18}\d(?![\w])")
+FREE_TEXT_KEYS = frozenset({"comments", "comment", "reference", "references", "notes", "note", "remarks",
+                            "description", "text", "message", "instructions"})
+SAFE_CARD_KEYS = frozenset({"card_last_four", "last_four"})
+
+T = TypeVar("T")
+
+
+def mask_cards(text: str) -> str:
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return CARD if 13 <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
+
+    return _DIGIT_RUN.sub(mask, text)
+
+
+def _watched(key: str) -> bool:
+    k = key.lower()
+    return k in FREE_TEXT_KEYS or (("card" in k or k == "pan") and k not in SAFE_CARD_KEYS)
+
+
+def _scrub(value: Any, watched: bool, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, str):
+        return mask_cards(value) if watched else value
+    if isinstance(value, dict):
+        return {k: _scrub(v, watched or (isinstance(k, str) and _watched(k)), depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, watched, depth + 1) for v in value]
+    return value
+
+
+def scrub_card_numbers(value: T) -> T:
+    """`value` (tool arguments as a dict, or a tool result model) with card numbers masked in watched fields."""
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(mode="python")
+        scrubbed = _scrub(dumped, False)
+        return value if scrubbed == dumped else type(value).model_validate(scrubbed)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out[k] = _scrub(v, _watched(k)) if isinstance(k, str) else v
+        return out  # type: ignore[return-value]
+    return value
