@@ -45,8 +45,9 @@ TOKEN_OPERATION = "oauth.getToken"  # noqa: S105 - an operation name, not a secr
 
 
 def refresh_margin(lifetime: float) -> float:
-    """Refresh this long before expiry: 10% of the token's life, at least 5 s, at most 300 s."""
-    return min(max(0.1 * lifetime, 5.0), 300.0)
+    """Refresh this long before expiry: 10% of the token's life, at least 5 s, at most 300 s, and never more than
+    half the life (else a very short-lived token would be fetched again for every call)."""
+    return min(max(0.1 * lifetime, 5.0), 300.0, lifetime / 2)
 
 
 def token_store_for(settings: Settings) -> TokenStore:

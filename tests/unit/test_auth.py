@@ -83,6 +83,7 @@ def test_refresh_margin_is_a_tenth_of_the_life_within_bounds() -> None:
     assert refresh_margin(600) == 60
     assert refresh_margin(20) == 5
     assert refresh_margin(86400) == 300
+    assert refresh_margin(6) == 3  # never more than half the life
 
 
 async def test_concurrent_cold_callers_fetch_one_token() -> None:
