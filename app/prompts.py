@@ -60,8 +60,9 @@ def checkout_assistant_text(reservation: str = "", room: str = "", hotel_id: str
             raise _refuse(f"{name} {value[:40]!r} should be letters and digits only")
     if reservation:
         find = (
-            f"1. Find the stay: get_reservation for {reservation}{hotel_arg} (it accepts a confirmation number) and "
-            "note reservation_id, guest, room and status (it must be InHouse or DueOut)."
+            f'1. Find the stay: get_reservation(reservation_id="{reservation}"{hotel_arg}), or with '
+            f'confirmation_number="{reservation}" if that is what the guest gave; note reservation_id, guest, room '
+            "and status (it must be InHouse or DueOut)."
         )
     else:
         find = (

@@ -1,0 +1,109 @@
+"""HousekeepingAPI against the sandbox over real HTTP: the board and its counts, status updates seen by the front
+office, refusals, and guest service requests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
+from app.opera.errors import OperaBadRequestError, OperaNotFoundError
+from app.opera.front_office import FrontOfficeAPI
+from app.opera.housekeeping import HousekeepingAPI
+from app.opera.http import OperaHTTP
+from app.telemetry.metrics import Metrics
+
+HOTEL = "SAND01"
+
+
+@pytest.fixture
+async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
+    settings = load_settings(
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        base_url=sandbox_server.url,
+        app_key=SANDBOX_APP_KEY,
+    )
+    client = OperaHTTP(settings, Metrics())
+    await client.start()
+    yield client
+    await client.aclose()
+
+
+def hotel_state(sandbox_server: Any) -> Any:
+    return sandbox_server.sandbox.enterprise.hotels[HOTEL]
+
+
+async def test_board_counts_every_room_by_status(http: OperaHTTP, sandbox_server: Any) -> None:
+    hotel = hotel_state(sandbox_server)
+    board = await HousekeepingAPI(http).overview(HOTEL, limit=10)
+    expected = Counter(room.room_status for room in hotel.rooms.values())
+    assert {c.room_status: c.rooms for c in board.counts} == {s: n for s, n in expected.items() if n}
+    assert board.page.total == len(hotel.rooms)
+    assert board.page.count == 10 and board.page.has_more and board.page.next_offset == 10
+
+
+async def test_board_filters_by_status(http: OperaHTTP, sandbox_server: Any) -> None:
+    hotel = hotel_state(sandbox_server)
+    dirty = sorted(room.room_id for room in hotel.rooms.values() if room.room_status == "Dirty")
+    board = await HousekeepingAPI(http).overview(HOTEL, room_statuses=["Dirty"], limit=100)
+    assert sorted(r.room_id for r in board.rooms) == dirty
+    assert dirty and all(r.room_status == "Dirty" for r in board.rooms)
+
+
+async def test_rooms_marked_clean_show_clean_on_the_board_and_at_the_front_desk(
+    http: OperaHTTP, sandbox_server: Any
+) -> None:
+    hotel = hotel_state(sandbox_server)
+    vacant_dirty = [
+        room.room_id
+        for room in hotel.rooms.values()
+        if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Vacant"
+    ][:2]
+    assert len(vacant_dirty) == 2
+    api = HousekeepingAPI(http)
+    await api.update_room_status(HOTEL, vacant_dirty, room_status="Clean")
+
+    board = await api.overview(HOTEL, from_room=min(vacant_dirty), to_room=max(vacant_dirty), limit=100)
+    on_board = {r.room_id: r.room_status for r in board.rooms if r.room_id in vacant_dirty}
+    assert on_board == dict.fromkeys(vacant_dirty, "Clean")
+    rooms = await FrontOfficeAPI(http).rooms(
+        HOTEL, room_statuses=["Clean"], front_office_statuses=["Vacant"], limit=100, fresh=True
+    )
+    assert set(vacant_dirty) <= {r.room_id for r in rooms.items}
+
+
+async def test_an_unknown_room_is_not_found_and_nothing_changes(http: OperaHTTP, sandbox_server: Any) -> None:
+    hotel = hotel_state(sandbox_server)
+    real = next(iter(hotel.rooms))
+    before = hotel.rooms[real].room_status
+    target = "Dirty" if before != "Dirty" else "Clean"
+    with pytest.raises(OperaNotFoundError):
+        await HousekeepingAPI(http).update_room_status(HOTEL, [real, "9999"], room_status=target)
+    assert hotel.rooms[real].room_status == before
+
+
+async def test_an_occupied_room_cannot_be_put_out_of_order(http: OperaHTTP, sandbox_server: Any) -> None:
+    hotel = hotel_state(sandbox_server)
+    occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
+    with pytest.raises(OperaBadRequestError) as caught:
+        await HousekeepingAPI(http).update_room_status(HOTEL, [occupied], room_status="OutOfOrder")
+    assert occupied in (caught.value.detail or "")
+    assert hotel.rooms[occupied].room_status != "OutOfOrder"
+
+
+async def test_do_not_disturb_shows_on_the_board(http: OperaHTTP, sandbox_server: Any) -> None:
+    hotel = hotel_state(sandbox_server)
+    rooms = [r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id][:2]
+    api = HousekeepingAPI(http)
+    await api.set_service_request(HOTEL, rooms, "DoNotDisturb")
+    board = await api.overview(HOTEL, service_request="DoNotDisturb", limit=100)
+    assert set(rooms) <= {r.room_id for r in board.rooms}
+    assert all(r.service_request == "DoNotDisturb" for r in board.rooms)
+
+    await api.set_service_request(HOTEL, rooms, "NoStatusSelected")
+    board = await api.overview(HOTEL, service_request="DoNotDisturb", limit=100)
+    assert not set(rooms) & {r.room_id for r in board.rooms}
