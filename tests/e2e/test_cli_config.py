@@ -12,8 +12,14 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", 
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], env={**CLEAN_ENV, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**CLEAN_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -21,11 +27,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     [
         ({"OPERA_PORT": "abc"}, "OPERA_PORT", "valid integer"),
         ({"OPERA_REQUEST_TIMEOUT": "-5"}, "OPERA_REQUEST_TIMEOUT", "greater than 0"),
-        ({"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "not a url",
-          "OPERA_APP_KEY": "k"}, "OPERA_BASE_URL", "not an http(s) URL"),
+        (
+            {"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "not a url", "OPERA_APP_KEY": "k"},
+            "OPERA_BASE_URL",
+            "not an http(s) URL",
+        ),
         ({"OPERA_CLIENT_ID": "only-the-id"}, "OPERA_CLIENT_SECRET", "half set"),
-        ({"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com"},
-         "OPERA_APP_KEY", "required"),
+        (
+            {"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com"},
+            "OPERA_APP_KEY",
+            "required",
+        ),
         ({"OPERA_TOOLSETS": "reservations,spa"}, "OPERA_TOOLSETS", "unknown toolset 'spa'"),
         ({"OPERA_LOG_LEVEL": "LOUD"}, "OPERA_LOG_LEVEL", "Input should be"),
     ],
@@ -52,10 +64,16 @@ def test_bad_port_flag_exits_2_for_serve_too() -> None:
 
 def test_check_config_prints_effective_values_and_masks_secrets() -> None:
     secret = "very-secret-client-secret-42"
-    result = run_cli("check-config", env={
-        "OPERA_CLIENT_ID": "my-client", "OPERA_CLIENT_SECRET": secret, "OPERA_BASE_URL": "https://ohip.example.com/",
-        "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_API_VERSION": "v1",
-    })
+    result = run_cli(
+        "check-config",
+        env={
+            "OPERA_CLIENT_ID": "my-client",
+            "OPERA_CLIENT_SECRET": secret,
+            "OPERA_BASE_URL": "https://ohip.example.com/",
+            "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b",
+            "OPERA_API_VERSION": "v1",
+        },
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert secret not in out and "5f7e3b2a-9c41" not in out

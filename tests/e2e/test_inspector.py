@@ -17,10 +17,20 @@ INSPECTOR = ROOT / ".ci" / ".cache" / "inspector" / "node_modules" / ".bin" / "m
 
 def inspector(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     assert INSPECTOR.exists(), "MCP Inspector missing: run `bash .ci/inspector.sh install` (.ci/run does)"
-    env = {"HOME": str(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "mcp.json"), "PATH": "/usr/bin:/bin",
-           "NO_COLOR": "1"}
-    return subprocess.run([str(INSPECTOR), "--cli", url, *args, "--format", "json", "-q"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        "HOME": str(tmp_path),
+        "MCP_CATALOG_PATH": str(tmp_path / "mcp.json"),
+        "PATH": "/usr/bin:/bin",
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        [str(INSPECTOR), "--cli", url, *args, "--format", "json", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +49,28 @@ def test_inspector_lists_tools_with_strict_schemas(tmp_path: Path, server_url: s
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
-@pytest.mark.parametrize(("tool", "args", "expect"), [
-    ("search_reservations", {"surname": "Smith"}, "reservations"),
-    ("check_availability", {"arrival": "2026-05-01", "departure": "2026-05-03", "adults": 2}, "offers"),
-])
-def test_inspector_calls_tools(tmp_path: Path, server_url: str, era: str, tool: str, args: dict[str, object],
-                               expect: str) -> None:
-    result = inspector(tmp_path, server_url, "--protocol-era", era, "--method", "tools/call", "--tool-name", tool,
-                       "--tool-args-json", json.dumps(args))
+@pytest.mark.parametrize(
+    ("tool", "args", "expect"),
+    [
+        ("search_reservations", {"surname": "Smith"}, "reservations"),
+        ("check_availability", {"arrival": "2026-05-01", "departure": "2026-05-03", "adults": 2}, "offers"),
+    ],
+)
+def test_inspector_calls_tools(
+    tmp_path: Path, server_url: str, era: str, tool: str, args: dict[str, object], expect: str
+) -> None:
+    result = inspector(
+        tmp_path,
+        server_url,
+        "--protocol-era",
+        era,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        tool,
+        "--tool-args-json",
+        json.dumps(args),
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     body = json.loads(result.stdout)
     assert body.get("isError") is not True, body

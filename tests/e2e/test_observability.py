@@ -114,8 +114,9 @@ SECRET = "client-secret-never-logged"
 async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: io.StringIO, sandbox_server) -> None:  # type: ignore[no-untyped-def]
     secret = SECRET
     settings = settings_for_sandbox(sandbox_server.url, client_secret=secret)
-    configure_logging(level="INFO", structured=True, redactor=build_redactor(settings), environment="test",
-                      stream=captured_logs)
+    configure_logging(
+        level="INFO", structured=True, redactor=build_redactor(settings), environment="test", stream=captured_logs
+    )
     with running_app(settings) as srv:
         wait_ready(srv.url)
         async with mcp_client(srv.url) as client:
@@ -127,8 +128,19 @@ async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: 
     ohip = [r for r in records if r.get("logger") == "app.opera.http" and r.get("operation")]
     assert ohip, "no OHIP call was logged"
     for r in ohip:
-        for field in ("timestamp", "level", "logger", "message", "method", "url", "hotel_id", "request_size_bytes",
-                      "params", "status", "duration_ms"):
+        for field in (
+            "timestamp",
+            "level",
+            "logger",
+            "message",
+            "method",
+            "url",
+            "hotel_id",
+            "request_size_bytes",
+            "params",
+            "status",
+            "duration_ms",
+        ):
             assert field in r, (field, r)
     assert any(r.get("trace_id") and r.get("span_id") for r in ohip)
     everything = captured_logs.getvalue()
@@ -148,10 +160,16 @@ async def test_one_tool_call_traces_tool_span_with_child_ohip_span(spans, sandbo
     finished = spans.get_finished_spans()
     tool = [s for s in finished if s.name == "tools/call search_reservations"]
     assert len(tool) == 1, [s.name for s in finished]
-    children = [s for s in finished if s.parent is not None and s.parent.span_id == tool[0].context.span_id
-                and "getHotelReservations" in s.name]
+    children = [
+        s
+        for s in finished
+        if s.parent is not None and s.parent.span_id == tool[0].context.span_id and "getHotelReservations" in s.name
+    ]
     assert children, [(s.name, s.parent) for s in finished]
     trace_id = format(tool[0].context.trace_id, "032x")
-    seen = [r.headers.get("traceparent", "") for r in sandbox_server.sandbox.requests
-            if r.operation_id == "getHotelReservations"]
+    seen = [
+        r.headers.get("traceparent", "")
+        for r in sandbox_server.sandbox.requests
+        if r.operation_id == "getHotelReservations"
+    ]
     assert any(trace_id in tp for tp in seen), seen

@@ -19,10 +19,17 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", 
 
 async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
     port = free_port()
-    env = {**CLEAN_ENV, "OPERA_PORT": str(port), "OPERA_SHUTDOWN_DELAY": "2", "OPERA_GRACEFUL_SHUTDOWN_TIMEOUT": "20",
-           "OPERA_SANDBOX_BUSINESS_DATE": "2026-05-01", "OPERA_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = {
+        **CLEAN_ENV,
+        "OPERA_PORT": str(port),
+        "OPERA_SHUTDOWN_DELAY": "2",
+        "OPERA_GRACEFUL_SHUTDOWN_TIMEOUT": "20",
+        "OPERA_SANDBOX_BUSINESS_DATE": "2026-05-01",
+        "OPERA_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -37,8 +44,10 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
                 assert time.monotonic() < deadline, "server never became ready"
                 await asyncio.sleep(0.2)
             # Make the next reservation search take 4 s at the (embedded) OHIP sandbox.
-            fault = await http.post(f"{base}/sandbox/_sandbox/faults", json={
-                "operation": "getHotelReservations", "mode": "stall", "delay": 4.0, "times": 1})
+            fault = await http.post(
+                f"{base}/sandbox/_sandbox/faults",
+                json={"operation": "getHotelReservations", "mode": "stall", "delay": 4.0, "times": 1},
+            )
             assert fault.status_code in (200, 201), fault.text
 
             async def slow_call() -> dict[str, object]:

@@ -53,8 +53,15 @@ async def test_tool_schemas_match_their_snapshots() -> None:
             continue
         stored = path.read_text()
         if stored != current:
-            diff = "".join(difflib.unified_diff(stored.splitlines(True), current.splitlines(True),
-                                                f"{path.name} (stored)", f"{path.name} (served)", n=2))
+            diff = "".join(
+                difflib.unified_diff(
+                    stored.splitlines(True),
+                    current.splitlines(True),
+                    f"{path.name} (stored)",
+                    f"{path.name} (served)",
+                    n=2,
+                )
+            )
             problems.append(f"{tool.name} changed:\n{diff}")
     stale = sorted(p.stem for p in SNAPSHOTS.glob("*.json") if p.stem not in listed)
     if update:

@@ -6,14 +6,37 @@ from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 WRITE_TOOLS = {
-    "create_reservation", "modify_reservation", "cancel_reservation", "reinstate_reservation", "create_guest",
-    "update_guest", "assign_room", "check_in", "check_out", "update_room_status", "set_service_request",
-    "post_charge", "post_payment",
+    "create_reservation",
+    "modify_reservation",
+    "cancel_reservation",
+    "reinstate_reservation",
+    "create_guest",
+    "update_guest",
+    "assign_room",
+    "check_in",
+    "check_out",
+    "update_room_status",
+    "set_service_request",
+    "post_charge",
+    "post_payment",
 }
 ALL_TOOLS = WRITE_TOOLS | {
-    "search_reservations", "get_reservation", "check_availability", "list_rate_plans", "get_rate_plan",
-    "search_guests", "get_guest", "list_arrivals", "list_departures", "list_in_house", "find_available_rooms",
-    "get_housekeeping_overview", "get_folio", "list_transaction_codes", "health_check", "get_server_info",
+    "search_reservations",
+    "get_reservation",
+    "check_availability",
+    "list_rate_plans",
+    "get_rate_plan",
+    "search_guests",
+    "get_guest",
+    "list_arrivals",
+    "list_departures",
+    "list_in_house",
+    "find_available_rooms",
+    "get_housekeeping_overview",
+    "get_folio",
+    "list_transaction_codes",
+    "health_check",
+    "get_server_info",
 }
 
 
@@ -41,9 +64,18 @@ async def test_read_only_lists_only_read_tools_and_refuses_a_write_by_name() -> 
         async with mcp_client(srv.url) as client:
             names = {t.name for t in (await client.list_tools()).tools}
             assert names == ALL_TOOLS - WRITE_TOOLS
-            error = await call_error(client, "create_reservation", {
-                "arrival": "2026-05-01", "departure": "2026-05-02", "room_type": "KNG", "rate_plan": "BAR",
-                "adults": 1, "guest_surname": "Smith"})
+            error = await call_error(
+                client,
+                "create_reservation",
+                {
+                    "arrival": "2026-05-01",
+                    "departure": "2026-05-02",
+                    "room_type": "KNG",
+                    "rate_plan": "BAR",
+                    "adults": 1,
+                    "guest_surname": "Smith",
+                },
+            )
             assert "read-only" in error and "OPERA_READ_ONLY" in error
             info = await call_ok(client, "get_server_info")
             assert info["read_only"] is True
@@ -54,7 +86,15 @@ async def test_toolsets_filter_what_is_listed() -> None:
     with running_app(settings, port) as srv:
         async with mcp_client(srv.url) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert names == {"search_reservations", "get_reservation", "create_reservation", "modify_reservation",
-                             "cancel_reservation", "reinstate_reservation", "health_check", "get_server_info"}
+            assert names == {
+                "search_reservations",
+                "get_reservation",
+                "create_reservation",
+                "modify_reservation",
+                "cancel_reservation",
+                "reinstate_reservation",
+                "health_check",
+                "get_server_info",
+            }
             error = await call_error(client, "get_folio", {"reservation_id": "1"})
             assert "toolset 'billing' is not enabled" in error

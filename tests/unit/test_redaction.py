@@ -16,8 +16,15 @@ def test_digit_runs_that_fail_luhn_are_kept() -> None:
 
 def test_secrets_by_key_and_by_value() -> None:
     r = Redactor(["s3cr3t-client-secret"])
-    out = r.value({"client_secret": "x", "Authorization": "Bearer abc.def", "nested": [{"email": "a@b.co"}],
-                   "note": "the secret is s3cr3t-client-secret", "hotel": "SAND01"})
+    out = r.value(
+        {
+            "client_secret": "x",
+            "Authorization": "Bearer abc.def",
+            "nested": [{"email": "a@b.co"}],
+            "note": "the secret is s3cr3t-client-secret",
+            "hotel": "SAND01",
+        }
+    )
     assert out["client_secret"] == REDACTED and out["Authorization"] == REDACTED
     assert out["nested"][0]["email"] == REDACTED
     assert "s3cr3t-client-secret" not in out["note"]
