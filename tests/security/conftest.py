@@ -158,3 +158,15 @@ def rpc(method: str, params: dict[str, Any] | None = None, request_id: int = 1) 
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
                "MCP-Protocol-Version": "2025-11-25"}
+
+
+def rpc_result(response: Any) -> dict[str, Any]:
+    """The JSON-RPC message of an MCP POST answer, whether sent as plain JSON or as one SSE event."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        return dict(json.loads(data[-1]))
+    return dict(response.json())
+
+
+def tool_names(response: Any) -> set[str]:
+    return {t["name"] for t in rpc_result(response)["result"]["tools"]}
