@@ -1,4 +1,4 @@
-"""MCP resources about a hotel's set-up: room types, rate plans, transaction codes and payment methods.
+"""MCP resources about a hotel's set-up: room types, rate plans, transaction codes, payment methods and booking codes.
 
 Read through the reference cache, so an agent may read them as often as it likes. (Health resources live beside
 the app factory.)
@@ -27,20 +27,26 @@ class HotelConfiguration(BaseModel):
     room_types: list[dict[str, Any]] = Field(description="code, name, description")
     rate_plans: list[dict[str, Any]] = Field(description="rate plan code, description, room types it sells")
     transaction_codes: list[dict[str, Any]] = Field(description="codes for post_charge")
-    payment_methods: list[dict[str, Any]] = Field(description="codes for post_payment and check_out")
+    payment_methods: list[dict[str, Any]] = Field(description="codes for post_payment, check_out, bookings")
+    guarantee_codes: list[dict[str, Any]] = Field(description="guarantee codes for create_reservation")
+    market_codes: list[dict[str, Any]] = Field(description="market codes for create_reservation")
+    source_codes: list[dict[str, Any]] = Field(description="source codes for create_reservation")
     unavailable: dict[str, str] = Field(
         default_factory=dict, description="sections OHIP could not provide now, with the reason"
     )
 
 
 async def hotel_configuration(services: ToolServices, hotel_id: str) -> HotelConfiguration:
-    """Read the four sections concurrently; a section that fails is reported, not fatal."""
+    """Read the sections concurrently; a section that fails is reported, not fatal."""
     lov = ListsOfValuesAPI(services.http)
     sections: dict[str, Awaitable[Sequence[BaseModel]]] = {
         "room_types": lov.room_types(hotel_id),
         "rate_plans": RatePlansAPI(services.http).list(hotel_id),
         "transaction_codes": CashieringAPI(services.http).transaction_codes(hotel_id),
         "payment_methods": lov.payment_methods(hotel_id),
+        "guarantee_codes": lov.values(hotel_id, "GuaranteeCodes"),
+        "market_codes": lov.values(hotel_id, "MarketCodes"),
+        "source_codes": lov.values(hotel_id, "SourceCodes"),
     }
     results = await asyncio.gather(*sections.values(), return_exceptions=True)
     found: dict[str, list[dict[str, Any]]] = {}
@@ -66,8 +72,8 @@ def register_resources(mcp: MCPServer, services: ToolServices) -> None:
         title="Hotel configuration",
         mime_type="application/json",
         description=(
-            "A hotel's room types, rate plans, transaction codes and payment methods: the codes that "
-            "create_reservation, post_charge, post_payment and check_out accept."
+            "A hotel's room types, rate plans, transaction codes, payment methods, and guarantee, market and "
+            "source codes: the codes that create_reservation, post_charge, post_payment and check_out accept."
         ),
     )
     async def configuration(hotel_id: str) -> str:
