@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import httpx
+import pytest
 
 from tests.contract.plugin import SandboxServer
 
@@ -92,3 +93,134 @@ async def test_missing_reservation_is_404_with_detail(ohip: httpx.AsyncClient) -
     body = r.json()
     assert body["o:errorCode"] == "OHIPSIM-RSV-404"
     assert "999999999" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "needle"),
+    [
+        ({"departure": -1}, "OHIPSIM-RSV-DATES", "must be after arrival"),
+        ({"room_type": "XXX"}, "OHIPSIM-RSV-ROOMTYPE", "Room type XXX does not exist"),
+        (
+            {"rate_plan": "CORP", "room_type": "STE"},
+            "OHIPSIM-RSV-RATEPLAN-ROOMTYPE",
+            "cannot be booked for room type STE",
+        ),
+        ({"adults": 9}, "OHIPSIM-RSV-OCCUPANCY", "sleeps at most"),
+        ({"arrival": -2}, "OHIPSIM-RSV-PAST", "before the business date"),
+    ],
+)
+async def test_booking_refusals_name_the_problem(ohip: httpx.AsyncClient, change: dict, code: str, needle: str) -> None:
+    arrival = BD + timedelta(days=2)
+    departure = arrival + timedelta(days=2)
+    if "departure" in change:
+        departure = arrival + timedelta(days=change["departure"])
+    if "arrival" in change:
+        arrival = BD + timedelta(days=change["arrival"])
+    body = booking(
+        arrival,
+        departure,
+        room_type=change.get("room_type", "KNG"),
+        rate_plan=change.get("rate_plan", "BAR"),
+        adults=change.get("adults", 2),
+    )
+    r = await ohip.post(RSV, json=body)
+    assert r.status_code == 400
+    assert r.json()["o:errorCode"] == code
+    assert needle in r.json()["detail"]
+
+
+async def test_booking_with_an_inline_guest_creates_the_profile(
+    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    guest = {
+        "profile": {
+            "customer": {"personName": [{"givenName": "Zed", "surname": "Quartermaine", "nameType": "Primary"}]},
+            "profileType": "Guest",
+        }
+    }
+    arrival = BD + timedelta(days=1)
+    r = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=1), guest=guest))
+    assert r.status_code == 201, r.text
+    found = await ohip.get(RSV, params={"surname": "quarter"})
+    rows = found.json()["reservations"]["reservationInfo"]
+    assert [row["reservationGuest"]["surname"] for row in rows] == ["Quartermaine"]
+    profile_id = rows[0]["reservationGuest"]["id"]
+    assert sandbox_server.sandbox.enterprise.profiles[profile_id].given_name == "Zed"
+
+
+async def test_modify_dates_and_guests_then_cancel_and_reinstate(ohip: httpx.AsyncClient) -> None:
+    arrival = BD + timedelta(days=8)
+    made = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=2)))
+    reservation_id = made.headers["Location"].rsplit("/", 1)[1]
+    change = {
+        "reservations": [
+            {
+                "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                "hotelId": "SAND01",
+                "roomStay": {
+                    "departureDate": (arrival + timedelta(days=3)).isoformat(),
+                    "guestCounts": {"adults": 1, "children": 1},
+                },
+                "comments": [{"comment": {"text": {"value": "Late arrival"}, "type": "GEN", "internal": False}}],
+            }
+        ]
+    }
+    r = await ohip.put(f"{RSV}/{reservation_id}", json=change)
+    assert r.status_code == 200, r.text
+    res = r.json()["reservations"]["reservation"][0]
+    assert res["roomStay"]["departureDate"] == (arrival + timedelta(days=3)).isoformat()
+    assert res["roomStay"]["guestCounts"] == {"adults": 1, "children": 1}
+    assert res["comments"][0]["comment"]["text"]["value"] == "Late arrival"
+    cancelled = await ohip.post(f"{RSV}/{reservation_id}/cancellations", json={"reason": {"code": "ILL"}})
+    assert cancelled.status_code == 201
+    refused = await ohip.put(f"{RSV}/{reservation_id}", json=change)
+    assert refused.status_code == 400 and "reinstate" in refused.json()["detail"]
+    reinstated = await ohip.put(
+        f"{RSV}/{reservation_id}/cancellations",
+        json={"reservationIdList": [{"id": reservation_id, "type": "Reservation"}]},
+    )
+    assert reinstated.status_code == 200
+    got = await ohip.get(f"{RSV}/{reservation_id}")
+    assert got.json()["reservations"]["reservation"][0]["reservationStatus"] == "Reserved"
+
+
+async def test_cancel_refusals(ohip: httpx.AsyncClient) -> None:
+    checked_out = await ohip.get(RSV, params={"searchType": "CheckedOut", "limit": 1})
+    row = checked_out.json()["reservations"]["reservationInfo"][0]
+    reservation_id = row["reservationIdList"][0]["id"]
+    r = await ohip.post(f"{RSV}/{reservation_id}/cancellations", json={"reason": {"code": "CHG"}})
+    assert r.status_code == 400 and "CheckedOut" in r.json()["detail"]
+    future = await ohip.get(RSV, params={"arrivalStartDate": (BD + timedelta(days=5)).isoformat(), "limit": 1})
+    future_id = future.json()["reservations"]["reservationInfo"][0]["reservationIdList"][0]["id"]
+    bad_reason = await ohip.post(f"{RSV}/{future_id}/cancellations", json={"reason": {"code": "ZZZ"}})
+    assert bad_reason.status_code == 400 and "ZZZ" in bad_reason.json()["detail"]
+    no_reason = await ohip.post(f"{RSV}/{future_id}/cancellations", json={})
+    assert no_reason.status_code == 400 and "reason.code" in no_reason.json()["detail"]
+
+
+async def test_in_house_and_departure_searches(ohip: httpx.AsyncClient) -> None:
+    in_house = await ohip.get(RSV, params={"searchType": "InHouse", "limit": 200})
+    statuses = {r["computedReservationStatus"] for r in in_house.json()["reservations"]["reservationInfo"]}
+    assert statuses == {"InHouse", "DueOut"}
+    due_out = await ohip.get(RSV, params={"expectedDepartures": "true", "limit": 200})
+    rows = due_out.json()["reservations"]["reservationInfo"]
+    assert rows and all(r["roomStay"]["departureDate"] == BD.isoformat() and r["roomStay"]["roomId"] for r in rows)
+    page = await ohip.get(RSV, params={"searchType": "InHouse", "limit": 5, "offset": 5})
+    body = page.json()["reservations"]
+    assert body["count"] == 5 and body["offset"] == 5 and body["hasMore"] is True
+    empty = await ohip.get(RSV, params={"surname": "Nobodyatall"})
+    assert empty.status_code == 200 and empty.json()["reservations"]["reservationInfo"] == []
+
+
+@pytest.mark.lenient_requests
+async def test_lenient_input_numeric_strings_and_lone_objects(ohip: httpx.AsyncClient) -> None:
+    arrival = BD + timedelta(days=9)
+    body = booking(arrival, arrival + timedelta(days=1))
+    res = body["reservations"]["reservation"][0]
+    body["reservations"]["reservation"] = res  # a lone object where an array is declared
+    res["roomStay"]["guestCounts"]["adults"] = "2"
+    res["roomStay"]["roomRates"] = res["roomStay"]["roomRates"][0]
+    res["roomStay"]["roomRates"]["roomType"] = "kng"
+    r = await ohip.post(RSV, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["reservations"]["reservation"][0]["roomStay"]["guestCounts"]["adults"] == 2

@@ -79,8 +79,9 @@ def route_path(request: Request) -> str:
 
 def absolute_url(request: Request, sandbox_path: str) -> str:
     """`sandbox_path` (e.g. /rsv/v1/hotels/SAND01/reservations/1) as an absolute URL, mount prefix included."""
-    base = str(request.base_url).rstrip("/")  # base_url already carries root_path
-    return base + sandbox_path
+    # Starlette's base_url uses the app root, not the mount prefix, so build from root_path ourselves
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return str(request.url.replace(path=root + sandbox_path, query="", fragment=""))
 
 
 def created(request: Request, sandbox_path: str, body: Mapping[str, Any]) -> Response:
