@@ -27,8 +27,23 @@ RATE_PLAN_DETAILS = ("PrimaryDetails", "TransactionDetails", "Packages")
 
 class RatePeriod(BaseModel):
     start: date | None = Field(default=None, description="first night this price applies to")
-    end: date | None = Field(default=None, description="last night (as OHIP gives it) this price applies to")
+    end: date | None = Field(default=None, description="end of this price's run of nights, as OHIP gives it")
     amount: Money = Field(description="price per night, after tax when OHIP gives it")
+
+
+def add_period(periods: list[RatePeriod], period: RatePeriod) -> None:
+    """Append, merging into the previous run when the price is the same and the dates follow on, so a long
+    stay at one price is one line, not ninety."""
+    if periods:
+        last = periods[-1]
+        follows = (
+            last.end is not None and period.start is not None
+            and period.start - last.end <= timedelta(days=1) and period.start > (last.start or period.start)
+        )
+        if follows and last.amount == period.amount:
+            last.end = period.end or last.end
+            return
+    periods.append(period)
 
 
 class Offer(BaseModel):
@@ -115,12 +130,12 @@ def offers_from(segment: dict[str, Any]) -> list[Offer]:
             room_type, rate_plan = as_text(line.get("roomType")), as_text(line.get("ratePlanCode"))
             if not room_type or not rate_plan:
                 continue
-            nightly = []
+            nightly: list[RatePeriod] = []
             for rate in as_list(as_dict(line.get("rates")).get("rate")):
                 amount = money_from_total(as_dict(rate).get("base"))
                 if amount:
-                    nightly.append(RatePeriod(start=as_date(as_dict(rate).get("start")),
-                                              end=as_date(as_dict(rate).get("end")), amount=amount))
+                    add_period(nightly, RatePeriod(start=as_date(as_dict(rate).get("start")),
+                                                   end=as_date(as_dict(rate).get("end")), amount=amount))
             state = as_text(line.get("availability"))
             offers.append(Offer(
                 room_type=room_type,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.opera.errors import OperaNotFoundError
+from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import Money, OperaWarning, PageInfo, warnings_from
 
@@ -552,8 +552,12 @@ class ReservationsAPI:
         record: Reservation | None = None
         try:
             record = await self.get(hotel_id, rid)
-        except OperaNotFoundError:
-            warnings.append(OperaWarning(message=f"reservation {rid} was created but could not be read back yet"))
+        except OperaError as exc:
+            # The booking stands; failing here would invite the agent to book again.
+            record = reservation_from_record(created[0], hotel_id) if created else None
+            warnings.append(OperaWarning(
+                message=f"reservation {rid} was created but could not be read back: {exc.describe()}"
+            ))
         confirmation = id_of(ids, "Confirmation") or (record.confirmation_number if record else None)
         return CreatedReservation(
             reservation_id=rid, confirmation_number=confirmation, reservation=record, warnings=warnings
@@ -565,7 +569,16 @@ class ReservationsAPI:
             PUT_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": current.reservation_id},
             json=change_body(hotel_id, current, changes),
         )
-        updated = await self.get(hotel_id, current.reservation_id)
+        try:
+            updated = await self.get(hotel_id, current.reservation_id)
+        except OperaError:
+            # The change is made; OHIP's own answer to the PUT is the next best account of it.
+            records = [r for r in as_list(as_dict(as_dict(response.body).get("reservations")).get("reservation"))
+                       if isinstance(r, dict)]
+            answered = reservation_from_record(records[0], hotel_id) if records else None
+            if answered is None:
+                raise
+            updated = answered
         updated.warnings = warnings_from(response.body) + updated.warnings
         return updated
 

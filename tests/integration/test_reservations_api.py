@@ -26,9 +26,10 @@ BUSINESS_DATE = date(2026, 5, 1)
 pytestmark = pytest.mark.sandbox(business_date=BUSINESS_DATE)
 
 
-def client_for(base_url: str) -> OperaHTTP:
+def client_for(base_url: str, **overrides: Any) -> OperaHTTP:
     settings = load_settings(
-        client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET, base_url=base_url, app_key=SANDBOX_APP_KEY
+        client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET, base_url=base_url, app_key=SANDBOX_APP_KEY,
+        **overrides,
     )
     return OperaHTTP(settings, Metrics())
 
@@ -213,3 +214,23 @@ async def test_cancellation_reasons_come_from_the_hotels_list(api: ReservationsA
     ))
     result = await api.cancel("SAND01", created.reservation_id, reason_code=reasons[-1].code)
     assert result.cancelled
+
+
+async def test_a_booking_whose_read_back_fails_is_still_reported_once(sandbox_server: Any) -> None:
+    http = client_for(sandbox_server.url, max_retries=0)
+    await http.start()
+    try:
+        sandbox_server.sandbox.faults.inject(operation="getReservation", status=503, times=1)
+        arrival, departure = stay(days_ahead=12, nights=1)
+
+        created = await ReservationsAPI(http).create("SAND01", BookingRequest(
+            arrival=arrival, departure=departure, room_type="KNG", rate_plan="BAR", adults=1, surname="Readback",
+        ))
+    finally:
+        await http.aclose()
+
+    assert created.reservation_id and created.confirmation_number
+    assert created.reservation is not None and created.reservation.arrival == arrival
+    assert any("could not be read back" in w.message for w in created.warnings)
+    posts = [x for x in sandbox_server.sandbox.requests if x.operation_id == "postReservation"]
+    assert len(posts) == 1
