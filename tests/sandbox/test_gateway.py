@@ -233,3 +233,13 @@ async def test_works_mounted_under_a_prefix_with_correct_location() -> None:
     sandbox = sandbox_app.state.sandbox
     assert all(not e.path.startswith("/sandbox") for e in sandbox.requests)
     assert check_recorded(sandbox) == []
+
+
+async def test_stalled_response_arrives_late_but_whole(ohip: httpx.AsyncClient, sandbox_server: SandboxServer) -> None:
+    sandbox_server.sandbox.faults.inject(operation="getHotelReservations", mode="stall", delay=0.5)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    r = await ohip.get(f"{RSV}?limit=1")
+    assert r.status_code == 200 and r.json()["reservations"]["count"] == 1
+    assert loop.time() - started >= 0.5
+    assert sandbox_server.sandbox.faults.pending() == []
