@@ -201,7 +201,7 @@ class TokenManager:
                     url, data=self._form(), headers=self._headers(),
                     extensions={"ohip_operation": TOKEN_OPERATION},
                 )
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 failure = classify_transport_error(exc)
                 if failure != "other" and attempt < self._retry.max_retries:
                     self._metrics.ohip_retries.labels(failure).inc()

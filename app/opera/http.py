@@ -442,7 +442,7 @@ class OperaHTTP:
             self._update_pool_gauge()
             try:
                 response = await client.send(request)
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 failure = classify_transport_error(exc)
                 self._record(op, method, url, query, content, hotel_id, request_id, None, started,
                              error=type(exc).__name__)
@@ -514,7 +514,7 @@ class OperaHTTP:
         op: Operation,
         method: str,
         failure: TransportFailure,
-        exc: httpx.TransportError,
+        exc: httpx.HTTPError,
         request_id: str,
         hotel_id: str,
         retries: int,

@@ -237,12 +237,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
-def classify_transport_error(exc: httpx.TransportError) -> TransportFailure:
+def classify_transport_error(exc: httpx.HTTPError) -> TransportFailure:
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return "connect"
     if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
         return "timeout"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+    # A body we could not decode is an answer lost as surely as a dropped connection.
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError,
+                        httpx.DecodingError)):
         return "dropped"
     return "other"
 
