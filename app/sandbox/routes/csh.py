@@ -1,14 +1,506 @@
-"""Sandbox routes for the OHIP csh module (placeholder until the "sandbox ops" engineer fills it in)."""
+"""Sandbox routes for the OHIP csh module: folios, transaction codes, charges, payments, folio generation and
+check-out (which OHIP puts in cashiering, not in the front office).
+
+Card numbers are never kept: a payment keeps at most the last four digits, and digit runs that look like a card
+number in free text (remarks, references) are masked before they are stored or echoed.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from app.sandbox.routes.common import (
+    as_bool,
+    as_enum,
+    as_float,
+    as_int,
+    as_list,
+    as_object,
+    as_text,
+    bad_input,
+    created,
+    hotel_of,
+    money_body,
+    ohip_json,
+    query_value,
+    query_values,
+    read_json,
+)
+from app.sandbox.routes.fof import check_body_target, warning
+from app.sandbox.routes.rsv import reservation_path, search_row
+from app.sandbox.state import (
+    MAX_FOLIO_WINDOW,
+    ROOM_STATUSES,
+    FolioWindow,
+    Hotel,
+    Posting,
+    Reservation,
+    SandboxError,
+)
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
+BASE = "/csh/v1"
+#: Oracle's exact spelling; csh is case-sensitive here and differs from other modules (`Totalbalance`).
+FOLIO_FETCH_INSTRUCTIONS = (
+    "Reservation",
+    "Windowbalances",
+    "Payment",
+    "Payee",
+    "Account",
+    "Guestpay",
+    "Notifications",
+    "Transactioncodes",
+    "Foliohistory",
+    "Totalbalance",
+    "Postings",
+)
+EVENT_TYPES = (
+    "CheckOut",
+    "EarlyDeparture",
+    "AdvanceBill",
+    "InterimBill",
+    "PasserBy",
+    "PostIt",
+    "CreditBill",
+    "ChargesAndPayments",
+    "Deposit",
+    "DepositRefund",
+    "AutoFolio",
+    "PrepaidCard",
+    "AutoSettlement",
+    "InformationFolio",
+    "SupplementalFolio",
+    "ProformaFolio",
+)
+MAX_CHARGES_PER_CALL = 50
+#: 12 to 19 digits, optionally grouped by spaces or dashes: the shape of a payment card number.
+_CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
+
+
+def mask_card_numbers(text: str | None) -> str | None:
+    """Free text with every card-number-like digit run reduced to its last four digits."""
+    if text is None:
+        return None
+    return _CARD_NUMBER.sub(lambda m: "XXXX" + re.sub(r"\D", "", m.group())[-4:], text)
+
+
+def folio_path(hotel_id: str, reservation_id: str) -> str:
+    return f"{BASE}/hotels/{hotel_id}/reservations/{reservation_id}/folios"
+
+
+# ------------------------------------------------------------------------------------------------- rendering
+
+
+def posting_body(posting: Posting) -> dict[str, Any]:
+    """One `summaryPostingType`. Amounts are positive; `transactionType` and debit/credit say which way."""
+    amount = money_body(posting.amount, posting.currency)
+    body: dict[str, Any] = {
+        "transactionNo": posting.transaction_no,
+        "transactionCode": posting.transaction_code,
+        "transactionDescription": posting.description,
+        "transactionType": posting.transaction_type,
+        "transactionAmount": round(posting.amount, 2),
+        "postedAmount": amount,
+        "price": money_body(posting.amount / posting.quantity, posting.currency),
+        "quantity": posting.quantity,
+        "postingDate": posting.posting_date.isoformat(),
+        "transactionDate": posting.posting_date.isoformat(),
+        "revenueDate": posting.posting_date.isoformat(),
+        "folioWindowNo": posting.folio_window_no,
+    }
+    body["creditAmount" if posting.transaction_type == "Payment" else "debitAmount"] = amount
+    if posting.remark:
+        body["remark"] = posting.remark
+    if posting.reference:
+        body["reference"] = posting.reference
+    return body
+
+
+def window_body(
+    hotel: Hotel,
+    window: FolioWindow,
+    *,
+    postings: bool,
+    limit: int | None = None,
+    offset: int = 0,
+    folio_numbers: list[int] | None = None,
+) -> dict[str, Any]:
+    """One `folioWindowType`: balances, and when asked the postings (paged per window, as OHIP does)."""
+    body: dict[str, Any] = {
+        "folioWindowNo": window.window_no,
+        "balance": money_body(window.balance, hotel.currency),
+        "revenue": money_body(window.revenue, hotel.currency),
+        "payment": money_body(window.payments, hotel.currency),
+        "emptyFolio": not window.postings,
+    }
+    if window.payment_method:
+        method = hotel.payment_methods.get(window.payment_method)
+        body["paymentMethod"] = {"paymentMethod": window.payment_method}
+        if method is not None:
+            body["paymentMethod"]["description"] = method.description
+    if not postings and folio_numbers is None:
+        return body
+    lines = window.postings[offset:] if limit is None else window.postings[offset : offset + limit]
+    folio: dict[str, Any] = {"folioStatus": "Ok", "postings": [posting_body(p) for p in lines] if postings else []}
+    numbers = folio_numbers if folio_numbers is not None else window.folio_numbers
+    if numbers:
+        folio["folioNo"] = numbers[-1]
+        folio["folioDate"] = hotel.business_date.isoformat()
+        folio["folioAmount"] = money_body(window.revenue, hotel.currency)
+    body["folios"] = [folio]
+    if postings:
+        body.update(
+            offset=offset,
+            limit=limit if limit is not None else len(window.postings),
+            hasMore=offset + len(lines) < len(window.postings),
+            totalResults=len(window.postings),
+            count=len(lines),
+        )
+    return body
+
+
+def windows_of(reservation: Reservation, wanted: list[int]) -> list[FolioWindow]:
+    """The reservation's windows in order; before check-in, an empty window 1 (OPERA always shows one)."""
+    windows = [reservation.folio_windows[n] for n in sorted(reservation.folio_windows)]
+    if not windows:
+        windows = [FolioWindow(1, payment_method=reservation.payment_method)]
+    return [w for w in windows if not wanted or w.window_no in wanted]
+
+
+# --------------------------------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    """One validated entry of `criteria.charges`."""
+
+    transaction_code: str
+    unit_price: float | None  # None: the code's default price
+    quantity: int
+    folio_window: int
+    remark: str | None
+    reference: str | None
+    currency: str | None
+
+
+def _window_no(value: Any, path: str) -> int:
+    window = as_int(value, path, minimum=1, maximum=MAX_FOLIO_WINDOW)
+    return 1 if window is None else window
+
+
+def _amount(value: Any, path: str) -> tuple[float | None, str | None]:
+    """(amount, currency) of a `currencyAmountType` (lenient: a bare number)."""
+    if isinstance(value, dict):
+        currency = as_text(value.get("currencyCode"), f"{path}.currencyCode", max_length=20)
+        return as_float(value.get("amount"), f"{path}.amount"), currency
+    return as_float(value, path), None
+
+
+def _card_last_four(payment_method: dict[str, Any], is_card: bool, code: str) -> str | None:
+    card = as_object(payment_method.get("paymentCard"), "criteria.paymentMethod.paymentCard")
+    raw = card.get("cardNumber")
+    if raw is None or raw == "":
+        last_four = as_text(card.get("cardNumberLast4Digits"), "paymentCard.cardNumberLast4Digits", max_length=4)
+        return last_four
+    if not is_card:
+        raise bad_input(
+            f"Payment method {code} is not a card; send a card method (VA, MC, AX, DC) with a card number",
+            "criteria.paymentMethod.paymentMethod",
+        )
+    digits = re.sub(r"[ -]", "", str(raw))
+    # The number itself never goes into an error, a log or the state.
+    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        raise bad_input(
+            "criteria.paymentMethod.paymentCard.cardNumber must be 12 to 19 digits",
+            "criteria.paymentMethod.paymentCard.cardNumber",
+        )
+    return digits[-4:]
+
+
+# ---------------------------------------------------------------------------------------------------- routes
+
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
-    return []
+    # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
+
+    async def get_folio(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation = hotel.reservation(str(request.path_params["reservationId"]))
+        fetch = query_values(request, "fetchInstructions")
+        for value in fetch:
+            if value not in FOLIO_FETCH_INSTRUCTIONS:
+                spelled = next((f for f in FOLIO_FETCH_INSTRUCTIONS if f.lower() == value.lower()), None)
+                hint = f"csh spells it {spelled}" if spelled else f"use {', '.join(FOLIO_FETCH_INSTRUCTIONS)}"
+                raise bad_input(f"fetchInstructions {value!r} is not valid; {hint}", "fetchInstructions")
+        wanted = [
+            _window_no(value, "folioWindowNo") for value in query_values(request, "folioWindowNo") if value.strip()
+        ]
+        limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=1000)
+        offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+        balances_only = any(
+            as_bool(query_value(request, name), name) for name in ("summaryOnly", "reservationBalanceOnly")
+        )
+        show_postings = (not fetch or "Postings" in fetch) and not balances_only
+        windows = windows_of(reservation, wanted)
+        information: dict[str, Any] = {
+            "folioWindows": [window_body(hotel, w, postings=show_postings, limit=limit, offset=offset) for w in windows]
+        }
+        if not fetch or "Reservation" in fetch:
+            information = {"reservationInfo": search_row(sandbox.enterprise, hotel, reservation), **information}
+        body: dict[str, Any] = {"reservationFolioInformation": information}
+        if not fetch or "Transactioncodes" in fetch:
+            used = dict.fromkeys(p.transaction_code for w in windows for p in w.postings)
+            body["trxCodesInfo"] = [
+                {
+                    "transactionCode": code,
+                    "description": hotel.transaction_codes[code].description,
+                    "transactionGroup": hotel.transaction_codes[code].group,
+                    "hotelId": hotel.code,
+                }
+                for code in used
+                if code in hotel.transaction_codes
+            ]
+        return ohip_json(body)
+
+    async def get_transaction_codes(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        code = (query_value(request, "code") or "").strip().upper()
+        description = (query_value(request, "description") or "").strip().lower()
+        wildcard = (query_value(request, "wildCard") or "").strip().strip("*%").lower()
+        manual = as_bool(query_value(request, "manualPostAllowed"), "manualPostAllowed")
+        rows = []
+        for trx in hotel.transaction_codes.values():
+            if code and trx.code.upper() != code:
+                continue
+            if description and description not in trx.description.lower():
+                continue
+            if wildcard and wildcard not in trx.code.lower() and wildcard not in trx.description.lower():
+                continue
+            if manual is not None and trx.manual_post_allowed != manual:
+                continue
+            row: dict[str, Any] = {
+                "transactionCode": trx.code,
+                "description": trx.description,
+                "transactionGroup": trx.group,
+                "transactionSubGroup": trx.transaction_type.upper(),
+                "hotelId": hotel.code,
+            }
+            if trx.default_price is not None:
+                row["price"] = money_body(trx.default_price, hotel.currency)
+            rows.append(row)
+        return ohip_json({"trxCodes": rows})
+
+    async def post_billing_charges(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        reservation = hotel.reservation(reservation_id)
+        charges = [as_object(c, "criteria.charges") for c in as_list(criteria.get("charges"))]
+        if not charges:
+            raise bad_input("criteria.charges is empty: send at least one charge", "criteria.charges")
+        if len(charges) > MAX_CHARGES_PER_CALL:
+            raise bad_input(f"At most {MAX_CHARGES_PER_CALL} charges per call", "criteria.charges")
+        parsed: list[ChargeLine] = []
+        for index, charge in enumerate(charges):
+            path = f"criteria.charges[{index}]"
+            code = as_text(charge.get("transactionCode"), f"{path}.transactionCode", max_length=80)
+            if code is None:
+                raise bad_input(
+                    f"{path}.transactionCode is required; list the codes with getTransactionCodes",
+                    f"{path}.transactionCode",
+                )
+            trx = hotel.transaction_code(code)
+            if trx.transaction_type == "Revenue" and not trx.manual_post_allowed:
+                raise bad_input(
+                    f"Transaction code {trx.code} ({trx.description}) is posted by the night audit only and "
+                    "cannot be posted by hand",
+                    f"{path}.transactionCode",
+                    title="Manual posting not allowed",
+                    code="OHIPSIM-CSH-TRXCODE",
+                )
+            amount, currency = _amount(charge.get("price"), f"{path}.price")
+            if amount is not None and amount <= 0:
+                raise bad_input(
+                    f"{path}.price.amount must be more than 0; got {amount}; post a correction with its own code",
+                    f"{path}.price.amount",
+                    title="Invalid amount",
+                    code="OHIPSIM-CSH-AMOUNT",
+                )
+            quantity = as_int(charge.get("postingQuantity"), f"{path}.postingQuantity", minimum=1, maximum=999)
+            parsed.append(
+                ChargeLine(
+                    transaction_code=trx.code,
+                    unit_price=amount,
+                    quantity=1 if quantity is None else quantity,
+                    folio_window=_window_no(charge.get("folioWindowNo"), f"{path}.folioWindowNo"),
+                    remark=mask_card_numbers(as_text(charge.get("postingRemark"), f"{path}.postingRemark")),
+                    reference=mask_card_numbers(as_text(charge.get("postingReference"), f"{path}.postingReference")),
+                    currency=currency,
+                )
+            )
+        opened = set(reservation.folio_windows)
+        posted: list[Posting] = []
+        try:
+            for line in parsed:
+                posted.append(
+                    sandbox.enterprise.post_charge(
+                        hotel.code,
+                        reservation_id,
+                        line.transaction_code,
+                        line.unit_price,
+                        quantity=line.quantity,
+                        folio_window=line.folio_window,
+                        remark=line.remark,
+                        reference=line.reference,
+                        currency=line.currency,
+                    )
+                )
+        except SandboxError:
+            # All charges or none: take back what this call already posted.
+            for posting in posted:
+                reservation.folio_windows[posting.folio_window_no].postings.remove(posting)
+            for window_no in set(reservation.folio_windows) - opened:
+                del reservation.folio_windows[window_no]
+            raise
+        body = {"postings": [posting_body(p) for p in posted]}
+        return created(request, folio_path(hotel.code, reservation_id), body)
+
+    async def post_billing_payment(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        hotel.reservation(reservation_id)
+        method_block = as_object(criteria.get("paymentMethod"), "criteria.paymentMethod")
+        code = as_text(method_block.get("paymentMethod"), "criteria.paymentMethod.paymentMethod", max_length=20)
+        if code is None:
+            raise bad_input(
+                f"criteria.paymentMethod.paymentMethod is required; valid: {', '.join(hotel.payment_methods)}",
+                "criteria.paymentMethod.paymentMethod",
+            )
+        method = hotel.payment_methods.get(code.upper())
+        if method is None:
+            raise bad_input(
+                f"Payment method {code} is not configured in hotel {hotel.code}; valid: "
+                f"{', '.join(hotel.payment_methods)}",
+                "criteria.paymentMethod.paymentMethod",
+                title="Unknown payment method",
+                code="OHIPSIM-CSH-PAYMENT",
+            )
+        last_four = _card_last_four(method_block, method.is_card, method.code)
+        amount, currency = _amount(criteria.get("postingAmount"), "criteria.postingAmount")
+        if amount is None:
+            raise bad_input("criteria.postingAmount.amount is required", "criteria.postingAmount.amount")
+        reference = mask_card_numbers(as_text(criteria.get("postingReference"), "criteria.postingReference"))
+        remark = mask_card_numbers(as_text(criteria.get("postingRemark"), "criteria.postingRemark"))
+        posting = sandbox.enterprise.post_payment(
+            hotel.code,
+            reservation_id,
+            method.code,
+            amount,
+            folio_window=_window_no(criteria.get("folioWindowNo"), "criteria.folioWindowNo"),
+            reference=reference,
+            currency=currency,
+        )
+        card = f"{method.description} ending {last_four}" if last_four else None
+        posting.remark = " - ".join(part for part in (card, remark) if part) or None
+        return created(request, folio_path(hotel.code, reservation_id), {"postings": [posting_body(posting)]})
+
+    async def generate_folio(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        reservation = hotel.reservation(reservation_id)
+        event = as_enum(criteria.get("eventType"), EVENT_TYPES, "criteria.eventType")
+        all_windows = bool(as_bool(criteria.get("allFolioWindow"), "criteria.allFolioWindow"))
+        window_no = _window_no(criteria.get("folioWindowNo"), "criteria.folioWindowNo")
+        numbers = sorted(reservation.folio_windows) if all_windows and reservation.folio_windows else [window_no]
+        if event == "CheckOut":
+            for number in numbers:
+                window = reservation.folio_windows.get(number)
+                if window is not None and window.balance != 0:
+                    raise SandboxError(
+                        400,
+                        "Balance not zero",
+                        f"Folio window {number} of reservation {reservation_id} has a balance of "
+                        f"{window.balance:.2f} {hotel.currency}; a check-out folio needs a zero balance: post a "
+                        "payment first",
+                        "OHIPSIM-CSH-BALANCE",
+                        "balance",
+                    )
+        generated = {n: sandbox.enterprise.generate_folio(hotel.code, reservation_id, n) for n in numbers}
+        windows = [
+            window_body(hotel, reservation.folio_windows[n], postings=True, folio_numbers=[folio])
+            for n, folio in generated.items()
+        ]
+        return created(request, folio_path(hotel.code, reservation_id), {"folioWindows": windows})
+
+    async def post_check_out(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        body = await read_json(request)
+        details = as_object(body.get("reservation"), "reservation")
+        check_body_target(details, hotel, reservation_id, "reservation")
+        instructions = as_object(details.get("checkoutInstr"), "reservation.checkoutInstr")
+        room_status = as_enum(instructions.get("roomStatus"), ROOM_STATUSES, "reservation.checkoutInstr.roomStatus")
+        verification_only = bool(as_bool(body.get("verificationOnly"), "verificationOnly"))
+        reservation = hotel.reservation(reservation_id)
+        status = reservation.computed_status(hotel.business_date)
+        if reservation.status != "InHouse":
+            raise SandboxError(
+                400,
+                "Cannot check out",
+                f"Reservation {reservation_id} is {status}; only an in-house guest (InHouse or DueOut) can be "
+                "checked out",
+                "OHIPSIM-CSH-STATUS",
+                "reservationStatus",
+            )
+        departure = reservation.departure
+        if verification_only:
+            # A dry run answers the same refusals as the real thing and changes nothing.
+            if reservation.balance != 0:
+                raise SandboxError(
+                    400,
+                    "Balance not zero",
+                    f"Reservation {reservation_id} has an open balance of {reservation.balance:.2f} "
+                    f"{hotel.currency}; post a payment to settle it before check-out",
+                    "OHIPSIM-CSH-BALANCE",
+                    "balance",
+                )
+        else:
+            sandbox.enterprise.check_out(hotel.code, reservation_id, room_status=room_status or "Dirty")
+        answer: dict[str, Any] = {}
+        if departure > hotel.business_date:
+            answer["warnings"] = [
+                warning(
+                    f"Early departure: the stay was booked until {departure.isoformat()} and ends "
+                    f"{hotel.business_date.isoformat()}",
+                    "EARLY_DEPARTURE",
+                )
+            ]
+        return created(request, reservation_path(hotel.code, reservation_id), answer)
+
+    reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
+    return [
+        Route(f"{reservation}/folios", get_folio, methods=["GET"], name="getFolio"),
+        Route(f"{reservation}/folios", generate_folio, methods=["POST"], name="generateFolio"),
+        Route(
+            f"{BASE}/hotels/{{hotelId}}/transactionCodes",
+            get_transaction_codes,
+            methods=["GET"],
+            name="getTransactionCodes",
+        ),
+        Route(f"{reservation}/charges", post_billing_charges, methods=["POST"], name="postBillingCharges"),
+        Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
+        Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
+    ]

@@ -1,14 +1,345 @@
-"""Sandbox routes for the OHIP fof module (placeholder until the "sandbox ops" engineer fills it in)."""
+"""Sandbox routes for the OHIP fof module: the room list with its status, room assignment and check-in.
+
+The room filters and the occupancy view of a room live here too, because hsk shows the same rooms under
+other key names (`roomStatus` here, `housekeepingRoomStatus` there).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from app.sandbox.routes.common import (
+    as_bool,
+    as_date,
+    as_enum,
+    as_int,
+    as_object,
+    as_text,
+    bad_input,
+    created,
+    find_id,
+    hotel_of,
+    ohip_json,
+    paged,
+    query_value,
+    query_values,
+    read_json,
+)
+from app.sandbox.routes.rsv import reservation_body, reservation_path
+from app.sandbox.state import ROOM_STATUSES, Hotel, ReservationChange, Room, SandboxError
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
+BASE = "/fof/v1"
+FRONT_OFFICE_STATUSES = ("Vacant", "Occupied")
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 20
+#: getHotelRooms serves at most a 180-day window (Oracle's operation description).
+MAX_ROOM_DATE_SPAN = 180
+
+
+# -------------------------------------------------------------------------------------------- the room's day
+
+
+@dataclass(frozen=True)
+class RoomDay:
+    """What the front desk knows about a room today: occupancy, who is in it and who is coming."""
+
+    front_office_status: str  # Vacant | Occupied
+    reservation_statuses: list[str]  # hsk/fof `reservationStatusList`
+    persons: int  # guests in the room now
+
+
+def room_day(hotel: Hotel, room: Room) -> RoomDay:
+    today = hotel.business_date
+    statuses: list[str] = []
+    occupant = hotel.occupant(room.room_id)
+    if occupant is not None:
+        if occupant.departure <= today:
+            statuses.append("DueOut")
+        elif occupant.arrival == today:
+            statuses.append("Arrived")
+        else:
+            statuses.append("StayOver")
+    if hotel.arrival_for(room.room_id) is not None:
+        statuses.append("Arrival")
+    departed = any(
+        r.room_id == room.room_id and r.status == "CheckedOut" and r.departure == today
+        for r in hotel.reservations.values()
+    )
+    if departed:
+        statuses.append("Departed")
+    return RoomDay(
+        front_office_status="Occupied" if occupant is not None else "Vacant",
+        reservation_statuses=statuses or ["NotReserved"],
+        persons=occupant.adults + occupant.children if occupant is not None else 0,
+    )
+
+
+def room_features(hotel: Hotel, room: Room) -> list[dict[str, str]]:
+    return [
+        {"code": code, "description": hotel.room_features[code].description if code in hotel.room_features else code}
+        for code in room.features
+    ]
+
+
+def out_of_order(room: Room) -> list[dict[str, Any]]:
+    """The `outOfOrder` block of a room taken out of inventory; it comes back Dirty, to be cleaned first."""
+    block: dict[str, Any] = {"roomStatus": room.room_status, "returnStatus": "Dirty"}
+    if room.out_of_order_reason:
+        block["reasonCode"] = room.out_of_order_reason
+    return [block]
+
+
+def _room_number_key(room_id: str) -> tuple[int, int, str]:
+    # Room numbers compare as numbers when they are numbers ("99" < "101"), else as text.
+    return (0, int(room_id), "") if room_id.isdigit() else (1, 0, room_id)
+
+
+@dataclass
+class RoomFilter:
+    """The room filters getHotelRooms and getHousekeepingOverview share (each under its own parameter names)."""
+
+    room_statuses: list[str]
+    front_office_statuses: list[str]
+    room_types: list[str]
+    room_classes: list[str]
+    floors: list[str]
+    from_room: str | None
+    to_room: str | None
+    also: Callable[[Room, RoomDay], bool] | None = None
+
+    def rooms(self, hotel: Hotel) -> list[tuple[Room, RoomDay]]:
+        low = _room_number_key(self.from_room) if self.from_room else None
+        high = _room_number_key(self.to_room) if self.to_room else None
+        room_types = {t.upper() for t in self.room_types}
+        room_classes = {c.upper() for c in self.room_classes}
+        selected: list[tuple[Room, RoomDay]] = []
+        for room in sorted(hotel.rooms.values(), key=lambda r: _room_number_key(r.room_id)):
+            key = _room_number_key(room.room_id)
+            if (low and key < low) or (high and key > high):
+                continue
+            if self.room_statuses and room.room_status not in self.room_statuses:
+                continue
+            if room_types and room.room_type.upper() not in room_types:
+                continue
+            room_type = hotel.room_types.get(room.room_type)
+            if room_classes and (room_type is None or room_type.room_class.upper() not in room_classes):
+                continue
+            if self.floors and room.floor not in self.floors:
+                continue
+            day = room_day(hotel, room)
+            if self.front_office_statuses and day.front_office_status not in self.front_office_statuses:
+                continue
+            if self.also is not None and not self.also(room, day):
+                continue
+            selected.append((room, day))
+        return selected
+
+
+def enum_values(request: Request, allowed: tuple[str, ...], *names: str) -> list[str]:
+    """Every value of a repeated enum query parameter, in Oracle's spelling; 400 naming the parameter if unknown."""
+    return [str(as_enum(value, allowed, names[0])) for value in query_values(request, *names)]
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+    offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+    return limit, offset
+
+
+# ------------------------------------------------------------------------------------------------- rendering
+
+
+def hotel_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
+    """One `roomType` row of getHotelRooms."""
+    room_type = hotel.room_types.get(room.room_type)
+    type_info: dict[str, Any] = {"roomType": room.room_type, "pseudo": bool(room_type and room_type.pseudo)}
+    if room_type is not None:
+        type_info.update(
+            roomClass=room_type.room_class,
+            shortDescription=room_type.description,
+            suite=room_type.room_class == "SUI",
+            maximumOccupancy=room_type.max_occupancy,
+        )
+    row: dict[str, Any] = {
+        "roomId": room.room_id,
+        "roomType": type_info,
+        "floor": room.floor,
+        "roomFeatures": room_features(hotel, room),
+        "housekeeping": {
+            "roomStatus": {
+                "roomStatus": room.room_status,
+                "frontOfficeStatus": day.front_office_status,
+                "housekeepingStatus": day.front_office_status,
+                "reservationStatusList": day.reservation_statuses,
+            },
+            "guestServiceRequest": room.service_request,
+            "roomPersons": {"frontOfficePersons": day.persons, "houseKeepingPersons": day.persons},
+        },
+    }
+    if not room.sellable:
+        row["outOfOrder"] = out_of_order(room)
+    return row
+
+
+def warning(text: str, code: str) -> dict[str, str]:
+    return {"value": text, "shortText": text[:2000], "code": code, "type": "Warning"}
+
+
+# ---------------------------------------------------------------------------------------------------- routes
+
+
+def check_body_target(criteria: dict[str, Any], hotel: Hotel, reservation_id: str, where: str) -> None:
+    """A body naming another hotel or reservation than the path is a client bug, not something to guess about.
+
+    The reservation comes as `reservationIdList` (fof, check-out) or as one `reservationId` object (csh criteria).
+    """
+    body_hotel = as_text(criteria.get("hotelId"), f"{where}.hotelId", max_length=20)
+    if body_hotel is not None and body_hotel != hotel.code:
+        raise bad_input(f"{where}.hotelId {body_hotel} differs from hotel {hotel.code} in the path", f"{where}.hotelId")
+    reference = criteria.get("reservationId")
+    if isinstance(reference, dict):
+        body_reservation = as_text(reference.get("id"), f"{where}.reservationId.id", max_length=80)
+    else:
+        body_reservation = find_id(criteria.get("reservationIdList"), "Reservation")
+    if body_reservation is not None and body_reservation != reservation_id:
+        raise bad_input(
+            f"The body names reservation {body_reservation}, the path {reservation_id}",
+            f"{where}.reservationId",
+        )
+
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
-    return []
+    # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
+
+    async def get_hotel_rooms(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        limit, offset = page_params(request)
+        start = as_date(query_value(request, "hotelRoomStartDate"), "hotelRoomStartDate")
+        end = as_date(query_value(request, "hotelRoomEndDate"), "hotelRoomEndDate")
+        if start and end:
+            if end < start:
+                raise bad_input("hotelRoomEndDate is before hotelRoomStartDate", "hotelRoomEndDate")
+            if (end - start).days > MAX_ROOM_DATE_SPAN:
+                raise bad_input(
+                    f"The date range may span at most {MAX_ROOM_DATE_SPAN} days; got {(end - start).days}",
+                    "hotelRoomEndDate",
+                )
+        wildcard = (query_value(request, "roomNumberWildcard") or "").replace("*", "").replace("%", "")
+        selection = RoomFilter(
+            room_statuses=enum_values(request, ROOM_STATUSES, "hotelRoomStatus"),
+            # Oracle's WORKFLOWS and Postman say hotelRoomFrontOfficeStatus; the spec says hotelFORoomStatus.
+            front_office_statuses=enum_values(
+                request, FRONT_OFFICE_STATUSES, "hotelFORoomStatus", "hotelRoomFrontOfficeStatus"
+            ),
+            room_types=query_values(request, "roomType"),
+            room_classes=query_values(request, "roomClass"),
+            floors=query_values(request, "floor"),
+            from_room=query_value(request, "fromRoomNumber"),
+            to_room=query_value(request, "toRoomNumber"),
+            also=(lambda room, day: room.room_id.startswith(wildcard)) if wildcard else None,
+        ).rooms(hotel)
+        page, paging = paged(selection, limit, offset)
+        rooms = [hotel_room(hotel, room, day) for room, day in page]
+        return ohip_json({"hotelRoomsDetails": {"room": rooms, "hotelId": hotel.code}, **paging})
+
+    async def post_room_assignment(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        room_id = as_text(criteria.get("roomId"), "criteria.roomId", max_length=20)
+        if room_id is None:
+            raise bad_input("criteria.roomId is required: the room to assign", "criteria.roomId")
+        overrides = as_object(criteria.get("overrideInstructions"), "criteria.overrideInstructions")
+        allow_dirty = bool(as_bool(overrides.get("dirtyRoom"), "criteria.overrideInstructions.dirtyRoom"))
+        charge_new_type = bool(as_bool(criteria.get("updateRoomTypeCharged"), "criteria.updateRoomTypeCharged"))
+
+        enterprise = sandbox.enterprise
+        reservation = hotel.reservation(reservation_id)
+        room = hotel.room(room_id)
+        warnings: list[dict[str, str]] = []
+        if room.room_type != reservation.room_type and charge_new_type and reservation.status == "Reserved":
+            booked = (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id)
+            enterprise.modify_reservation(hotel.code, reservation_id, ReservationChange(room_type=room.room_type))
+            try:
+                enterprise.assign_room(hotel.code, reservation_id, room_id, allow_dirty=allow_dirty)
+            except SandboxError:
+                # the room type change only made sense together with this room
+                (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id) = booked
+                raise
+            warnings.append(
+                warning(
+                    f"Room type changed from {booked[0]} to {room.room_type}; the nightly rate is now "
+                    f"{reservation.rate_amount:.2f} {reservation.currency}",
+                    "ROOMTYPE_CHARGED",
+                )
+            )
+        else:
+            try:
+                enterprise.assign_room(hotel.code, reservation_id, room_id, allow_dirty=allow_dirty)
+            except SandboxError as exc:
+                if exc.error_code == "OHIPSIM-FOF-ROOMTYPE":
+                    exc.detail += (
+                        f"; assign a {reservation.room_type} room, or send updateRoomTypeCharged=true to charge "
+                        f"room type {room.room_type}"
+                    )
+                raise
+        body: dict[str, Any] = {"warnings": warnings} if warnings else {}
+        return created(request, reservation_path(hotel.code, reservation_id), body)
+
+    async def delete_assign_room(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        await read_json(request)  # the criteria only hold overrides the sandbox does not model
+        sandbox.enterprise.unassign_room(hotel.code, reservation_id)
+        return ohip_json({})
+
+    async def post_check_in(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        body = await read_json(request)
+        details = as_object(body.get("reservation"), "reservation")
+        room_id = as_text(details.get("roomId"), "reservation.roomId", max_length=20)
+        enterprise = sandbox.enterprise
+        assigned_before = hotel.reservation(reservation_id).room_id
+        reservation = enterprise.check_in(hotel.code, reservation_id, room_id)
+        warnings: list[dict[str, str]] = []
+        if room_id and room_id != assigned_before:
+            warnings.append(warning(f"Room {room_id} was assigned at check-in", "ROOM_ASSIGNED"))
+        if not reservation.payment_method:
+            warnings.append(
+                warning("No payment method on the reservation; collect one before check-out", "NO_PAYMENT_METHOD")
+            )
+        answer: dict[str, Any] = {"reservation": [reservation_body(enterprise, hotel, reservation)]}
+        if warnings:
+            answer["warnings"] = warnings
+        return created(request, reservation_path(hotel.code, reservation_id), answer)
+
+    async def delete_check_in(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        room_status = as_enum(query_value(request, "roomStatus"), ROOM_STATUSES, "roomStatus")
+        unassign = bool(as_bool(query_value(request, "unassignRoom"), "unassignRoom"))
+        room_id = hotel.reservation(reservation_id).room_id
+        sandbox.enterprise.undo_check_in(hotel.code, reservation_id, unassign_room=unassign)
+        if room_status is not None and room_id is not None:
+            sandbox.enterprise.update_room_status(hotel.code, [room_id], room_status)
+        return ohip_json({})
+
+    reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
+    return [
+        Route(f"{BASE}/hotels/{{hotelId}}/rooms", get_hotel_rooms, methods=["GET"], name="getHotelRooms"),
+        Route(f"{reservation}/roomAssignments", post_room_assignment, methods=["POST"], name="postRoomAssignment"),
+        Route(f"{reservation}/rooms", delete_assign_room, methods=["PUT"], name="deleteAssignRoom"),
+        Route(f"{reservation}/checkIns", post_check_in, methods=["POST"], name="postCheckIn"),
+        Route(f"{reservation}/checkIns", delete_check_in, methods=["DELETE"], name="deleteCheckin"),
+    ]
