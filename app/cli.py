@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from app import __version__
 from app.config import ConfigError, Settings, load_settings
@@ -33,13 +34,23 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.on_drain()
-        if sig == signal.SIGTERM and self.delay > 0 and not self._drain_started:
-            self._drain_started = True
-            timer = threading.Timer(self.delay, super().handle_exit, args=(sig, frame))
+        if sig != signal.SIGTERM:
+            super().handle_exit(sig, frame)  # Ctrl-C: uvicorn's own behaviour (a second one forces exit)
+            return
+        # SIGTERM is an orchestrator's normal stop: drain, then exit 0. (uvicorn itself would re-raise the
+        # signal after shutting down, so the process would die with status 143.)
+        if self._drain_started:
+            return
+        self._drain_started = True
+        if self.delay > 0:
+            timer = threading.Timer(self.delay, self._stop)
             timer.daemon = True
             timer.start()
-            return
-        super().handle_exit(sig, frame)
+        else:
+            self._stop()
+
+    def _stop(self) -> None:
+        self.should_exit = True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,6 +113,9 @@ def serve(settings: Settings) -> int:
                             timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout) or None,
                             proxy_headers=False, server_header=False)
     server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
+    # sse-starlette ends every SSE response as soon as uvicorn is asked to exit; MCP tool calls answer over SSE,
+    # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.
+    AppStatus.disable_automatic_graceful_drain()
     try:
         server.run()
     finally:

@@ -16,7 +16,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, TextContent
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -105,7 +105,7 @@ class DisabledToolGuard:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             reason = self.disabled.get(str(ctx.params.get("name")))
             if reason is not None:
-                return {"content": [{"type": "text", "text": reason}], "isError": True}
+                return CallToolResult(content=[TextContent(type="text", text=reason)], is_error=True)
         return await call_next(ctx)
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 
-from tests.support.mcp_client import call_ok, mcp_client
 from tests.support.servers import free_port
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", "OTEL_"))}
@@ -50,9 +51,18 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
             )
             assert fault.status_code in (200, 201), fault.text
 
-            async def slow_call() -> dict[str, object]:
-                async with mcp_client(base) as client:
-                    return await call_ok(client, "search_reservations", {"surname": "Smith"})
+            async def slow_call() -> dict[str, Any]:
+                # A raw stateless POST: the in-flight request itself is what must survive the drain.
+                body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": "search_reservations", "arguments": {"surname": "Smith"}}}
+                headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+                           "mcp-protocol-version": "2025-11-25"}
+                async with httpx.AsyncClient(timeout=30) as own:
+                    r = await own.post(f"{base}/mcp", json=body, headers=headers)
+                assert r.status_code == 200, r.text
+                data = [line[5:] for line in r.text.splitlines() if line.startswith("data:")]
+                message: dict[str, Any] = json.loads(data[-1] if data else r.text)
+                return message
 
             call = asyncio.create_task(slow_call())
             await asyncio.sleep(1.0)  # the call is now waiting on the stalled OHIP response
@@ -63,8 +73,10 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
             assert ready.status_code == 503
             assert any("draining" in r for r in ready.json()["reasons"])
             assert (await http.get(f"{base}/live")).status_code == 200
-            result = await asyncio.wait_for(call, timeout=30)
-            assert "reservations" in result or result  # the slow call completed with a real answer
+            message = await asyncio.wait_for(call, timeout=30)
+            result = message["result"]
+            assert result.get("isError") is not True, result
+            assert result["structuredContent"]["reservations"] is not None  # a real answer, after SIGTERM
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
