@@ -85,6 +85,8 @@ def parse_line(line: str) -> ApiKeyEntry:
         raise ApiKeyConfigError("expected name:sha256hex:scopes:hotels")
     name, digest_hex, rest = parts
     scopes_text, hotels_text = rest.rsplit(":", 1)
+    if scopes_text.rstrip().endswith("opera") or not scopes_text.strip():
+        raise ApiKeyConfigError("the hotels field is missing: expected name:sha256hex:scopes:hotels (codes or *)")
     if not _NAME.fullmatch(name):
         raise ApiKeyConfigError(f"name {name[:24]!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
     digest_hex = digest_hex.lower()
