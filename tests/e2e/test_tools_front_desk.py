@@ -1,0 +1,247 @@
+"""Front-desk tools through the MCP SDK client over HTTP, against our app with its embedded sandbox: arrivals,
+departures, in-house, free rooms, room assignment, check-in (room picked by the server) and check-out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.contract.plugin import check_recorded
+from tests.support.apps import embedded_settings, running_app
+from tests.support.mcp_client import call_error, call_ok, mcp_client
+from tests.support.servers import ServerThread
+
+HOTEL = "SAND01"
+BUSINESS_DATE = "2026-05-01"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerThread]:
+    settings, port = embedded_settings(sandbox_business_date=BUSINESS_DATE)
+    with running_app(settings, port) as srv:
+        yield srv
+    problems = check_recorded(srv.app.state.sandbox)
+    assert not problems, "\n".join(problems[:20])
+
+
+def hotel_state(server: ServerThread) -> Any:
+    return server.app.state.sandbox.enterprise.hotels[HOTEL]
+
+
+def held_rooms(hotel: Any) -> set[str]:
+    return {r.room_id for r in hotel.reservations.values() if r.status in ("Reserved", "InHouse") and r.room_id}
+
+
+async def test_arrivals_of_a_day_list_every_due_in_guest_with_progress(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    due_in = {r.reservation_id for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn"}
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with mcp_client(server.url) as client:
+        result = await client.call_tool(
+            "list_arrivals", {"date": BUSINESS_DATE, "all_pages": True}, progress_callback=on_progress
+        )
+    assert not result.is_error
+    listing = result.structured_content
+    assert listing is not None
+    assert listing["listing"] == "arrivals" and listing["date"] == BUSINESS_DATE
+    listed = {row["reservation_id"] for row in listing["items"]}
+    assert due_in and due_in <= listed
+    assert all(row["arrival"] == BUSINESS_DATE for row in listing["items"])
+    assert listing["page"]["has_more"] is False
+    assert progress and progress[-1] == len(listing["items"])
+
+
+async def test_arrivals_page_by_page(server: ServerThread) -> None:
+    async with mcp_client(server.url) as client:
+        first = await call_ok(client, "list_arrivals", {"date": BUSINESS_DATE, "limit": 2})
+        assert first["page"]["count"] == 2 and first["page"]["has_more"] is True
+        second = await call_ok(client, "list_arrivals", {"date": BUSINESS_DATE, "limit": 2,
+                                                         "offset": first["page"]["next_offset"]})
+    assert not {r["reservation_id"] for r in first["items"]} & {r["reservation_id"] for r in second["items"]}
+
+
+async def test_a_limit_over_100_is_refused(server: ServerThread) -> None:
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "list_arrivals", {"limit": 500})
+    assert "limit" in error and "100" in error
+
+
+async def test_departures_and_in_house_by_room(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    due_out = {r.reservation_id for r in hotel.reservations.values() if hotel.computed_status(r) == "DueOut"}
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
+    async with mcp_client(server.url, mode="legacy") as client:
+        departures = await call_ok(client, "list_departures", {"date": BUSINESS_DATE, "limit": 100})
+        in_room = await call_ok(client, "list_in_house", {"room_id": guest.room_id})
+    assert due_out and due_out <= {r["reservation_id"] for r in departures["items"]}
+    assert all(r["departure"] == BUSINESS_DATE for r in departures["items"])
+    assert [r["reservation_id"] for r in in_room["items"]] == [guest.reservation_id]
+    assert in_room["items"][0]["room_id"] == guest.room_id
+
+
+async def test_free_rooms_are_vacant_clean_rooms_of_the_type(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    async with mcp_client(server.url) as client:
+        rooms = await call_ok(client, "find_available_rooms", {"room_type": "KNG", "limit": 100})
+        dirty = await call_ok(client, "find_available_rooms", {"room_type": "KNG", "room_status": ["Dirty"],
+                                                               "vacant_only": False, "limit": 100})
+    assert rooms["rooms"]
+    for room in rooms["rooms"]:
+        assert room["room_type"] == "KNG" and room["front_office_status"] == "Vacant"
+        assert room["room_status"] in ("Clean", "Inspected")
+    expected_dirty = {r.room_id for r in hotel.rooms.values() if r.room_type == "KNG" and r.room_status == "Dirty"}
+    assert {r["room_id"] for r in dirty["rooms"]} == expected_dirty
+
+
+async def test_an_unknown_room_type_is_refused_with_the_hotels_types(server: ServerThread) -> None:
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "find_available_rooms", {"room_type": "PENTHOUSE9"})
+    assert "PENTHOUSE9" in error and "KNG" in error
+
+
+async def test_assigning_a_room_of_another_type_says_which_type_was_booked(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    reservation = next(
+        r for r in hotel.reservations.values()
+        if hotel.computed_status(r) == "DueIn" and r.room_id is None
+    )
+    wrong = next(
+        room.room_id for room in hotel.rooms.values()
+        if room.room_type != reservation.room_type and room.room_status in ("Clean", "Inspected")
+        and hotel.front_office_status(room.room_id) == "Vacant" and room.room_id not in held_rooms(hotel)
+    )
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "assign_room", {"reservation_id": reservation.reservation_id,
+                                                         "room_id": wrong})
+    assert reservation.room_type in error and "find_available_rooms" in error
+    assert hotel.reservations[reservation.reservation_id].room_id is None
+
+
+async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    reservation = next(
+        r for r in hotel.reservations.values()
+        if hotel.computed_status(r) == "DueIn" and r.room_id is None
+    )
+    room = next(
+        room.room_id for room in hotel.rooms.values()
+        if room.room_type == reservation.room_type and room.room_status in ("Clean", "Inspected")
+        and hotel.front_office_status(room.room_id) == "Vacant" and room.room_id not in held_rooms(hotel)
+    )
+    async with mcp_client(server.url) as client:
+        assigned = await call_ok(client, "assign_room", {"reservation_id": reservation.reservation_id,
+                                                         "room_id": room})
+        checked_in = await call_ok(client, "check_in", {"reservation_id": reservation.reservation_id})
+    assert assigned["room_id"] == room
+    assert checked_in["room_id"] == room and checked_in["room_chosen_by"] == "reservation"
+    assert hotel.reservations[reservation.reservation_id].status == "InHouse"
+
+
+async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    reservation = next(
+        r for r in hotel.reservations.values()
+        if hotel.computed_status(r) == "DueIn" and r.room_id is None
+    )
+    steps: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        steps.append(message or "")
+
+    async with mcp_client(server.url) as client:
+        result = await client.call_tool("check_in", {"reservation_id": reservation.reservation_id},
+                                        progress_callback=on_progress)
+    assert not result.is_error, result.content
+    done = result.structured_content
+    assert done is not None
+    assert done["room_chosen_by"] == "server" and done["room_type"] == reservation.room_type
+    assert done["status"] in ("InHouse", "DueOut")
+    room = hotel.rooms[done["room_id"]]
+    assert room.room_type == reservation.room_type and room.room_status in ("Clean", "Inspected")
+    assert hotel.reservations[reservation.reservation_id].status == "InHouse"
+    assert hotel.front_office_status(done["room_id"]) == "Occupied"
+    assert steps and steps[-1] == "checked in"
+
+
+async def test_check_in_of_a_future_stay_is_refused_as_not_due_in(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    future = next(r for r in hotel.reservations.values() if r.status == "Reserved" and r.arrival > hotel.business_date)
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "check_in", {"reservation_id": future.reservation_id})
+    assert "DueIn" in error or "due in" in error
+    assert future.arrival.isoformat() in error and "list_arrivals" in error
+    assert future.status == "Reserved"
+
+
+async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    due_in_types = {r.room_type for r in hotel.reservations.values()
+                    if hotel.computed_status(r) == "DueIn" and r.room_id is None}
+
+    def ready_rooms(room_type: str) -> list[str]:
+        return [room.room_id for room in hotel.rooms.values()
+                if room.room_type == room_type and room.room_status in ("Clean", "Inspected")
+                and hotel.front_office_status(room.room_id) == "Vacant"]
+
+    room_type = min(due_in_types, key=lambda t: len(ready_rooms(t)))
+    reservation = next(r for r in hotel.reservations.values()
+                       if hotel.computed_status(r) == "DueIn" and r.room_id is None and r.room_type == room_type)
+    to_dirty = ready_rooms(room_type)
+    was = {room_id: hotel.rooms[room_id].room_status for room_id in to_dirty}
+    async with mcp_client(server.url) as client:
+        for start in range(0, len(to_dirty), 50):
+            await call_ok(client, "update_room_status", {"room_ids": to_dirty[start:start + 50],
+                                                         "room_status": "Dirty"})
+        error = await call_error(client, "check_in", {"reservation_id": reservation.reservation_id})
+        for status in ("Clean", "Inspected"):  # put the rooms back for the other tests of this module
+            rooms = [room_id for room_id, before in was.items() if before == status]
+            for start in range(0, len(rooms), 50):
+                await call_ok(client, "update_room_status", {"room_ids": rooms[start:start + 50],
+                                                             "room_status": status})
+    assert f"no Vacant Clean or Inspected {room_type} room" in error
+    assert to_dirty[0] in error and "update_room_status" in error
+    assert hotel.reservations[reservation.reservation_id].status == "Reserved"
+
+
+async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_next_step(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0)
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
+    assert f"{guest.balance:.2f} USD" in error and "post_payment" in error and "payment_method" in error
+    assert guest.status == "InHouse"
+
+
+async def test_check_out_settles_the_balance_and_frees_the_room_for_housekeeping(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
+    owed = guest.balance
+    async with mcp_client(server.url) as client:
+        done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "va",
+                                                   "confirm": True})
+    assert done["status"] == "CheckedOut" and done["room_id"] == guest.room_id
+    assert done["settled"] == {"amount": pytest.approx(owed), "currency": "USD"}
+    assert guest.status == "CheckedOut" and guest.balance == 0
+    assert hotel.rooms[guest.room_id].room_status == "Dirty"
+    assert hotel.front_office_status(guest.room_id) == "Vacant"
+
+
+async def test_a_card_number_as_payment_method_is_refused_and_never_repeated(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0)
+    card = "4111 1111 1111 1111"
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "payment_method": card, "confirm": True})
+    assert "payment method code" in error
+    assert "4111" not in error and not re.search(r"\d{4} \d{4}", error)
+    assert guest.status == "InHouse"
+

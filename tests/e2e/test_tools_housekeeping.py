@@ -1,0 +1,117 @@
+"""Housekeeping tools through the MCP SDK client over HTTP, against our app with its embedded sandbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.contract.plugin import check_recorded
+from tests.support.apps import embedded_settings, running_app
+from tests.support.mcp_client import call_error, call_ok, mcp_client
+from tests.support.servers import ServerThread
+
+HOTEL = "SAND01"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerThread]:
+    settings, port = embedded_settings(sandbox_business_date="2026-05-01")
+    with running_app(settings, port) as srv:
+        yield srv
+    problems = check_recorded(srv.app.state.sandbox)
+    assert not problems, "\n".join(problems[:20])
+
+
+def hotel_state(server: ServerThread) -> Any:
+    return server.app.state.sandbox.enterprise.hotels[HOTEL]
+
+
+async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    seen: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append(done)
+
+    async with mcp_client(server.url) as client:
+        result = await client.call_tool("get_housekeeping_overview", {"all_pages": True},
+                                        progress_callback=on_progress)
+    assert not result.is_error, result.content
+    board = result.structured_content
+    assert board is not None
+    expected = Counter(room.room_status for room in hotel.rooms.values())
+    assert {c["room_status"]: c["rooms"] for c in board["counts"]} == dict(expected)
+    assert sorted(r["room_id"] for r in board["rooms"]) == sorted(hotel.rooms)
+    assert board["page"]["has_more"] is False
+    assert seen and seen[-1] == len(hotel.rooms)
+
+
+async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    occupied_dirty = {
+        room.room_id for room in hotel.rooms.values()
+        if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Occupied"
+    }
+    async with mcp_client(server.url, mode="legacy") as client:
+        board = await call_ok(client, "get_housekeeping_overview",
+                              {"room_status": ["Dirty"], "front_office_status": "Occupied", "limit": 100})
+        error = await call_error(client, "get_housekeeping_overview", {"limit": 0})
+    assert {r["room_id"] for r in board["rooms"]} == occupied_dirty
+    assert "limit" in error and "greater than or equal to 1" in error
+
+
+async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    rooms = [room.room_id for room in hotel.rooms.values()
+             if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Vacant"][:3]
+    async with mcp_client(server.url) as client:
+        first = await call_ok(client, "update_room_status", {"room_ids": rooms, "room_status": "Clean"})
+        again = await call_ok(client, "update_room_status", {"room_ids": rooms, "room_status": "Clean"})
+        boards = [await call_ok(client, "get_housekeeping_overview", {"from_room": r, "to_room": r})
+                  for r in rooms]
+    assert first["room_ids"] == rooms and first["room_status"] == "Clean"
+    assert again["room_ids"] == rooms
+    assert all(hotel.rooms[r].room_status == "Clean" for r in rooms)
+    assert [[(x["room_id"], x["room_status"]) for x in b["rooms"]] for b in boards] == [[(r, "Clean")] for r in rooms]
+
+
+async def test_an_unknown_room_number_is_refused_and_nothing_changes(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    real = next(iter(hotel.rooms))
+    before = hotel.rooms[real].room_status
+    target = "Pickup" if before != "Pickup" else "Dirty"
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "update_room_status", {"room_ids": [real, "9999"], "room_status": target})
+    assert "9999" in error and "get_housekeeping_overview" in error
+    assert hotel.rooms[real].room_status == before
+
+
+async def test_an_occupied_room_cannot_go_out_of_order(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "update_room_status", {"room_ids": [occupied], "room_status": "OutOfOrder"})
+        nothing = await call_error(client, "update_room_status", {"room_ids": [occupied]})
+    assert occupied in error and "OutOfOrder" in error
+    assert hotel.rooms[occupied].room_status != "OutOfOrder"
+    assert "needs room_status" in nothing
+
+
+async def test_do_not_disturb_is_set_shown_and_cleared(server: ServerThread) -> None:
+    hotel = hotel_state(server)
+    rooms = [r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id][:2]
+    async with mcp_client(server.url) as client:
+        done = await call_ok(client, "set_service_request", {"room_ids": rooms, "request": "DoNotDisturb"})
+        board = await call_ok(client, "get_housekeeping_overview",
+                              {"service_request": "DoNotDisturb", "limit": 100})
+        await call_ok(client, "set_service_request", {"room_ids": rooms, "request": "NoStatusSelected"})
+        after = await call_ok(client, "get_housekeeping_overview", {"service_request": "DoNotDisturb", "limit": 100})
+        error = await call_error(client, "set_service_request", {"room_ids": rooms, "request": "Breakfast"})
+    assert done["service_request"] == "DoNotDisturb"
+    assert set(rooms) <= {r["room_id"] for r in board["rooms"]}
+    assert all(r["service_request"] == "DoNotDisturb" for r in board["rooms"])
+    assert not set(rooms) & {r["room_id"] for r in after["rooms"]}
+    assert "DoNotDisturb" in error and "MakeUpRoom" in error

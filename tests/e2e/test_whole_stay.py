@@ -1,0 +1,83 @@
+"""Issue #3 acceptance: a whole stay through the MCP SDK client over HTTP, from availability to check-out, against
+our app with its embedded sandbox; every OHIP exchange it caused is then checked against Oracle's schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.contract.plugin import check_recorded
+from tests.support.apps import embedded_settings, running_app
+from tests.support.mcp_client import call_ok, mcp_client
+
+BUSINESS_DATE = "2026-05-01"
+DEPARTURE = "2026-05-03"
+
+
+async def whole_stay(client: Client, sandbox: Any) -> None:
+    hotel = sandbox.enterprise.hotels["SAND01"]
+
+    offers = await call_ok(client, "check_availability", {"arrival": BUSINESS_DATE, "departure": DEPARTURE,
+                                                          "adults": 2, "only_bookable": True})
+    offer = next(o for o in offers["offers"] if o["rate_plan"] == "BAR")
+    room_type = offer["room_type"]
+
+    guest = await call_ok(client, "create_guest", {"surname": "Okafor", "given_name": "Ada",
+                                                   "email": "ada.okafor@example.com"})
+    booked = await call_ok(client, "create_reservation", {
+        "arrival": BUSINESS_DATE, "departure": DEPARTURE, "room_type": room_type, "rate_plan": "BAR", "adults": 2,
+        "profile_id": guest["profile_id"], "payment_method": "CA"})
+    reservation_id = booked["reservation_id"]
+
+    modified = await call_ok(client, "modify_reservation", {"reservation_id": reservation_id, "adults": 1,
+                                                            "comment": "Late arrival, around 22:00"})
+    assert modified["reservation"]["adults"] == 1
+
+    checked_in = await call_ok(client, "check_in", {"reservation_id": reservation_id})
+    room = checked_in["room_id"]
+    assert checked_in["room_chosen_by"] == "server" and checked_in["room_type"] == room_type
+
+    await call_ok(client, "post_charge", {"reservation_id": reservation_id, "transaction_code": "2000",
+                                          "amount": 42.5, "remark": "Dinner"})
+    await call_ok(client, "post_charge", {"reservation_id": reservation_id, "transaction_code": "3000",
+                                          "amount": 6.0, "quantity": 3, "remark": "Minibar"})
+    folio = await call_ok(client, "get_folio", {"reservation_id": reservation_id, "detail": True})
+    postings = [p for w in folio["windows"] for p in w["postings"]]
+    assert [(p["transaction_code"], p["amount"]["amount"]) for p in postings if p["transaction_code"] != "1000"] == [
+        ("2000", 42.5), ("3000", 18.0)]
+    room_night = sum(p["amount"]["amount"] for p in postings if p["transaction_code"] == "1000")
+    owed = folio["balance"]["amount"]
+    assert owed == pytest.approx(room_night + 60.5)
+
+    await call_ok(client, "post_payment", {"reservation_id": reservation_id, "payment_method": "CA",
+                                           "amount": owed, "confirm": True})
+    assert (await call_ok(client, "get_folio", {"reservation_id": reservation_id}))["balance"]["amount"] == 0
+
+    out = await call_ok(client, "check_out", {"reservation_id": reservation_id, "confirm": True})
+    assert out["status"] == "CheckedOut" and out["room_id"] == room and out["payments"] == []
+
+    board = await call_ok(client, "get_housekeeping_overview", {"from_room": room, "to_room": room})
+    assert [(r["room_id"], r["room_status"], r["front_office_status"]) for r in board["rooms"]] == [
+        (room, "Dirty", "Vacant")]
+    dirty = await call_ok(client, "find_available_rooms", {"room_type": room_type, "room_status": ["Dirty"],
+                                                           "limit": 100})
+    assert room in {r["room_id"] for r in dirty["rooms"]}
+    record = await call_ok(client, "get_reservation", {"reservation_id": reservation_id})
+    assert record["status"] == "CheckedOut"
+    assert hotel.reservations[reservation_id].status == "CheckedOut"
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_whole_stay_from_booking_to_check_out(mode: str) -> None:
+    settings, port = embedded_settings(sandbox_business_date=BUSINESS_DATE)
+    with running_app(settings, port) as srv:
+        sandbox = srv.app.state.sandbox
+        async with mcp_client(srv.url, mode=mode) as client:  # type: ignore[arg-type]
+            await whole_stay(client, sandbox)
+    problems = check_recorded(sandbox)
+    assert not problems, "\n".join(problems[:20])
+    operations = {e.operation_id for e in sandbox.requests}
+    assert {"postRoomAssignment", "postCheckIn", "postBillingCharges", "postBillingPayment", "generateFolio",
+            "postCheckOut"} <= operations
