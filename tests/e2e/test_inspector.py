@@ -44,7 +44,7 @@ def server_url() -> object:
 def test_inspector_lists_tools_with_strict_schemas(tmp_path: Path, server_url: str, era: str) -> None:
     result = inspector(tmp_path, server_url, "--protocol-era", era, "--method", "tools/list", "--strict")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    names = {t["name"] for t in json.loads(result.stdout)["tools"]}
+    names = {t["name"] for t in json.loads(result.stdout)["result"]["tools"]}
     assert {"search_reservations", "check_availability", "check_in", "post_charge"} <= names
 
 
@@ -72,6 +72,6 @@ def test_inspector_calls_tools(
         json.dumps(args),
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    body = json.loads(result.stdout)
+    body = json.loads(result.stdout)["result"]
     assert body.get("isError") is not True, body
     assert expect in json.dumps(body.get("structuredContent", body))
