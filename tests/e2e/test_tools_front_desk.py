@@ -86,6 +86,16 @@ async def test_departures_and_in_house_by_room(server: ServerThread) -> None:
     assert in_room["items"][0]["room_id"] == guest.room_id
 
 
+async def test_departures_and_in_house_refuse_bad_dates_and_hotels(server: ServerThread) -> None:
+    async with mcp_client(server.url) as client:
+        bad_date = await call_error(client, "list_departures", {"date": "next friday"})
+        bad_hotel = await call_error(client, "list_in_house", {"hotel_id": "SAND 01"})
+        unknown_hotel = await call_error(client, "list_in_house", {"hotel_id": "NOPE9"})
+    assert "date" in bad_date and "next friday" in bad_date
+    assert "not a valid OPERA hotel code" in bad_hotel
+    assert "NOPE9" in unknown_hotel and "in_house" in unknown_hotel
+
+
 async def test_free_rooms_are_vacant_clean_rooms_of_the_type(server: ServerThread) -> None:
     hotel = hotel_state(server)
     async with mcp_client(server.url) as client:
