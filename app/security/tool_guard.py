@@ -408,9 +408,3 @@ def _rebuild(return_type: Any, stored: dict[str, Any]) -> Any:
         return return_type.model_validate(stored)
     return stored.get("result", stored)
 
-
-def wrap_all(guard: ToolGuard, tools: list[ToolDef]) -> list[ToolDef]:
-    return [guard.wrap(t) for t in tools]
-
-
-HotelGuard = Callable[[str], None]
