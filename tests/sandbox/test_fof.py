@@ -1,0 +1,306 @@
+"""The sandbox's fof routes over real HTTP: the room list and its filters, room assignment, check-in and their
+undo operations, with the refusals a front desk meets (wrong room type, occupied or out-of-order room, not due in).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+BD = date(2026, 5, 1)
+ROOMS = "/fof/v1/hotels/SAND01/rooms"
+RSV = "/rsv/v1/hotels/SAND01/reservations"
+
+
+async def book(ohip: httpx.AsyncClient, room_type: str = "KNG", arrival: date = BD, nights: int = 2) -> str:
+    """A new reservation with a cash payment method; its id comes from Location."""
+    start, end = arrival.isoformat(), (arrival + timedelta(days=nights)).isoformat()
+    stay = {
+        "arrivalDate": start,
+        "departureDate": end,
+        "guestCounts": {"adults": 1, "children": 0},
+        "roomRates": [{"roomType": room_type, "ratePlanCode": "BAR", "start": start, "end": end, "numberOfUnits": 1}],
+    }
+    guest = {"customer": {"personName": [{"givenName": "Tess", "surname": "Ferrand", "nameType": "Primary"}]}}
+    reservation = {
+        "hotelId": "SAND01",
+        "roomStay": stay,
+        "reservationGuests": [{"primary": True, "profileInfo": {"profile": guest}}],
+        "reservationPaymentMethods": [{"paymentMethod": "CA", "folioView": 1}],
+    }
+    response = await ohip.post(RSV, json={"reservations": {"reservation": [reservation]}})
+    assert response.status_code == 201, response.text
+    return response.headers["location"].rsplit("/", 1)[1]
+
+
+async def rooms(ohip: httpx.AsyncClient, *params: tuple[str, Any]) -> list[dict[str, Any]]:
+    response = await ohip.get(ROOMS, params=[*params, ("limit", 200)])
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["hotelRoomsDetails"]["room"]
+    return rows
+
+
+def status_of(room: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = room["housekeeping"]["roomStatus"]
+    return status
+
+
+async def free_room(ohip: httpx.AsyncClient, room_type: str) -> str:
+    """A vacant, clean or inspected room of the type that no arrival holds."""
+    rows = await rooms(
+        ohip,
+        ("roomType", room_type),
+        ("hotelFORoomStatus", "Vacant"),
+        ("hotelRoomStatus", "Clean"),
+        ("hotelRoomStatus", "Inspected"),
+    )
+    free = [r["roomId"] for r in rows if status_of(r)["reservationStatusList"] == ["NotReserved"]]
+    assert free, f"no free {room_type} room in the seed"
+    return free[0]
+
+
+async def assign(ohip: httpx.AsyncClient, reservation_id: str, room_id: str, **criteria: Any) -> httpx.Response:
+    body = {"criteria": {"hotelId": "SAND01", "roomId": room_id, **criteria}}
+    return await ohip.post(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/roomAssignments", json=body)
+
+
+async def check_in(ohip: httpx.AsyncClient, reservation_id: str, room_id: str | None = None) -> httpx.Response:
+    details: dict[str, Any] = {"ignoreWarnings": True}
+    if room_id:
+        details["roomId"] = room_id
+    url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/checkIns"
+    return await ohip.post(url, json={"reservation": details, "fetchReservationInstruction": ["ReservationDetail"]})
+
+
+async def reservation(ohip: httpx.AsyncClient, reservation_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await ohip.get(f"{RSV}/{reservation_id}")).json()
+    return body["reservations"]["reservation"][0]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------------------------ room list
+
+
+async def test_rooms_list_every_room_with_paging(ohip: httpx.AsyncClient) -> None:
+    first = (await ohip.get(ROOMS, params={"limit": 30})).json()
+    second = (await ohip.get(ROOMS, params={"limit": 30, "offset": 30})).json()
+
+    assert (first["totalResults"], first["count"], first["hasMore"]) == (100, 30, True)
+    ids = [r["roomId"] for r in first["hotelRoomsDetails"]["room"] + second["hotelRoomsDetails"]["room"]]
+    assert len(set(ids)) == 60
+    row = first["hotelRoomsDetails"]["room"][0]
+    assert row["roomType"]["pseudo"] is False
+    assert status_of(row)["frontOfficeStatus"] in ("Vacant", "Occupied")
+
+
+async def test_room_status_and_front_office_filters(ohip: httpx.AsyncClient) -> None:
+    dirty = await rooms(ohip, ("hotelRoomStatus", "Dirty"))
+    occupied = await rooms(ohip, ("hotelFORoomStatus", "Occupied"))
+
+    assert dirty and all(status_of(r)["roomStatus"] == "Dirty" for r in dirty)
+    assert occupied and all(status_of(r)["frontOfficeStatus"] == "Occupied" for r in occupied)
+    assert all({"StayOver", "DueOut", "Arrived"} & set(status_of(r)["reservationStatusList"]) for r in occupied)
+    assert all(r["housekeeping"]["roomPersons"]["frontOfficePersons"] >= 1 for r in occupied)
+
+
+async def test_the_workflow_spelling_of_the_vacancy_filter_is_accepted(ohip: httpx.AsyncClient) -> None:
+    by_spec = await rooms(ohip, ("hotelFORoomStatus", "Vacant"))
+    by_workflow = await rooms(ohip, ("hotelRoomFrontOfficeStatus", "Vacant"))
+
+    assert by_spec and [r["roomId"] for r in by_spec] == [r["roomId"] for r in by_workflow]
+    assert all(status_of(r)["frontOfficeStatus"] == "Vacant" for r in by_spec)
+
+
+async def test_room_type_floor_and_number_range_filters(ohip: httpx.AsyncClient) -> None:
+    suites = await rooms(ohip, ("roomType", "STE"))
+    ranged = await rooms(ohip, ("fromRoomNumber", "105"), ("toRoomNumber", "110"))
+    floor = suites[0]["floor"]
+    on_floor = await rooms(ohip, ("floor", floor))
+
+    assert suites and {r["roomType"]["roomType"] for r in suites} == {"STE"}
+    assert ranged and all(105 <= int(r["roomId"]) <= 110 for r in ranged)
+    assert on_floor and {r["floor"] for r in on_floor} == {floor}
+
+
+async def test_an_unknown_room_status_filter_is_refused_naming_the_parameter(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.get(ROOMS, params={"hotelRoomStatus": "Filthy"})
+    assert response.status_code == 400
+    assert response.json()["o:errorPath"] == "hotelRoomStatus"
+    assert "Inspected" in response.json()["detail"]
+
+
+async def test_a_date_window_over_180_days_is_refused(ohip: httpx.AsyncClient) -> None:
+    params = {"hotelRoomStartDate": "2026-05-01", "hotelRoomEndDate": "2026-12-31"}
+    response = await ohip.get(ROOMS, params=params)
+    assert response.status_code == 400
+    assert "180" in response.json()["detail"]
+
+
+# ----------------------------------------------------------------------------------------------- assignment
+
+
+async def test_assigning_a_free_room_shows_in_rsv_and_in_the_room_list(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    room_id = await free_room(ohip, "KNG")
+
+    response = await assign(ohip, reservation_id, room_id)
+
+    assert response.status_code == 201, response.text
+    assert (await reservation(ohip, reservation_id))["roomStay"]["currentRoomInfo"]["roomId"] == room_id
+    row = (await rooms(ohip, ("fromRoomNumber", room_id), ("toRoomNumber", room_id)))[0]
+    assert status_of(row)["reservationStatusList"] == ["Arrival"]
+
+
+async def test_a_room_of_another_type_is_refused_unless_the_new_type_is_charged(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    double = await free_room(ohip, "DBL")
+
+    refused = await assign(ohip, reservation_id, double)
+
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert "DBL" in detail and "KNG" in detail and "updateRoomTypeCharged" in detail
+    assert "currentRoomInfo" not in (await reservation(ohip, reservation_id))["roomStay"]
+
+    upgraded = await assign(ohip, reservation_id, double, updateRoomTypeCharged=True)
+
+    assert upgraded.status_code == 201, upgraded.text
+    assert "DBL" in upgraded.json()["warnings"][0]["value"]
+    stay = (await reservation(ohip, reservation_id))["roomStay"]
+    assert stay["currentRoomInfo"] == {"roomId": double, "roomType": "DBL"}
+    assert stay["roomRates"][0]["roomType"] == "DBL"
+
+
+async def test_a_refused_upgrade_leaves_the_booked_room_type(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    dirty = await rooms(ohip, ("roomType", "DBL"), ("hotelFORoomStatus", "Vacant"), ("hotelRoomStatus", "Dirty"))
+    room_id = next(r["roomId"] for r in dirty if status_of(r)["reservationStatusList"] == ["NotReserved"])
+
+    response = await assign(ohip, reservation_id, room_id, updateRoomTypeCharged=True)
+
+    assert response.status_code == 400
+    assert "Dirty" in response.json()["detail"]
+    stay = (await reservation(ohip, reservation_id))["roomStay"]
+    assert stay["roomRates"][0]["roomType"] == "KNG"
+    assert "currentRoomInfo" not in stay
+
+
+async def test_assigning_an_unknown_room_is_404(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    response = await assign(ohip, reservation_id, "9999")
+    assert response.status_code == 404
+    assert "9999" in response.json()["detail"]
+
+
+async def test_an_occupied_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    occupied = await rooms(ohip, ("roomType", "KNG"), ("hotelFORoomStatus", "Occupied"))
+    staying = [r for r in occupied if "StayOver" in status_of(r)["reservationStatusList"]]
+
+    response = await assign(ohip, reservation_id, staying[0]["roomId"])
+
+    assert response.status_code == 400
+    assert "occupied" in response.json()["detail"]
+
+
+async def test_an_out_of_order_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    room_id = await free_room(ohip, "KNG")
+    body = {"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"}
+    assert (await ohip.put("/hsk/v1/hotels/SAND01/rooms/status", json=body)).status_code == 200
+
+    response = await assign(ohip, reservation_id, room_id)
+
+    assert response.status_code == 400
+    assert "OutOfOrder" in response.json()["detail"]
+
+
+async def test_unassigning_frees_the_room(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    room_id = await free_room(ohip, "KNG")
+    await assign(ohip, reservation_id, room_id)
+
+    url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/rooms"
+    response = await ohip.put(url, json={"overrideRoomNumberLocked": True})
+
+    assert response.status_code == 200, response.text
+    assert "currentRoomInfo" not in (await reservation(ohip, reservation_id))["roomStay"]
+    again = await ohip.put(url, json={})
+    assert again.status_code == 400
+    assert "no room" in again.json()["detail"]
+
+
+# ------------------------------------------------------------------------------------------------- check-in
+
+
+async def test_check_in_makes_the_guest_in_house_and_the_room_occupied(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "QUN")
+    room_id = await free_room(ohip, "QUN")
+
+    response = await check_in(ohip, reservation_id, room_id)
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["reservation"][0]["reservationStatus"] == "InHouse"
+    assert any(w["code"] == "ROOM_ASSIGNED" for w in body["warnings"])
+    row = (await rooms(ohip, ("fromRoomNumber", room_id), ("toRoomNumber", room_id)))[0]
+    assert status_of(row)["frontOfficeStatus"] == "Occupied"
+    assert status_of(row)["reservationStatusList"] == ["Arrived"]
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "InHouse"
+    folio = (await ohip.get(f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/folios")).json()
+    postings = folio["reservationFolioInformation"]["folioWindows"][0]["folios"][0]["postings"]
+    assert [(p["transactionCode"], p["postingDate"]) for p in postings] == [("1000", BD.isoformat())]
+
+
+async def test_check_in_of_a_reservation_that_is_not_due_in_is_refused(ohip: httpx.AsyncClient) -> None:
+    tomorrow = await book(ohip, "DBL", arrival=BD + timedelta(days=1))
+    room_id = await free_room(ohip, "DBL")
+
+    response = await check_in(ohip, tomorrow, room_id)
+
+    assert response.status_code == 400
+    assert "DueIn" in response.json()["detail"]
+    assert (await reservation(ohip, tomorrow))["reservationStatus"] == "Reserved"
+
+
+async def test_check_in_into_a_dirty_room_is_refused(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    room_id = await free_room(ohip, "KNG")
+    await assign(ohip, reservation_id, room_id)
+    body = {"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "Dirty"}
+    assert (await ohip.put("/hsk/v1/hotels/SAND01/rooms/status", json=body)).status_code == 200
+
+    response = await check_in(ohip, reservation_id)
+
+    assert response.status_code == 400
+    assert "Dirty" in response.json()["detail"]
+
+
+async def test_check_in_without_any_room_is_refused(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    response = await check_in(ohip, reservation_id)
+    assert response.status_code == 400
+    assert "assign" in response.json()["detail"]
+
+
+async def test_cancelling_a_check_in_returns_the_guest_to_due_in(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    room_id = await free_room(ohip, "KNG")
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+
+    url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/checkIns"
+    response = await ohip.delete(url, params={"roomStatus": "Inspected"})
+
+    assert response.status_code == 200, response.text
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "DueIn"
+    row = (await rooms(ohip, ("fromRoomNumber", room_id), ("toRoomNumber", room_id)))[0]
+    assert (status_of(row)["frontOfficeStatus"], status_of(row)["roomStatus"]) == ("Vacant", "Inspected")
+
+
+async def test_rooms_of_another_hotel_are_its_own(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.get("/fof/v1/hotels/SAND02/rooms", params={"roomType": "TWN"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["hotelRoomsDetails"]["hotelId"] == "SAND02"
+    assert body["totalResults"] > 0
