@@ -6,7 +6,7 @@ Speaks OHIP only: builds fof request bodies exactly as Oracle's schemas name the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,9 +19,10 @@ POST_ROOM_ASSIGNMENT = Operation(
 )
 POST_CHECK_IN = Operation("fof", "postCheckIn", "POST", "/hotels/{hotelId}/reservations/{reservationId}/checkIns")
 
-#: Oracle's enums, so callers can be refused before any OHIP call.
-ROOM_STATUSES = ("Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService")
-FRONT_OFFICE_STATUSES = ("Vacant", "Occupied")
+#: Oracle's enums (fof `housekeepingRoomStatusType`, `frontOfficeRoomStatusType`), so callers can be refused
+#: before any OHIP call.
+RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
+FrontOfficeStatus = Literal["Vacant", "Occupied"]
 
 
 class Room(BaseModel):

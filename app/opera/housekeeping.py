@@ -7,7 +7,7 @@ Note Oracle's naming trap: hsk calls the clean/dirty value `housekeepingRoomStat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,8 @@ GET_HOUSEKEEPING_OVERVIEW = Operation("hsk", "getHousekeepingOverview", "GET", "
 PUT_ROOM_RELATED_STATUS = Operation("hsk", "putRoomRelatedStatus", "PUT", "/hotels/{hotelId}/rooms/status")
 SET_SERVICE_REQUEST = Operation("hsk", "setGuestHousekeepingServiceRequest", "PUT", "/hotels/{hotelId}/serviceRequests")
 
-SERVICE_REQUESTS = ("DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined")
+#: Oracle's `guestHousekeepingServiceRequestType`; NoStatusSelected clears a request.
+ServiceRequest = Literal["DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined"]
 
 
 class HousekeepingRoom(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.cashiering import CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
-from app.opera.front_office import FrontOfficeAPI, Room
+from app.opera.front_office import FrontOfficeAPI, Room, RoomStatus
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
@@ -40,7 +40,6 @@ Offset = Annotated[int, Field(ge=0, description="index of the first row; use pag
 AllPages = Annotated[
     bool, Field(description="true walks every page (up to 1000 guests) and reports progress; limit is then ignored")
 ]
-RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
 
 #: check_in tries at most this many free rooms when OPERA refuses one (e.g. held for a later stay).
 PICK_ATTEMPTS = 5

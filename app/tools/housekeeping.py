@@ -1,14 +1,15 @@
 """Housekeeping toolset: the housekeeping board (counts by status and rooms), room status updates, and guest
 service requests (Do Not Disturb, Make Up Room)."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaError, OperaNotFoundError
-from app.opera.housekeeping import HousekeepingAPI, HousekeepingBoard, HousekeepingRoom, StatusCount
+from app.opera.front_office import FrontOfficeStatus, RoomStatus
+from app.opera.housekeeping import HousekeepingAPI, HousekeepingBoard, HousekeepingRoom, ServiceRequest, StatusCount
 from app.opera.models import OperaWarning, PageInfo
 from app.tools.registry import ToolDef, ToolServices, tool_error
 
@@ -20,8 +21,6 @@ RoomNumber = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-
 RoomNumbers = Annotated[
     list[RoomNumber], Field(min_length=1, max_length=50, description="room numbers, e.g. ['101', '102'] (1..50)")
 ]
-RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
-ServiceRequest = Literal["DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined"]
 
 #: all_pages stops here: larger than any single hotel's room count.
 MAX_ROOMS = 2000
@@ -58,7 +57,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             list[RoomStatus] | None, Field(max_length=6, description="only rooms in these statuses")
         ] = None,
         front_office_status: Annotated[
-            Literal["Vacant", "Occupied"] | None, Field(description="only Vacant or only Occupied rooms")
+            FrontOfficeStatus | None, Field(description="only Vacant or only Occupied rooms")
         ] = None,
         room_type: Annotated[
             str | None, Field(max_length=20, pattern=r"^[A-Za-z0-9_-]+$", description="only this room type")
@@ -122,7 +121,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             RoomStatus | None, Field(description="new housekeeping status, e.g. Clean after cleaning, Inspected")
         ] = None,
         housekeeping_status: Annotated[
-            Literal["Vacant", "Occupied"] | None,
+            FrontOfficeStatus | None,
             Field(description="what the housekeeper found: Vacant or Occupied (for discrepancy checks)"),
         ] = None,
         hotel_id: HotelId = None,

@@ -7,24 +7,18 @@ from typing import Any
 
 import pytest
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
 from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI
 from app.opera.http import OperaHTTP
 from app.telemetry.metrics import Metrics
+from tests.support.apps import settings_for_sandbox
 
 HOTEL = "SAND01"
 
 
 @pytest.fixture
 async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
-    settings = load_settings(
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        base_url=sandbox_server.url,
-        app_key=SANDBOX_APP_KEY,
-    )
-    client = OperaHTTP(settings, Metrics())
+    client = OperaHTTP(settings_for_sandbox(sandbox_server.url), Metrics())
     await client.start()
     yield client
     await client.aclose()
