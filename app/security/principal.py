@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
@@ -29,7 +29,6 @@ class Principal:
     subject: str | None = None
     issuer: str | None = None
     expires_at: int | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
