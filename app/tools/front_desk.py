@@ -447,7 +447,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         try:
             warnings: list[OperaWarning] = []
             for window in folio.windows:
-                if window.postings or (window.charges and window.charges.amount) or window.window == 1:
+                # Window 1 always holds the stay; other windows only matter once something was charged to them.
+                if window.window == 1 or (window.charges and window.charges.amount):
                     warnings += await cashiering.generate_folio(hotel, reservation_id, window=window.window)
             await progress(3, "final folio generated")
             warnings += await cashiering.check_out(hotel, reservation_id)
