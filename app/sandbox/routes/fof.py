@@ -90,9 +90,12 @@ def room_features(hotel: Hotel, room: Room) -> list[dict[str, str]]:
     ]
 
 
-def out_of_order(room: Room) -> list[dict[str, Any]]:
-    """The `outOfOrder` block of a room taken out of inventory; it comes back Dirty, to be cleaned first."""
-    block: dict[str, Any] = {"roomStatus": room.room_status, "returnStatus": "Dirty"}
+def out_of_order(room: Room, status_key: str = "roomStatus") -> list[dict[str, Any]]:
+    """The `outOfOrder` block of a room taken out of inventory; it comes back Dirty, to be cleaned first.
+
+    fof names the status `roomStatus`, hsk `housekeepingRoomStatus`.
+    """
+    block: dict[str, Any] = {status_key: room.room_status, "returnStatus": "Dirty"}
     if room.out_of_order_reason:
         block["reasonCode"] = room.out_of_order_reason
     return [block]

@@ -72,7 +72,7 @@ def housekeeping_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
         "turndownInfo": {"turndownStatusInfo": room.turndown},
     }
     if not room.sellable:
-        row["outOfOrder"] = out_of_order(room)
+        row["outOfOrder"] = out_of_order(room, "housekeepingRoomStatus")
     return row
 
 

@@ -1,0 +1,189 @@
+"""The sandbox's hsk routes over real HTTP: the housekeeping board and its filters, room status updates for
+several rooms at once, guest service requests, and that every change shows in the front office's room list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+OVERVIEW = "/hsk/v1/hotels/SAND01/housekeepingOverview"
+STATUS = "/hsk/v1/hotels/SAND01/rooms/status"
+SERVICE = "/hsk/v1/hotels/SAND01/serviceRequests"
+
+
+async def board(ohip: httpx.AsyncClient, *params: tuple[str, Any]) -> dict[str, Any]:
+    response = await ohip.get(OVERVIEW, params=[*params, ("limit", 200)])
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def rooms_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = body["housekeepingRoomInfo"]["housekeepingRooms"]["room"]
+    return rows
+
+
+def status_of(room: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = room["housekeeping"]["housekeepingRoomStatus"]
+    return status
+
+
+async def fof_room(ohip: httpx.AsyncClient, room_id: str) -> dict[str, Any]:
+    params = {"fromRoomNumber": room_id, "toRoomNumber": room_id}
+    rows = (await ohip.get("/fof/v1/hotels/SAND01/rooms", params=params)).json()["hotelRoomsDetails"]["room"]
+    assert len(rows) == 1
+    return rows[0]  # type: ignore[no-any-return]
+
+
+async def vacant_rooms(ohip: httpx.AsyncClient, count: int) -> list[str]:
+    rows = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Vacant"), ("housekeepingRoomStatus", "Clean")))
+    free = [r["roomId"] for r in rows if status_of(r)["reservationStatusList"] == ["NotReserved"]]
+    assert len(free) >= count
+    return free[:count]
+
+
+async def test_the_board_uses_housekeeping_key_names_and_counts_every_selected_room(ohip: httpx.AsyncClient) -> None:
+    body = await board(ohip)
+
+    info = body["housekeepingRoomInfo"]
+    assert (info["totalResults"], info["count"], info["hasMore"]) == (100, 100, False)
+    row = rooms_of(body)[0]
+    assert row["roomType"]["pseudoRoom"] is False
+    assert set(status_of(row)) == {
+        "housekeepingRoomStatus",
+        "frontOfficeStatus",
+        "housekeepingStatus",
+        "reservationStatusList",
+    }
+    counts = {c["housekeepingRoomStatus"]: c["numberOfRooms"] for c in body["housekeepingRoomStatusInfoList"]}
+    assert sum(counts.values()) == 100
+    assert counts["Dirty"] == sum(1 for r in rooms_of(body) if status_of(r)["housekeepingRoomStatus"] == "Dirty")
+
+
+async def test_the_board_pages(ohip: httpx.AsyncClient) -> None:
+    page = (await ohip.get(OVERVIEW, params={"limit": 10, "offset": 95})).json()["housekeepingRoomInfo"]
+    assert (page["count"], page["hasMore"], page["offset"]) == (5, False, 95)
+
+
+async def test_board_filters_by_status_occupancy_floor_and_room_type(ohip: httpx.AsyncClient) -> None:
+    dirty_occupied = rooms_of(
+        await board(ohip, ("housekeepingRoomStatus", "Dirty"), ("frontOfficeRoomStatus", "Occupied"))
+    )
+    kings_on_floor_2 = rooms_of(await board(ohip, ("roomType", "KNG"), ("floor", "2")))
+
+    assert dirty_occupied
+    assert all(status_of(r)["housekeepingRoomStatus"] == "Dirty" for r in dirty_occupied)
+    assert all(status_of(r)["frontOfficeStatus"] == "Occupied" for r in dirty_occupied)
+    assert kings_on_floor_2
+    assert all((r["roomType"]["roomType"], r["floor"]) == ("KNG", "2") for r in kings_on_floor_2)
+
+
+async def test_an_unknown_board_filter_value_is_refused(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.get(OVERVIEW, params={"frontOfficeRoomStatus": "Empty"})
+    assert response.status_code == 400
+    assert response.json()["o:errorPath"] == "frontOfficeRoomStatus"
+
+
+async def test_several_rooms_change_status_in_one_call_and_fof_sees_it(ohip: httpx.AsyncClient) -> None:
+    first, second = await vacant_rooms(ohip, 2)
+
+    body = {"roomList": [{"roomId": first}, {"roomId": second}], "housekeepingRoomStatus": "Inspected"}
+    response = await ohip.put(STATUS, json=body)
+
+    assert response.status_code == 200, response.text
+    for room_id in (first, second):
+        assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Inspected"
+    inspected = rooms_of(await board(ohip, ("housekeepingRoomStatus", "Inspected")))
+    assert {first, second} <= {r["roomId"] for r in inspected}
+
+
+async def test_an_unknown_room_in_the_list_changes_nothing(ohip: httpx.AsyncClient) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+
+    body = {"roomList": [{"roomId": room_id}, {"roomId": "9999"}], "housekeepingRoomStatus": "Pickup"}
+    response = await ohip.put(STATUS, json=body)
+
+    assert response.status_code == 404
+    assert "9999" in response.json()["detail"]
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
+
+
+async def test_an_occupied_room_cannot_go_out_of_order(ohip: httpx.AsyncClient) -> None:
+    occupied = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Occupied")))
+    room_id = occupied[0]["roomId"]
+    before = status_of(occupied[0])["housekeepingRoomStatus"]
+
+    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"})
+
+    assert response.status_code == 400
+    assert "occupied" in response.json()["detail"] and room_id in response.json()["detail"]
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == before
+
+
+@pytest.mark.lenient_requests  # the status in lower case, as some clients send enums
+async def test_a_vacant_room_goes_out_of_order_and_leaves_the_sellable_list(ohip: httpx.AsyncClient) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+
+    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "outoforder"})
+
+    assert response.status_code == 200
+    row = await fof_room(ohip, room_id)
+    assert row["housekeeping"]["roomStatus"]["roomStatus"] == "OutOfOrder"
+    assert row["outOfOrder"][0]["roomStatus"] == "OutOfOrder"
+
+
+async def test_a_status_update_needs_a_status_and_rooms(ohip: httpx.AsyncClient) -> None:
+    nothing = await ohip.put(STATUS, json={"roomList": [{"roomId": "101"}]})
+    no_rooms = await ohip.put(STATUS, json={"roomList": [], "housekeepingRoomStatus": "Clean"})
+
+    assert nothing.status_code == 400 and "housekeepingRoomStatus" in nothing.json()["detail"]
+    assert no_rooms.status_code == 400 and no_rooms.json()["o:errorPath"] == "roomList"
+
+
+@pytest.mark.lenient_requests  # a status outside Oracle's enum, on purpose
+async def test_an_unknown_room_status_is_refused_with_the_valid_ones(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.put(STATUS, json={"roomList": [{"roomId": "101"}], "housekeepingRoomStatus": "Sparkling"})
+    assert response.status_code == 400
+    assert "Sparkling" in response.json()["detail"] and "Inspected" in response.json()["detail"]
+
+
+async def test_turndown_status_is_kept(ohip: httpx.AsyncClient) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "turndownStatus": "Compeleted"})
+    assert response.status_code == 200
+    row = next(r for r in rooms_of(await board(ohip, ("turndownStatus", "Compeleted"))) if r["roomId"] == room_id)
+    assert row["turndownInfo"]["turndownStatusInfo"] == "Compeleted"
+
+
+async def test_do_not_disturb_shows_on_the_board_and_in_fof(ohip: httpx.AsyncClient) -> None:
+    first, second = await vacant_rooms(ohip, 2)
+
+    criteria = {"hotelId": "SAND01", "roomList": [first, second], "status": "DoNotDisturb"}
+    response = await ohip.put(SERVICE, json={"criteria": criteria})
+
+    assert response.status_code == 200, response.text
+    dnd = rooms_of(await board(ohip, ("guestServiceRequest", "DoNotDisturb")))
+    assert {first, second} <= {r["roomId"] for r in dnd}
+    assert all(r["housekeeping"]["guestServiceRequest"] == "DoNotDisturb" for r in dnd)
+    assert (await fof_room(ohip, first))["housekeeping"]["guestServiceRequest"] == "DoNotDisturb"
+
+    cleared = {"criteria": {"roomList": [first], "status": "NoStatusSelected"}}
+    assert (await ohip.put(SERVICE, json=cleared)).status_code == 200
+    assert (await fof_room(ohip, first))["housekeeping"]["guestServiceRequest"] == "NoStatusSelected"
+
+
+async def test_a_service_request_is_refused_for_unknown_rooms_or_without_a_status(ohip: httpx.AsyncClient) -> None:
+    unknown_room = await ohip.put(SERVICE, json={"criteria": {"roomList": ["9999"], "status": "MakeUpRoom"}})
+    missing = await ohip.put(SERVICE, json={"criteria": {"roomList": ["101"]}})
+
+    assert unknown_room.status_code == 404 and "9999" in unknown_room.json()["detail"]
+    assert missing.status_code == 400 and missing.json()["o:errorPath"] == "criteria.status"
+
+
+@pytest.mark.lenient_requests  # a request outside Oracle's enum, on purpose
+async def test_an_unknown_service_request_is_refused_with_the_valid_ones(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.put(SERVICE, json={"criteria": {"roomList": ["101"], "status": "Breakfast"}})
+    assert response.status_code == 400
+    assert "MakeUpRoom" in response.json()["detail"]
