@@ -147,3 +147,22 @@ async def test_put_profile_keeps_the_parts_it_does_not_send(ohip: httpx.AsyncCli
 async def test_put_unknown_profile_is_404(ohip: httpx.AsyncClient) -> None:
     response = await ohip.put("/crm/v1/profiles/999999999", json=new_profile("No", "Body"))
     assert response.status_code == 404
+
+
+async def test_search_by_an_unknown_profile_type_is_refused(ohip: httpx.AsyncClient) -> None:
+    response = await ohip.get("/crm/v1/profiles", params={"profileType": "Alien"})
+    assert response.status_code == 400
+    assert response.json()["o:errorPath"] == "profileType"
+    guests = (await ohip.get("/crm/v1/profiles", params={"profileType": "Guest", "limit": 3})).json()
+    assert all(r["profile"]["profileType"] == "Guest" for r in guests["profileSummaries"]["profileInfo"])
+
+
+async def test_put_profile_naming_another_profile_in_the_body_is_refused(ohip: httpx.AsyncClient) -> None:
+    profile_id = await create(ohip, new_profile("Ada", "Lind"))
+    body = {"profileIdList": [{"id": "1", "type": "Profile"}], **new_profile("Ada", "Lindqvist")}
+
+    response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json=body)
+
+    assert response.status_code == 400
+    details = (await ohip.get(f"/crm/v1/profiles/{profile_id}")).json()["profileDetails"]
+    assert details["customer"]["personName"][0]["surname"] == "Lind"

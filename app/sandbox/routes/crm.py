@@ -13,12 +13,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
+    as_enum,
     as_int,
     as_list,
     as_object,
     as_text,
     bad_input,
     created,
+    find_id,
     ohip_json,
     paged,
     query_value,
@@ -252,10 +254,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def get_profiles(request: Request) -> Response:
         limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
         offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
-        profile_types = []
-        for value in query_values(request, "profileType"):
-            ProfileInput._profile_type(value)  # refuses a type OHIP does not know
-            profile_types.append(value)
+        profile_types = [
+            str(as_enum(value, PROFILE_TYPES, "profileType")) for value in query_values(request, "profileType")
+        ]
         rows = sandbox.enterprise.search_profiles(
             surname=query_value(request, "profileName"),
             given_name=query_value(request, "givenName"),
@@ -303,7 +304,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
 
     async def put_profile(request: Request) -> Response:
         profile = sandbox.enterprise.profile(str(request.path_params["profileId"]))
-        data = ProfileInput(await read_json(request))
+        body = await read_json(request)
+        named = find_id(body.get("profileIdList"), "Profile")
+        if named is not None and named != profile.profile_id:
+            raise bad_input(f"profileIdList names profile {named}, the path {profile.profile_id}", "profileIdList")
+        data = ProfileInput(body)
         if data.surname is not None and not data.surname:
             raise bad_input(
                 "A guest profile cannot lose its surname; send the surname with the name",
