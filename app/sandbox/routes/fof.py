@@ -90,17 +90,6 @@ def room_features(hotel: Hotel, room: Room) -> list[dict[str, str]]:
     ]
 
 
-def out_of_order(room: Room, status_key: str = "roomStatus") -> list[dict[str, Any]]:
-    """The `outOfOrder` block of a room taken out of inventory; it comes back Dirty, to be cleaned first.
-
-    fof names the status `roomStatus`, hsk `housekeepingRoomStatus`.
-    """
-    block: dict[str, Any] = {status_key: room.room_status, "returnStatus": "Dirty"}
-    if room.out_of_order_reason:
-        block["reasonCode"] = room.out_of_order_reason
-    return [block]
-
-
 def _room_number_key(room_id: str) -> tuple[int, int, str]:
     # Room numbers compare as numbers when they are numbers ("99" < "101"), else as text.
     return (0, int(room_id), "") if room_id.isdigit() else (1, 0, room_id)
@@ -161,16 +150,31 @@ def page_params(request: Request) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------- rendering
 
 
-def hotel_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
-    """One `roomType` row of getHotelRooms."""
+@dataclass(frozen=True)
+class RoomKeys:
+    """One room, two spellings: fof and hsk name the same fields differently (CONTRACT 7.7)."""
+
+    pseudo: str
+    suite: str
+    status: str  # the clean/dirty status, and the object holding it
+
+
+FOF_KEYS = RoomKeys(pseudo="pseudo", suite="suite", status="roomStatus")
+HSK_KEYS = RoomKeys(pseudo="pseudoRoom", suite="isSuiteRoom", status="housekeepingRoomStatus")
+
+
+def room_row(hotel: Hotel, room: Room, day: RoomDay, keys: RoomKeys = FOF_KEYS) -> dict[str, Any]:
+    """One `roomType` row of getHotelRooms (fof keys) or of the housekeeping board (hsk keys)."""
     room_type = hotel.room_types.get(room.room_type)
-    type_info: dict[str, Any] = {"roomType": room.room_type, "pseudo": bool(room_type and room_type.pseudo)}
+    type_info: dict[str, Any] = {"roomType": room.room_type, keys.pseudo: bool(room_type and room_type.pseudo)}
     if room_type is not None:
         type_info.update(
-            roomClass=room_type.room_class,
-            shortDescription=room_type.description,
-            suite=room_type.room_class == "SUI",
-            maximumOccupancy=room_type.max_occupancy,
+            {
+                "roomClass": room_type.room_class,
+                "shortDescription": room_type.description,
+                keys.suite: room_type.room_class == "SUI",
+                "maximumOccupancy": room_type.max_occupancy,
+            }
         )
     row: dict[str, Any] = {
         "roomId": room.room_id,
@@ -178,8 +182,8 @@ def hotel_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
         "floor": room.floor,
         "roomFeatures": room_features(hotel, room),
         "housekeeping": {
-            "roomStatus": {
-                "roomStatus": room.room_status,
+            keys.status: {
+                keys.status: room.room_status,
                 "frontOfficeStatus": day.front_office_status,
                 "housekeepingStatus": day.front_office_status,
                 "reservationStatusList": day.reservation_statuses,
@@ -189,7 +193,10 @@ def hotel_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
         },
     }
     if not room.sellable:
-        row["outOfOrder"] = out_of_order(room)
+        block: dict[str, Any] = {keys.status: room.room_status, "returnStatus": "Dirty"}  # back via cleaning
+        if room.out_of_order_reason:
+            block["reasonCode"] = room.out_of_order_reason
+        row["outOfOrder"] = [block]
     return row
 
 
@@ -251,7 +258,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             also=(lambda room, day: room.room_id.startswith(wildcard)) if wildcard else None,
         ).rooms(hotel)
         page, paging = paged(selection, limit, offset)
-        rooms = [hotel_room(hotel, room, day) for room, day in page]
+        rooms = [room_row(hotel, room, day) for room, day in page]
         return ohip_json({"hotelRoomsDetails": {"room": rooms, "hotelId": hotel.code}, **paging})
 
     async def post_room_assignment(request: Request) -> Response:

@@ -25,12 +25,12 @@ from app.sandbox.routes.common import (
 )
 from app.sandbox.routes.fof import (
     FRONT_OFFICE_STATUSES,
+    HSK_KEYS,
     RoomDay,
     RoomFilter,
     enum_values,
-    out_of_order,
     page_params,
-    room_features,
+    room_row,
 )
 from app.sandbox.state import ROOM_STATUSES, SERVICE_REQUESTS, TURNDOWN_STATUSES, Hotel, Room
 
@@ -43,36 +43,10 @@ RESERVATION_STATUSES = ("Arrival", "Arrived", "DayUse", "DueOut", "Departed", "N
 MAX_ROOMS_PER_UPDATE = 200
 
 
-def housekeeping_room(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
-    """One `roomType` row of the housekeeping board (hsk's key names: housekeepingRoomStatus, pseudoRoom)."""
-    room_type = hotel.room_types.get(room.room_type)
-    type_info: dict[str, Any] = {"roomType": room.room_type, "pseudoRoom": bool(room_type and room_type.pseudo)}
-    if room_type is not None:
-        type_info.update(
-            roomClass=room_type.room_class,
-            shortDescription=room_type.description,
-            isSuiteRoom=room_type.room_class == "SUI",
-            maximumOccupancy=room_type.max_occupancy,
-        )
-    row: dict[str, Any] = {
-        "roomId": room.room_id,
-        "roomType": type_info,
-        "floor": room.floor,
-        "roomFeatures": room_features(hotel, room),
-        "housekeeping": {
-            "housekeepingRoomStatus": {
-                "housekeepingRoomStatus": room.room_status,
-                "frontOfficeStatus": day.front_office_status,
-                "housekeepingStatus": day.front_office_status,
-                "reservationStatusList": day.reservation_statuses,
-            },
-            "guestServiceRequest": room.service_request,
-            "roomPersons": {"frontOfficePersons": day.persons, "houseKeepingPersons": day.persons},
-        },
-        "turndownInfo": {"turndownStatusInfo": room.turndown},
-    }
-    if not room.sellable:
-        row["outOfOrder"] = out_of_order(room, "housekeepingRoomStatus")
+def housekeeping_row(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
+    """A board row: the fof room under hsk's key names, plus the turndown the housekeepers plan by."""
+    row = room_row(hotel, room, day, HSK_KEYS)
+    row["turndownInfo"] = {"turndownStatusInfo": room.turndown}
     return row
 
 
@@ -129,7 +103,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             {
                 "housekeepingRoomInfo": {
                     "housekeepingRooms": {
-                        "room": [housekeeping_room(hotel, room, day) for room, day in page],
+                        "room": [housekeeping_row(hotel, room, day) for room, day in page],
                         "hotelId": hotel.code,
                     },
                     **paging,
