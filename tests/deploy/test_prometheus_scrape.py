@@ -48,8 +48,16 @@ def running_prometheus(binary: str, config: Path, port: int, workdir: Path) -> I
          f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
         stdout=log, stderr=subprocess.STDOUT,
     )
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        # Prometheus answers 503 to queries until its storage is open; /-/ready says when.
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {(workdir / 'prometheus.log').read_text()[-2000:]}")
+            return httpx.get(f"{base_url}/-/ready", timeout=5).is_success
+
+        wait_for("/-/ready", ready)
+        yield base_url
     finally:
         process.terminate()
         try:
