@@ -115,7 +115,7 @@ def serve(settings: Settings) -> int:
     server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
     # sse-starlette ends every SSE response as soon as uvicorn is asked to exit; MCP tool calls answer over SSE,
     # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.
-    AppStatus.disable_automatic_graceful_drain()
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     try:
         server.run()
     finally:

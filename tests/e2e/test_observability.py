@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,8 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.telemetry.logging import configure_logging
 from app.server import build_redactor
+from app.telemetry.logging import configure_logging
 from tests.support.apps import embedded_settings, running_app, settings_for_sandbox
 from tests.support.mcp_client import call_ok, mcp_client
 
@@ -30,7 +31,7 @@ def wait_ready(base_url: str, timeout: float = 30.0) -> httpx.Response:
         time.sleep(0.1)
 
 
-async def test_embedded_sandbox_mode_probes_and_health() -> None:
+def test_embedded_sandbox_mode_probes_and_health() -> None:
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
         live = httpx.get(f"{srv.url}/live")
@@ -46,7 +47,7 @@ async def test_embedded_sandbox_mode_probes_and_health() -> None:
         assert isinstance(health["uptime_s"], float) and health["version"]
 
 
-async def test_ready_stays_503_without_a_token_while_live_stays_200(sandbox_server) -> None:  # type: ignore[no-untyped-def]
+def test_ready_stays_503_without_a_token_while_live_stays_200(sandbox_server) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for_sandbox(sandbox_server.url, client_secret="wrong-secret-value")
     with running_app(settings) as srv:
         time.sleep(1.0)  # let the warm-up try and fail at least once
@@ -59,7 +60,7 @@ async def test_ready_stays_503_without_a_token_while_live_stays_200(sandbox_serv
         assert json.loads(health)["components"]["auth"]["status"] != "ok"
 
 
-async def test_mcp_endpoint_answers_405_to_get_and_delete() -> None:
+def test_mcp_endpoint_answers_405_to_get_and_delete() -> None:
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
         for method in ("GET", "DELETE"):
@@ -72,20 +73,22 @@ async def test_metrics_count_tool_calls_and_pass_promtool() -> None:
     assert promtool, "promtool is required (apt-get install prometheus; .ci/run installs it)"
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
-        wait_ready(srv.url)
+        await asyncio.to_thread(wait_ready, srv.url)
         async with mcp_client(srv.url) as client:
             for _ in range(3):
                 await call_ok(client, "get_server_info")
             await call_ok(client, "search_reservations", {"surname": "Smith"})
-        text = httpx.get(f"{srv.url}/metrics").text
+        text = (await asyncio.to_thread(httpx.get, f"{srv.url}/metrics")).text
         assert 'opera_mcp_tool_calls_total{outcome="ok",tool="get_server_info"} 3.0' in text
         assert 'opera_ohip_requests_total{module="rsv",operation="getHotelReservations",status_class="2xx"}' in text
         assert "process_resident_memory_bytes" in text and "opera_mcp_build_info" in text
-        lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+        lint = await asyncio.to_thread(
+            subprocess.run, [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+        )
         assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-async def test_metrics_can_be_restricted_by_a_token() -> None:
+def test_metrics_can_be_restricted_by_a_token() -> None:
     settings, port = embedded_settings(metrics_token="metrics-token-123456")
     with running_app(settings, port) as srv:
         assert httpx.get(f"{srv.url}/metrics").status_code == 401
@@ -118,7 +121,7 @@ async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: 
         level="INFO", structured=True, redactor=build_redactor(settings), environment="test", stream=captured_logs
     )
     with running_app(settings) as srv:
-        wait_ready(srv.url)
+        await asyncio.to_thread(wait_ready, srv.url)
         async with mcp_client(srv.url) as client:
             await call_ok(client, "search_reservations", {"text": f"paid by {CARD}"})
             await call_ok(client, "search_reservations", {"surname": "Smith"})
@@ -152,11 +155,11 @@ async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: 
 async def test_one_tool_call_traces_tool_span_with_child_ohip_span(spans, sandbox_server) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for_sandbox(sandbox_server.url)
     with running_app(settings) as srv:
-        wait_ready(srv.url)
+        await asyncio.to_thread(wait_ready, srv.url)
         spans.clear()
         async with mcp_client(srv.url) as client:
             await call_ok(client, "search_reservations", {"surname": "Smith"})
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
     finished = spans.get_finished_spans()
     tool = [s for s in finished if s.name == "tools/call search_reservations"]
     assert len(tool) == 1, [s.name for s in finished]

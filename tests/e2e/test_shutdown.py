@@ -28,7 +28,7 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
         "OPERA_SANDBOX_BUSINESS_DATE": "2026-05-01",
         "OPERA_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - the server under test runs beside the event loop
         [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{port}"
@@ -82,5 +82,5 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        out, err = proc.communicate()
+        _, err = proc.communicate()
         assert "Traceback" not in err, err[-3000:]
