@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _MASKED = "***"
+_CARD_KEYS = frozenset({"cardnumber", "cardnumbermasked", "cvv", "cardholdername", "expirationdate"})
 _SECRET_FORM_FIELDS = frozenset({"password", "client_secret", "assertion", "refresh_token"})
 
 
@@ -84,6 +85,21 @@ def mask_token_response(body: Any) -> Any:
     return body
 
 
+def mask_card_fields(body: Any) -> Any:
+    """Card data sent to the emulator is never kept: card fields keep at most their last four characters."""
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if isinstance(key, str) and key.lower() in _CARD_KEYS and isinstance(value, str) and value:
+                out[key] = "X" * max(len(value) - 4, 0) + value[-4:] if key.lower().startswith("cardnumber") else _MASKED
+            else:
+                out[key] = mask_card_fields(value)
+        return out
+    if isinstance(body, list):
+        return [mask_card_fields(v) for v in body]
+    return body
+
+
 class Recorder:
     """Append-only log of exchanges; the server thread appends while tests read."""
 
@@ -93,6 +109,7 @@ class Recorder:
         self._lock = threading.Lock()
 
     def record(self, exchange: Exchange) -> None:
+        exchange.json = mask_card_fields(exchange.json)
         with self._lock:
             self._exchanges.append(exchange)
             if exchange.client is not None:

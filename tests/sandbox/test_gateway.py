@@ -243,3 +243,12 @@ async def test_stalled_response_arrives_late_but_whole(ohip: httpx.AsyncClient, 
     assert r.status_code == 200 and r.json()["reservations"]["count"] == 1
     assert loop.time() - started >= 0.5
     assert sandbox_server.sandbox.faults.pending() == []
+
+
+def test_the_request_log_keeps_no_full_card_number() -> None:
+    from app.sandbox.recorder import mask_card_fields
+
+    body = {"criteria": {"paymentMethod": {"paymentCard": {"cardNumber": "4111111111111111", "cvv": "123"}}}}
+    masked = mask_card_fields(body)
+    card = masked["criteria"]["paymentMethod"]["paymentCard"]
+    assert card["cardNumber"] == "XXXXXXXXXXXX1111" and card["cvv"] == "***"
