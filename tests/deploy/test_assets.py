@@ -5,6 +5,7 @@ and with the server, alerts have runbooks, and no asset carries a secret."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -80,8 +81,6 @@ def env_file(path: Path) -> dict[str, str]:
 
 def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings exactly as the server would read them from this environment (nothing else set)."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(("OPERA_", "OTEL_")):
             monkeypatch.delenv(name)
@@ -100,20 +99,23 @@ def with_real_key(env: dict[str, str]) -> dict[str, str]:
     return filled
 
 
-def test_compose_sandbox_settings_start_in_sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+def compose_server_env(env_file_path: str | None = None) -> dict[str, str]:
+    """The server container's environment: its env file (the default one unless given), then `environment:`,
+    which compose lets win."""
     service = COMPOSE["services"]["opera-mcp"]
-    default_env_file = re.sub(r"\$\{OPERA_ENV_FILE:-(.*)\}", r"\1", service["env_file"][0])
-    env = {**env_file(REPO / default_env_file), **{k: str(v) for k, v in service["environment"].items()}}
-    settings = settings_from(env, monkeypatch)
+    default = re.sub(r"\$\{OPERA_ENV_FILE:-(.*)\}", r"\1", service["env_file"][0])
+    return {**env_file(REPO / (env_file_path or default)), **{k: str(v) for k, v in service["environment"].items()}}
+
+
+def test_compose_sandbox_settings_start_in_sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_from(compose_server_env(), monkeypatch)
     assert settings.mode == "sandbox" and settings.host == "0.0.0.0" and settings.port == 8000
     assert startup_refusal(settings) is None
     assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
 
 
 def test_compose_ohip_example_needs_real_values_then_starts_in_ohip_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    service = COMPOSE["services"]["opera-mcp"]
-    example = env_file(REPO / "deploy" / "compose" / "ohip.env.example")
-    env = {**example, **{k: str(v) for k, v in service["environment"].items()}}
+    env = compose_server_env("deploy/compose/ohip.env.example")
     settings = settings_from(env, monkeypatch)
     assert startup_refusal(settings) is not None, "placeholder API keys must stop the server"
     settings = settings_from(with_real_key(env), monkeypatch)
