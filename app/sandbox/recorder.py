@@ -91,7 +91,8 @@ def mask_card_fields(body: Any) -> Any:
         out: dict[str, Any] = {}
         for key, value in body.items():
             if isinstance(key, str) and key.lower() in _CARD_KEYS and isinstance(value, str) and value:
-                out[key] = "X" * max(len(value) - 4, 0) + value[-4:] if key.lower().startswith("cardnumber") else _MASKED
+                is_number = key.lower().startswith("cardnumber")
+                out[key] = "X" * max(len(value) - 4, 0) + value[-4:] if is_number else _MASKED
             else:
                 out[key] = mask_card_fields(value)
         return out
