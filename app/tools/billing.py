@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, BeforeValidator, Field
 
-from app.opera.cashiering import CashieringAPI, Folio, Posting, TransactionCode
+from app.opera.cashiering import CashieringAPI, Folio, Posting, Postings, TransactionCode
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
+from app.telemetry.metrics import Metrics
 from app.tools.registry import ToolDef, ToolServices, tool_error
 
 
@@ -99,6 +100,19 @@ async def check_payment_method(lov: ListsOfValuesAPI, hotel_id: str, code: str) 
     if codes and code not in codes:
         listed = ", ".join(f"{m.code} ({m.description or m.name or ''})".replace(" ()", "") for m in known[:12])
         raise ToolError(f"payment method {code} is not one of {hotel_id}'s payment methods: {listed}")
+
+
+async def pay(
+    cashiering: CashieringAPI, metrics: Metrics, hotel_id: str, reservation_id: str, *, method: str, amount: float,
+    currency: str | None, window: int, reference: str | None,
+) -> Postings:
+    """Post one payment to a folio window and count it; an OperaError is left to the caller to word."""
+    posted = await cashiering.post_payment(
+        hotel_id, reservation_id, payment_method=method, amount=amount, currency=currency, window=window,
+        reference=reference,
+    )
+    metrics.front_desk_events.labels("payment").inc()
+    return posted
 
 
 class TransactionCodeList(BaseModel):
@@ -252,13 +266,12 @@ def build(services: ToolServices) -> list[ToolDef]:
         await check_payment_method(lov, hotel, code)
         try:
             chosen_currency = currency or (await cashiering.folio(hotel, reservation_id, postings=False)).currency
-            posted = await cashiering.post_payment(
-                hotel, reservation_id, payment_method=code, amount=amount, currency=chosen_currency, window=window,
-                reference=reference_text,
+            posted = await pay(
+                cashiering, metrics, hotel, reservation_id, method=code, amount=amount, currency=chosen_currency,
+                window=window, reference=reference_text,
             )
         except OperaError as exc:
             raise tool_error_for(exc, "post_payment", reservation_id) from None
-        metrics.front_desk_events.labels("payment").inc()
         return PaymentResult(
             reservation_id=reservation_id,
             hotel_id=hotel,

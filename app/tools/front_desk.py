@@ -1,7 +1,8 @@
 """Front-desk toolset: today's arrivals, departures and in-house guests, free rooms, room assignment, check-in and
 check-out (which settles the bill first when given a payment method)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import date as Date
 from typing import Annotated, Literal
 
@@ -15,13 +16,9 @@ from app.opera.front_office import FrontOfficeAPI, Room, RoomStatus
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
-from app.tools.billing import GuardedText, check_payment_method, payment_method_code
+from app.tools.billing import GuardedText, HotelId, check_payment_method, pay, payment_method_code
 from app.tools.registry import ToolDef, ToolServices, tool_error
 
-HotelId = Annotated[
-    str | None,
-    Field(description="OPERA hotel code; leave out for the server's default hotel", max_length=20),
-]
 ReservationId = Annotated[
     str,
     Field(
@@ -43,7 +40,6 @@ AllPages = Annotated[
 
 #: check_in tries at most this many free rooms when OPERA refuses one (e.g. held for a later stay).
 PICK_ATTEMPTS = 5
-PageFetch = Callable[[int, int], Awaitable[ReservationPage]]
 
 #: all_pages stops here, so one call cannot walk a whole chain's history.
 MAX_ROWS = 1000
@@ -51,6 +47,20 @@ PAGE = 100
 #: Statuses in which a stay can still be checked in / out.
 CHECK_IN_READY = ("DueIn",)
 CHECK_OUT_READY = ("InHouse", "DueOut", "CheckedIn", "PendingCheckout")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A front-desk list: its name in results, OPERA's search type for it, and which date of a stay it is for."""
+
+    name: str
+    search_type: str
+    day_field: Literal["arrival", "departure"] | None
+
+
+ARRIVALS = Listing("arrivals", "Arrival", "arrival")
+DEPARTURES = Listing("departures", "Departure", "departure")
+IN_HOUSE = Listing("in_house", "InHouse", None)
 
 
 class GuestList(BaseModel):
@@ -116,9 +126,22 @@ def build(services: ToolServices) -> list[ToolDef]:
     metrics = services.metrics
 
     async def guest_list(
-        hotel: str, kind: str, day: Date | None, fetch: PageFetch, limit: int, offset: int, all_pages: bool,
-        ctx: Context | None,
+        listing: Listing, hotel_id: str | None, *, day: Date | None, surname: str | None, room_id: str | None,
+        limit: int, offset: int, all_pages: bool, ctx: Context | None,
     ) -> GuestList:
+        """One page of a front-desk list, or with all_pages every page up to MAX_ROWS, reporting progress."""
+        hotel = services.hotel(hotel_id)
+        kind = listing.name
+        arrival = day if listing.day_field == "arrival" else None
+        departure = day if listing.day_field == "departure" else None
+
+        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
+            return reservations.search(
+                hotel, search_type=listing.search_type, arrival_from=arrival, arrival_to=arrival,
+                departure_from=departure, departure_to=departure, room_id=room_id, surname=surname, limit=size,
+                offset=start,
+            )
+
         try:
             if not all_pages:
                 page = await fetch(limit, offset)
@@ -157,16 +180,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
         ctx: Context | None = None,
     ) -> GuestList:
-        hotel = services.hotel(hotel_id)
-        day = date or Date.today()
-
-        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
-            return reservations.search(
-                hotel, search_type="Arrival", arrival_from=day, arrival_to=day, surname=surname, limit=size,
-                offset=start,
-            )
-
-        return await guest_list(hotel, "arrivals", day, fetch, limit, offset, all_pages, ctx)
+        return await guest_list(
+            ARRIVALS, hotel_id, day=date or Date.today(), surname=surname, room_id=None, limit=limit, offset=offset,
+            all_pages=all_pages, ctx=ctx,
+        )
 
     async def list_departures(
         date: Annotated[Date | None, Field(description="departure day, YYYY-MM-DD; default today")] = None,
@@ -177,16 +194,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
         ctx: Context | None = None,
     ) -> GuestList:
-        hotel = services.hotel(hotel_id)
-        day = date or Date.today()
-
-        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
-            return reservations.search(
-                hotel, search_type="Departure", departure_from=day, departure_to=day, surname=surname, limit=size,
-                offset=start,
-            )
-
-        return await guest_list(hotel, "departures", day, fetch, limit, offset, all_pages, ctx)
+        return await guest_list(
+            DEPARTURES, hotel_id, day=date or Date.today(), surname=surname, room_id=None, limit=limit,
+            offset=offset, all_pages=all_pages, ctx=ctx,
+        )
 
     async def list_in_house(
         room_id: Annotated[str | None, Field(max_length=20, description="only the guest(s) in this room")] = None,
@@ -197,14 +208,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
         ctx: Context | None = None,
     ) -> GuestList:
-        hotel = services.hotel(hotel_id)
-
-        def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
-            return reservations.search(
-                hotel, search_type="InHouse", room_id=room_id, surname=surname, limit=size, offset=start
-            )
-
-        return await guest_list(hotel, "in_house", None, fetch, limit, offset, all_pages, ctx)
+        return await guest_list(
+            IN_HOUSE, hotel_id, day=None, surname=surname, room_id=room_id, limit=limit, offset=offset,
+            all_pages=all_pages, ctx=ctx,
+        )
 
     async def check_room_type(hotel: str, room_type: str) -> None:
         """Refuse a room type the hotel does not have, when its list of room types can be read."""
@@ -381,8 +388,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             if window.balance is None or round(window.balance.amount, 2) <= 0:
                 continue
             try:
-                posted = await cashiering.post_payment(
-                    hotel, reservation_id, payment_method=method, amount=window.balance.amount,
+                posted = await pay(
+                    cashiering, metrics, hotel, reservation_id, method=method, amount=window.balance.amount,
                     currency=window.balance.currency or folio.currency, window=window.window,
                     reference="Settlement at check-out",
                 )
@@ -393,7 +400,6 @@ def build(services: ToolServices) -> list[ToolDef]:
                     exc, what=f"check_out: paying window {window.window} of reservation {reservation_id}{note}",
                     next_step="check the payment method with the guest, get_folio, then call check_out again",
                 ) from None
-            metrics.front_desk_events.labels("payment").inc()
             paid.extend(posted.postings)
         return paid
 

@@ -11,12 +11,9 @@ from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeStatus, RoomStatus
 from app.opera.housekeeping import HousekeepingAPI, HousekeepingBoard, HousekeepingRoom, ServiceRequest, StatusCount
 from app.opera.models import OperaWarning, PageInfo
+from app.tools.billing import HotelId
 from app.tools.registry import ToolDef, ToolServices, tool_error
 
-HotelId = Annotated[
-    str | None,
-    Field(description="OPERA hotel code; leave out for the server's default hotel", max_length=20),
-]
 RoomNumber = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
 RoomNumbers = Annotated[
     list[RoomNumber], Field(min_length=1, max_length=50, description="room numbers, e.g. ['101', '102'] (1..50)")
