@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
-from app.opera.reservations import as_dict, as_list, as_text, id_of, page_info, primary_person_name
+from app.opera.reservations import as_dict, as_list, as_text, given_fields, id_of, page_info, primary_person_name
 
 GET_PROFILES = Operation("crm", "getProfiles", "GET", "/profiles")
 GET_PROFILE = Operation("crm", "getProfile", "GET", "/profiles/{profileId}")
@@ -75,7 +75,7 @@ class GuestDetails:
     vip: str | None = None
 
     def changed(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+        return given_fields(self)
 
     @property
     def touches_address(self) -> bool:

@@ -6,7 +6,7 @@ It reads both reservation shapes OHIP answers with (the flat search row and the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -55,6 +55,16 @@ def as_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def status_of(entry: Mapping[str, Any]) -> str | None:
+    """The status a front desk sees: OPERA's computed one (DueIn, DueOut...) when sent, else the stored one."""
+    return as_text(entry.get("computedReservationStatus")) or as_text(entry.get("reservationStatus"))
+
+
+def given_fields(parts: Any) -> list[str]:
+    """Names of a dataclass's fields that are not None, in declaration order: what a change or update sets."""
+    return [f.name for f in fields(parts) if getattr(parts, f.name) is not None]
 
 
 def as_int(value: Any) -> int | None:
@@ -232,8 +242,11 @@ class ReservationChanges:
     guarantee_code: str | None = None
     payment_method: str | None = None
 
+    def changed(self) -> list[str]:
+        return given_fields(self)
+
     def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+        return not self.changed()
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
@@ -252,7 +265,7 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
         reservation_id=rid,
         confirmation_number=id_of(row.get("reservationIdList"), "Confirmation"),
         hotel_id=as_text(row.get("hotelId")) or hotel_id,
-        status=as_text(row.get("computedReservationStatus")) or as_text(row.get("reservationStatus")),
+        status=status_of(row),
         guest_name=guest_name,
         profile_id=as_text(guest.get("id")),
         arrival=arrival,
@@ -317,7 +330,7 @@ def reservation_from_record(
         reservation_id=rid,
         confirmation_number=id_of(record.get("reservationIdList"), "Confirmation"),
         hotel_id=as_text(record.get("hotelId")) or hotel_id,
-        status=as_text(record.get("computedReservationStatus")) or as_text(record.get("reservationStatus")),
+        status=status_of(record),
         guest_name=guest_name,
         profile_id=profile_id,
         arrival=arrival,
@@ -608,7 +621,7 @@ class ReservationsAPI:
             number = id_of(rows[0].get("reservationIdList"), "Cancellation")
         status = None
         if rows:
-            status = as_text(rows[0].get("computedReservationStatus")) or as_text(rows[0].get("reservationStatus"))
+            status = status_of(rows[0])
         cancelled = not verification_only and (status == "Cancelled" or (status is None and number is not None))
         return CancellationResult(
             reservation_id=reservation_id, dry_run=verification_only, cancelled=cancelled,

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.models import OperaWarning, PageInfo
@@ -21,8 +21,18 @@ Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+
                              description="e-mail address, e.g. ann@example.com")]
 Phone = Annotated[str, Field(max_length=40, pattern=r"^\+?[0-9 ().\-/]{3,40}$",
                              description="phone number, digits with optional +, spaces, dashes")]
-Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$", description="country code, e.g. US")]
+#: OPERA holds country codes in capitals, so a lower-case code is accepted and raised.
+Country = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2,3}$", description="country code, e.g. US"), AfterValidator(str.upper)
+]
 Line = Annotated[str, Field(min_length=1, max_length=80)]
+AddressLines = Annotated[list[Line] | None, Field(description="street address lines", max_length=4)]
+City = Annotated[str | None, Field(max_length=40)]
+PostalCode = Annotated[str | None, Field(max_length=15)]
+State = Annotated[str | None, Field(max_length=20)]
+Language = Annotated[
+    str | None, Field(description="language code, e.g. E", max_length=8, pattern=r"^[A-Za-z]{1,8}$")
+]
 
 
 class GuestSearchResult(BaseModel):
@@ -86,19 +96,18 @@ def build(services: ToolServices) -> list[ToolDef]:
         given_name: Annotated[Name | None, Field(description="given name")] = None,
         email: Email | None = None,
         phone: Phone | None = None,
-        address_lines: Annotated[list[Line] | None, Field(description="street address lines", max_length=4)] = None,
-        city: Annotated[str | None, Field(max_length=40)] = None,
-        postal_code: Annotated[str | None, Field(max_length=15)] = None,
-        state: Annotated[str | None, Field(max_length=20)] = None,
+        address_lines: AddressLines = None,
+        city: City = None,
+        postal_code: PostalCode = None,
+        state: State = None,
         country: Country | None = None,
-        language: Annotated[str | None, Field(description="language code, e.g. E", max_length=8,
-                                              pattern=r"^[A-Za-z]{1,8}$")] = None,
+        language: Language = None,
         hotel_id: HotelId = None,
     ) -> CreatedGuest:
         hotel = services.hotel(hotel_id)
         details = GuestDetails(
             given_name=given_name, surname=surname, email=email, phone=phone, address_lines=address_lines,
-            city=city, postal_code=postal_code, state=state, country=country.upper() if country else None,
+            city=city, postal_code=postal_code, state=state, country=country,
             language=language,
         )
         try:
@@ -123,13 +132,12 @@ def build(services: ToolServices) -> list[ToolDef]:
         surname: Name | None = None,
         email: Email | None = None,
         phone: Phone | None = None,
-        address_lines: Annotated[list[Line] | None, Field(description="street address lines", max_length=4)] = None,
-        city: Annotated[str | None, Field(max_length=40)] = None,
-        postal_code: Annotated[str | None, Field(max_length=15)] = None,
-        state: Annotated[str | None, Field(max_length=20)] = None,
+        address_lines: AddressLines = None,
+        city: City = None,
+        postal_code: PostalCode = None,
+        state: State = None,
         country: Country | None = None,
-        language: Annotated[str | None, Field(description="language code, e.g. E", max_length=8,
-                                              pattern=r"^[A-Za-z]{1,8}$")] = None,
+        language: Language = None,
         vip: Annotated[str | None, Field(description="VIP code, e.g. GLD", max_length=20,
                                          pattern=r"^[A-Za-z0-9_-]*$")] = None,
         hotel_id: HotelId = None,
@@ -137,7 +145,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel = services.hotel(hotel_id)
         details = GuestDetails(
             given_name=given_name, surname=surname, email=email, phone=phone, address_lines=address_lines,
-            city=city, postal_code=postal_code, state=state, country=country.upper() if country else None,
+            city=city, postal_code=postal_code, state=state, country=country,
             language=language, vip=vip,
         )
         changed = details.changed()

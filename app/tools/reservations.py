@@ -368,8 +368,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                              next_step="check the new dates, room type and rate plan with check_availability, "
                                        "then try again") from None
         metrics.reservations.labels("modified").inc()
-        changed = [name for name, value in vars(changes).items() if value is not None]
-        return ModifiedReservation(reservation=updated, changed=changed, warnings=updated.warnings)
+        return ModifiedReservation(reservation=updated, changed=changes.changed(), warnings=updated.warnings)
 
     # -- cancel_reservation -----------------------------------------------------------------------------------
 
