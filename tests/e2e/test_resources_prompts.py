@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.contract.plugin import check_recorded
-from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import Mode, mcp_client
 from tests.support.servers import ServerThread
 
 CONFIGURATION = "opera://hotels/{hotel_id}/configuration"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    settings, port = embedded_settings(sandbox_business_date="2026-05-01")
-    with running_app(settings, port) as srv:
-        yield srv
-    problems = check_recorded(srv.app.state.sandbox)
-    assert not problems, "\n".join(problems[:20])
 
 
 def text_of(result: Any) -> str:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
-from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 pytestmark = pytest.mark.sandbox(business_date=date(2026, 5, 1))
-
-
-@pytest.fixture
-def app_url(sandbox_server: Any) -> Iterator[str]:
-    with running_app(settings_for_sandbox(sandbox_server.url)) as srv:
-        yield srv.url
 
 
 async def test_availability_offers_prices_and_rooms_left_then_book_one(app_url: str) -> None:

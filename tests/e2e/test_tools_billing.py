@@ -4,42 +4,24 @@ codes, charges and payments, and that card numbers are refused without ever bein
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.contract.plugin import check_recorded
-from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import call_error, call_ok, mcp_client, text_of
 from tests.support.servers import ServerThread
 
-HOTEL = "SAND01"
 CARD = "4111111111111111"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    settings, port = embedded_settings(sandbox_business_date="2026-05-01")
-    with running_app(settings, port) as srv:
-        yield srv
-    problems = check_recorded(srv.app.state.sandbox)
-    assert not problems, "\n".join(problems[:20])
-
-
-def hotel_state(server: ServerThread) -> Any:
-    return server.app.state.sandbox.enterprise.hotels[HOTEL]
-
-
-def in_house(server: ServerThread, index: int = 0) -> Any:
-    hotel = hotel_state(server)
+def in_house(hotel: Any, index: int = 0) -> Any:
     guests = [r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0]
     return guests[index]
 
 
-async def test_folio_gives_balances_and_with_detail_every_posting(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_folio_gives_balances_and_with_detail_every_posting(server: ServerThread, hotel: Any) -> None:
+    guest = in_house(hotel)
     async with mcp_client(server.url) as client:
         brief = await call_ok(client, "get_folio", {"reservation_id": guest.reservation_id})
         full = await call_ok(client, "get_folio", {"reservation_id": guest.reservation_id, "detail": True})
@@ -56,19 +38,19 @@ async def test_folio_of_an_unknown_reservation_says_how_to_find_it(server: Serve
     assert "999999999" in error and "search_reservations" in error
 
 
-async def test_transaction_codes_filter_and_page(server: ServerThread) -> None:
+async def test_transaction_codes_filter_and_page(server: ServerThread, hotel: Any) -> None:
     async with mcp_client(server.url) as client:
         minibar = await call_ok(client, "list_transaction_codes", {"text": "minibar"})
         first = await call_ok(client, "list_transaction_codes", {"limit": 3})
         error = await call_error(client, "list_transaction_codes", {"limit": 101})
     assert [c["code"] for c in minibar["items"]] == ["3000"]
     assert first["page"]["count"] == 3 and first["page"]["has_more"] is True
-    assert first["page"]["total"] == len(hotel_state(server).transaction_codes)
+    assert first["page"]["total"] == len(hotel.transaction_codes)
     assert "limit" in error
 
 
-async def test_a_charge_shows_on_the_folio(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_a_charge_shows_on_the_folio(server: ServerThread, hotel: Any) -> None:
+    guest = in_house(hotel)
     before = guest.balance
     async with mcp_client(server.url) as client:
         charged = await call_ok(client, "post_charge", {"reservation_id": guest.reservation_id,
@@ -81,8 +63,8 @@ async def test_a_charge_shows_on_the_folio(server: ServerThread) -> None:
     assert any(p["remark"] == "Two beers" for w in folio["windows"] for p in w["postings"])
 
 
-async def test_charges_with_an_unknown_code_or_no_amount_are_refused(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_charges_with_an_unknown_code_or_no_amount_are_refused(server: ServerThread, hotel: Any) -> None:
+    guest = in_house(hotel)
     lines = sum(len(w.postings) for w in guest.folio_windows.values())
     async with mcp_client(server.url) as client:
         unknown = await call_error(client, "post_charge", {"reservation_id": guest.reservation_id,
@@ -94,8 +76,10 @@ async def test_charges_with_an_unknown_code_or_no_amount_are_refused(server: Ser
     assert sum(len(w.postings) for w in guest.folio_windows.values()) == lines
 
 
-async def test_a_payment_lowers_the_balance_and_keeps_only_the_last_four_digits(server: ServerThread) -> None:
-    guest = in_house(server, 1)
+async def test_a_payment_lowers_the_balance_and_keeps_only_the_last_four_digits(
+    server: ServerThread, hotel: Any
+) -> None:
+    guest = in_house(hotel, 1)
     before = guest.balance
     async with mcp_client(server.url) as client:
         paid = await call_ok(client, "post_payment", {"reservation_id": guest.reservation_id,
@@ -113,8 +97,10 @@ async def test_a_payment_lowers_the_balance_and_keeps_only_the_last_four_digits(
     {"payment_method": "VA", "card_last_four": CARD},
     {"payment_method": "VA", "card_last_four": int(CARD)},
 ])
-async def test_card_numbers_are_refused_never_echoed_and_never_sent(server: ServerThread, args: dict[str, Any]) -> None:
-    guest = in_house(server)
+async def test_card_numbers_are_refused_never_echoed_and_never_sent(
+    server: ServerThread, args: dict[str, Any], hotel: Any
+) -> None:
+    guest = in_house(hotel)
     sandbox = server.app.state.sandbox
     seen = len(sandbox.requests)
     async with mcp_client(server.url) as client:
@@ -126,8 +112,10 @@ async def test_card_numbers_are_refused_never_echoed_and_never_sent(server: Serv
     assert CARD not in sent and "postBillingPayment" not in [e.operation_id for e in sandbox.requests[seen:]]
 
 
-async def test_a_card_number_in_the_reference_never_reaches_ohip_nor_comes_back(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_a_card_number_in_the_reference_never_reaches_ohip_nor_comes_back(
+    server: ServerThread, hotel: Any
+) -> None:
+    guest = in_house(hotel)
     sandbox = server.app.state.sandbox
     seen = len(sandbox.requests)
     spaced = f"{CARD[:4]} {CARD[4:8]} {CARD[8:12]} {CARD[12:]}"
@@ -141,16 +129,16 @@ async def test_a_card_number_in_the_reference_never_reaches_ohip_nor_comes_back(
         assert CARD not in text and spaced not in text
 
 
-async def test_unknown_payment_method_is_refused_with_the_hotels_methods(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_unknown_payment_method_is_refused_with_the_hotels_methods(server: ServerThread, hotel: Any) -> None:
+    guest = in_house(hotel)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "post_payment", {"reservation_id": guest.reservation_id,
                                                           "payment_method": "ZZ", "amount": 5, "confirm": True})
     assert "ZZ" in error and "CA" in error and "VA" in error
 
 
-async def test_charges_and_payments_are_counted_in_metrics(server: ServerThread) -> None:
-    guest = in_house(server)
+async def test_charges_and_payments_are_counted_in_metrics(server: ServerThread, hotel: Any) -> None:
+    guest = in_house(hotel)
     async with mcp_client(server.url) as client:
         await call_ok(client, "post_charge", {"reservation_id": guest.reservation_id, "transaction_code": "5000",
                                               "amount": 12})

@@ -4,39 +4,22 @@ departures, in-house, free rooms, room assignment, check-in (room picked by the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.contract.plugin import check_recorded
-from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
-HOTEL = "SAND01"
+#: "today" in the embedded sandbox of the e2e `server` fixture (tests/e2e/conftest.py).
 BUSINESS_DATE = "2026-05-01"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    settings, port = embedded_settings(sandbox_business_date=BUSINESS_DATE)
-    with running_app(settings, port) as srv:
-        yield srv
-    problems = check_recorded(srv.app.state.sandbox)
-    assert not problems, "\n".join(problems[:20])
-
-
-def hotel_state(server: ServerThread) -> Any:
-    return server.app.state.sandbox.enterprise.hotels[HOTEL]
 
 
 def held_rooms(hotel: Any) -> set[str]:
     return {r.room_id for r in hotel.reservations.values() if r.status in ("Reserved", "InHouse") and r.room_id}
 
 
-async def test_arrivals_of_a_day_list_every_due_in_guest_with_progress(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_arrivals_of_a_day_list_every_due_in_guest_with_progress(server: ServerThread, hotel: Any) -> None:
     due_in = {r.reservation_id for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn"}
     progress: list[float] = []
 
@@ -73,8 +56,7 @@ async def test_a_limit_over_100_is_refused(server: ServerThread) -> None:
     assert "limit" in error and "100" in error
 
 
-async def test_departures_and_in_house_by_room(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_departures_and_in_house_by_room(server: ServerThread, hotel: Any) -> None:
     due_out = {r.reservation_id for r in hotel.reservations.values() if hotel.computed_status(r) == "DueOut"}
     guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
     async with mcp_client(server.url, mode="legacy") as client:
@@ -96,8 +78,7 @@ async def test_departures_and_in_house_refuse_bad_dates_and_hotels(server: Serve
     assert "NOPE9" in unknown_hotel and "in_house" in unknown_hotel
 
 
-async def test_free_rooms_are_vacant_clean_rooms_of_the_type(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_free_rooms_are_vacant_clean_rooms_of_the_type(server: ServerThread, hotel: Any) -> None:
     async with mcp_client(server.url) as client:
         rooms = await call_ok(client, "find_available_rooms", {"room_type": "KNG", "limit": 100})
         dirty = await call_ok(client, "find_available_rooms", {"room_type": "KNG", "room_status": ["Dirty"],
@@ -116,8 +97,7 @@ async def test_an_unknown_room_type_is_refused_with_the_hotels_types(server: Ser
     assert "PENTHOUSE9" in error and "KNG" in error
 
 
-async def test_assigning_a_room_of_another_type_says_which_type_was_booked(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_assigning_a_room_of_another_type_says_which_type_was_booked(server: ServerThread, hotel: Any) -> None:
     reservation = next(
         r for r in hotel.reservations.values()
         if hotel.computed_status(r) == "DueIn" and r.room_id is None
@@ -134,8 +114,7 @@ async def test_assigning_a_room_of_another_type_says_which_type_was_booked(serve
     assert hotel.reservations[reservation.reservation_id].room_id is None
 
 
-async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread, hotel: Any) -> None:
     reservation = next(
         r for r in hotel.reservations.values()
         if hotel.computed_status(r) == "DueIn" and r.room_id is None
@@ -154,8 +133,7 @@ async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread) -
     assert hotel.reservations[reservation.reservation_id].status == "InHouse"
 
 
-async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: ServerThread, hotel: Any) -> None:
     reservation = next(
         r for r in hotel.reservations.values()
         if hotel.computed_status(r) == "DueIn" and r.room_id is None
@@ -180,8 +158,7 @@ async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: Ser
     assert steps and steps[-1] == "checked in"
 
 
-async def test_check_in_of_a_future_stay_is_refused_as_not_due_in(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_check_in_of_a_future_stay_is_refused_as_not_due_in(server: ServerThread, hotel: Any) -> None:
     future = next(r for r in hotel.reservations.values() if r.status == "Reserved" and r.arrival > hotel.business_date)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "check_in", {"reservation_id": future.reservation_id})
@@ -190,8 +167,7 @@ async def test_check_in_of_a_future_stay_is_refused_as_not_due_in(server: Server
     assert future.status == "Reserved"
 
 
-async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: ServerThread, hotel: Any) -> None:
     due_in_types = {r.room_type for r in hotel.reservations.values()
                     if hotel.computed_status(r) == "DueIn" and r.room_id is None}
 
@@ -220,8 +196,9 @@ async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: Server
     assert hotel.reservations[reservation.reservation_id].status == "Reserved"
 
 
-async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_next_step(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_next_step(
+    server: ServerThread, hotel: Any
+) -> None:
     guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
@@ -229,8 +206,9 @@ async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_nex
     assert guest.status == "InHouse"
 
 
-async def test_check_out_settles_the_balance_and_frees_the_room_for_housekeeping(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_check_out_settles_the_balance_and_frees_the_room_for_housekeeping(
+    server: ServerThread, hotel: Any
+) -> None:
     guest = next(r for r in hotel.reservations.values()
                  if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
     owed = guest.balance
@@ -244,8 +222,7 @@ async def test_check_out_settles_the_balance_and_frees_the_room_for_housekeeping
     assert hotel.front_office_status(guest.room_id) == "Vacant"
 
 
-async def test_a_card_number_as_payment_method_is_refused_and_never_repeated(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_a_card_number_as_payment_method_is_refused_and_never_repeated(server: ServerThread, hotel: Any) -> None:
     guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0)
     card = "4111 1111 1111 1111"
     async with mcp_client(server.url) as client:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
-
-
-@pytest.fixture
-def app_url(sandbox_server: Any) -> Iterator[str]:
-    with running_app(settings_for_sandbox(sandbox_server.url)) as srv:
-        yield srv.url
 
 
 async def test_create_find_update_a_guest_and_book_for_them(app_url: str) -> None:

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.contract.plugin import check_recorded
-from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
-HOTEL = "SAND01"
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    settings, port = embedded_settings(sandbox_business_date="2026-05-01")
-    with running_app(settings, port) as srv:
-        yield srv
-    problems = check_recorded(srv.app.state.sandbox)
-    assert not problems, "\n".join(problems[:20])
-
-
-def hotel_state(server: ServerThread) -> Any:
-    return server.app.state.sandbox.enterprise.hotels[HOTEL]
-
-
-async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: ServerThread, hotel: Any) -> None:
     seen: list[float] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -49,8 +28,7 @@ async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: Serve
     assert seen and seen[-1] == len(hotel.rooms)
 
 
-async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread, hotel: Any) -> None:
     occupied_dirty = {
         room.room_id for room in hotel.rooms.values()
         if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Occupied"
@@ -63,8 +41,7 @@ async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread
     assert "limit" in error and "greater than or equal to 1" in error
 
 
-async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(server: ServerThread, hotel: Any) -> None:
     rooms = [room.room_id for room in hotel.rooms.values()
              if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Vacant"][:3]
     async with mcp_client(server.url) as client:
@@ -78,8 +55,7 @@ async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(ser
     assert [[(x["room_id"], x["room_status"]) for x in b["rooms"]] for b in boards] == [[(r, "Clean")] for r in rooms]
 
 
-async def test_an_unknown_room_number_is_refused_and_nothing_changes(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_an_unknown_room_number_is_refused_and_nothing_changes(server: ServerThread, hotel: Any) -> None:
     real = next(iter(hotel.rooms))
     before = hotel.rooms[real].room_status
     target = "Pickup" if before != "Pickup" else "Dirty"
@@ -89,8 +65,7 @@ async def test_an_unknown_room_number_is_refused_and_nothing_changes(server: Ser
     assert hotel.rooms[real].room_status == before
 
 
-async def test_an_occupied_room_cannot_go_out_of_order(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_an_occupied_room_cannot_go_out_of_order(server: ServerThread, hotel: Any) -> None:
     occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "update_room_status", {"room_ids": [occupied], "room_status": "OutOfOrder"})
@@ -100,8 +75,7 @@ async def test_an_occupied_room_cannot_go_out_of_order(server: ServerThread) -> 
     assert "needs room_status" in nothing
 
 
-async def test_do_not_disturb_is_set_shown_and_cleared(server: ServerThread) -> None:
-    hotel = hotel_state(server)
+async def test_do_not_disturb_is_set_shown_and_cleared(server: ServerThread, hotel: Any) -> None:
     rooms = [r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id][:2]
     async with mcp_client(server.url) as client:
         done = await call_ok(client, "set_service_request", {"room_ids": rooms, "request": "DoNotDisturb"})
