@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 
@@ -12,20 +10,9 @@ from app.opera.availability import AvailabilityAPI, RatePlansAPI
 from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.http import OperaHTTP
 from app.opera.reservations import BookingRequest, ReservationsAPI
-from tests.integration.test_reservations_api import client_for
 
 BUSINESS_DATE = date(2026, 5, 1)
 pytestmark = pytest.mark.sandbox(business_date=BUSINESS_DATE)
-
-
-@pytest.fixture
-async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
-    client = client_for(sandbox_server.url)
-    await client.start()
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_offers_cover_room_types_and_rate_plans_with_prices(http: OperaHTTP) -> None:

@@ -3,7 +3,6 @@ check-out sequence with its refusals."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,22 +10,8 @@ import pytest
 from app.opera.cashiering import CashieringAPI
 from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.http import OperaHTTP
-from app.telemetry.metrics import Metrics
-from tests.support.apps import settings_for_sandbox
 
 HOTEL = "SAND01"
-
-
-@pytest.fixture
-async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
-    client = OperaHTTP(settings_for_sandbox(sandbox_server.url), Metrics())
-    await client.start()
-    yield client
-    await client.aclose()
-
-
-def hotel_state(sandbox_server: Any) -> Any:
-    return sandbox_server.sandbox.enterprise.hotels[HOTEL]
 
 
 def in_house(hotel: Any) -> Any:
@@ -38,8 +23,8 @@ def in_house(hotel: Any) -> Any:
     )
 
 
-async def test_folio_shows_the_balance_and_room_charges(http: OperaHTTP, sandbox_server: Any) -> None:
-    reservation = in_house(hotel_state(sandbox_server))
+async def test_folio_shows_the_balance_and_room_charges(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
     folio = await CashieringAPI(http).folio(HOTEL, reservation.reservation_id)
     assert folio.balance.amount == pytest.approx(reservation.balance)
     assert folio.balance.currency == "USD"
@@ -65,8 +50,8 @@ async def test_transaction_codes_are_read_once_then_served_from_the_reference_ca
     assert len(fetched) == 1
 
 
-async def test_a_charge_raises_the_balance_by_price_times_quantity(http: OperaHTTP, sandbox_server: Any) -> None:
-    reservation = in_house(hotel_state(sandbox_server))
+async def test_a_charge_raises_the_balance_by_price_times_quantity(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
     api = CashieringAPI(http)
     before = (await api.folio(HOTEL, reservation.reservation_id)).balance.amount
     posted = await api.post_charge(
@@ -84,9 +69,9 @@ async def test_a_charge_raises_the_balance_by_price_times_quantity(http: OperaHT
 
 
 async def test_an_unknown_transaction_code_is_refused_and_nothing_is_posted(
-    http: OperaHTTP, sandbox_server: Any
+    http: OperaHTTP, hotel: Any
 ) -> None:
-    reservation = in_house(hotel_state(sandbox_server))
+    reservation = in_house(hotel)
     lines = len(reservation.folio_windows[1].postings)
     with pytest.raises(OperaBadRequestError) as caught:
         await CashieringAPI(http).post_charge(
@@ -96,16 +81,15 @@ async def test_an_unknown_transaction_code_is_refused_and_nothing_is_posted(
     assert len(reservation.folio_windows[1].postings) == lines
 
 
-async def test_check_out_with_an_open_balance_is_refused_with_the_amount(http: OperaHTTP, sandbox_server: Any) -> None:
-    reservation = in_house(hotel_state(sandbox_server))
+async def test_check_out_with_an_open_balance_is_refused_with_the_amount(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
     with pytest.raises(OperaBadRequestError) as caught:
         await CashieringAPI(http).check_out(HOTEL, reservation.reservation_id)
     assert f"{reservation.balance:.2f}" in (caught.value.detail or "")
     assert reservation.status == "InHouse"
 
 
-async def test_pay_generate_folio_and_check_out_leaves_the_room_dirty(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_pay_generate_folio_and_check_out_leaves_the_room_dirty(http: OperaHTTP, hotel: Any) -> None:
     reservation = in_house(hotel)
     api = CashieringAPI(http)
     folio = await api.folio(HOTEL, reservation.reservation_id, postings=False)
@@ -126,8 +110,8 @@ async def test_pay_generate_folio_and_check_out_leaves_the_room_dirty(http: Oper
     assert hotel.front_office_status(reservation.room_id) == "Vacant"
 
 
-async def test_an_unknown_payment_method_is_refused(http: OperaHTTP, sandbox_server: Any) -> None:
-    reservation = in_house(hotel_state(sandbox_server))
+async def test_an_unknown_payment_method_is_refused(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
     with pytest.raises(OperaBadRequestError) as caught:
         await CashieringAPI(http).post_payment(
             HOTEL, reservation.reservation_id, payment_method="ZZ", amount=1.0, currency="USD"

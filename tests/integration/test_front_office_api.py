@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,22 +9,8 @@ import pytest
 from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI
 from app.opera.http import OperaHTTP
-from app.telemetry.metrics import Metrics
-from tests.support.apps import settings_for_sandbox
 
 HOTEL = "SAND01"
-
-
-@pytest.fixture
-async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
-    client = OperaHTTP(settings_for_sandbox(sandbox_server.url), Metrics())
-    await client.start()
-    yield client
-    await client.aclose()
-
-
-def hotel_state(sandbox_server: Any) -> Any:
-    return sandbox_server.sandbox.enterprise.hotels[HOTEL]
 
 
 def due_in_without_room(hotel: Any) -> Any:
@@ -46,9 +31,8 @@ def free_ready_room(hotel: Any, room_type: str) -> str:
 
 
 async def test_vacant_inspected_rooms_of_a_type_are_exactly_those_in_the_hotel(
-    http: OperaHTTP, sandbox_server: Any
+    http: OperaHTTP, hotel: Any
 ) -> None:
-    hotel = hotel_state(sandbox_server)
     expected = sorted(
         room.room_id
         for room in hotel.rooms.values()
@@ -67,18 +51,17 @@ async def test_vacant_inspected_rooms_of_a_type_are_exactly_those_in_the_hotel(
 
 
 async def test_room_list_pages_do_not_overlap_and_say_where_the_next_starts(
-    http: OperaHTTP, sandbox_server: Any
+    http: OperaHTTP, hotel: Any
 ) -> None:
     api = FrontOfficeAPI(http)
     first = await api.rooms(HOTEL, limit=5)
     second = await api.rooms(HOTEL, limit=5, offset=5)
     assert first.page.count == 5 and first.page.has_more and first.page.next_offset == 5
-    assert first.page.total == len(hotel_state(sandbox_server).rooms)
+    assert first.page.total == len(hotel.rooms)
     assert not {r.room_id for r in first.items} & {r.room_id for r in second.items}
 
 
-async def test_a_room_of_another_type_is_refused_with_ohips_reason(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_a_room_of_another_type_is_refused_with_ohips_reason(http: OperaHTTP, hotel: Any) -> None:
     reservation = due_in_without_room(hotel)
     other_type = next(t for t in hotel.room_types if t != reservation.room_type and not hotel.room_types[t].pseudo)
     wrong_room = free_ready_room(hotel, other_type)
@@ -88,16 +71,15 @@ async def test_a_room_of_another_type_is_refused_with_ohips_reason(http: OperaHT
     assert hotel.reservations[reservation.reservation_id].room_id is None
 
 
-async def test_an_unknown_room_is_not_found(http: OperaHTTP, sandbox_server: Any) -> None:
-    reservation = due_in_without_room(hotel_state(sandbox_server))
+async def test_an_unknown_room_is_not_found(http: OperaHTTP, hotel: Any) -> None:
+    reservation = due_in_without_room(hotel)
     with pytest.raises(OperaNotFoundError):
         await FrontOfficeAPI(http).assign_room(HOTEL, reservation.reservation_id, "9999")
 
 
 async def test_assign_then_check_in_puts_the_guest_in_house_and_the_room_occupied(
-    http: OperaHTTP, sandbox_server: Any
+    http: OperaHTTP, hotel: Any
 ) -> None:
-    hotel = hotel_state(sandbox_server)
     reservation = due_in_without_room(hotel)
     room = free_ready_room(hotel, reservation.room_type)
     api = FrontOfficeAPI(http)
@@ -114,8 +96,7 @@ async def test_assign_then_check_in_puts_the_guest_in_house_and_the_room_occupie
     assert listed.items[0].front_office_status == "Occupied"
 
 
-async def test_checking_in_a_future_reservation_is_refused(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_checking_in_a_future_reservation_is_refused(http: OperaHTTP, hotel: Any) -> None:
     future = next(r for r in hotel.reservations.values() if r.status == "Reserved" and r.arrival > hotel.business_date)
     room = free_ready_room(hotel, future.room_type)
     with pytest.raises(OperaBadRequestError) as caught:

@@ -4,7 +4,6 @@ office, refusals, and guest service requests."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,26 +12,11 @@ from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI
 from app.opera.housekeeping import HousekeepingAPI
 from app.opera.http import OperaHTTP
-from app.telemetry.metrics import Metrics
-from tests.support.apps import settings_for_sandbox
 
 HOTEL = "SAND01"
 
 
-@pytest.fixture
-async def http(sandbox_server: Any) -> AsyncIterator[OperaHTTP]:
-    client = OperaHTTP(settings_for_sandbox(sandbox_server.url), Metrics())
-    await client.start()
-    yield client
-    await client.aclose()
-
-
-def hotel_state(sandbox_server: Any) -> Any:
-    return sandbox_server.sandbox.enterprise.hotels[HOTEL]
-
-
-async def test_board_counts_every_room_by_status(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_board_counts_every_room_by_status(http: OperaHTTP, hotel: Any) -> None:
     board = await HousekeepingAPI(http).overview(HOTEL, limit=10)
     expected = Counter(room.room_status for room in hotel.rooms.values())
     assert {c.room_status: c.rooms for c in board.counts} == {s: n for s, n in expected.items() if n}
@@ -40,8 +24,7 @@ async def test_board_counts_every_room_by_status(http: OperaHTTP, sandbox_server
     assert board.page.count == 10 and board.page.has_more and board.page.next_offset == 10
 
 
-async def test_board_filters_by_status(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_board_filters_by_status(http: OperaHTTP, hotel: Any) -> None:
     dirty = sorted(room.room_id for room in hotel.rooms.values() if room.room_status == "Dirty")
     board = await HousekeepingAPI(http).overview(HOTEL, room_statuses=["Dirty"], limit=100)
     assert sorted(r.room_id for r in board.rooms) == dirty
@@ -49,9 +32,8 @@ async def test_board_filters_by_status(http: OperaHTTP, sandbox_server: Any) -> 
 
 
 async def test_rooms_marked_clean_show_clean_on_the_board_and_at_the_front_desk(
-    http: OperaHTTP, sandbox_server: Any
+    http: OperaHTTP, hotel: Any
 ) -> None:
-    hotel = hotel_state(sandbox_server)
     vacant_dirty = [
         room.room_id
         for room in hotel.rooms.values()
@@ -70,8 +52,7 @@ async def test_rooms_marked_clean_show_clean_on_the_board_and_at_the_front_desk(
     assert set(vacant_dirty) <= {r.room_id for r in rooms.items}
 
 
-async def test_an_unknown_room_is_not_found_and_nothing_changes(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_an_unknown_room_is_not_found_and_nothing_changes(http: OperaHTTP, hotel: Any) -> None:
     real = next(iter(hotel.rooms))
     before = hotel.rooms[real].room_status
     target = "Dirty" if before != "Dirty" else "Clean"
@@ -80,8 +61,7 @@ async def test_an_unknown_room_is_not_found_and_nothing_changes(http: OperaHTTP,
     assert hotel.rooms[real].room_status == before
 
 
-async def test_an_occupied_room_cannot_be_put_out_of_order(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_an_occupied_room_cannot_be_put_out_of_order(http: OperaHTTP, hotel: Any) -> None:
     occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
     with pytest.raises(OperaBadRequestError) as caught:
         await HousekeepingAPI(http).update_room_status(HOTEL, [occupied], room_status="OutOfOrder")
@@ -89,8 +69,7 @@ async def test_an_occupied_room_cannot_be_put_out_of_order(http: OperaHTTP, sand
     assert hotel.rooms[occupied].room_status != "OutOfOrder"
 
 
-async def test_do_not_disturb_shows_on_the_board(http: OperaHTTP, sandbox_server: Any) -> None:
-    hotel = hotel_state(sandbox_server)
+async def test_do_not_disturb_shows_on_the_board(http: OperaHTTP, hotel: Any) -> None:
     rooms = [r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id][:2]
     api = HousekeepingAPI(http)
     await api.set_service_request(HOTEL, rooms, "DoNotDisturb")

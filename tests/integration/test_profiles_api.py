@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,17 +9,11 @@ import pytest
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP
 from app.opera.profiles import GuestDetails, ProfilesAPI
-from tests.integration.test_reservations_api import client_for
 
 
 @pytest.fixture
-async def api(sandbox_server: Any) -> AsyncIterator[ProfilesAPI]:
-    http: OperaHTTP = client_for(sandbox_server.url)
-    await http.start()
-    try:
-        yield ProfilesAPI(http)
-    finally:
-        await http.aclose()
+def api(http: OperaHTTP) -> ProfilesAPI:
+    return ProfilesAPI(http)
 
 
 async def test_create_then_find_and_read_a_guest(api: ProfilesAPI, sandbox_server: Any) -> None:

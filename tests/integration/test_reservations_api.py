@@ -5,7 +5,7 @@ Every request and response body is checked against Oracle's schemas by the contr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,33 +15,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
 from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.http import OperaHTTP
 from app.opera.reservations import BookingRequest, ReservationChanges, ReservationsAPI
-from app.telemetry.metrics import Metrics
 from tests.support.servers import serve
 
 BUSINESS_DATE = date(2026, 5, 1)
 pytestmark = pytest.mark.sandbox(business_date=BUSINESS_DATE)
 
 
-def client_for(base_url: str, **overrides: Any) -> OperaHTTP:
-    settings = load_settings(
-        client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET, base_url=base_url, app_key=SANDBOX_APP_KEY,
-        **overrides,
-    )
-    return OperaHTTP(settings, Metrics())
-
-
 @pytest.fixture
-async def api(sandbox_server: Any) -> AsyncIterator[ReservationsAPI]:
-    http = client_for(sandbox_server.url)
-    await http.start()
-    try:
-        yield ReservationsAPI(http)
-    finally:
-        await http.aclose()
+def api(http: OperaHTTP) -> ReservationsAPI:
+    return ReservationsAPI(http)
 
 
 def stay(days_ahead: int, nights: int) -> tuple[date, date]:
@@ -117,7 +102,7 @@ async def test_get_unknown_reservation_is_not_found_with_ohip_detail(api: Reserv
     assert "999999999" in caught.value.describe()
 
 
-async def test_a_204_answer_to_a_read_counts_as_not_found() -> None:
+async def test_a_204_answer_to_a_read_counts_as_not_found(opera_client: Callable[..., OperaHTTP]) -> None:
     """OHIP may answer a missing reservation with 204 and no body (CONTRACT 7.1); a tiny stand-in says so."""
 
     async def token(request: Request) -> Response:
@@ -131,7 +116,7 @@ async def test_a_204_answer_to_a_read_counts_as_not_found() -> None:
         Route("/rsv/v1/hotels/{hotel}/reservations/{rid}", nothing, methods=["GET"]),
     ])
     with serve(stand_in) as server:
-        http = client_for(server.url)
+        http = opera_client(server.url)
         await http.start()
         try:
             with pytest.raises(OperaNotFoundError):
@@ -216,8 +201,10 @@ async def test_cancellation_reasons_come_from_the_hotels_list(api: ReservationsA
     assert result.cancelled
 
 
-async def test_a_booking_whose_read_back_fails_is_still_reported_once(sandbox_server: Any) -> None:
-    http = client_for(sandbox_server.url, max_retries=0)
+async def test_a_booking_whose_read_back_fails_is_still_reported_once(
+    sandbox_server: Any, opera_client: Callable[..., OperaHTTP]
+) -> None:
+    http = opera_client(sandbox_server.url, max_retries=0)
     await http.start()
     try:
         sandbox_server.sandbox.faults.inject(operation="getReservation", status=503, times=1)
