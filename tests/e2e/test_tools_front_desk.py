@@ -15,8 +15,19 @@ from tests.support.servers import ServerThread
 BUSINESS_DATE = "2026-05-01"
 
 
-def held_rooms(hotel: Any) -> set[str]:
-    return {r.room_id for r in hotel.reservations.values() if r.status in ("Reserved", "InHouse") and r.room_id}
+def due_in_without_room(hotel: Any) -> list[Any]:
+    """Stays due in today that have no room yet."""
+    return [r for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn" and r.room_id is None]
+
+
+def free_ready_rooms(hotel: Any) -> list[Any]:
+    """Vacant Clean or Inspected rooms that no reserved or in-house stay holds (so OPERA will assign them)."""
+    held = {r.room_id for r in hotel.reservations.values() if r.status in ("Reserved", "InHouse") and r.room_id}
+    return [
+        room for room in hotel.rooms.values()
+        if room.room_status in ("Clean", "Inspected") and hotel.front_office_status(room.room_id) == "Vacant"
+        and room.room_id not in held
+    ]
 
 
 async def test_arrivals_of_a_day_list_every_due_in_guest_with_progress(server: ServerThread, hotel: Any) -> None:
@@ -98,15 +109,8 @@ async def test_an_unknown_room_type_is_refused_with_the_hotels_types(server: Ser
 
 
 async def test_assigning_a_room_of_another_type_says_which_type_was_booked(server: ServerThread, hotel: Any) -> None:
-    reservation = next(
-        r for r in hotel.reservations.values()
-        if hotel.computed_status(r) == "DueIn" and r.room_id is None
-    )
-    wrong = next(
-        room.room_id for room in hotel.rooms.values()
-        if room.room_type != reservation.room_type and room.room_status in ("Clean", "Inspected")
-        and hotel.front_office_status(room.room_id) == "Vacant" and room.room_id not in held_rooms(hotel)
-    )
+    reservation = due_in_without_room(hotel)[0]
+    wrong = next(room.room_id for room in free_ready_rooms(hotel) if room.room_type != reservation.room_type)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "assign_room", {"reservation_id": reservation.reservation_id,
                                                          "room_id": wrong})
@@ -115,15 +119,8 @@ async def test_assigning_a_room_of_another_type_says_which_type_was_booked(serve
 
 
 async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread, hotel: Any) -> None:
-    reservation = next(
-        r for r in hotel.reservations.values()
-        if hotel.computed_status(r) == "DueIn" and r.room_id is None
-    )
-    room = next(
-        room.room_id for room in hotel.rooms.values()
-        if room.room_type == reservation.room_type and room.room_status in ("Clean", "Inspected")
-        and hotel.front_office_status(room.room_id) == "Vacant" and room.room_id not in held_rooms(hotel)
-    )
+    reservation = due_in_without_room(hotel)[0]
+    room = next(room.room_id for room in free_ready_rooms(hotel) if room.room_type == reservation.room_type)
     async with mcp_client(server.url) as client:
         assigned = await call_ok(client, "assign_room", {"reservation_id": reservation.reservation_id,
                                                          "room_id": room})
@@ -134,10 +131,7 @@ async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread, h
 
 
 async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: ServerThread, hotel: Any) -> None:
-    reservation = next(
-        r for r in hotel.reservations.values()
-        if hotel.computed_status(r) == "DueIn" and r.room_id is None
-    )
+    reservation = due_in_without_room(hotel)[0]
     steps: list[str] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -168,8 +162,7 @@ async def test_check_in_of_a_future_stay_is_refused_as_not_due_in(server: Server
 
 
 async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: ServerThread, hotel: Any) -> None:
-    due_in_types = {r.room_type for r in hotel.reservations.values()
-                    if hotel.computed_status(r) == "DueIn" and r.room_id is None}
+    due_in_types = {r.room_type for r in due_in_without_room(hotel)}
 
     def ready_rooms(room_type: str) -> list[str]:
         return [room.room_id for room in hotel.rooms.values()
@@ -177,8 +170,7 @@ async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: Server
                 and hotel.front_office_status(room.room_id) == "Vacant"]
 
     room_type = min(due_in_types, key=lambda t: len(ready_rooms(t)))
-    reservation = next(r for r in hotel.reservations.values()
-                       if hotel.computed_status(r) == "DueIn" and r.room_id is None and r.room_type == room_type)
+    reservation = next(r for r in due_in_without_room(hotel) if r.room_type == room_type)
     to_dirty = ready_rooms(room_type)
     was = {room_id: hotel.rooms[room_id].room_status for room_id in to_dirty}
     async with mcp_client(server.url) as client:
