@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
+from app.opera.reservations import status_of
 
 GET_HOTEL_ROOMS = Operation("fof", "getHotelRooms", "GET", "/hotels/{hotelId}/rooms")
 POST_ROOM_ASSIGNMENT = Operation(
@@ -197,7 +198,7 @@ class FrontOfficeAPI:
         returned = _dict(response.body).get("reservation")
         status = None
         if isinstance(returned, list) and returned and isinstance(returned[0], dict):
-            status = returned[0].get("computedReservationStatus") or returned[0].get("reservationStatus")
+            status = status_of(returned[0])
         return CheckIn(
             reservation_id=reservation_id, room_id=room_id, status=status, warnings=warnings_from(response.body)
         )

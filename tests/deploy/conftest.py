@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.contract.plugin import SandboxServer
-from tests.support.apps import running_app, settings_for_sandbox
+from tests.support.apps import running_app, settings_for_sandbox, wait_ready
 from tests.support.servers import ServerThread
 
 
@@ -30,14 +28,6 @@ def promtool() -> str:
 @pytest.fixture
 def prometheus_binary() -> str:
     return binary("prometheus", "apt-get install -y --no-install-recommends prometheus (.ci/run does it)")
-
-
-def wait_ready(base_url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while httpx.get(f"{base_url}/ready", timeout=5).status_code != 200:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{base_url}/ready did not answer 200 within {timeout} s")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from app.security.api_keys import new_api_key
 from app.security.layer import startup_refusal
 from app.telemetry.metrics import Metrics
 from tests.contract.plugin import SandboxServer
-from tests.deploy.conftest import binary, wait_ready
+from tests.deploy.conftest import binary
 from tests.deploy.promql import ALERTS, REPO, exposed_names
-from tests.support.apps import running_app, settings_for_sandbox
+from tests.support.apps import running_app, settings_for_sandbox, wait_ready
 from tests.support.servers import ServerThread, free_port
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

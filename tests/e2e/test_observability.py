@@ -16,19 +16,10 @@ import pytest
 
 from app.server import build_redactor
 from app.telemetry.logging import configure_logging
-from tests.support.apps import embedded_settings, running_app, settings_for_sandbox
+from tests.support.apps import embedded_settings, running_app, settings_for_sandbox, wait_ready
 from tests.support.mcp_client import call_ok, mcp_client
 
 CARD = "4111 1111 1111 1111"
-
-
-def wait_ready(base_url: str, timeout: float = 30.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        r = httpx.get(f"{base_url}/ready", timeout=5)
-        if r.status_code == 200 or time.monotonic() > deadline:
-            return r
-        time.sleep(0.1)
 
 
 def test_embedded_sandbox_mode_probes_and_health() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import httpx
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings, load_settings
 from app.server import create_app
@@ -37,3 +40,15 @@ def embedded_settings(**overrides: Any) -> tuple[Settings, int]:
 def running_app(settings: Settings, port: int | None = None) -> Iterator[ServerThread]:
     with serve(create_app(settings), port=(port or settings.port) if settings.sandbox_mode else port) as srv:
         yield srv
+
+
+def wait_ready(base_url: str, timeout: float = 30.0) -> httpx.Response:
+    """Poll /ready until it answers 200 (an OHIP token was obtained) or the time is up; returns the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{base_url}/ready", timeout=5)
+        if response.status_code == 200:
+            return response
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base_url}/ready did not answer 200 within {timeout} s: {response.text}")
+        time.sleep(0.1)
