@@ -3,6 +3,9 @@ in-memory OpenTelemetry provider for the whole process (a global provider can be
 
 from __future__ import annotations
 
+import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,17 @@ def spans() -> InMemorySpanExporter:
     """Finished spans of this test (the process-wide in-memory exporter, cleared first)."""
     _EXPORTER.clear()
     return _EXPORTER
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """A stream for a test that calls configure_logging(stream=...); the root logger is restored afterwards."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    yield stream
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved_handlers:
+        root.addHandler(handler)
+    root.setLevel(saved_level)

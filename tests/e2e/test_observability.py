@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -86,19 +84,6 @@ def test_metrics_can_be_restricted_by_a_token() -> None:
         ok = httpx.get(f"{srv.url}/metrics", headers={"authorization": "Bearer metrics-token-123456"})
         assert ok.status_code == 200 and "opera_mcp_build_info" in ok.text
         assert httpx.get(f"{srv.url}/ready").status_code in (200, 503)  # probes stay open
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    stream = io.StringIO()
-    yield stream
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    for h in saved_handlers:
-        root.addHandler(h)
-    root.setLevel(saved_level)
 
 
 SECRET = "client-secret-never-logged"

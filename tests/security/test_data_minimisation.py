@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from app.server import build_redactor
 from app.telemetry.logging import configure_logging
@@ -19,19 +15,6 @@ from tests.support.mcp_client import call_error, call_ok
 
 CARD = "4111 1111 1111 1111"
 CARD_DIGITS = CARD.replace(" ", "")
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    stream = io.StringIO()
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 def span_text(spans: Any) -> str:
