@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
+import hmac
 import json
 import logging
 import time
@@ -28,19 +28,19 @@ from app import __version__
 from app.config import Settings
 from app.health import HealthReporter, Lifecycle
 from app.opera.http import OperaHTTP
+from app.prompts import register_prompts
+from app.resources import register_resources
 from app.security.layer import SecurityLayer
 from app.security.middleware import SecurityMiddleware
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
+from app.tools import availability, billing, front_desk, guests, housekeeping, reservations, system
 from app.tools.registry import ToolDef, ToolServices, register_tools
 
 log = logging.getLogger(__name__)
 
 #: Toolset modules, in catalogue order; each exposes build(services) -> list[ToolDef].
-TOOLSET_MODULES = (
-    "app.tools.reservations", "app.tools.availability", "app.tools.guests", "app.tools.front_desk",
-    "app.tools.housekeeping", "app.tools.billing", "app.tools.system",
-)
+TOOLSET_MODULES = (reservations, availability, guests, front_desk, housekeeping, billing, system)
 
 INSTRUCTIONS = """\
 This server does hotel front-desk work on Oracle OPERA Cloud (OHIP) for the hotels it is configured for.
@@ -57,8 +57,7 @@ KNOWN_ROUTES = ("/mcp", "/health", "/ready", "/live", "/metrics")
 
 def load_toolsets(services: ToolServices) -> list[ToolDef]:
     tools: list[ToolDef] = []
-    for name in TOOLSET_MODULES:
-        module = importlib.import_module(name)
+    for module in TOOLSET_MODULES:
         tools.extend(module.build(services))
     return tools
 
@@ -219,10 +218,8 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     services.extras["tools"] = enabled
     observer.tool_names = {t.name for t in enabled}
     register_health_resources(mcp, reporter)
-    resources = importlib.import_module("app.resources")
-    resources.register_resources(mcp, services)
-    prompts = importlib.import_module("app.prompts")
-    prompts.register_prompts(mcp)
+    register_resources(mcp, services)
+    register_prompts(mcp)
 
     mcp.streamable_http_app(stateless_http=True, json_response=False, transport_security=transport_security(settings),
                             max_request_body_size=settings.max_body_bytes)
@@ -241,8 +238,6 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     async def metrics_endpoint(request: Request) -> Response:
         if settings.metrics_token is not None:
             expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-            import hmac
-
             if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected.encode()):
                 return PlainTextResponse("metrics need Authorization: Bearer <OPERA_METRICS_TOKEN>\n", status_code=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
@@ -267,7 +262,6 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await http.start()
-        warm = None
         async with mcp.session_manager.run():
             lifecycle.started = True
             # Fetch the first token in the background: in sandbox mode the OHIP emulator is this very server,
