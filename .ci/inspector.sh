@@ -3,6 +3,8 @@
 # .ci/.cache/inspector, for the conformance tests in tests/e2e/test_inspector.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/apt.sh
+source .ci/apt.sh
 VERSION=2.12.0
 DIR=.ci/.cache/inspector
 BIN="$DIR/node_modules/.bin/mcp-inspector"
@@ -12,10 +14,7 @@ case "${1:-install}" in
       echo "mcp-inspector $VERSION already installed"
       exit 0
     fi
-    if ! command -v npm >/dev/null 2>&1; then
-      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-      $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-    fi
+    apt_ensure node:nodejs npm:npm
     mkdir -p "$DIR"
     [ -f "$DIR/package.json" ] || echo '{"name": "ci-inspector", "private": true}' > "$DIR/package.json"
     npm install --prefix "$DIR" --no-audit --no-fund --loglevel=error "@modelcontextprotocol/inspector@$VERSION" 2>&1 \
