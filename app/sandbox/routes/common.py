@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -234,6 +234,25 @@ def query_value(request: Request, *names: str) -> str | None:
 
 def money_body(amount: float, currency: str) -> dict[str, Any]:
     return {"amount": round(amount, 2), "currencyCode": currency}
+
+
+def tax_inclusive_amount(value: float, currency: str) -> dict[str, Any]:
+    """A `totalType` amount; sandbox rates include tax, so before and after tax are the same."""
+    return {"amountBeforeTax": round(value, 2), "amountAfterTax": round(value, 2), "currencyCode": currency}
+
+
+def nightly_rates(price: float, currency: str, nights: Iterable[date]) -> dict[str, Any]:
+    """The `rates` block of a rate line: one `rate` per night at `price`."""
+    return {
+        "rate": [
+            {
+                "base": tax_inclusive_amount(price, currency),
+                "start": night.isoformat(),
+                "end": (night + timedelta(days=1)).isoformat(),
+            }
+            for night in nights
+        ]
+    }
 
 
 def id_entry(identifier: str, id_type: str) -> dict[str, str]:

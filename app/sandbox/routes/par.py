@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -15,9 +14,11 @@ from app.sandbox.routes.common import (
     as_int,
     bad_input,
     hotel_of,
+    nightly_rates,
     ohip_json,
     query_value,
     query_values,
+    tax_inclusive_amount,
 )
 from app.sandbox.state import Hotel, RatePlan, SandboxError, nights_between
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 BASE = "/par/v1"
 MAX_SPAN_DAYS = 90
-
-
-def _amount(value: float, currency: str) -> dict[str, Any]:
-    return {"amountBeforeTax": round(value, 2), "amountAfterTax": round(value, 2), "currencyCode": currency}
 
 
 def _plan_info(hotel: Hotel, plan: RatePlan) -> dict[str, Any]:
@@ -113,17 +110,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         "start": start.isoformat(),
                         "end": end.isoformat(),
                         "availability": "Available" if available else "RestrictedDueToInventory",
-                        "total": _amount(price * len(nights) * quantity, hotel.currency),
-                        "rates": {
-                            "rate": [
-                                {
-                                    "base": _amount(price, hotel.currency),
-                                    "start": night.isoformat(),
-                                    "end": (night + timedelta(days=1)).isoformat(),
-                                }
-                                for night in nights
-                            ]
-                        },
+                        "total": tax_inclusive_amount(price * len(nights) * quantity, hotel.currency),
+                        "rates": nightly_rates(price, hotel.currency, nights),
                         "marketCode": plan.market_code,
                         "sourceCode": plan.source_code,
                         "numberOfUnits": left,

@@ -7,7 +7,7 @@ renders the flat `reservationInfoType` of getHotelReservations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -29,13 +29,15 @@ from app.sandbox.routes.common import (
     hotel_of,
     id_entry,
     money_body,
+    nightly_rates,
     ohip_json,
     paged,
     query_value,
     query_values,
     read_json,
+    tax_inclusive_amount,
 )
-from app.sandbox.state import BookingRequest, Enterprise, Hotel, Reservation, ReservationChange
+from app.sandbox.state import BookingRequest, Enterprise, Hotel, Reservation, ReservationChange, nights_between
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -60,14 +62,9 @@ def _ids(res: Reservation) -> list[dict[str, str]]:
     return ids
 
 
-def _amount(value: float, currency: str) -> dict[str, Any]:
-    return {"amountBeforeTax": round(value, 2), "amountAfterTax": round(value, 2), "currencyCode": currency}
-
-
 def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
     """The full `hotelReservationType` of one reservation."""
     profile = enterprise.profiles.get(res.profile_id)
-    nights = [res.arrival + timedelta(days=i) for i in range(res.nights)]
     guest_counts = {"adults": res.adults, "children": res.children}
     rate_line: dict[str, Any] = {
         "roomType": res.room_type,
@@ -75,17 +72,8 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         "ratePlanCode": res.rate_plan,
         "start": res.arrival.isoformat(),
         "end": res.departure.isoformat(),
-        "rates": {
-            "rate": [
-                {
-                    "base": _amount(res.rate_amount, res.currency),
-                    "start": night.isoformat(),
-                    "end": (night + timedelta(days=1)).isoformat(),
-                }
-                for night in nights
-            ]
-        },
-        "total": _amount(res.total, res.currency),
+        "rates": nightly_rates(res.rate_amount, res.currency, nights_between(res.arrival, res.departure)),
+        "total": tax_inclusive_amount(res.total, res.currency),
         "guestCounts": guest_counts,
         "numberOfUnits": 1,
     }
@@ -101,7 +89,7 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         "guestCounts": guest_counts,
         "roomRates": [rate_line],
         "guarantee": {"guaranteeCode": res.guarantee_code},
-        "total": _amount(res.total, res.currency),
+        "total": tax_inclusive_amount(res.total, res.currency),
     }
     if res.room_id:
         room_stay["currentRoomInfo"] = {"roomId": res.room_id, "roomType": res.room_type}
