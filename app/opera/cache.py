@@ -118,9 +118,9 @@ class ResponseCache:
 
     async def invalidate_after_write(self, hotel_id: str, module: str) -> int:
         """Drop what a write for `hotel_id` in `module` may have changed; returns how many entries went."""
-        tags = [_hotel_tag(hotel_id)] + ([_CRM_TAG] if module == "crm" else [])
         dropped = 0
-        for tag in tags:
+        # Exactly the tags a business GET of this module is stored under (one rule for storing and dropping).
+        for tag in self.tags(hotel_id, module, "business"):
             self._epochs[tag] = self._epochs.get(tag, 0) + 1
             dropped += await self._store.drop_tagged(tag)
         self._metrics.cache_entries.labels(LABEL).set(len(self._store))
