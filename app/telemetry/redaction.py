@@ -56,6 +56,11 @@ def _mask_card(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def mask_cards(text: str) -> str:
+    """`text` with every Luhn-valid 13-19 digit run (spaces or dashes allowed) replaced by [CARD]."""
+    return _DIGIT_RUN.sub(_mask_card, text)
+
+
 def is_secret_key(key: str) -> bool:
     return key.replace("-", "").replace("_", "").lower() in SECRET_KEYS
 
@@ -79,7 +84,7 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         value = _JWT.sub(REDACTED, value)
         value = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
-        value = _DIGIT_RUN.sub(_mask_card, value)
+        value = mask_cards(value)
         value = _EMAIL.sub(EMAIL, value)
         return _PHONE.sub(PHONE, value)
 
