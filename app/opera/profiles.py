@@ -11,7 +11,16 @@ from pydantic import BaseModel, Field
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
-from app.opera.reservations import as_dict, as_list, as_text, given_fields, id_of, page_info, primary_person_name
+from app.opera.reservations import (
+    as_dict,
+    as_list,
+    as_text,
+    given_fields,
+    id_of,
+    page_info,
+    person_name,
+    primary_person_name,
+)
 
 GET_PROFILES = Operation("crm", "getProfiles", "GET", "/profiles")
 GET_PROFILE = Operation("crm", "getProfile", "GET", "/profiles/{profileId}")
@@ -99,10 +108,6 @@ def _summary_name(profile: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _joined(given: str | None, surname: str | None) -> str | None:
-    return " ".join(p for p in (given, surname) if p) or None
-
-
 def summary_from_row(row: Mapping[str, Any]) -> GuestSummary | None:
     """A getProfiles row (profileSummaryInfoType); None without a profile id."""
     pid = id_of(row.get("profileIdList"), "Profile")
@@ -113,7 +118,7 @@ def summary_from_row(row: Mapping[str, Any]) -> GuestSummary | None:
     address = as_dict(as_dict(profile.get("addressInfo")).get("address"))
     return GuestSummary(
         profile_id=pid,
-        name=_joined(given, surname),
+        name=person_name(given, surname),
         given_name=given,
         surname=surname,
         email=as_text(as_dict(as_dict(profile.get("emailInfo")).get("email")).get("emailAddress")),
@@ -155,7 +160,7 @@ def guest_from_profile(body: Mapping[str, Any], profile_id: str) -> Guest | None
         )
     return Guest(
         profile_id=id_of(body.get("profileIdList"), "Profile") or profile_id,
-        name=_joined(given, surname),
+        name=person_name(given, surname),
         given_name=given,
         surname=surname,
         email=as_text(email.get("emailAddress")),
