@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import Money, OperaWarning, warnings_from
+from app.opera.reservations import as_dict
 
 _RESERVATION_PATH = "/hotels/{hotelId}/reservations/{reservationId}"
 GET_FOLIO = Operation("csh", "getFolio", "GET", _RESERVATION_PATH + "/folios")
@@ -79,12 +80,8 @@ class Postings(BaseModel):
     warnings: list[OperaWarning] = Field(default_factory=list)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _money(value: Any) -> Money | None:
-    raw = _dict(value)
+    raw = as_dict(value)
     amount = raw.get("amount")
     if not isinstance(amount, (int, float)):
         return None
@@ -132,7 +129,7 @@ def posting_from(raw: dict[str, Any]) -> Posting:
 def _window(raw: dict[str, Any]) -> FolioWindow:
     postings: list[Posting] = []
     for folio in raw.get("folios") or []:
-        for p in _dict(folio).get("postings") or []:
+        for p in as_dict(folio).get("postings") or []:
             if isinstance(p, dict):
                 postings.append(posting_from(p))
     return FolioWindow(
@@ -140,15 +137,15 @@ def _window(raw: dict[str, Any]) -> FolioWindow:
         balance=_money(raw.get("balance")),
         charges=_money(raw.get("revenue")),
         payments=_money(raw.get("payment")),
-        payment_method=_dict(raw.get("paymentMethod")).get("paymentMethod"),
+        payment_method=as_dict(raw.get("paymentMethod")).get("paymentMethod"),
         postings=postings,
         more_postings=bool(raw.get("hasMore", False)),
     )
 
 
 def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) -> Folio:
-    info = _dict(_dict(body).get("reservationFolioInformation"))
-    reservation = _dict(info.get("reservationInfo"))
+    info = as_dict(as_dict(body).get("reservationFolioInformation"))
+    reservation = as_dict(info.get("reservationInfo"))
     windows = [_window(w) for w in info.get("folioWindows") or [] if isinstance(w, dict)]
     currency = next((w.balance.currency for w in windows if w.balance and w.balance.currency), None)
     # Summing in cents keeps 0.1 + 0.2 from leaving a phantom open balance.
@@ -157,7 +154,7 @@ def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) 
         reservation_id=reservation_id,
         hotel_id=reservation.get("hotelId") or hotel_id,
         reservation_status=reservation.get("reservationStatus"),
-        room_id=_dict(reservation.get("roomStay")).get("roomId"),
+        room_id=as_dict(reservation.get("roomStay")).get("roomId"),
         balance=Money(amount=cents / 100, currency=currency),
         windows=windows,
         warnings=warnings_from(body),
@@ -210,7 +207,7 @@ class CashieringAPI:
             GET_TRANSACTION_CODES, hotel_id=hotel_id, params={"code": code}, cache="reference"
         )
         out: list[TransactionCode] = []
-        for raw in _dict(response.body).get("trxCodes") or []:
+        for raw in as_dict(response.body).get("trxCodes") or []:
             if isinstance(raw, dict) and raw.get("transactionCode"):
                 out.append(
                     TransactionCode(
@@ -332,7 +329,7 @@ class CashieringAPI:
 
 
 def _postings(body: dict[str, Any] | None) -> Postings:
-    raw = _dict(body).get("postings")
+    raw = as_dict(body).get("postings")
     return Postings(
         postings=[posting_from(p) for p in raw or [] if isinstance(p, dict)], warnings=warnings_from(body)
     )

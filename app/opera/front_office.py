@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
-from app.opera.reservations import status_of
+from app.opera.reservations import as_dict, status_of
 
 GET_HOTEL_ROOMS = Operation("fof", "getHotelRooms", "GET", "/hotels/{hotelId}/rooms")
 POST_ROOM_ASSIGNMENT = Operation(
@@ -88,20 +88,16 @@ def page_info(
     )
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
 def _room(raw: dict[str, Any]) -> Room:
-    room_type = _dict(raw.get("roomType"))
-    housekeeping = _dict(raw.get("housekeeping"))
-    status = _dict(housekeeping.get("roomStatus"))
+    room_type = as_dict(raw.get("roomType"))
+    housekeeping = as_dict(raw.get("housekeeping"))
+    status = as_dict(housekeeping.get("roomStatus"))
     description = raw.get("roomDescription") or room_type.get("shortDescription")
-    description = description or _dict(raw.get("description")).get("defaultText")
+    description = description or as_dict(raw.get("description")).get("defaultText")
     features = _list(raw.get("roomFeatures"))
     return Room(
         room_id=str(raw.get("roomId", "")),
@@ -120,7 +116,7 @@ def _room(raw: dict[str, Any]) -> Room:
 
 def rooms_from(response: OperaResponse, offset: int, limit: int) -> RoomPage:
     body = response.body or {}
-    raw_rooms = _list(_dict(body.get("hotelRoomsDetails")).get("room"))
+    raw_rooms = _list(as_dict(body.get("hotelRoomsDetails")).get("room"))
     items = [_room(r) for r in raw_rooms if isinstance(r, dict)]
     return RoomPage(items=items, page=page_info(body, None, offset, limit, len(items)), warnings=warnings_from(body))
 
@@ -195,7 +191,7 @@ class FrontOfficeAPI:
         response = await self._http.call(
             POST_CHECK_IN, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
         )
-        returned = _dict(response.body).get("reservation")
+        returned = as_dict(response.body).get("reservation")
         status = None
         if isinstance(returned, list) and returned and isinstance(returned[0], dict):
             status = status_of(returned[0])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from app.opera.front_office import page_info
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
+from app.opera.reservations import as_dict
 
 GET_HOUSEKEEPING_OVERVIEW = Operation("hsk", "getHousekeepingOverview", "GET", "/hotels/{hotelId}/housekeepingOverview")
 PUT_ROOM_RELATED_STATUS = Operation("hsk", "putRoomRelatedStatus", "PUT", "/hotels/{hotelId}/rooms/status")
@@ -56,15 +57,11 @@ class HousekeepingBoard(BaseModel):
     warnings: list[OperaWarning] = Field(default_factory=list)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _room(raw: dict[str, Any]) -> HousekeepingRoom:
-    room_type = _dict(raw.get("roomType"))
-    housekeeping = _dict(raw.get("housekeeping"))
-    status = _dict(housekeeping.get("housekeepingRoomStatus"))
-    persons = _dict(housekeeping.get("roomPersons")).get("frontOfficePersons")
+    room_type = as_dict(raw.get("roomType"))
+    housekeeping = as_dict(raw.get("housekeeping"))
+    status = as_dict(housekeeping.get("housekeepingRoomStatus"))
+    persons = as_dict(housekeeping.get("roomPersons")).get("frontOfficePersons")
     return HousekeepingRoom(
         room_id=str(raw.get("roomId", "")),
         room_type=room_type.get("roomType"),
@@ -115,8 +112,8 @@ class HousekeepingAPI:
         # Room status moves all day (attendants, check-outs elsewhere): never serve the board from a cache.
         response = await self._http.call(GET_HOUSEKEEPING_OVERVIEW, hotel_id=hotel_id, params=params)
         body = response.body or {}
-        info = _dict(body.get("housekeepingRoomInfo"))
-        raw_rooms = _dict(info.get("housekeepingRooms")).get("room")
+        info = as_dict(body.get("housekeepingRoomInfo"))
+        raw_rooms = as_dict(info.get("housekeepingRooms")).get("room")
         rooms = [_room(r) for r in raw_rooms or [] if isinstance(r, dict)]
         counts = [
             StatusCount(room_status=str(c["housekeepingRoomStatus"]), rooms=int(c.get("numberOfRooms") or 0))
