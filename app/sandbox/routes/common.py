@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 MEDIA_TYPE = "application/json;charset=UTF-8"
+#: Page bounds of the paged searches (rsv, crm, fof, hsk): crm documents 200 as its largest page; the others state
+#: none, so the sandbox applies the same. 20 when the client does not say.
+MAX_PAGE_LIMIT = 200
+DEFAULT_PAGE_LIMIT = 20
 
 #: RFC 2616 section anchors, the problem-type URIs OHIP's own examples use.
 _PROBLEM_TYPES = {
@@ -227,6 +231,13 @@ def query_values(request: Request, *names: str) -> list[str]:
 def query_value(request: Request, *names: str) -> str | None:
     values = query_values(request, *names)
     return values[0] if values else None
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    """`limit` and `offset` of a paged search (400 naming the parameter when out of bounds)."""
+    limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_PAGE_LIMIT) or DEFAULT_PAGE_LIMIT
+    offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+    return limit, offset
 
 
 # ------------------------------------------------------------------------------------------------ OHIP shapes

@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
     as_enum,
-    as_int,
     as_list,
     as_object,
     as_text,
@@ -22,6 +21,7 @@ from app.sandbox.routes.common import (
     created,
     find_id,
     ohip_json,
+    page_params,
     paged,
     query_value,
     query_values,
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 BASE = "/crm/v1"
-#: OHIP documents 200 as the largest page of profiles.
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 20
 #: OHIP never counts past 1000 matches; `totalResults` stops there and `hasMore` says the rest.
 MAX_TOTAL_RESULTS = 1000
 PROFILE_TYPES = (
@@ -252,8 +249,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
 
     async def get_profiles(request: Request) -> Response:
-        limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-        offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+        limit, offset = page_params(request)
         profile_types = [
             str(as_enum(value, PROFILE_TYPES, "profileType")) for value in query_values(request, "profileType")
         ]

@@ -18,7 +18,6 @@ from app.sandbox.routes.common import (
     as_bool,
     as_date,
     as_enum,
-    as_int,
     as_object,
     as_text,
     bad_input,
@@ -26,6 +25,7 @@ from app.sandbox.routes.common import (
     find_id,
     hotel_of,
     ohip_json,
+    page_params,
     paged,
     query_value,
     query_values,
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 BASE = "/fof/v1"
 FRONT_OFFICE_STATUSES = ("Vacant", "Occupied")
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 20
 #: getHotelRooms serves at most a 180-day window (Oracle's operation description).
 MAX_ROOM_DATE_SPAN = 180
 
@@ -139,12 +137,6 @@ class RoomFilter:
 def enum_values(request: Request, allowed: tuple[str, ...], *names: str) -> list[str]:
     """Every value of a repeated enum query parameter, in Oracle's spelling; 400 naming the parameter if unknown."""
     return [str(as_enum(value, allowed, names[0])) for value in query_values(request, *names)]
-
-
-def page_params(request: Request) -> tuple[int, int]:
-    limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-    offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
-    return limit, offset
 
 
 # ------------------------------------------------------------------------------------------------- rendering

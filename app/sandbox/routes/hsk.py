@@ -18,6 +18,7 @@ from app.sandbox.routes.common import (
     bad_input,
     hotel_of,
     ohip_json,
+    page_params,
     paged,
     query_value,
     query_values,
@@ -29,7 +30,6 @@ from app.sandbox.routes.fof import (
     RoomDay,
     RoomFilter,
     enum_values,
-    page_params,
     room_row,
 )
 from app.sandbox.state import ROOM_STATUSES, SERVICE_REQUESTS, TURNDOWN_STATUSES, Hotel, Room

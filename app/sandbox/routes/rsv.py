@@ -31,6 +31,7 @@ from app.sandbox.routes.common import (
     money_body,
     nightly_rates,
     ohip_json,
+    page_params,
     paged,
     query_value,
     query_values,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 BASE = "/rsv/v1"
-MAX_LIMIT = 200
 SEARCH_TYPES = ("Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow")
 STATUS_FILTERS = ("DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList")
 
@@ -208,8 +208,7 @@ def _within(day: date, start: date | None, end: date | None) -> bool:
 
 
 def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
-    limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_LIMIT) or 20
-    offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+    limit, offset = page_params(request)
     surname = as_text(query_value(request, "surname", "lastName"), "surname", max_length=80)
     given = as_text(query_value(request, "givenName", "firstName"), "givenName", max_length=80)
     text = as_text(query_value(request, "text"), "text", max_length=80)
