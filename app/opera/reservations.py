@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
+from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, warnings_from
 
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
@@ -26,7 +27,6 @@ POST_CANCEL_RESERVATION = Operation(
 PUT_REINSTATE_RESERVATION = Operation(
     "rsv", "putReinstateReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
 )
-GET_LIST_OF_VALUES = Operation("lov", "getListOfValues", "GET", "/listOfValues/{name}")
 
 #: What a full read asks OHIP for: the record, its comments, how it is paid and its balance.
 FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances")
@@ -640,20 +640,9 @@ class ReservationsAPI:
         return record
 
     async def cancellation_reasons(self, hotel_id: str) -> list[ReasonCode]:
-        """The hotel's CancellationReasons list of values (reference data, cached)."""
-        response = await self.http.call(
-            GET_LIST_OF_VALUES, hotel_id=hotel_id, path_params={"name": "CancellationReasons"},
-            params={"parameterName": ["HotelCode"], "parameterValue": [hotel_id]}, cache="reference",
-        )
-        items = as_list(as_dict(as_dict(response.body).get("listOfValues")).get("items"))
-        reasons = []
-        for item in items:
-            entry = as_dict(item)
-            code = as_text(entry.get("code"))
-            if code and entry.get("active") is not False:
-                text = as_text(entry.get("description") or entry.get("name"))
-                reasons.append(ReasonCode(code=code, description=text))
-        return reasons
+        """The hotel's active CancellationReasons list of values (reference data, cached)."""
+        listed = await ListsOfValuesAPI(self.http).values(hotel_id, "CancellationReasons")
+        return [ReasonCode(code=v.code, description=v.description or v.name) for v in listed if v.active is not False]
 
     @staticmethod
     def _record_from(response: OperaResponse, hotel_id: str, reservation_id: str) -> Reservation:
