@@ -11,7 +11,7 @@ from typing import Any
 
 from mcp.types import ListToolsResult
 
-from app.security.principal import SCOPE_BILLING, SCOPE_READ, SCOPE_WRITE, Principal, current_principal
+from app.security.principal import SCOPE_BILLING, SCOPE_READ, SCOPE_WRITE, Principal
 from app.tools.registry import ToolDef
 
 #: Tools that need opera:billing even if their module declared them as plain writes.
@@ -51,15 +51,15 @@ def hotel_refusal(principal: Principal, hotel_id: str) -> str | None:
 class ToolListFilter:
     """MCP server middleware: `tools/list` shows a caller only the tools its scopes allow."""
 
-    def __init__(self, scopes_by_tool: dict[str, str], default_principal: Callable[[], Principal | None]) -> None:
+    def __init__(self, scopes_by_tool: dict[str, str], caller: Callable[[], Principal | None]) -> None:
         self.scopes_by_tool = scopes_by_tool
-        self.default_principal = default_principal
+        self.caller = caller
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         result = await call_next(ctx)
         if ctx.method != "tools/list":
             return result
-        principal = current_principal() or self.default_principal()
+        principal = self.caller()
         if principal is None:
             return result
 

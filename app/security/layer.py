@@ -21,7 +21,7 @@ from app.security.authz import ToolListFilter, scope_map
 from app.security.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from app.security.middleware import METADATA_PATH, AuthFailure
 from app.security.oauth import JWTVerifier, OAuthConfig, OAuthConfigError, TokenRejected
-from app.security.principal import ALL_SCOPES, Principal, anonymous
+from app.security.principal import ALL_SCOPES, Principal, anonymous, current_principal
 from app.security.ratelimit import InboundRateLimiter
 from app.security.tool_guard import ArgumentRefusalAudit, ToolGuard
 from app.telemetry.metrics import Metrics
@@ -112,10 +112,11 @@ class SecurityLayer:
     def mcp_middleware(self) -> list[Any]:
         """MCP server middleware: tools/list filtered by scope; refusals before a handler runs audited."""
         scopes = getattr(self, "_scopes_by_tool", {})
-        return [ToolListFilter(scopes, self._default_principal), ArgumentRefusalAudit(self, lambda: set(scopes))]
+        return [ToolListFilter(scopes, self.caller), ArgumentRefusalAudit(self, lambda: set(scopes))]
 
-    def _default_principal(self) -> Principal | None:
-        return anonymous() if self.mode == "none" else None
+    def caller(self) -> Principal | None:
+        """The caller of the request being served: its principal, the anonymous one when OPERA_MCP_AUTH=none."""
+        return current_principal() or (anonymous() if self.mode == "none" else None)
 
     async def aclose(self) -> None:
         if self._own_client is not None:

@@ -36,7 +36,7 @@ from app.security.confirm import (
 )
 from app.security.idempotency import Fresh, Mismatch, Replay, fingerprint, store_key
 from app.security.minimisation import scrub_card_numbers
-from app.security.principal import Principal, anonymous, current_principal
+from app.security.principal import Principal
 from app.tools.registry import ToolDef, ToolServices
 
 if TYPE_CHECKING:
@@ -97,12 +97,6 @@ class ToolGuard:
         self._hooked_client: httpx.AsyncClient | None = None
 
     # --- checks ------------------------------------------------------------------------------------------------
-    def caller(self) -> Principal | None:
-        principal = current_principal()
-        if principal is None and self.settings.mcp_auth == "none":
-            return anonymous()
-        return principal
-
     def refuse(self, tool: str, principal: Principal | None, reason: str, message: str, *,
                hotel_id: str | None = None, ids: Mapping[str, str] | None = None) -> ToolError:
         self.layer.metrics.refused_calls.labels(reason).inc()
@@ -116,7 +110,7 @@ class ToolGuard:
         return str(args.get("hotel_id") or self.settings.default_hotel_id)[:40]
 
     def precheck(self, tool: ToolDef, args: Mapping[str, Any]) -> Principal:
-        principal = self.caller()
+        principal = self.layer.caller()
         hotel = self.hotel_of(args)
         if principal is None:
             raise self.refuse(tool.name, None, "unauthenticated", "no authenticated caller", hotel_id=hotel)
@@ -131,7 +125,7 @@ class ToolGuard:
     def hotel_guard(self, hotel_id: str) -> None:
         """Called by ToolServices.hotel(): the last word on a hotel, whatever argument it came from."""
         call = _current_call.get()
-        principal = call.principal if call else self.caller()
+        principal = call.principal if call else self.layer.caller()
         if principal is None:
             raise ToolError("refused: no authenticated caller")
         why = hotel_refusal(principal, hotel_id)
@@ -357,7 +351,7 @@ class ArgumentRefusalAudit:
         tool = name if isinstance(name, str) and name in self.tool_names() else "unknown"
         text = _error_text(result)
         reason = "invalid_arguments" if "validation error" in text else "not_served"
-        principal = current_principal() or (anonymous() if self.layer.mode == "none" else None)
+        principal = self.layer.caller()
         arguments = params.get("arguments")
         self.layer.metrics.refused_calls.labels(reason).inc()
         self.layer.audit.record(
