@@ -185,16 +185,8 @@ class ProfileInput:
 
     @staticmethod
     def _profile_type(value: Any) -> str | None:
-        text = as_text(value, "profileDetails.profileType", max_length=40)
-        if text is None:
-            return None
-        for known in PROFILE_TYPES:
-            if known.lower() == text.lower():
-                return known
-        raise bad_input(
-            f"profileDetails.profileType must be one of {', '.join(PROFILE_TYPES)}; got {text!r}",
-            "profileDetails.profileType",
-        )
+        path = "profileDetails.profileType"
+        return as_enum(as_text(value, path, max_length=40), PROFILE_TYPES, path)
 
     @staticmethod
     def _entries(details: dict[str, Any], section: str, list_key: str, item_key: str) -> list[dict[str, Any]] | None:
