@@ -6,6 +6,8 @@ from datetime import date
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
+from app.tools.registry import HOTEL_ID
+
 INVALID_PARAMS = -32602
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -19,7 +21,7 @@ def _hotel_clause(hotel_id: str) -> tuple[str, str]:
     hotel_id = hotel_id.strip()
     if not hotel_id:
         return "the default hotel", ""
-    if not _CODE.fullmatch(hotel_id) or len(hotel_id) > 20:
+    if not HOTEL_ID.fullmatch(hotel_id):
         raise _refuse(f"hotel_id {hotel_id[:40]!r} is not an OPERA hotel code (1-20 letters, digits, '_' or '-')")
     return f"hotel {hotel_id}", f', hotel_id="{hotel_id}"'
 
