@@ -38,12 +38,14 @@ class HealthReporter:
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready = started, not draining, a token obtained (cached state), breaker not open. No OHIP call."""
+        return self._readiness(self.http.health())
+
+    def _readiness(self, components: dict[str, dict[str, Any]]) -> tuple[bool, dict[str, Any]]:
         reasons: list[str] = []
         if not self.lifecycle.started:
             reasons.append("starting")
         if self.lifecycle.draining:
             reasons.append("draining: shutting down, finishing in-flight calls")
-        components = self.http.health()
         auth = components.get("auth", {})
         if auth.get("status") != "ok":
             reasons.append(f"no OHIP token yet{': ' + str(auth['last_error']) if auth.get('last_error') else ''}")
@@ -53,8 +55,9 @@ class HealthReporter:
         return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
 
     def health(self) -> dict[str, Any]:
+        # One reading of the OHIP client's state, so the components and the readiness shown agree.
         components = self.http.health()
-        ok, readiness = self.ready()
+        ok, readiness = self._readiness(components)
         statuses = {c.get("status") for c in components.values()}
         if "down" in statuses or self.lifecycle.draining:
             overall = "down" if not ok else "degraded"
