@@ -487,19 +487,7 @@ def _seed_folio(
     window = res.folio_window(1)
     window.payment_method = res.payment_method
     for night in nights:
-        window.postings.append(
-            Posting(
-                transaction_no=enterprise.counters.next("transaction"),
-                transaction_code="1000",
-                description="Accommodation",
-                transaction_type="Revenue",
-                amount=res.rate_amount,
-                currency=hotel.currency,
-                posting_date=night,
-                folio_window_no=1,
-                reference=f"Room {res.room_id} {night.isoformat()}",
-            )
-        )
+        enterprise.post_room_charge(hotel, res, night)
         if rng.random() < 0.3:
             code = hotel.transaction_codes[rng.choice(("2000", "2010", "3000", "5000"))]
             quantity = rng.randint(1, 3)

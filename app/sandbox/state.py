@@ -1064,7 +1064,7 @@ class Enterprise:
         window = reservation.folio_window(1)
         if reservation.payment_method and window.payment_method is None:
             window.payment_method = reservation.payment_method
-        self._post_room_charge(hotel, reservation, hotel.business_date)
+        self.post_room_charge(hotel, reservation, hotel.business_date)
         return reservation
 
     def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
@@ -1145,7 +1145,8 @@ class Enterprise:
                 "reservationId",
             )
 
-    def _post_room_charge(self, hotel: Hotel, reservation: Reservation, night: date) -> Posting:
+    def post_room_charge(self, hotel: Hotel, reservation: Reservation, night: date) -> Posting:
+        """The night's room charge on folio window 1 (check-in posts the first; the seed posts past nights)."""
         code = hotel.transaction_codes["1000"]
         posting = Posting(
             transaction_no=self.counters.next("transaction"),
