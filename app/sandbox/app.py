@@ -81,10 +81,6 @@ class Sandbox:
         )
 
     @property
-    def hotels(self) -> dict[str, Any]:
-        return dict(self.enterprise.hotels)
-
-    @property
     def requests(self) -> list[Exchange]:
         """Every recorded exchange, oldest first."""
         return self.recorder.exchanges
