@@ -197,7 +197,6 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     services = ToolServices(settings=settings, http=http, metrics=metrics)
     reporter = HealthReporter(settings, http, lifecycle)
     services.extras["health"] = reporter
-    services.extras["redactor"] = redactor
 
     tools = load_toolsets(services)
     security = SecurityLayer(settings, metrics, redactor)
@@ -215,7 +214,6 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                    else f"its toolset '{t.toolset}' is not enabled (OPERA_TOOLSETS={','.join(settings.toolsets)})")
             guard.disabled[t.name] = f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
     services.extras["tool_names"] = [t.name for t in enabled]
-    services.extras["tools"] = enabled
     observer.tool_names = {t.name for t in enabled}
     register_health_resources(mcp, reporter)
     register_resources(mcp, services)

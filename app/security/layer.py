@@ -1,8 +1,8 @@
 """SecurityLayer: everything inbound security needs for one app, built once in create_app and handed down.
 
-create_app wires it in four places: `guard_tools` on the tool list before registration, `tool_extras` into
-ToolServices.extras (the hotel guard), `tools_list_filter` as MCP server middleware, and `SecurityMiddleware`
-around the Starlette app; `aclose` in the lifespan's shutdown. `startup_refusal` is the CLI's start-up check.
+create_app wires it in three places: `guard_tools` on the tool list before registration (it also puts the hotel
+guard into ToolServices.extras), `mcp_middleware` as MCP server middleware, and `SecurityMiddleware` around the
+Starlette app; `aclose` in the lifespan's shutdown. `startup_refusal` is the CLI's start-up check.
 """
 
 from __future__ import annotations
@@ -104,7 +104,6 @@ class SecurityLayer:
         """Wrap every tool with the call-level rules; install the hotel guard into `services`."""
         self.guard = ToolGuard(self, services)
         services.extras["hotel_guard"] = self.guard.hotel_guard
-        services.extras["security"] = self
         wrapped = [self.guard.wrap(t) for t in tools]
         self._scopes_by_tool = scope_map(wrapped)
         return wrapped
