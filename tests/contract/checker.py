@@ -121,19 +121,11 @@ def _body_schema(op: Operation, which: str) -> dict[str, Any] | None:
 
 
 @cache
-def validator(
-    module: str, operation_id: str, method: str, template: str, which: str, strict: bool
-) -> Draft4Validator | None:
-    op = next(
-        o
-        for o in path_table()
-        if (o.module, o.operation_id, o.method, o.template) == (module, operation_id, method, template)
-    )
+def validator(op: Operation, which: str, strict: bool) -> Draft4Validator | None:
     schema = _body_schema(op, which)
     if schema is None:
         return None
-    schema = dict(schema)
-    schema["definitions"] = _definitions(module, strict)
+    schema["definitions"] = _definitions(op.module, strict)
     return Draft4Validator(schema)
 
 
@@ -148,7 +140,7 @@ def check_body(op: Operation, which: str, body: Any, *, strict: bool = True) -> 
     """Violations of one body (empty when valid or when the spec has no schema for it)."""
     if body is None:
         return []
-    check = validator(op.module, op.operation_id, op.method, op.template, which, strict)
+    check = validator(op, which, strict)
     if check is None:
         return []
     side = "request body" if which == "request" else f"response {which}"
