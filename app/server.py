@@ -35,7 +35,7 @@ from app.security.middleware import SecurityMiddleware
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
 from app.tools import availability, billing, front_desk, guests, housekeeping, reservations, system
-from app.tools.registry import ToolDef, ToolServices, register_tools
+from app.tools.registry import ToolDef, ToolServices, enabled, register_tools, switched_off
 
 log = logging.getLogger(__name__)
 
@@ -201,20 +201,15 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     tools = load_toolsets(services)
     security = SecurityLayer(settings, metrics, redactor)
     tools = security.guard_tools(tools, services)
-    tool_names = {t.name for t in tools}
-    observer = ToolCallObserver(metrics, tool_names)
-    guard = DisabledToolGuard({})
+    offered = enabled(tools, settings)
+    disabled = {t.name: f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
+                for t in tools if (why := switched_off(t, settings)) is not None}
+    services.extras["tool_names"] = [t.name for t in offered]
     mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
                     instructions=INSTRUCTIONS, log_level=settings.log_level,
-                    middleware=[observer, guard, *security.mcp_middleware()])
-    enabled = register_tools(mcp, tools, settings)
-    for t in tools:
-        if t not in enabled:
-            why = ("this server is read-only (OPERA_READ_ONLY=true)" if settings.read_only and t.access != "read"
-                   else f"its toolset '{t.toolset}' is not enabled (OPERA_TOOLSETS={','.join(settings.toolsets)})")
-            guard.disabled[t.name] = f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
-    services.extras["tool_names"] = [t.name for t in enabled]
-    observer.tool_names = {t.name for t in enabled}
+                    middleware=[ToolCallObserver(metrics, {t.name for t in offered}), DisabledToolGuard(disabled),
+                                *security.mcp_middleware()])
+    register_tools(mcp, tools, settings)
     register_health_resources(mcp, reporter)
     register_resources(mcp, services)
     register_prompts(mcp)

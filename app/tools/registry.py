@@ -84,11 +84,18 @@ class ToolDef:
         )
 
 
+def switched_off(tool: ToolDef, settings: Settings) -> str | None:
+    """Why OPERA_READ_ONLY or OPERA_TOOLSETS keeps `tool` off, or None when it is offered."""
+    if settings.read_only and tool.access != "read":
+        return "this server is read-only (OPERA_READ_ONLY=true)"
+    if tool.toolset not in settings.toolsets:
+        return f"its toolset '{tool.toolset}' is not enabled (OPERA_TOOLSETS={','.join(settings.toolsets)})"
+    return None
+
+
 def enabled(tools: list[ToolDef], settings: Settings) -> list[ToolDef]:
     """The tools OPERA_TOOLSETS and OPERA_READ_ONLY allow."""
-    return [
-        t for t in tools if t.toolset in settings.toolsets and (t.access == "read" or not settings.read_only)
-    ]
+    return [t for t in tools if switched_off(t, settings) is None]
 
 
 def register_tools(mcp: MCPServer, tools: list[ToolDef], settings: Settings) -> list[ToolDef]:
