@@ -88,7 +88,8 @@ class SecurityMiddleware:
             await _send_json(send, 200, layer.resource_metadata(headers), cors=True)
             return
 
-        if not self._is_open(path):
+        is_open = self._is_open(path)
+        if not is_open:
             if not host_allowed(headers.get("host"), layer.allowed_hosts):
                 await refuse.plain(421, "bad_host", "Invalid Host header: add it to OPERA_ALLOWED_HOSTS")
                 return
@@ -101,7 +102,7 @@ class SecurityMiddleware:
             await refuse.plain(413, "body_too_large", f"Request body over {layer.max_body_bytes} bytes")
             return
 
-        if self._is_open(path):
+        if is_open:
             await self.app(scope, _limited(receive, layer.max_body_bytes), send)
             return
 
@@ -110,10 +111,10 @@ class SecurityMiddleware:
         except AuthFailure as failure:
             await refuse.auth(failure, headers)
             return
+        refuse.caller = principal
 
         wait = layer.limiter.acquire(principal.identity if principal else f"ip:{client_ip}")
         if wait is not None:
-            refuse.caller = principal
             await refuse.plain(429, "rate_limited", "Too many requests from this caller; retry after the delay",
                                extra_headers=[(b"retry-after", layer.limiter.retry_after_header(wait).encode())])
             return
@@ -121,11 +122,9 @@ class SecurityMiddleware:
         if method in BODY_METHODS:
             body = await _read_body(receive, layer.max_body_bytes)
             if body is None:
-                refuse.caller = principal
                 await refuse.plain(413, "body_too_large", f"Request body over {layer.max_body_bytes} bytes")
                 return
             if body.lstrip()[:1] == b"[":
-                refuse.caller = principal
                 await refuse.jsonrpc(400, "batch", -32600, "JSON-RPC batches are not supported; send one request")
                 return
             receive = _replay(body, receive)
