@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import Money, OperaWarning, warnings_from
-from app.opera.reservations import as_date, as_dict, as_int, as_list, as_text, money_from_total
+from app.opera.models import Money, OperaWarning, as_text, warnings_from
+from app.opera.reservations import as_date, as_dict, as_int, as_list, money_from_total
 
 GET_HOTEL_AVAILABILITY = Operation("par", "getHotelAvailability", "GET", "/hotels/{hotelId}/availability")
 GET_HOTEL_INVENTORY = Operation("inv", "getHotelInventory", "GET", "/hotels/{hotelId}/hotelInventory")

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.opera.http import OperaHTTP, OperaResponse, Operation
+from app.opera.models import as_text
 
 GET_LIST_OF_VALUES = Operation("lov", "getListOfValues", "GET", "/listOfValues/{name}")
 GET_PAYMENT_METHODS = Operation("lov", "getPaymentMethodsLOV", "GET", "/listOfValues/hotels/{hotelId}/paymentMethods")
@@ -31,13 +32,16 @@ def values_from(response: OperaResponse) -> list[CodeValue]:
     items = listing.get("items") if isinstance(listing, dict) else None
     out: list[CodeValue] = []
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get("code") is not None:
+        if not isinstance(item, dict):
+            continue
+        code = as_text(item.get("code"))
+        if code is not None:
             active = item.get("active")
             out.append(
                 CodeValue(
-                    code=str(item["code"]),
-                    name=item.get("name"),
-                    description=item.get("description") or item.get("shortDescription"),
+                    code=code,
+                    name=as_text(item.get("name")),
+                    description=as_text(item.get("description")) or as_text(item.get("shortDescription")),
                     active=active if isinstance(active, bool) else None,
                 )
             )

@@ -30,6 +30,14 @@ class OperaWarning(BaseModel):
     message: str
 
 
+def as_text(value: Any) -> str | None:
+    """A scalar from an OHIP body as trimmed text; None for missing, empty or structured values."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 def warnings_from(body: dict[str, Any] | None) -> list[OperaWarning]:
     raw = (body or {}).get("warnings")
     out: list[OperaWarning] = []

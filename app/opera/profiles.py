@@ -10,11 +10,10 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import OperaWarning, PageInfo, warnings_from
+from app.opera.models import OperaWarning, PageInfo, as_text, warnings_from
 from app.opera.reservations import (
     as_dict,
     as_list,
-    as_text,
     given_fields,
     id_of,
     page_info,

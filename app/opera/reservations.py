@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.lov import ListsOfValuesAPI
-from app.opera.models import Money, OperaWarning, PageInfo, warnings_from
+from app.opera.models import Money, OperaWarning, PageInfo, as_text, warnings_from
 
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
 GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
@@ -48,13 +48,6 @@ def as_list(value: Any) -> list[Any]:
         return value
     # OHIP's own tooling sometimes sends a lone object where an array is declared.
     return [value] if isinstance(value, dict) else []
-
-
-def as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def status_of(entry: Mapping[str, Any]) -> str | None:
