@@ -48,6 +48,11 @@ def key_digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
+def check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise ApiKeyConfigError(f"name {name[:24]!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
+
+
 def parse_scopes(text: str) -> frozenset[str]:
     scopes: set[str] = set()
     for raw in re.split(r"[,\s]+", text.strip()):
@@ -87,8 +92,7 @@ def parse_line(line: str) -> ApiKeyEntry:
     scopes_text, hotels_text = rest.rsplit(":", 1)
     if scopes_text.rstrip().endswith("opera") or not scopes_text.strip():
         raise ApiKeyConfigError("the hotels field is missing: expected name:sha256hex:scopes:hotels (codes or *)")
-    if not _NAME.fullmatch(name):
-        raise ApiKeyConfigError(f"name {name[:24]!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
+    check_name(name)
     digest_hex = digest_hex.lower()
     if not _HASH.fullmatch(digest_hex):
         raise ApiKeyConfigError(f"key {name!r}: the second field must be the SHA-256 of the key as 64 hex digits")
@@ -160,8 +164,7 @@ class NewApiKey:
 
 def new_api_key(name: str, scopes: str = "opera:read", hotels: str = ANY_HOTEL) -> NewApiKey:
     """A fresh random key and the configuration line that admits it (the line holds only its hash)."""
-    if not _NAME.fullmatch(name):
-        raise ApiKeyConfigError(f"name {name[:24]!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
+    check_name(name)
     scope_set = parse_scopes(scopes)
     hotel_set = parse_hotels(hotels)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
