@@ -32,6 +32,7 @@ from app.prompts import register_prompts
 from app.resources import register_resources
 from app.security.layer import SecurityLayer
 from app.security.middleware import SecurityMiddleware
+from app.security.tool_guard import is_error_result
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
 from app.tools import availability, billing, front_desk, guests, housekeeping, reservations, system
@@ -78,13 +79,7 @@ class ToolCallObserver:
         outcome = "error"
         try:
             result = await call_next(ctx)
-            if isinstance(result, CallToolResult):
-                failed = bool(result.is_error)
-            elif isinstance(result, dict):
-                failed = bool(result.get("isError"))
-            else:
-                failed = False
-            outcome = "error" if failed else "ok"
+            outcome = "error" if is_error_result(result) else "ok"
             return result
         finally:
             elapsed = time.perf_counter() - start

@@ -344,7 +344,7 @@ class ArgumentRefusalAudit:
             result = await call_next(ctx)
         finally:
             _call_marker.reset(reset)
-        if marker.entered or not _is_error(result):
+        if marker.entered or not is_error_result(result):
             return result
         params = ctx.params if isinstance(ctx.params, dict) else {}
         name = params.get("name")
@@ -363,7 +363,8 @@ class ArgumentRefusalAudit:
         return result
 
 
-def _is_error(result: Any) -> bool:
+def is_error_result(result: Any) -> bool:
+    """Whether a tools/call answer (a result model, or its JSON form) reports a tool error."""
     if isinstance(result, BaseModel):
         return bool(getattr(result, "is_error", False))
     return isinstance(result, dict) and bool(result.get("isError"))
