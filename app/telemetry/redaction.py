@@ -103,10 +103,3 @@ class Redactor:
             return [self.value(v, depth + 1) for v in value]
         return value
 
-
-def last_four(card_number: str | None) -> str | None:
-    """At most the last four digits of a card number, for outputs that need a reference."""
-    if not card_number:
-        return None
-    digits = re.sub(r"\D", "", card_number)
-    return digits[-4:] if digits else None
