@@ -110,7 +110,7 @@ def serve(settings: Settings) -> int:
     print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n{client_snippet(settings)}",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
-                            timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout) or None,
+                            timeout_graceful_shutdown=int(settings.drain_timeout) or None,
                             proxy_headers=False, server_header=False)
     server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
     # sse-starlette ends every SSE response as soon as uvicorn is asked to exit; MCP tool calls answer over SSE,

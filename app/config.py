@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, gt=0)
     enable_persistent_token_cache: bool = False
     token_cache_dir: Path = Path.home() / ".cache" / "opera-cloud-mcp"
+    external_system_code: str = Field(
+        default="OPERAMCP", min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the external system code OPERA knows this server by; writes are stamped with it",
+    )
+
+    # --- shared state (several replicas) ---------------------------------------------------------------------
+    redis_url: SecretStr | None = Field(default=None, description="redis://[:password@]host:port/db; unset: in process")
+    redis_prefix: str = Field(default="opera-mcp", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
+    redis_timeout: float = Field(default=0.5, gt=0, le=30, description="seconds for one Redis command")
+    request_state_key: SecretStr | None = None
 
     # --- logging ---------------------------------------------------------------------------------------------
     log_level: LogLevel = "INFO"
@@ -82,7 +92,10 @@ class Settings(BaseSettings):
     # --- server ----------------------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    graceful_shutdown_timeout: float = Field(default=20.0, ge=0)
+    graceful_shutdown_timeout: float | None = Field(
+        default=None, ge=0,
+        description="drain bound after SIGTERM; unset: OPERA_LIMITER_MAX_WAIT + OPERA_REQUEST_TIMEOUT + 5 s",
+    )
     shutdown_delay: float = Field(
         default=2.0, ge=0, le=120,
         description="after SIGTERM, keep accepting (with /ready 503) this long before closing the listener",
@@ -154,6 +167,16 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 to 8 upper-case letters or digits")
         return value or None
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
     @field_validator("api_version")
     @classmethod
     def _version(cls, value: str) -> str:
@@ -186,6 +209,18 @@ class Settings(BaseSettings):
         return self
 
     # --- derived -------------------------------------------------------------------------------------------
+    @property
+    def drain_timeout(self) -> float:
+        """How long in-flight calls may run after SIGTERM: one queued, unretried OHIP write plus a margin."""
+        if self.graceful_shutdown_timeout is not None:
+            return self.graceful_shutdown_timeout
+        return self.limiter_max_wait + self.request_timeout + 5.0
+
+    @property
+    def shared_state(self) -> bool:
+        """Several replicas share token, idempotency, limiter and cache through Redis."""
+        return self.redis_url is not None
+
     @property
     def sandbox_mode(self) -> bool:
         """True when no OHIP credentials are configured: the embedded sandbox is served and used."""

@@ -131,3 +131,7 @@ class OperaOutcomeUnknownError(OperaError):
     def __init__(self, message: str, *, next_step: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.next_step = next_step
+
+
+class OperaSharedStateError(OperaError):
+    """The shared state store (Redis) did not answer: what must agree across replicas cannot be read or written."""
