@@ -54,6 +54,8 @@ class SandboxConfig:
     password: str = "sandbox-password"  # noqa: S105 - the public demo credential of the emulator
     hotels: tuple[str, ...] = ("SAND01", "SAND02")
     rooms_per_hotel: int = 100
+    #: External system codes every hotel has configured; external references must name one of them.
+    external_systems: tuple[str, ...] = ("OPERAMCP",)
 
 
 @dataclass
@@ -67,18 +69,24 @@ class Sandbox:
     recorder: Recorder = field(init=False)
 
     def __post_init__(self) -> None:
+        for code in self.config.external_systems:
+            if not code.strip() or len(code) > 20:
+                raise ValueError(f"external system codes are 1..20 characters (rsv's idContext); got {code!r}")
         self.enterprise = self._build()
         self.tokens = TokenIssuer(self.config.token_ttl)
         self.faults = Faults()
         self.recorder = Recorder()
 
     def _build(self) -> Enterprise:
-        return build_enterprise(
+        enterprise = build_enterprise(
             seed=self.config.seed,
             business_date=self.config.business_date or date.today(),
             hotels=self.config.hotels,
             rooms_per_hotel=self.config.rooms_per_hotel,
         )
+        for hotel in enterprise.hotels.values():
+            hotel.external_systems = tuple(self.config.external_systems)
+        return enterprise
 
     @property
     def requests(self) -> list[Exchange]:

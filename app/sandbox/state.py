@@ -8,7 +8,7 @@ Amounts are floats rounded to cents; dates are `datetime.date`; codes are the st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -133,6 +133,39 @@ class RatePlan:
         return tuple(self.prices)
 
 
+@dataclass(frozen=True)
+class ExternalReference:
+    """What another system calls a reservation or profile (`externalReferenceType`): its id, the external system's
+    code (`idContext`) and, on reservations only, the leg number (`idExtension`)."""
+
+    id: str
+    id_context: str
+    id_extension: int | None = None
+
+
+def has_external_reference(
+    references: Iterable[ExternalReference],
+    ids: Collection[str],
+    systems: Collection[str],
+    *,
+    leg: int | None = None,
+) -> bool:
+    """True when one of `references` has an id in `ids` from one of `systems` (codes compared in upper case)."""
+    wanted = {code.upper() for code in systems}
+    return any(
+        ref.id in ids and ref.id_context.upper() in wanted and (leg is None or ref.id_extension == leg)
+        for ref in references
+    )
+
+
+def merge_external_references(
+    current: Sequence[ExternalReference], given: Sequence[ExternalReference]
+) -> list[ExternalReference]:
+    """One reference per external system (and leg): a given reference replaces the one it names, others stay."""
+    keys = {(ref.id_context.upper(), ref.id_extension) for ref in given}
+    return [ref for ref in current if (ref.id_context.upper(), ref.id_extension) not in keys] + list(given)
+
+
 # ------------------------------------------------------------------------------------------------ rooms, guests
 
 
@@ -173,6 +206,7 @@ class Profile:
     profile_type: str = "Guest"
     status: str = "Active"
     created: datetime = field(default_factory=lambda: datetime(2020, 1, 1))
+    external_references: list[ExternalReference] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -257,6 +291,7 @@ class Reservation:
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None
     folio_windows: dict[int, FolioWindow] = field(default_factory=dict)
+    external_references: list[ExternalReference] = field(default_factory=list)
 
     @property
     def nights(self) -> int:
@@ -322,6 +357,7 @@ class BookingRequest:
     source_code: str | None = None
     comments: list[str] = field(default_factory=list)
     rate_amount: float | None = None  # an explicit rate override; None = the rate plan's price
+    external_references: list[ExternalReference] = field(default_factory=list)
 
 
 @dataclass
@@ -339,6 +375,7 @@ class ReservationChange:
     market_code: str | None = None
     source_code: str | None = None
     comments: list[str] | None = None
+    external_references: list[ExternalReference] | None = None  # merged by external system when given
 
 
 @dataclass(frozen=True)
@@ -375,6 +412,8 @@ class Hotel:
     market_codes: dict[str, Code] = field(default_factory=dict)
     source_codes: dict[str, Code] = field(default_factory=dict)
     room_features: dict[str, Code] = field(default_factory=dict)
+    #: External system codes configured for the property (OPERA's interface setup); references name one of them.
+    external_systems: tuple[str, ...] = ()
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -399,6 +438,52 @@ class Hotel:
 
     def by_confirmation(self, confirmation_number: str) -> Reservation | None:
         return next((r for r in self.reservations.values() if r.confirmation_number == confirmation_number), None)
+
+    def external_system(self, code: str, error_path: str) -> str:
+        """The configured spelling of an external system code; 400 naming the configured codes otherwise."""
+        found = next((known for known in self.external_systems if known.upper() == code.strip().upper()), None)
+        if found is None:
+            configured = ", ".join(self.external_systems) or "none"
+            raise _bad_request(
+                "Unknown external system",
+                f"External system {code!r} is not configured for hotel {self.code}; configured: {configured}",
+                "OHIPSIM-EXTSYS",
+                error_path,
+            )
+        return found
+
+    def _check_external_references(self, references: Sequence[ExternalReference]) -> list[ExternalReference]:
+        """References with their system codes in the configured spelling; 400 on an unconfigured code or two
+        references for the same system and leg."""
+        checked: list[ExternalReference] = []
+        for index, ref in enumerate(references):
+            code = self.external_system(ref.id_context, f"externalReferences[{index}].idContext")
+            if any(c.id_context == code and c.id_extension == ref.id_extension for c in checked):
+                raise _bad_request(
+                    "Duplicate external reference",
+                    f"externalReferences names external system {code} twice; send one reference per system",
+                    "OHIPSIM-EXTREF",
+                    f"externalReferences[{index}]",
+                )
+            checked.append(ExternalReference(ref.id, code, ref.id_extension))
+        return checked
+
+    def by_external_reference(self, system: str, external_id: str) -> Reservation:
+        """The reservation another system knows as `external_id` (the oldest when several carry it); 404 if none."""
+        code = self.external_system(system, "externalSystemCode")
+        found = [
+            r
+            for r in self.reservations.values()
+            if has_external_reference(r.external_references, {external_id}, {code})
+        ]
+        if not found:
+            raise _not_found(
+                "Reservation",
+                f"No reservation in hotel {self.code} has external reference {external_id} from {code}",
+                "OHIPSIM-RSV-404",
+                "reservationExternalId",
+            )
+        return min(found, key=lambda r: int(r.reservation_id))
 
     def computed_status(self, reservation: Reservation) -> str:
         return reservation.computed_status(self.business_date)
@@ -654,6 +739,21 @@ class Enterprise:
             raise _not_found("Profile", f"Profile {profile_id} was not found", "OHIPSIM-CRM-404", "profileId")
         return found
 
+    def profile_by_external_reference(self, system: str, external_id: str) -> Profile:
+        """The profile another system knows as `external_id` (the oldest when several carry it); 404 if none.
+        `system` is already checked against the hotel's configured codes."""
+        found = [
+            p for p in self.profiles.values() if has_external_reference(p.external_references, {external_id}, {system})
+        ]
+        if not found:
+            raise _not_found(
+                "Profile",
+                f"No profile has external reference {external_id} from {system}",
+                "OHIPSIM-CRM-404",
+                "profileExternalId",
+            )
+        return min(found, key=lambda p: int(p.profile_id))
+
     def now(self, hotel: Hotel) -> datetime:
         """The sandbox clock: the hotel's business date at midday, so timestamps are deterministic."""
         return datetime.combine(hotel.business_date, datetime.min.time()) + timedelta(hours=12)
@@ -676,6 +776,7 @@ class Enterprise:
         language: str = "E",
         profile_type: str = "Guest",
         created: datetime | None = None,
+        external_references: Sequence[ExternalReference] = (),
     ) -> Profile:
         if not surname.strip():
             raise _bad_request(
@@ -699,6 +800,7 @@ class Enterprise:
             language=language,
             profile_type=profile_type,
             created=created or datetime(2026, 1, 1),
+            external_references=list(external_references),
         )
         self.profiles[profile.profile_id] = profile
         return profile
@@ -714,8 +816,22 @@ class Enterprise:
         country: str | None = None,
         profile_ids: Sequence[str] = (),
         profile_types: Sequence[str] = (),
+        external_ids: Sequence[str] = (),
+        external_systems: Sequence[str] = (),
     ) -> list[Profile]:
-        """Case-insensitive prefix match on names (OPERA's name search), exact on the rest; ordered by name."""
+        """Case-insensitive prefix match on names (OPERA's name search), exact on the rest; ordered by name.
+
+        External references: ids from the given systems, ids from any system when no system is given, or any
+        reference from the given systems when no id is given.
+        """
+
+        def known_externally(p: Profile) -> bool:
+            if not external_ids and not external_systems:
+                return True
+            systems = {ref.id_context.upper() for ref in p.external_references}
+            if not external_ids:
+                return bool(systems & {code.upper() for code in external_systems})
+            return has_external_reference(p.external_references, set(external_ids), external_systems or systems)
 
         def starts(value: str | None, prefix: str | None) -> bool:
             return prefix is None or (value or "").lower().startswith(prefix.strip().lower())
@@ -736,6 +852,7 @@ class Enterprise:
             and (country is None or (p.country or "").upper() == country.strip().upper())
             and (not profile_ids or p.profile_id in profile_ids)
             and (not profile_types or p.profile_type.lower() in {t.lower() for t in profile_types})
+            and known_externally(p)
         ]
         return sorted(rows, key=lambda p: (p.surname.lower(), p.given_name.lower(), p.profile_id))
 
@@ -763,6 +880,7 @@ class Enterprise:
                 "OHIPSIM-RSV-GUEST",
                 "reservationGuests.profileInfo",
             )
+        references = hotel._check_external_references(request.external_references)
         hotel._check_inventory(request.room_type, request.arrival, request.departure)
 
         if request.profile_id is not None:
@@ -797,6 +915,7 @@ class Enterprise:
             source_code=request.source_code or plan.source_code,
             comments=list(request.comments),
             created=self.now(hotel),
+            external_references=references,
         )
         hotel.reservations[reservation.reservation_id] = reservation
         return reservation
@@ -853,6 +972,11 @@ class Enterprise:
             market_code=change.market_code,
             source_code=change.source_code,
         )
+        references = (
+            hotel._check_external_references(change.external_references)
+            if change.external_references is not None
+            else None
+        )
         hotel._check_inventory(room_type_code, arrival, departure, excluding=reservation.reservation_id)
 
         if room_type_code != reservation.room_type and reservation.room_id is not None:
@@ -872,6 +996,8 @@ class Enterprise:
             reservation.source_code = change.source_code
         if change.comments is not None:
             reservation.comments = list(change.comments)
+        if references is not None:
+            reservation.external_references = merge_external_references(reservation.external_references, references)
         return reservation
 
     def cancel_reservation(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox.state import Hotel, SandboxError
+from app.sandbox.state import ExternalReference, Hotel, SandboxError
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -293,3 +293,37 @@ def paged(rows: Sequence[Any], limit: int, offset: int) -> tuple[list[Any], dict
         "count": len(page),
         "totalPages": pages,
     }
+
+
+def external_references_input(
+    value: Any, path: str, *, id_max: int, context_max: int, with_extension: bool
+) -> list[ExternalReference]:
+    """An `externalReferencesType` array: each entry needs an `id` and the external system code in `idContext`.
+
+    rsv documents tighter limits than the shared type (id 50, idContext 20) and a leg number (`idExtension`); crm
+    keeps the type's 80 and has no leg. Whether the code is configured is the hotel's call, not the parser's.
+    """
+    references: list[ExternalReference] = []
+    for index, entry in enumerate(as_list(value)):
+        where = f"{path}[{index}]"
+        item = as_object(entry, where)
+        ref_id = as_text(item.get("id"), f"{where}.id", max_length=id_max)
+        context = as_text(item.get("idContext"), f"{where}.idContext", max_length=context_max)
+        if ref_id is None or context is None:
+            raise bad_input(
+                f"{where} needs an id and the external system code in idContext",
+                f"{where}.id" if ref_id is None else f"{where}.idContext",
+            )
+        leg = as_int(item.get("idExtension"), f"{where}.idExtension") if with_extension else None
+        references.append(ExternalReference(ref_id, context, leg))
+    return references
+
+
+def external_references_body(references: Iterable[ExternalReference]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for ref in references:
+        row: dict[str, Any] = {"id": ref.id, "idContext": ref.id_context}
+        if ref.id_extension is not None:
+            row["idExtension"] = ref.id_extension
+        rows.append(row)
+    return rows

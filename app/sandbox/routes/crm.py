@@ -19,6 +19,8 @@ from app.sandbox.routes.common import (
     as_text,
     bad_input,
     created,
+    external_references_body,
+    external_references_input,
     find_id,
     ohip_json,
     page_params,
@@ -27,7 +29,7 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
-from app.sandbox.state import Profile
+from app.sandbox.state import ExternalReference, Hotel, Profile, merge_external_references
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -56,6 +58,8 @@ PROFILE_TYPES = (
 NAME_MAX = 40
 PHONE_MAX = 40
 VIP_MAX = 20
+#: crm's `externalReferenceType` limits (it has no leg number, unlike rsv's).
+EXTERNAL_REFERENCE_MAX = 80
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -122,8 +126,12 @@ def profile_details(profile: Profile) -> dict[str, Any]:
 
 
 def profile_body(profile: Profile) -> dict[str, Any]:
-    """The `profile` response of getProfile and putProfile."""
-    return {"profileIdList": _profile_ids(profile), "profileDetails": profile_details(profile)}
+    """The `profile` response of getProfile, getProfileByExtId and putProfile."""
+    body: dict[str, Any] = {"profileIdList": _profile_ids(profile)}
+    if profile.external_references:
+        body["externalReferences"] = external_references_body(profile.external_references)
+    body["profileDetails"] = profile_details(profile)
+    return body
 
 
 def profile_summary(profile: Profile) -> dict[str, Any]:
@@ -182,6 +190,26 @@ class ProfileInput:
             )
         self.phone = self._first(details, "telephones", "telephoneInfo", "telephone", "phoneNumber", PHONE_MAX)
         self.address: dict[str, str | None] | None = self._address(details)
+        self.external_references: list[ExternalReference] | None = (
+            external_references_input(
+                body["externalReferences"],
+                "externalReferences",
+                id_max=EXTERNAL_REFERENCE_MAX,
+                context_max=EXTERNAL_REFERENCE_MAX,
+                with_extension=False,
+            )
+            if body.get("externalReferences") is not None
+            else None
+        )
+
+    def checked_references(self, hotel: Hotel) -> list[ExternalReference] | None:
+        """The external references with each system code in the hotel's configured spelling (400 otherwise)."""
+        if self.external_references is None:
+            return None
+        return [
+            ExternalReference(ref.id, hotel.external_system(ref.id_context, f"externalReferences[{i}].idContext"))
+            for i, ref in enumerate(self.external_references)
+        ]
 
     @staticmethod
     def _profile_type(value: Any) -> str | None:
@@ -240,6 +268,18 @@ class ProfileInput:
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
 
+    def hotel_for(request: Request) -> Hotel:
+        """The hotel whose external systems apply: the `hotelId` query parameter, else the x-hotelid header (which
+        the gateway has already checked)."""
+        hotel_id = query_value(request, "hotelId") or request.headers.get("x-hotelid", "")
+        return sandbox.enterprise.hotel(hotel_id)
+
+    def external_systems(request: Request) -> list[str]:
+        return [
+            hotel_for(request).external_system(code, "externalSystemCodes")
+            for code in query_values(request, "externalSystemCodes")
+        ]
+
     async def get_profiles(request: Request) -> Response:
         limit, offset = page_params(request)
         profile_types = [
@@ -254,6 +294,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             country=query_value(request, "countryCode"),
             profile_ids=query_values(request, "profileIds"),
             profile_types=profile_types,
+            external_ids=query_values(request, "externalReferenceIds"),
+            external_systems=external_systems(request),
         )
         page, paging = paged(rows, limit, offset)
         if paging["totalResults"] > MAX_TOTAL_RESULTS:
@@ -265,8 +307,16 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         profile = sandbox.enterprise.profile(str(request.path_params["profileId"]))
         return ohip_json(profile_body(profile))
 
+    async def get_profile_by_ext_id(request: Request) -> Response:
+        system = hotel_for(request).external_system(str(request.path_params["extSystemCode"]), "extSystemCode")
+        profile = sandbox.enterprise.profile_by_external_reference(
+            system, str(request.path_params["profileExternalId"])
+        )
+        return ohip_json(profile_body(profile))
+
     async def post_profile(request: Request) -> Response:
         data = ProfileInput(await read_json(request))
+        references = data.checked_references(hotel_for(request))
         if data.surname is None:
             raise bad_input(
                 "A guest profile needs profileDetails.customer.personName with at least a surname",
@@ -286,6 +336,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             vip_status=data.vip_status,
             language=data.language or "E",
             profile_type=data.profile_type or "Guest",
+            external_references=references or (),
         )
         # OHIP's 201 carries no id in the body: the new profile is named only by the Location header.
         return created(request, profile_path(profile.profile_id), {})
@@ -297,6 +348,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         if named is not None and named != profile.profile_id:
             raise bad_input(f"profileIdList names profile {named}, the path {profile.profile_id}", "profileIdList")
         data = ProfileInput(body)
+        references = data.checked_references(hotel_for(request))
         if data.surname is not None and not data.surname:
             raise bad_input(
                 "A guest profile cannot lose its surname; send the surname with the name",
@@ -322,6 +374,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             profile.language = data.language
         if data.profile_type is not None:
             profile.profile_type = data.profile_type
+        if references is not None:
+            profile.external_references = merge_external_references(profile.external_references, references)
         return ohip_json(profile_body(profile))
 
     return [
@@ -329,4 +383,10 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{BASE}/profiles", post_profile, methods=["POST"], name="postProfile"),
         Route(f"{BASE}/profiles/{{profileId}}", get_profile, methods=["GET"], name="getProfile"),
         Route(f"{BASE}/profiles/{{profileId}}", put_profile, methods=["PUT"], name="putProfile"),
+        Route(
+            f"{BASE}/externalSystems/{{extSystemCode}}/profiles/{{profileExternalId}}",
+            get_profile_by_ext_id,
+            methods=["GET"],
+            name="getProfileByExtId",
+        ),
     ]

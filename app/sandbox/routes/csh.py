@@ -85,11 +85,28 @@ MAX_CHARGES_PER_CALL = 50
 _CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
 
 
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
 def mask_card_numbers(text: str | None) -> str | None:
-    """Free text with every card-number-like digit run reduced to its last four digits."""
+    """Free text with every card number in it reduced to its last four digits.
+
+    Only digit runs that pass the Luhn check (as every card number does) are masked, so references such as
+    order numbers or a client's idempotency key come back as they were sent far more often.
+    """
     if text is None:
         return None
-    return _CARD_NUMBER.sub(lambda m: "XXXX" + re.sub(r"\D", "", m.group())[-4:], text)
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return "XXXX" + digits[-4:] if _passes_luhn(digits) else match.group()
+
+    return _CARD_NUMBER.sub(mask, text)
 
 
 def folio_path(hotel_id: str, reservation_id: str) -> str:
@@ -411,8 +428,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             reference=reference,
             currency=currency,
         )
-        card = f"{method.description} ending {last_four}" if last_four else None
-        posting.remark = " - ".join(part for part in (card, remark) if part) or None
+        # postingRemark is user-defined and comes back as sent; without one, the remark says which card paid.
+        posting.remark = remark or (f"{method.description} ending {last_four}" if last_four else None)
         return created(request, folio_path(hotel.code, reservation_id), {"postings": [posting_body(posting)]})
 
     async def generate_folio(request: Request) -> Response:

@@ -6,7 +6,7 @@ renders the flat `reservationInfoType` of getHotelReservations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,8 @@ from app.sandbox.routes.common import (
     as_text,
     bad_input,
     created,
+    external_references_body,
+    external_references_input,
     find_id,
     hotel_of,
     id_entry,
@@ -38,12 +40,28 @@ from app.sandbox.routes.common import (
     read_json,
     tax_inclusive_amount,
 )
-from app.sandbox.state import BookingRequest, Enterprise, Hotel, Reservation, ReservationChange, nights_between
+from app.sandbox.state import (
+    BookingRequest,
+    Enterprise,
+    Hotel,
+    Reservation,
+    ReservationChange,
+    SandboxError,
+    has_external_reference,
+    nights_between,
+)
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 BASE = "/rsv/v1"
+#: rsv's own limits on a reservation's external references (tighter than the shared type's 80).
+EXTERNAL_ID_MAX = 50
+EXTERNAL_SYSTEM_MAX = 20
+#: getHotelReservations' spec default for `externalSystemCodes`.
+DEFAULT_EXTERNAL_SYSTEM = "External"
+#: Most external systems a `*ExternalReferencesToFetch` parameter may name (the spec's maxItems).
+MAX_REFERENCES_TO_FETCH = 10
 SEARCH_TYPES = ("Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow")
 STATUS_FILTERS = ("DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList")
 
@@ -103,8 +121,10 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
             },
             "profileType": profile.profile_type,
         }
-    body: dict[str, Any] = {
-        "reservationIdList": _ids(res),
+    body: dict[str, Any] = {"reservationIdList": _ids(res)}
+    if res.external_references:
+        body["externalReferences"] = external_references_body(res.external_references)
+    body |= {
         "hotelId": hotel.code,
         "reservationStatus": res.status,
         "computedReservationStatus": res.computed_status(hotel.business_date),
@@ -131,8 +151,11 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
     return body
 
 
-def search_row(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
-    """The flat `reservationInfoType` row of a reservation search."""
+def search_row(
+    enterprise: Enterprise, hotel: Hotel, res: Reservation, *, references_of: Collection[str] = ()
+) -> dict[str, Any]:
+    """The flat `reservationInfoType` row of a reservation search; `references_of` names the external systems whose
+    references the row shows (getHotelReservations' `resvExternalReferencesToFetch`)."""
     profile = enterprise.profiles.get(res.profile_id)
     stay: dict[str, Any] = {
         "arrivalDate": res.arrival.isoformat(),
@@ -154,8 +177,12 @@ def search_row(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[s
         guest["surname"] = profile.surname
         if profile.email:
             guest["email"] = profile.email
-    row: dict[str, Any] = {
-        "reservationIdList": _ids(res),
+    row: dict[str, Any] = {"reservationIdList": _ids(res)}
+    wanted = {code.upper() for code in references_of}
+    shown = [ref for ref in res.external_references if ref.id_context.upper() in wanted]
+    if shown:
+        row["externalReferences"] = external_references_body(shown)
+    row |= {
         "hotelId": hotel.code,
         "reservationStatus": res.status,
         "computedReservationStatus": res.computed_status(hotel.business_date),
@@ -235,6 +262,15 @@ def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
     expected_departures = as_bool(query_value(request, "expectedDepartures"), "expectedDepartures")
     dates_given = any((arrival_from, arrival_to, departure_from, departure_to))
     bd = hotel.business_date
+    external_ids, external_systems = _external_filter(request, hotel)
+    external_leg = as_int(query_value(request, "externalReferenceLegId"), "externalReferenceLegId")
+    references_of = query_values(request, "resvExternalReferencesToFetch")
+    if len(references_of) > MAX_REFERENCES_TO_FETCH:
+        raise bad_input(
+            f"resvExternalReferencesToFetch names {len(references_of)} external systems; at most "
+            f"{MAX_REFERENCES_TO_FETCH}",
+            "resvExternalReferencesToFetch",
+        )
 
     def matches(res: Reservation) -> bool:
         profile = sandbox.enterprise.profiles.get(res.profile_id)
@@ -268,6 +304,10 @@ def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
             lambda: profile_id is None or res.profile_id == profile_id,
             lambda: not expected_arrivals or res.computed_status(bd) == "DueIn",
             lambda: not expected_departures or res.computed_status(bd) == "DueOut",
+            lambda: (
+                not external_ids
+                or has_external_reference(res.external_references, external_ids, external_systems, leg=external_leg)
+            ),
         ]
         return all(check() for check in checks)
 
@@ -277,8 +317,27 @@ def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
 
     rows = sorted((r for r in hotel.reservations.values() if matches(r)), key=order)
     page, paging = paged(rows, limit, offset)
-    body = {"reservations": {"reservationInfo": [search_row(sandbox.enterprise, hotel, r) for r in page], **paging}}
-    return ohip_json(body)
+    infos = [search_row(sandbox.enterprise, hotel, r, references_of=references_of) for r in page]
+    return ohip_json({"reservations": {"reservationInfo": infos, **paging}})
+
+
+def _external_filter(request: Request, hotel: Hotel) -> tuple[set[str], list[str]]:
+    """(`externalReferenceIds`, `externalSystemCodes`) of a search. Codes default to the spec's "External" and each
+    must be configured for the hotel; without ids the codes alone filter nothing."""
+    ids = set(query_values(request, "externalReferenceIds"))
+    given = query_values(request, "externalSystemCodes")
+    if not ids and not given:
+        return set(), []
+    codes = given or [DEFAULT_EXTERNAL_SYSTEM]
+    checked: list[str] = []
+    for code in codes:
+        try:
+            checked.append(hotel.external_system(code, "externalSystemCodes"))
+        except SandboxError as exc:
+            if not given:
+                exc.detail += f"; externalSystemCodes defaults to {DEFAULT_EXTERNAL_SYSTEM}, so name the system"
+            raise
+    return ids, checked
 
 
 # ------------------------------------------------------------------------------------------------ write input
@@ -330,6 +389,17 @@ def _stay_fields(item: dict[str, Any]) -> dict[str, Any]:
         "guarantee_code": as_text(guarantee.get("guaranteeCode"), "roomStay.guarantee.guaranteeCode", max_length=20),
         "payment_method": as_text(method, "reservationPaymentMethods.paymentMethod", max_length=20),
         "comments": comments,
+        "external_references": (
+            external_references_input(
+                item["externalReferences"],
+                "externalReferences",
+                id_max=EXTERNAL_ID_MAX,
+                context_max=EXTERNAL_SYSTEM_MAX,
+                with_extension=True,
+            )
+            if item.get("externalReferences") is not None
+            else None
+        ),
     }
 
 
@@ -379,6 +449,7 @@ def _booking(item: dict[str, Any]) -> BookingRequest:
         market_code=_upper(fields["market_code"]),
         source_code=_upper(fields["source_code"]),
         comments=fields["comments"] or [],
+        external_references=fields["external_references"] or [],
     )
 
 
@@ -396,6 +467,7 @@ def _change(item: dict[str, Any]) -> ReservationChange:
         market_code=_upper(fields["market_code"]),
         source_code=_upper(fields["source_code"]),
         comments=fields["comments"],
+        external_references=fields["external_references"],
     )
 
 
@@ -423,6 +495,13 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def get_reservation(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         res = hotel.reservation(str(request.path_params["reservationId"]))
+        return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
+
+    async def get_reservation_by_ext_id(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        res = hotel.by_external_reference(
+            str(request.path_params["externalSystemCode"]), str(request.path_params["reservationExternalId"])
+        )
         return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
 
     async def post_reservation(request: Request) -> Response:
@@ -508,6 +587,12 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(hotel_path, get_hotel_reservations, methods=["GET"], name="getHotelReservations"),
         Route(hotel_path, post_reservation, methods=["POST"], name="postReservation"),
         Route(hotel_path + "/{reservationId}", get_reservation, methods=["GET"], name="getReservation"),
+        Route(
+            BASE + "/hotels/{hotelId}/externalSystems/{externalSystemCode}/reservations/{reservationExternalId}",
+            get_reservation_by_ext_id,
+            methods=["GET"],
+            name="getReservationByExtId",
+        ),
         Route(hotel_path + "/{reservationId}", put_reservation, methods=["PUT"], name="putReservation"),
         Route(
             hotel_path + "/{reservationId}/cancellations",
