@@ -121,7 +121,10 @@ def serve(settings: Settings) -> int:
     finally:
         if provider is not None:
             provider.shutdown()
-    return 0 if server.started else 1
+    if not server.started:
+        return 1
+    # A drain that had to cut calls is not clean: the orchestrator (and an operator) should see it.
+    return 1 if app.state.lifecycle.calls_cut else 0
 
 
 def run_sandbox(settings: Settings) -> int:

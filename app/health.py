@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,14 @@ class Lifecycle:
     draining: bool = False
     started_at: float = field(default_factory=time.time)
     monotonic_start: float = field(default_factory=time.monotonic)
+    #: Set when the drain bound is reached: callers still waiting for a write are answered "outcome unknown".
+    cut: asyncio.Event = field(default_factory=asyncio.Event)
+    calls_cut: int = 0
+    drain_started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def begin_drain(self) -> None:
         self.draining = True
+        self.drain_started.set()
 
 
 class HealthReporter:

@@ -195,6 +195,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
     tools = load_toolsets(services)
     security = SecurityLayer(settings, metrics, redactor)
+    security.lifecycle = lifecycle
     tools = security.guard_tools(tools, services)
     offered = enabled(tools, settings)
     disabled = {t.name: f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
@@ -260,13 +261,22 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                     "SANDBOX MODE: no OPERA credentials set; serving against the embedded OHIP sandbox at %s "
                     "(hotels SAND01, SAND02). Set OPERA_CLIENT_ID, OPERA_CLIENT_SECRET, OPERA_BASE_URL and "
                     "OPERA_APP_KEY for real OPERA Cloud.", settings.effective_base_url)
+            drain_watch = asyncio.create_task(_cut_at_drain_bound(lifecycle, settings), name="drain-bound")
             try:
                 yield
             finally:
                 lifecycle.begin_drain()
-                warm.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await warm
+                for task in (warm, drain_watch):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                # Writes whose callers left (or were answered "outcome unknown" at the bound) are still running:
+                # give them a last moment, then cut them, so their keys say "unknown" and a repeat reconciles.
+                if security.guard is not None:
+                    cut = await security.guard.drain(bound_s=1.0)
+                    if cut:
+                        lifecycle.calls_cut += cut
+                        log.error("%d write call(s) cut at shutdown; their outcome is recorded as unknown", cut)
         await http.aclose()
         await security.aclose()
 
@@ -281,6 +291,15 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     app.state.security = security
     app.state.sandbox = sandbox_app.state.sandbox if sandbox_app is not None else None
     return app
+
+
+async def _cut_at_drain_bound(lifecycle: Lifecycle, settings: Settings) -> None:
+    """After SIGTERM: the listener closes after OPERA_SHUTDOWN_DELAY and in-flight calls get the drain bound; one
+    second before it ends, callers still waiting for a write are answered "outcome unknown" (with how to check),
+    instead of a connection cut with no answer."""
+    await lifecycle.drain_started.wait()
+    await asyncio.sleep(settings.shutdown_delay + max(settings.drain_timeout - 1.0, 0.0))
+    lifecycle.cut.set()
 
 
 async def _warm_up(http: OperaHTTP) -> None:

@@ -23,6 +23,17 @@ class PageInfo(BaseModel):
     next_offset: int | None = Field(default=None, description="the offset for the next page, when has_more")
 
 
+class ExternalReference(BaseModel):
+    """An id another system gave an OPERA record (OHIP `externalReferences`: `id` within `idContext`, the external
+    system code): how this server finds its own writes again."""
+
+    system: str
+    id: str
+
+    def body(self) -> dict[str, str]:
+        return {"id": self.id, "idContext": self.system}
+
+
 class OperaWarning(BaseModel):
     """A soft problem OHIP reported on a successful call (returned to the agent, never dropped)."""
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import OperaWarning, PageInfo, as_text, warnings_from
+from app.opera.models import ExternalReference, OperaWarning, PageInfo, as_text, warnings_from
 from app.opera.reservations import (
     as_dict,
     as_list,
@@ -256,11 +256,12 @@ class ProfilesAPI:
         ]
         return GuestPage(items=items, page=page_info(block, offset=offset, limit=limit, count=len(items)))
 
-    async def get(self, hotel_id: str, profile_id: str) -> Guest:
-        """getProfile; OperaNotFoundError when OHIP answers 404 or 204."""
+    async def get(self, hotel_id: str, profile_id: str, *, fresh: bool = False) -> Guest:
+        """getProfile; OperaNotFoundError when OHIP answers 404 or 204. `fresh` skips the cache (reads a write
+        is built from)."""
         response = await self.http.call(
             GET_PROFILE, hotel_id=hotel_id, path_params={"profileId": profile_id},
-            params={"fetchInstructions": list(PROFILE_PARTS)}, cache="business",
+            params={"fetchInstructions": list(PROFILE_PARTS)}, cache="none" if fresh else "business",
         )
         guest = guest_from_profile(as_dict(response.body), profile_id)
         if guest is None:
@@ -270,9 +271,14 @@ class ProfilesAPI:
             )
         return guest
 
-    async def create(self, hotel_id: str, details: GuestDetails) -> tuple[str, list[OperaWarning]]:
+    async def create(
+        self, hotel_id: str, details: GuestDetails, *, external_reference: ExternalReference | None = None,
+    ) -> tuple[str, list[OperaWarning]]:
         """postProfile; returns the new profile id, which OHIP gives only in the Location header."""
-        body = {"profileDetails": {**profile_details(details), "profileType": "Guest", "statusCode": "Active"}}
+        profile: dict[str, Any] = {**profile_details(details), "profileType": "Guest", "statusCode": "Active"}
+        if external_reference is not None:
+            profile["externalReferences"] = [external_reference.body()]
+        body = {"profileDetails": profile}
         response = await self.http.call(POST_PROFILE, hotel_id=hotel_id, json=body)
         profile_id = response.location_id or id_of(as_dict(response.body).get("profileIdList"), "Profile")
         if not profile_id:
@@ -282,6 +288,21 @@ class ProfilesAPI:
                 hotel_id=hotel_id,
             )
         return profile_id, warnings_from(response.body)
+
+    async def find_by_external_reference(self, hotel_id: str, reference: ExternalReference) -> Guest | None:
+        """The profile stamped with `reference` (getProfiles by external reference), read fresh."""
+        params: dict[str, str | int | float | bool | Sequence[str | int] | None] = {
+            "externalReferenceIds": [reference.id],
+            "externalSystemCodes": [reference.system],
+            "fetchInstructions": list(PROFILE_PARTS),
+            "limit": 2,
+        }
+        response = await self.http.call(GET_PROFILES, hotel_id=hotel_id, params=params)
+        block = as_dict(as_dict(response.body).get("profileSummaries"))
+        rows = [s for row in as_list(block.get("profileInfo")) if (s := summary_from_row(as_dict(row))) is not None]
+        if not rows:
+            return None
+        return await self.get(hotel_id, rows[0].profile_id, fresh=True)
 
     async def update(self, hotel_id: str, current: Guest, details: GuestDetails) -> Guest:
         """putProfile with only the changed sections, then the profile as OPERA now holds it."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.lov import ListsOfValuesAPI
-from app.opera.models import Money, OperaWarning, PageInfo, as_text, warnings_from
+from app.opera.models import ExternalReference, Money, OperaWarning, PageInfo, as_text, warnings_from
 
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
 GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
@@ -219,6 +219,8 @@ class BookingRequest:
     comments: Sequence[str] = ()
     market_code: str | None = None
     source_code: str | None = None
+    #: Stamped on the booking so it can be found again after a lost answer.
+    external_reference: ExternalReference | None = None
 
 
 @dataclass(frozen=True)
@@ -436,6 +438,8 @@ def booking_body(hotel_id: str, booking: BookingRequest) -> dict[str, Any]:
         reservation["reservationPaymentMethods"] = [{"paymentMethod": booking.payment_method, "folioView": 1}]
     if booking.comments:
         reservation["comments"] = [_comment(text) for text in booking.comments]
+    if booking.external_reference is not None:
+        reservation["externalReferences"] = [booking.external_reference.body()]
     return {"reservations": {"reservation": [reservation]}}
 
 
@@ -502,8 +506,10 @@ class ReservationsAPI:
         search_type: str | None = None,
         room_id: str | None = None,
         profile_id: str | None = None,
+        external_reference: ExternalReference | None = None,
         limit: int = 20,
         offset: int = 0,
+        fresh: bool = False,
     ) -> ReservationPage:
         """getHotelReservations: one page of matching reservations (204 or no rows is an empty page)."""
         params: dict[str, str | int | float | bool | Sequence[str | int] | None] = {
@@ -520,11 +526,14 @@ class ReservationsAPI:
             "searchType": search_type,
             "roomId": room_id,
             "profileId": profile_id,
+            "externalReferenceIds": [external_reference.id] if external_reference else None,
+            "externalSystemCodes": [external_reference.system] if external_reference else None,
             "fetchInstructions": list(SEARCH_ROWS),
             "limit": limit,
             "offset": offset,
         }
-        response = await self.http.call(GET_HOTEL_RESERVATIONS, hotel_id=hotel_id, params=params, cache="business")
+        response = await self.http.call(GET_HOTEL_RESERVATIONS, hotel_id=hotel_id, params=params,
+                                        cache="none" if fresh else "business")
         block = as_dict(as_dict(response.body).get("reservations"))
         items = [
             summary
@@ -533,11 +542,12 @@ class ReservationsAPI:
         ]
         return ReservationPage(items=items, page=page_info(block, offset=offset, limit=limit, count=len(items)))
 
-    async def get(self, hotel_id: str, reservation_id: str) -> Reservation:
-        """getReservation: the full record; OperaNotFoundError when OHIP answers 404 or 204."""
+    async def get(self, hotel_id: str, reservation_id: str, *, fresh: bool = False) -> Reservation:
+        """getReservation: the full record; OperaNotFoundError when OHIP answers 404 or 204. `fresh` skips the
+        cache: a read that a write is built from must see what OPERA holds now, whoever changed it."""
         response = await self.http.call(
             GET_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
-            params={"fetchInstructions": list(FULL_RECORD)}, cache="business",
+            params={"fetchInstructions": list(FULL_RECORD)}, cache="none" if fresh else "business",
         )
         return self._record_from(response, hotel_id, reservation_id)
 
@@ -568,6 +578,13 @@ class ReservationsAPI:
         return CreatedReservation(
             reservation_id=rid, confirmation_number=confirmation, reservation=record, warnings=warnings
         )
+
+    async def find_by_external_reference(self, hotel_id: str, reference: ExternalReference) -> Reservation | None:
+        """The reservation stamped with `reference` (getHotelReservations by external reference), read fresh."""
+        page = await self.search(hotel_id, external_reference=reference, limit=2, fresh=True)
+        if not page.items:
+            return None
+        return await self.get(hotel_id, page.items[0].reservation_id, fresh=True)
 
     async def modify(self, hotel_id: str, current: Reservation, changes: ReservationChanges) -> Reservation:
         """putReservation with only the changed parts of `current`, then the updated record."""

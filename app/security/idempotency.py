@@ -1,27 +1,35 @@
-"""Never twice: write calls carrying an idempotency_key are answered from a store when repeated.
+"""Exactly once: write calls carrying an idempotency_key are recorded with their state, so a repeat never redoes them.
 
-A repeat with the same key and the same arguments within the TTL (24 h) gets the first result without calling
-OHIP; the same key with other arguments is refused. Keys are scoped per caller and per tool. A call in flight
-holds its key, so a concurrent repeat waits for it instead of booking a second time. The store is an interface:
-in memory now, a shared store (Redis, a database) when the server runs as several replicas.
+A key (scoped per caller and tool) is claimed before the first OHIP write and then holds one of four states:
+- in flight: a call is running; a repeat waits for it (bounded), then is told it is still running. Its claim is
+  a lease: if the process holding it dies, the lease runs out and the next repeat reconciles.
+- done: the first result is kept for 24 h and a repeat with the same arguments gets it without calling OHIP.
+- unknown: the write may have happened (lost answer, timeout, cut by shutdown). The next repeat takes the key over
+  and must *reconcile*: look the write up in OPERA by the reference it was stamped with before doing anything.
+- released: the call failed before any write reached OHIP; the key is free again.
+The same key with other arguments is refused. The store is in memory, or in Redis for several replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 DAY_S = 24 * 3600.0
+
+State = Literal["in_flight", "done", "unknown"]
 
 
 @dataclass(frozen=True)
 class Replay:
-    """The key was used before with these arguments: here is the first result."""
+    """The key was used before with these arguments and the call finished: here is the first result."""
 
     result: dict[str, Any]
 
@@ -35,18 +43,33 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class Fresh:
-    """First use of the key: the caller must `complete` or `release` it."""
+    """First use of the key: the caller holds it now and must `complete`, `release` or `mark_unknown` it."""
 
 
-Claim = Replay | Mismatch | Fresh
+@dataclass(frozen=True)
+class Reconcile:
+    """An earlier call's outcome is unknown: the caller holds the key now and must look the write up in OPERA."""
+
+    since: float
+
+
+Claim = Replay | Mismatch | Fresh | Reconcile
+
+
+class StillInFlight(Exception):
+    """An earlier call with this key is still running after the wait bound."""
 
 
 class IdempotencyStore(Protocol):
-    async def begin(self, key: str, fingerprint: str) -> Claim: ...
+    async def begin(self, key: str, fingerprint: str, *, lease_s: float) -> Claim: ...
 
     async def complete(self, key: str, fingerprint: str, result: dict[str, Any]) -> None: ...
 
     async def release(self, key: str) -> None: ...
+
+    async def mark_unknown(self, key: str, fingerprint: str) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 def fingerprint(arguments: dict[str, Any]) -> str:
@@ -59,65 +82,98 @@ def store_key(caller: str, tool: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{caller}\x00{tool}\x00{idempotency_key}".encode()).hexdigest()
 
 
+def write_reference(key: str) -> str:
+    """The reference a write is stamped with in OPERA (external reference, posting reference): derived from the
+    store key, so it names caller, tool and key without showing any of them."""
+    return "mcp-" + key[:24]
+
+
 @dataclass
 class _Entry:
     fingerprint: str
     created: float
+    state: State = "in_flight"
+    lease_until: float = 0.0
     result: dict[str, Any] | None = None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class MemoryIdempotencyStore:
-    """In-process store with a TTL and a bound on entries (oldest dropped first)."""
+    """In-process store with a TTL and a bound on entries (oldest settled ones dropped first)."""
 
-    def __init__(self, ttl_s: float = DAY_S, max_entries: int = 100_000, wait_s: float = 120.0) -> None:
+    def __init__(self, ttl_s: float = DAY_S, max_entries: int = 100_000, wait_s: float = 25.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.wait_s = wait_s
+        self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def _purge(self, now: float) -> None:
-        while self._entries:
-            key, entry = next(iter(self._entries.items()))
-            if now - entry.created <= self.ttl_s and len(self._entries) <= self.max_entries:
-                break
-            if entry.result is None and not entry.settled.is_set() and now - entry.created <= self.ttl_s:
-                break  # never drop a call in flight for size
-            del self._entries[key]
+        expired = [k for k, e in self._entries.items() if now - e.created > self.ttl_s]
+        for key in expired:
+            self._entries.pop(key).settled.set()
+        if len(self._entries) > self.max_entries:
+            # Only done records go for size: an in-flight or unknown one is what stops a double write.
+            for key in [k for k, e in self._entries.items() if e.state == "done"]:
+                if len(self._entries) <= self.max_entries:
+                    break
+                del self._entries[key]
 
-    async def begin(self, key: str, fingerprint: str) -> Claim:
+    async def begin(self, key: str, fingerprint: str, *, lease_s: float) -> Claim:
         deadline = time.monotonic() + self.wait_s
         while True:
-            now = time.time()
+            now = self._clock()
             self._purge(now)
             entry = self._entries.get(key)
-            if entry is None or now - entry.created > self.ttl_s:
-                self._entries[key] = _Entry(fingerprint=fingerprint, created=now)
+            if entry is None:
+                self._entries[key] = _Entry(fingerprint=fingerprint, created=now, lease_until=now + lease_s)
                 return Fresh()
             if entry.fingerprint != fingerprint:
                 return Mismatch(first_used_at=entry.created)
-            if entry.result is not None:
+            if entry.state == "done" and entry.result is not None:
                 return Replay(result=entry.result)
+            if entry.state == "unknown" or entry.lease_until <= now:
+                since = entry.created
+                entry.state, entry.lease_until, entry.settled = "in_flight", now + lease_s, asyncio.Event()
+                return Reconcile(since=since)
+
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError("an earlier call with this idempotency_key is still running")
-            try:
-                await asyncio.wait_for(entry.settled.wait(), timeout=remaining)
-            except TimeoutError:
-                raise TimeoutError("an earlier call with this idempotency_key is still running") from None
+                raise StillInFlight("an earlier call with this idempotency_key is still running")
+            # Wake when it settles, or when its lease runs out (its process may have died).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry.settled.wait(), timeout=min(remaining, max(entry.lease_until - now, 0.05)))
 
     async def complete(self, key: str, fingerprint: str, result: dict[str, Any]) -> None:
         entry = self._entries.get(key)
         if entry is None or entry.fingerprint != fingerprint:
-            entry = _Entry(fingerprint=fingerprint, created=time.time())
+            entry = _Entry(fingerprint=fingerprint, created=self._clock())
             self._entries[key] = entry
-        entry.result = result
+        entry.state, entry.result = "done", result
         entry.settled.set()
 
     async def release(self, key: str) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.state != "done":
+            del self._entries[key]
             entry.settled.set()
+
+    async def mark_unknown(self, key: str, fingerprint: str) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = _Entry(fingerprint=fingerprint, created=self._clock())
+            self._entries[key] = entry
+        if entry.state != "done":
+            entry.state = "unknown"
+        entry.settled.set()
+
+    def state_of(self, key: str) -> State | None:
+        entry = self._entries.get(key)
+        return entry.state if entry is not None else None
+
+    def status(self) -> dict[str, Any]:
+        return {"status": "ok", "backend": "memory", "last_error": None, "records": len(self._entries)}
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -8,7 +8,8 @@ Starlette app; `aclose` in the lifespan's shutdown. `startup_refusal` is the CLI
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +28,9 @@ from app.security.tool_guard import ArgumentRefusalAudit, ToolGuard
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
 from app.tools.registry import ToolDef, ToolServices
+
+if TYPE_CHECKING:
+    from app.health import Lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,10 @@ class SecurityLayer:
         self.allowed_origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
         self.limiter = InboundRateLimiter(settings.inbound_requests_per_minute)
         self.idempotency: IdempotencyStore = idempotency or MemoryIdempotencyStore()
+        #: Set by create_app: where the process is in its life (no write starts while draining).
+        self.lifecycle: Lifecycle | None = None
+        #: Set by create_app: why writes cannot be promised exactly once right now (shared store down), or None.
+        self.write_gate: Callable[[], str | None] = lambda: None
         sink = audit_sink or (FileAuditSink(settings.audit_log) if settings.audit_log else LoggerAuditSink())
         self.audit = AuditLog(sink, self.redactor)
         self.keys: ApiKeyRing | None = None

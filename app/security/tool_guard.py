@@ -7,6 +7,7 @@ elicitation) to cancel_reservation, check_out and post_payment, and tells the ag
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import logging
@@ -23,7 +24,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from pydantic import BaseModel, Field
 
-from app.opera.errors import OperaBadRequestError, OperaError
+from app.opera.auth import TOKEN_OPERATION
+from app.opera.errors import OperaBadRequestError, OperaError, OperaSharedStateError
 from app.security.audit import touched_ids
 from app.security.authz import hotel_refusal, required_scope, scope_refusal
 from app.security.confirm import (
@@ -34,31 +36,42 @@ from app.security.confirm import (
     confirmation_parameter,
     refusal,
 )
-from app.security.idempotency import Fresh, Mismatch, Replay, fingerprint, store_key
+from app.security.idempotency import (
+    Claim,
+    Fresh,
+    IdempotencyStore,
+    Mismatch,
+    Reconcile,
+    Replay,
+    StillInFlight,
+    fingerprint,
+    store_key,
+    write_reference,
+)
 from app.security.minimisation import scrub_card_numbers
 from app.security.principal import Principal
-from app.tools.registry import ToolDef, ToolServices
+from app.tools.registry import (
+    ExactlyOnce,
+    ToolDef,
+    ToolServices,
+    reset_write_reference,
+    set_write_reference,
+)
 
 if TYPE_CHECKING:
     from app.security.layer import SecurityLayer
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENT_TOOLS = frozenset({"create_reservation", "create_guest", "post_charge", "post_payment"})
 IDEMPOTENCY_PARAM = "idempotency_key"
 CONTEXT_PARAM = "security_context"
 
 IDEMPOTENCY_DESCRIPTION = (
     " Pass idempotency_key (a fresh unique string per intended action, e.g. a UUID) so that repeating the call "
-    "after a timeout or a lost answer returns the first result instead of doing it twice; reusing a key with "
-    "different arguments is refused."
+    "after a timeout or a lost answer returns the first result instead of doing it twice (the server stamps the "
+    "write with it in OPERA and checks there when the first outcome is unknown); reusing a key with different "
+    "arguments is refused."
 )
-
-IdempotencyKey = Annotated[
-    str | None,
-    Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
-          description="optional: the same key and arguments within 24 h return the first result without redoing it"),
-]
 ConfirmFlag = Annotated[
     bool,
     Field(description="set true only after the human explicitly agreed, when the client cannot ask them itself"),
@@ -74,6 +87,15 @@ class ToolCall:
     hotel_id: str | None = None
     ohip_request_ids: list[str] = field(default_factory=list)
     refused: tuple[str, str] | None = None
+    #: OHIP writes (non-GET business requests) sent, answered 2xx, and answered "not processed" (4xx, 429, 503).
+    writes_sent: int = 0
+    writes_done: int = 0
+    writes_refused: int = 0
+
+    @property
+    def may_have_written(self) -> bool:
+        """Whether anything may have changed in OPERA: a write succeeded, or one was sent and not refused."""
+        return self.writes_done > 0 or self.writes_sent > self.writes_done + self.writes_refused
 
 
 _current_call: ContextVar[ToolCall | None] = ContextVar("opera_tool_call", default=None)
@@ -95,6 +117,8 @@ class ToolGuard:
         self.services = services
         self.settings = services.settings
         self._hooked_client: httpx.AsyncClient | None = None
+        #: Write calls still running, whether or not their caller still waits (the drain waits for them).
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     # --- checks ------------------------------------------------------------------------------------------------
     def refuse(self, tool: str, principal: Principal | None, reason: str, message: str, *,
@@ -139,6 +163,7 @@ class ToolGuard:
         client = getattr(self.services.http, "client", None) or getattr(self.services.http, "_client", None)
         if isinstance(client, httpx.AsyncClient) and client is not self._hooked_client:
             client.event_hooks["request"].append(_note_request_id)
+            client.event_hooks["response"].append(_note_write_answer)
             self._hooked_client = client
 
     # --- confirmation summary ---------------------------------------------------------------------------------------
@@ -189,6 +214,11 @@ class ToolGuard:
         names = {p.name for p in params}
         annotations: dict[str, Any] = {p.name: p.annotation for p in params}
         description = tool.description
+        exactly_once = tool.exactly_once
+        if exactly_once is not None:
+            if IDEMPOTENCY_PARAM not in names:
+                raise TypeError(f"{tool.name} declares exactly_once but its handler has no {IDEMPOTENCY_PARAM}")
+            description += IDEMPOTENCY_DESCRIPTION
 
         adds_ctx = ctx_name is None
         if adds_ctx:
@@ -196,12 +226,6 @@ class ToolGuard:
             params.append(inspect.Parameter(CONTEXT_PARAM, inspect.Parameter.KEYWORD_ONLY, default=None,
                                             annotation=Context | None))
             annotations[CONTEXT_PARAM] = Context | None
-        adds_idempotency = tool.name in IDEMPOTENT_TOOLS and IDEMPOTENCY_PARAM not in names
-        if adds_idempotency:
-            params.append(inspect.Parameter(IDEMPOTENCY_PARAM, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=IdempotencyKey))
-            annotations[IDEMPOTENCY_PARAM] = IdempotencyKey
-            description += IDEMPOTENCY_DESCRIPTION
         confirmed = tool.name in CONFIRMED_TOOLS and self.settings.confirm_destructive
         adds_confirm = confirmed and CONFIRM_PARAM not in names
         if adds_confirm:
@@ -220,13 +244,12 @@ class ToolGuard:
             annotations[CONFIRMATION_PARAM] = annotation
         annotations["return"] = hints.get("return", signature.return_annotation)
         return_type = annotations["return"]
-        audit_always = tool.access != "read"
+        writes = tool.access != "read"
         guard = self
 
         async def guarded(**kwargs: Any) -> Any:
             if adds_ctx:
                 kwargs.pop(CONTEXT_PARAM, None)
-            idempotency_key = kwargs.pop(IDEMPOTENCY_PARAM, None) if adds_idempotency else None
             confirm = bool(kwargs.pop(CONFIRM_PARAM, False)) if adds_confirm else bool(kwargs.get(CONFIRM_PARAM))
             outcome = kwargs.pop(CONFIRMATION_PARAM, None) if confirmed else None
             args = {k: v for k, v in kwargs.items() if k != ctx_name}
@@ -235,6 +258,8 @@ class ToolGuard:
                 marker.entered = True
             principal = guard.precheck(tool, args)
             hotel = guard.hotel_of(args)
+            if writes:
+                guard.check_writes_allowed(tool, principal, hotel, args)
             if confirmed:
                 refused = refusal(tool.name, outcome, confirm)
                 if refused:
@@ -246,10 +271,18 @@ class ToolGuard:
             call = ToolCall(tool=tool.name, principal=principal, hotel_id=hotel)
             token = _current_call.set(call)
             try:
+                if not writes:
+                    try:
+                        return scrub_card_numbers(await original(**kwargs))
+                    except BaseException as exc:
+                        guard._audit_failure(tool, call, args, exc, False)
+                        raise
+                idempotency_key = kwargs.get(IDEMPOTENCY_PARAM) if exactly_once is not None else None
+                claim: Claim | None = None
                 key = fp = None
-                if idempotency_key is not None:
-                    key = store_key(principal.identity, tool.name, idempotency_key)
-                    fp = fingerprint({**_plain(args), "hotel_id": hotel})
+                if idempotency_key is not None and exactly_once is not None:
+                    key = store_key(principal.identity, tool.name, str(idempotency_key))
+                    fp = fingerprint({**_plain(_action_args(args)), "hotel_id": hotel})
                     claim = await guard._claim(tool.name, principal, key, fp, hotel, args)
                     if isinstance(claim, Replay):
                         guard.layer.metrics.idempotent_replays.labels(tool.name).inc()
@@ -259,22 +292,19 @@ class ToolGuard:
                             detail="answered from the idempotency store; OHIP was not called",
                         )
                         return _rebuild(return_type, claim.result)
+                write = WriteInFlight(guard, tool, call, args, key, fp, return_type)
+                if isinstance(claim, Reconcile) and exactly_once is not None and key is not None:
+                    found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel})
+                    if found is not None:
+                        return found
+                stamp = set_write_reference(write_reference(key) if key is not None else None)
                 try:
-                    result = scrub_card_numbers(await original(**kwargs))
-                except BaseException as exc:
-                    if key is not None:
-                        await guard.layer.idempotency.release(key)
-                    guard._audit_failure(tool, call, args, exc, audit_always)
-                    raise
-                if key is not None and fp is not None:
-                    await guard.layer.idempotency.complete(key, fp, _dump(result))
-                if audit_always:
-                    guard.layer.audit.record(
-                        event="tool_call", outcome="ok", tool=tool.name, hotel_id=hotel,
-                        caller=principal.audit_view(), ids=touched_ids(args, result),
-                        ohip_request_ids=call.ohip_request_ids,
-                    )
-                return result
+                    task = asyncio.ensure_future(write.run(original, kwargs))
+                finally:
+                    reset_write_reference(stamp)
+                guard._in_flight.add(task)
+                task.add_done_callback(guard._in_flight.discard)
+                return await write.answer(task)
             finally:
                 _current_call.reset(token)
 
@@ -285,14 +315,47 @@ class ToolGuard:
         guarded.__doc__ = original.__doc__
         return dataclasses.replace(tool, fn=guarded, description=description)
 
+    def check_writes_allowed(self, tool: ToolDef, principal: Principal, hotel: str,
+                             args: Mapping[str, Any]) -> None:
+        """No write starts while the server drains or while exactly-once cannot be promised (shared store down)."""
+        lifecycle = self.layer.lifecycle
+        if lifecycle is not None and lifecycle.draining:
+            raise self.refuse(tool.name, principal, "draining",
+                              "this server is shutting down and starts no new writes; nothing was changed. "
+                              "Repeat the same call (with the same idempotency_key): another replica will take it",
+                              hotel_id=hotel, ids=touched_ids(args))
+        why = self.layer.write_gate()
+        if why:
+            raise self.refuse(tool.name, principal, "shared_state_down",
+                              f"{why}; nothing was changed. Reads still work; repeat the write in a minute",
+                              hotel_id=hotel, ids=touched_ids(args))
+
+    async def drain(self, bound_s: float) -> int:
+        """Wait up to `bound_s` for writes still running (their clients may have gone); cancel the rest, whose
+        keys are then recorded as outcome unknown. Returns how many were cut."""
+        pending = set(self._in_flight)
+        if not pending:
+            return 0
+        _done, still = await asyncio.wait(pending, timeout=max(bound_s, 0.0))
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=5.0)
+        return len(still)
+
     async def _claim(self, tool: str, principal: Principal, key: str, fp: str, hotel: str,
-                     args: Mapping[str, Any]) -> Replay | Fresh:
+                     args: Mapping[str, Any]) -> Replay | Fresh | Reconcile:
         try:
-            claim = await self.layer.idempotency.begin(key, fp)
-        except TimeoutError:
+            claim = await self.layer.idempotency.begin(key, fp, lease_s=self.lease_s)
+        except StillInFlight:
             raise self.refuse(tool, principal, "idempotency_busy",
-                              "an earlier call with this idempotency_key is still running; wait, then repeat it",
+                              "an earlier call with this idempotency_key is still running; nothing new was started. "
+                              "Wait a few seconds, then repeat the same call to get its result",
                               hotel_id=hotel, ids=touched_ids(args)) from None
+        except OperaSharedStateError as exc:
+            raise self.refuse(tool, principal, "shared_state_down",
+                              f"{exc.message}; exactly-once cannot be promised, so nothing was changed. "
+                              "Repeat the write in a minute", hotel_id=hotel, ids=touched_ids(args)) from None
         if isinstance(claim, Mismatch):
             first = datetime.fromtimestamp(claim.first_used_at, UTC).isoformat(timespec="seconds")
             raise self.refuse(
@@ -303,8 +366,13 @@ class ToolGuard:
             )
         return claim
 
+    @property
+    def lease_s(self) -> float:
+        """How long a claim holds without its process: longer than any single write can run."""
+        return self.settings.drain_timeout + 15.0
+
     def _audit_failure(self, tool: ToolDef, call: ToolCall, args: Mapping[str, Any], exc: BaseException,
-                       audit_always: bool) -> None:
+                       audit_always: bool, *, unknown: bool = False) -> None:
         caller = call.principal.audit_view()
         if call.refused is not None:
             reason, why = call.refused
@@ -322,9 +390,131 @@ class ToolGuard:
             return
         if audit_always:
             detail = str(exc) if isinstance(exc, ToolError) else type(exc).__name__
-            self.layer.audit.record(event="tool_call", outcome="error", detail=detail, tool=tool.name,
+            if unknown:
+                detail = f"outcome unknown: an OHIP write was sent and may have happened ({detail})"
+            self.layer.audit.record(event="tool_call", outcome="unknown" if unknown else "error", detail=detail,
+                                    tool=tool.name,
                                     hotel_id=call.hotel_id, caller=caller, ids=touched_ids(args),
                                     ohip_request_ids=call.ohip_request_ids)
+
+
+class WriteInFlight:
+    """One write call after its key is claimed: it runs to the end whatever happens to its caller (an agent's
+    timeout or a closed connection does not cut an OHIP write half-way), then settles the key (done, released or
+    outcome unknown) and audits the outcome; the caller gets the answer unless shutdown cuts the wait first."""
+
+    def __init__(self, guard: ToolGuard, tool: ToolDef, call: ToolCall, args: Mapping[str, Any], key: str | None,
+                 fp: str | None, return_type: Any) -> None:
+        self.guard = guard
+        self.tool = tool
+        self.call = call
+        self.args = args
+        self.key = key
+        self.fp = fp
+        self.return_type = return_type
+
+    @property
+    def store(self) -> IdempotencyStore:
+        return self.guard.layer.idempotency
+
+    async def run(self, original: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        try:
+            result = scrub_card_numbers(await original(**kwargs))
+        except BaseException as exc:
+            await self._settle_failure(exc)
+            raise
+        if self.key is not None and self.fp is not None:
+            try:
+                await self.store.complete(self.key, self.fp, _dump(result))
+            except OperaSharedStateError:
+                # The claim's lease runs out and the next repeat reconciles with OPERA, where this write is.
+                log.error("%s done, but its result could not be recorded in the shared store", self.tool.name)
+        self.guard.layer.audit.record(
+            event="tool_call", outcome="ok", tool=self.tool.name, hotel_id=self.call.hotel_id,
+            caller=self.call.principal.audit_view(), ids=touched_ids(self.args, result),
+            ohip_request_ids=self.call.ohip_request_ids,
+        )
+        return result
+
+    async def _settle_failure(self, exc: BaseException) -> None:
+        unknown = self.call.may_have_written
+        if self.key is not None and self.fp is not None:
+            try:
+                if unknown:
+                    await self.store.mark_unknown(self.key, self.fp)
+                else:
+                    await self.store.release(self.key)
+            except OperaSharedStateError:
+                log.warning("%s failed and its idempotency record could not be updated; its lease will run out",
+                            self.tool.name)
+        self.guard._audit_failure(self.tool, self.call, self.args, exc, True, unknown=unknown)
+
+    async def answer(self, task: asyncio.Future[Any]) -> Any:
+        task.add_done_callback(_retrieve)
+        lifecycle = self.guard.layer.lifecycle
+        cut = asyncio.ensure_future(lifecycle.cut.wait()) if lifecycle is not None else None
+        try:
+            # asyncio.wait, unlike awaiting the task, leaves it running when this caller is cancelled.
+            done, _ = await asyncio.wait({task, *([cut] if cut else [])}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if cut is not None:
+                cut.cancel()
+        if task in done:
+            return task.result()
+        assert lifecycle is not None
+        lifecycle.calls_cut += 1
+        check = CHECK_BEFORE_RETRY_BY_TOOL.get(self.tool.name, "read the record it changes before trying again")
+        repeat = ("repeat the same call with the same idempotency_key: the server then checks OPERA and returns the "
+                  "first result instead of doing it twice" if self.key else check)
+        raise ToolError(f"{self.tool.name} was still running when this server had to stop, so its outcome is "
+                        f"unknown. Next step: {repeat}")
+
+    async def reconcile(self, exactly_once: ExactlyOnce, args: Mapping[str, Any]) -> Any:
+        """The key's earlier call may have written: look the write up in OPERA before anything is redone."""
+        assert self.key is not None and self.fp is not None
+        metrics = self.guard.layer.metrics
+        reference = write_reference(self.key)
+        try:
+            found = await exactly_once.reconcile(args, reference)
+        except (OperaError, ToolError) as exc:
+            await self.store.mark_unknown(self.key, self.fp)
+            metrics.idempotent_reconciliations.labels(self.tool.name, "lookup_failed").inc()
+            why = exc.describe() if isinstance(exc, OperaError) else str(exc)
+            raise ToolError(f"{self.tool.name}: an earlier call with this idempotency_key has an unknown outcome and "
+                            f"OPERA could not be asked whether it happened ({why}); nothing was done. Next step: "
+                            "repeat the same call in a minute") from None
+        if found is None:
+            metrics.idempotent_reconciliations.labels(self.tool.name, "not_found").inc()
+            return None
+        result = scrub_card_numbers(found)
+        await self.store.complete(self.key, self.fp, _dump(result))
+        metrics.idempotent_reconciliations.labels(self.tool.name, "found").inc()
+        self.guard.layer.audit.record(
+            event="tool_call", outcome="reconciled", tool=self.tool.name, hotel_id=self.call.hotel_id,
+            caller=self.call.principal.audit_view(), ids=touched_ids(self.args, result),
+            detail="an earlier call with this idempotency_key had an unknown outcome; OPERA shows it happened, so "
+                   "its result is returned and nothing was redone",
+            ohip_request_ids=self.call.ohip_request_ids,
+        )
+        return _rebuild(self.return_type, _dump(result))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so a write whose caller left is not reported as an unhandled error
+
+
+#: What an agent should check before repeating a write whose outcome is unknown and which carried no key.
+CHECK_BEFORE_RETRY_BY_TOOL = {
+    "create_reservation": "search_reservations for the guest and dates before booking again",
+    "create_guest": "search_guests for the guest before creating the profile again",
+    "post_charge": "get_folio to see whether the charge was posted before posting it again",
+    "post_payment": "get_folio to see whether the payment was posted before taking it again",
+    "check_in": "get_reservation to see whether the guest is checked in",
+    "check_out": "get_reservation to see whether the guest is checked out",
+    "cancel_reservation": "get_reservation to see whether it is cancelled",
+    "modify_reservation": "get_reservation to see whether the change was made",
+}
 
 
 class ArgumentRefusalAudit:
@@ -381,11 +571,34 @@ def _error_text(result: Any) -> str:
     return " ".join(texts)
 
 
+def _is_business_write(request: httpx.Request) -> bool:
+    operation = request.extensions.get("ohip_operation")
+    return request.method != "GET" and isinstance(operation, str) and operation != TOKEN_OPERATION
+
+
 async def _note_request_id(request: httpx.Request) -> None:
     call = _current_call.get()
     request_id = request.headers.get("x-request-id")
     if call is not None and request_id:
         call.ohip_request_ids.append(request_id[:64])
+    if call is not None and _is_business_write(request):
+        call.writes_sent += 1
+
+
+async def _note_write_answer(response: httpx.Response) -> None:
+    call = _current_call.get()
+    if call is None or not _is_business_write(response.request):
+        return
+    status = response.status_code
+    if 200 <= status < 300:
+        call.writes_done += 1
+    elif 400 <= status < 500 or status == 503:
+        call.writes_refused += 1  # OHIP decided, or its gateway did not forward: nothing happened
+
+
+def _action_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the action is, for the fingerprint: the arguments without the key and the confirmation flag."""
+    return {k: v for k, v in args.items() if k not in (IDEMPOTENCY_PARAM, CONFIRM_PARAM)}
 
 
 def _plain(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -122,6 +122,11 @@ class Metrics:
             "opera_mcp_idempotent_replays", "Write calls answered from the idempotency store without calling OHIP.",
             ["tool"], registry=r,
         )
+        self.idempotent_reconciliations = Counter(
+            "opera_mcp_idempotent_reconciliations",
+            "Repeats of a write whose first outcome was unknown, by what the look-up in OPERA found.",
+            ["tool", "outcome"], registry=r,
+        )
 
         # Pre-create label sets that dashboards and alerts read, so the series exist from the first scrape.
         self.breaker_state.set(0)

@@ -4,6 +4,7 @@ Card numbers never enter or leave: a payment names a payment method code and at 
 """
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -14,7 +15,7 @@ from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.telemetry.metrics import Metrics
-from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 
 def _as_text(value: Any) -> Any:
@@ -205,10 +206,11 @@ def build(services: ToolServices) -> list[ToolDef]:
         window: FolioWindowNo = 1,
         currency: Currency = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ChargeResult:
         hotel = services.hotel(hotel_id)
         remark_text = refuse_card_numbers("remark", remark, 200)
-        reference_text = refuse_card_numbers("reference", reference, 100)
+        reference_text = stamped(refuse_card_numbers("reference", reference, 100))
         code = transaction_code.strip()
         try:
             codes = await cashiering.transaction_codes(hotel)
@@ -255,6 +257,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         window: FolioWindowNo = 1,
         currency: Currency = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> PaymentResult:
         hotel = services.hotel(hotel_id)
         code = payment_method_code(payment_method)
@@ -263,6 +266,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         if last_four:
             card_note = f"card ending {last_four}"
             reference_text = f"{reference_text}; {card_note}" if reference_text else card_note
+        reference_text = stamped(reference_text)
         await check_payment_method(lov, hotel, code)
         try:
             chosen_currency = currency or (await cashiering.folio(hotel, reservation_id, postings=False)).currency
@@ -280,6 +284,46 @@ def build(services: ToolServices) -> list[ToolDef]:
             card_last_four=last_four,
             postings=posted.postings,
             warnings=posted.warnings,
+            next_step="get_folio to confirm the balance; at 0 the guest can check_out",
+        )
+
+    def stamped(reference: str | None) -> str | None:
+        """The posting reference, with the write's own reference appended so the posting can be found again."""
+        stamp = services.stamp()
+        if stamp is None:
+            return reference
+        return f"{reference} [{stamp.id}]" if reference else f"[{stamp.id}]"
+
+    async def stamped_postings(args: Mapping[str, Any], reference: str) -> list[Posting]:
+        folio = await cashiering.folio(str(args["hotel_id"]), str(args["reservation_id"]), postings=True)
+        tag = f"[{reference}]"
+        return [p for w in folio.windows for p in w.postings if p.reference and tag in p.reference]
+
+    async def find_charge(args: Mapping[str, Any], reference: str) -> ChargeResult | None:
+        postings = await stamped_postings(args, reference)
+        if not postings:
+            return None
+        first = postings[0]
+        quantity = int(args.get("quantity") or 1)
+        amount = float(args["amount"])
+        return ChargeResult(
+            reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
+            transaction_code=str(args["transaction_code"]).strip(),
+            total=Money(amount=round(amount * quantity, 2), currency=first.amount.currency if first.amount else None),
+            postings=postings, next_step="get_folio shows the new balance; check_out settles it at departure",
+        )
+
+    async def find_payment(args: Mapping[str, Any], reference: str) -> PaymentResult | None:
+        postings = await stamped_postings(args, reference)
+        if not postings:
+            return None
+        first = postings[0]
+        return PaymentResult(
+            reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
+            payment_method=payment_method_code(str(args["payment_method"])),
+            amount=Money(amount=round(float(args["amount"]), 2),
+                         currency=first.amount.currency if first.amount else None),
+            card_last_four=last_four_digits(args.get("card_last_four")), postings=postings,
             next_step="get_folio to confirm the balance; at 0 the guest can check_out",
         )
 
@@ -307,17 +351,20 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="post_charge", toolset="billing", access="billing", fn=post_charge, title="Post a charge",
             description=(
                 "Post a charge (e.g. minibar, restaurant) to an in-house guest's folio: transaction_code (from "
-                "list_transaction_codes), amount per unit > 0 and quantity >= 1. Each call posts again, so do not "
-                "repeat it after a success. Next: get_folio to see the balance."
+                "list_transaction_codes), amount per unit > 0 and quantity >= 1. Without idempotency_key each call "
+                "posts again, so do not repeat it after a success. Next: get_folio to see the balance."
             ),
+            exactly_once=ExactlyOnce(find_charge, found_by="the posting reference on the folio"),
         ),
         ToolDef(
             name="post_payment", toolset="billing", access="billing", fn=post_payment, title="Post a payment",
             description=(
                 "Record a payment on a guest's folio: a payment method code (CA cash, VA, MC, AX, ...) and the "
                 "amount; for cards give at most the last four digits, never the card number. Use get_folio first "
-                "for the balance. Each call posts again, so do not repeat it after a success. Next: check_out."
+                "for the balance. Without idempotency_key each call posts again, so do not repeat it after a "
+                "success. Next: check_out."
             ),
+            exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio"),
         ),
     ]
 

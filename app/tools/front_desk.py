@@ -1,10 +1,10 @@
 """Front-desk toolset: today's arrivals, departures and in-house guests, free rooms, room assignment, check-in and
 check-out (which settles the bill first when given a payment method)."""
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import date as Date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -17,7 +17,7 @@ from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
 from app.tools.billing import GuardedText, HotelId, check_payment_method, pay, payment_method_code
-from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 ReservationId = Annotated[
     str,
@@ -252,8 +252,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         return AvailableRooms(hotel_id=hotel, rooms=page.items, page=page.page, warnings=page.warnings)
 
     async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
+        # Never from the cache: each caller decides a write from this read.
         try:
-            return await reservations.get(hotel, reservation_id)
+            return await reservations.get(hotel, reservation_id, fresh=True)
         except OperaNotFoundError as exc:
             raise tool_error(
                 exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
@@ -331,6 +332,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             Field(description="room to put the guest in; leave out to use the assigned room or pick one"),
         ] = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
         ctx: Context | None = None,
     ) -> CheckInResult:
         hotel = services.hotel(hotel_id)
@@ -410,6 +412,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             Field(description="payment method code (CA, VA, MC, AX...) to settle an open balance; never a card number"),
         ] = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
         ctx: Context | None = None,
     ) -> CheckOutResult:
         hotel = services.hotel(hotel_id)
@@ -473,6 +476,26 @@ def build(services: ToolServices) -> list[ToolDef]:
             status="CheckedOut", warnings=warnings,
         )
 
+    async def find_check_in(args: Mapping[str, Any], reference: str) -> CheckInResult | None:
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        if record.status not in ("InHouse", "CheckedIn") or not record.room_id:
+            return None
+        return CheckInResult(
+            hotel_id=str(args["hotel_id"]), reservation_id=record.reservation_id,
+            confirmation_number=record.confirmation_number, guest_name=record.guest_name, room_id=record.room_id,
+            room_type=record.room_type, room_chosen_by="caller" if args.get("room_id") else "server",
+            status=record.status, departure=record.departure,
+        )
+
+    async def find_check_out(args: Mapping[str, Any], reference: str) -> CheckOutResult | None:
+        # Check-out converges: a repeat that finds the guest still in house re-reads the balance, so it never pays
+        # twice; one that finds the guest checked out is the earlier call's result.
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        if record.status != "CheckedOut":
+            return None
+        return CheckOutResult(hotel_id=str(args["hotel_id"]), reservation_id=record.reservation_id,
+                              guest_name=record.guest_name, room_id=record.room_id, status=record.status)
+
     return [
         ToolDef(
             name="list_arrivals", toolset="front_desk", access="read", fn=list_arrivals, title="Arrivals",
@@ -525,6 +548,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "the reservation is not due in or no clean room of that type is free (it lists the dirty ones for "
                 "housekeeping). Next: post_charge during the stay, check_out at departure."
             ),
+            exactly_once=ExactlyOnce(find_check_in, found_by="the reservation's InHouse status"),
         ),
         ToolDef(
             name="check_out", toolset="front_desk", access="billing", fn=check_out, title="Check out",
@@ -535,5 +559,6 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "guest first (get_folio shows the bill)."
             ),
             destructive=True,
+            exactly_once=ExactlyOnce(find_check_out, found_by="the reservation's CheckedOut status"),
         ),
     ]

@@ -1,6 +1,7 @@
 """Guests toolset: find, read, create and update guest profiles (OHIP crm)."""
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
@@ -8,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.models import OperaWarning, PageInfo
 from app.opera.profiles import Guest, GuestDetails, GuestSummary, ProfilesAPI
-from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 from app.tools.reservations import HotelId
 
 ProfileId = Annotated[
@@ -56,9 +57,9 @@ class UpdatedGuest(BaseModel):
 def build(services: ToolServices) -> list[ToolDef]:
     profiles = ProfilesAPI(services.http)
 
-    async def read_guest(hotel: str, profile_id: str, tool: str) -> Guest:
+    async def read_guest(hotel: str, profile_id: str, tool: str, *, fresh: bool = False) -> Guest:
         try:
-            return await profiles.get(hotel, profile_id)
+            return await profiles.get(hotel, profile_id, fresh=fresh)
         except OperaNotFoundError as exc:
             raise ToolError(
                 f"no guest profile {profile_id} ({exc.describe()}); find the guest with search_guests by surname "
@@ -103,6 +104,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         country: Country | None = None,
         language: Language = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> CreatedGuest:
         hotel = services.hotel(hotel_id)
         details = GuestDetails(
@@ -111,7 +113,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             language=language,
         )
         try:
-            profile_id, warnings = await profiles.create(hotel, details)
+            profile_id, warnings = await profiles.create(hotel, details, external_reference=services.stamp())
         except OperaError as exc:
             raise tool_error(exc, what="create_guest", next_step="check the name and contact details; "
                                                                  "search_guests first to avoid a duplicate") from None
@@ -124,6 +126,17 @@ def build(services: ToolServices) -> list[ToolDef]:
         return CreatedGuest(
             profile_id=profile_id, guest=guest, warnings=warnings,
             next_step=f"book with create_reservation profile_id={profile_id} (after check_availability)",
+        )
+
+    async def find_guest(args: Mapping[str, Any], reference: str) -> CreatedGuest | None:
+        stamp = services.stamp(reference)
+        assert stamp is not None
+        guest = await profiles.find_by_external_reference(str(args["hotel_id"]), stamp)
+        if guest is None:
+            return None
+        return CreatedGuest(
+            profile_id=guest.profile_id, guest=guest, warnings=[],
+            next_step=f"book with create_reservation profile_id={guest.profile_id} (after check_availability)",
         )
 
     async def update_guest(
@@ -154,7 +167,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "nothing to change: give at least one of given_name, surname, email, phone, address_lines, city, "
                 "postal_code, state, country, language, vip"
             )
-        current = await read_guest(hotel, profile_id, "update_guest")
+        current = await read_guest(hotel, profile_id, "update_guest", fresh=True)  # the change is built from it
         try:
             updated = await profiles.update(hotel, current, details)
         except OperaError as exc:
@@ -187,6 +200,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "search_guests first so the guest is not created twice. Returns the new profile_id; next: "
                 "create_reservation with it."
             ),
+            exactly_once=ExactlyOnce(find_guest, found_by="the profile's external reference"),
         ),
         ToolDef(
             name="update_guest", toolset="guests", access="write", fn=update_guest, title="Update a guest profile",

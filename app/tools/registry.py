@@ -7,12 +7,14 @@ MCPServer, honouring OPERA_TOOLSETS and OPERA_READ_ONLY. Handlers get their clie
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import Field
 
 from app.opera.errors import (
     OperaAuthError,
@@ -24,6 +26,7 @@ from app.opera.errors import (
     OperaOutcomeUnknownError,
     OperaUnavailableError,
 )
+from app.opera.models import ExternalReference
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -36,6 +39,41 @@ if TYPE_CHECKING:
 Access = Literal["read", "write", "billing"]
 
 HOTEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+#: The parameter every write tool with exactly-once semantics declares in its own signature.
+IdempotencyKey = Annotated[
+    str | None,
+    Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+          description="a fresh unique string per intended action (e.g. a UUID); repeating the call with the same "
+                      "key and arguments within 24 h returns the first result and never does it twice, even after "
+                      "a timeout or a lost answer"),
+]
+
+#: The reference the tool guard gives the write in progress (derived from its idempotency_key), for stamping into
+#: OHIP so that the write can be found again; None when the call carries no key.
+_write_reference: ContextVar[str | None] = ContextVar("opera_write_reference", default=None)
+
+#: (validated arguments with hotel_id filled in, the write's reference) -> the first call's result when OPERA
+#: shows the write happened, else None (then it is safe to perform).
+Reconciler = Callable[[Mapping[str, Any], str], Awaitable[Any]]
+
+
+def set_write_reference(reference: str | None) -> Token[str | None]:
+    return _write_reference.set(reference)
+
+
+def reset_write_reference(token: Token[str | None]) -> None:
+    _write_reference.reset(token)
+
+
+@dataclass(frozen=True)
+class ExactlyOnce:
+    """Declares that a write tool takes `idempotency_key` and how a repeat after an unknown outcome is reconciled:
+    `reconcile` looks the write up in OPERA by its stamped reference before anything is redone."""
+
+    reconcile: Reconciler
+    #: How the write is found again, for the tool description (the agent reads it).
+    found_by: str
 
 
 @dataclass
@@ -60,6 +98,14 @@ class ToolServices:
             guard(chosen)
         return chosen
 
+    def stamp(self, reference: str | None = None) -> ExternalReference | None:
+        """The external reference to stamp the current write with in OHIP (our external system code and the
+        reference the tool guard derived from the call's idempotency_key); None when the call has no key."""
+        chosen = reference or _write_reference.get()
+        if chosen is None:
+            return None
+        return ExternalReference(system=self.settings.external_system_code, id=chosen)
+
 
 @dataclass(frozen=True)
 class ToolDef:
@@ -72,6 +118,7 @@ class ToolDef:
     read_only: bool = False
     destructive: bool = False
     idempotent: bool = False
+    exactly_once: ExactlyOnce | None = None
 
     @property
     def annotations(self) -> ToolAnnotations:

@@ -1,6 +1,7 @@
 """Reservations toolset: find, read, book, change, cancel and reinstate reservations (OHIP rsv)."""
 
 import asyncio
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,7 @@ from app.opera.reservations import (
     ReservationsAPI,
     ReservationSummary,
 )
-from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 #: all_pages stops here, so one call cannot walk a whole property's history.
 MAX_ROWS_ALL_PAGES = 500
@@ -128,9 +129,9 @@ def build(services: ToolServices) -> list[ToolDef]:
     rate_plans = RatePlansAPI(services.http)
     metrics = services.metrics
 
-    async def read_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
+    async def read_reservation(hotel: str, reservation_id: str, tool: str, *, fresh: bool = False) -> Reservation:
         try:
-            return await reservations.get(hotel, reservation_id)
+            return await reservations.get(hotel, reservation_id, fresh=fresh)
         except OperaNotFoundError as exc:
             raise ToolError(
                 f"no reservation {reservation_id} in {hotel} ({exc.describe()}); find it with search_reservations "
@@ -272,6 +273,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         market_code: Annotated[Code | None, Field(description="market code; default: the rate plan's")] = None,
         source_code: Annotated[Code | None, Field(description="source code; default: the rate plan's")] = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> BookingResult:
         hotel = services.hotel(hotel_id)
         check_stay(arrival, departure)
@@ -308,6 +310,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             guarantee_code=guarantee_code, payment_method=payment_method, comments=tuple(comments or ()),
             market_code=market_code or (plan.market_code if plan else None),
             source_code=source_code or (plan.source_code if plan else None),
+            external_reference=services.stamp(),
         )
         try:
             created = await reservations.create(hotel, booking)
@@ -320,6 +323,9 @@ def build(services: ToolServices) -> list[ToolDef]:
                              next_step="check dates, room_type and rate_plan with check_availability, and codes "
                                        "such as guarantee_code or payment_method, then try again") from None
         metrics.reservations.labels("created").inc()
+        return booking_result(created)
+
+    def booking_result(created: CreatedReservation) -> BookingResult:
         return BookingResult(
             **created.model_dump(),
             next_step=(
@@ -327,6 +333,15 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "use modify_reservation for changes; on the arrival day assign_room and check_in"
             ),
         )
+
+    async def find_booking(args: Mapping[str, Any], reference: str) -> BookingResult | None:
+        stamp = services.stamp(reference)
+        assert stamp is not None
+        record = await reservations.find_by_external_reference(str(args["hotel_id"]), stamp)
+        if record is None:
+            return None
+        return booking_result(CreatedReservation(reservation_id=record.reservation_id,
+                                                 confirmation_number=record.confirmation_number, reservation=record))
 
     # -- modify_reservation -----------------------------------------------------------------------------------
 
@@ -343,6 +358,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         guarantee_code: Annotated[Code | None, Field(description="new guarantee code")] = None,
         payment_method: Annotated[Code | None, Field(description="new payment method code")] = None,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ModifiedReservation:
         hotel = services.hotel(hotel_id)
         changes = ReservationChanges(
@@ -356,7 +372,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             )
         if arrival and departure:
             check_stay(arrival, departure)
-        current = await read_reservation(hotel, reservation_id, "modify_reservation")
+        # Never from the cache: the change is built from this read, and another replica or a clerk may have just
+        # changed the record.
+        current = await read_reservation(hotel, reservation_id, "modify_reservation", fresh=True)
         if current.status in CLOSED_STATUSES:
             hint = "reinstate_reservation first" if current.status == "Cancelled" else "make a new booking instead"
             raise ToolError(f"reservation {reservation_id} is {current.status} and cannot be changed; {hint}")
@@ -370,6 +388,23 @@ def build(services: ToolServices) -> list[ToolDef]:
         metrics.reservations.labels("modified").inc()
         return ModifiedReservation(reservation=updated, changed=changes.changed(), warnings=updated.warnings)
 
+    async def find_modification(args: Mapping[str, Any], reference: str) -> ModifiedReservation | None:
+        # putReservation applies a change whole or not at all: if OPERA already holds every asked-for value, the
+        # earlier call happened.
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        wanted = {"arrival": record.arrival, "departure": record.departure, "room_type": record.room_type,
+                  "rate_plan": record.rate_plan, "adults": record.adults, "children": record.children,
+                  "guarantee_code": record.guarantee_code, "payment_method": record.payment_method}
+        for name, held in wanted.items():
+            asked = args.get(name)
+            if asked is not None and str(asked).upper() != str(held).upper():
+                return None
+        comment = args.get("comment")
+        if comment is not None and str(comment) not in record.comments:
+            return None
+        changed = [n for n in (*wanted, "comment") if args.get(n) is not None]
+        return ModifiedReservation(reservation=record, changed=changed, warnings=[])
+
     # -- cancel_reservation -----------------------------------------------------------------------------------
 
     async def cancel_reservation(
@@ -381,9 +416,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         dry_run: Annotated[bool, Field(description="true: only report what would happen, cancel nothing")]
         = False,
         hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> CancellationReport:
         hotel = services.hotel(hotel_id)
-        current = await read_reservation(hotel, reservation_id, "cancel_reservation")
+        current = await read_reservation(hotel, reservation_id, "cancel_reservation", fresh=True)
         if current.status == "Cancelled":
             raise ToolError(
                 f"reservation {reservation_id} is already cancelled"
@@ -426,6 +462,22 @@ def build(services: ToolServices) -> list[ToolDef]:
                        + "; reinstate_reservation undoes it while the arrival date has not passed")
         summary = ReservationSummary(**current.model_dump(include=set(ReservationSummary.model_fields)))
         return CancellationReport(**result.model_dump(), reservation=summary, message=message)
+
+    async def find_cancellation(args: Mapping[str, Any], reference: str) -> CancellationReport | None:
+        if args.get("dry_run"):
+            return None  # a dry run changes nothing: running it again is safe
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        if record.status != "Cancelled":
+            return None
+        summary = ReservationSummary(**record.model_dump(include=set(ReservationSummary.model_fields)))
+        return CancellationReport(
+            reservation_id=record.reservation_id, dry_run=False, cancelled=True,
+            cancellation_number=record.cancellation_number, status=record.status,
+            reason_code=record.cancellation_reason or str(args.get("reason_code") or ""), reservation=summary,
+            message=(f"reservation {record.reservation_id} is cancelled"
+                     + (f", cancellation number {record.cancellation_number}" if record.cancellation_number else "")
+                     + "; reinstate_reservation undoes it while the arrival date has not passed"),
+        )
 
     # -- reinstate_reservation --------------------------------------------------------------------------------
 
@@ -479,6 +531,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Returns the reservation id and confirmation number. Next: give the confirmation number to the "
                 "guest; on the arrival day assign_room and check_in."
             ),
+            exactly_once=ExactlyOnce(find_booking, found_by="the booking's external reference"),
         ),
         ToolDef(
             name="modify_reservation", toolset="reservations", access="write", fn=modify_reservation,
@@ -488,6 +541,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "of adults or children, guarantee, payment method, or add a comment. Give only what changes. "
                 "Check new dates or room types with check_availability first. Returns the updated record."
             ),
+            exactly_once=ExactlyOnce(find_modification, found_by="the reservation already holding every change"),
         ),
         ToolDef(
             name="cancel_reservation", toolset="reservations", access="write", fn=cancel_reservation,
@@ -499,6 +553,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "reinstate_reservation."
             ),
             destructive=True,
+            exactly_once=ExactlyOnce(find_cancellation, found_by="the reservation's Cancelled status"),
         ),
         ToolDef(
             name="reinstate_reservation", toolset="reservations", access="write", fn=reinstate_reservation,
