@@ -268,3 +268,137 @@ async def test_haproxy_sends_nothing_to_a_replica_whose_ready_is_503(
             wait_states(stats, {"mcp-1": "UP", "mcp-2": "DOWN"})
             await search_through(lb, 4)
             assert tool_calls(replicas["mcp-1"]) == 4 and tool_calls(replicas["mcp-2"]) == 0
+
+
+# --- Kubernetes: Redis for the production pods ------------------------------------------------------------------------
+def test_production_pods_take_redis_from_the_secret_and_the_service_has_no_affinity(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = rendered["production"]
+    secret = yaml.safe_load((REPO / "deploy" / "overlays" / "production" / "secret.example.yaml").read_text())
+    (container,) = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    redis_env = {e["name"]: e for e in container["env"]}["OPERA_REDIS_URL"]
+    ref = redis_env["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
+    assert not ref.get("optional"), "a pod without Redis would keep its state to itself"
+    config = only(docs, "ConfigMap")["data"]
+    settings = settings_from({**config, "OPERA_REDIS_URL": secret["stringData"][ref["key"]]}, monkeypatch)
+    assert settings.shared_state and settings.redis_prefix == config["OPERA_REDIS_PREFIX"]
+    # The sandbox overlay is one pod with its embedded world: nothing to share.
+    sandbox_container = only(rendered["sandbox"], "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "OPERA_REDIS_URL" not in {e["name"] for e in sandbox_container.get("env", [])}
+    for overlay in OVERLAYS:
+        service = only(rendered[overlay], "Service")["spec"]
+        assert "sessionAffinity" not in service or service["sessionAffinity"] == "None", overlay
+
+
+def test_the_example_redis_is_what_the_secret_and_the_network_policy_point_at(
+    rendered: dict[str, list[dict[str, Any]]], rendered_redis: list[dict[str, Any]]
+) -> None:
+    secret = yaml.safe_load((REPO / "deploy" / "overlays" / "production" / "secret.example.yaml").read_text())
+    url = urlsplit(secret["stringData"]["redis-url"])
+    service = only(rendered_redis, "Service")
+    namespace = only(rendered["production"], "Namespace")["metadata"]["name"]
+    assert url.hostname == f"{service['metadata']['name']}.{namespace}.svc"
+    assert url.port in {p["port"] for p in service["spec"]["ports"]}
+    statefulset = only(rendered_redis, "StatefulSet")
+    assert statefulset["metadata"]["namespace"] == service["metadata"]["namespace"] == namespace
+    pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+
+    # The MCP pods may reach it, and it admits only them.
+    egress = only(rendered["production"], "NetworkPolicy")["spec"]["egress"]
+    to_redis = next(rule for rule in egress if any(p["port"] == url.port for p in rule["ports"]))
+    assert to_redis["to"][0]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    policy = only(rendered_redis, "NetworkPolicy")["spec"]
+    mcp_labels = only(rendered["production"], "Deployment")["spec"]["template"]["metadata"]["labels"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"][0]["podSelector"]["matchLabels"].items() <= mcp_labels.items()
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"} and not policy.get("egress")
+
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    assert "redis-cli" in " ".join(container["readinessProbe"]["exec"]["command"])
+    assert container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    claims = {c["metadata"]["name"] for c in statefulset["spec"]["volumeClaimTemplates"]}
+    assert "/data" in mounts and "data" in claims, "the append-only file needs a persistent volume"
+    redis_secret = yaml.safe_load((REPO / "deploy" / "redis" / "secret.example.yaml").read_text())
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
+    assert refs == {redis_secret["metadata"]["name"]}
+
+
+def mebibytes(quantity: str) -> float:
+    """Kubernetes (512Mi), Redis (256mb) and compose (512m) memory sizes, in MiB."""
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi|mb|gb|m|g)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * (1024 if unit.lower().startswith("g") else 1)
+
+
+# --- Redis as shipped keeps idempotency records ------------------------------------------------------------------
+REDIS_CONF = REPO / "deploy" / "redis" / "redis.conf"
+
+
+def redis_conf() -> dict[str, str]:
+    pairs = (line.split(maxsplit=1) for line in REDIS_CONF.read_text().splitlines()
+             if line.strip() and not line.startswith("#"))
+    return {name: value for name, value in pairs}
+
+
+def redis_setups() -> dict[str, list[str]]:
+    """How each shipped Redis starts: the Kubernetes example's config file, the compose service's flags."""
+    return {"kubernetes": [str(REDIS_CONF)], "compose": COMPOSE["services"]["redis"]["command"][1:]}
+
+
+@contextmanager
+def running_redis(arguments: list[str], workdir: Path) -> Iterator[list[str]]:
+    server = binary("redis-server", "apt-get install -y --no-install-recommends redis-server (deploy checks do it)")
+    cli = binary("redis-cli", "apt-get install -y --no-install-recommends redis-server (deploy checks do it)")
+    port = free_port()
+    # Only where it listens and writes changes for the test; command-line options override the file.
+    process = subprocess.Popen([server, *arguments, "--port", str(port), "--bind", "127.0.0.1",
+                                "--dir", str(workdir), "--daemonize", "no", "--logfile", str(workdir / "log")])
+    command = [cli, "-p", str(port)]
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run([*command, "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
+            assert process.poll() is None, (workdir / "log").read_text()
+            assert time.monotonic() < deadline, "redis-server never answered"
+            time.sleep(0.1)
+        yield command
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def redis(command: list[str], *args: str) -> str:
+    return subprocess.run([*command, *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_example_redis_memory_limit_leaves_room_for_an_aof_rewrite(rendered_redis: list[dict[str, Any]]) -> None:
+    (container,) = only(rendered_redis, "StatefulSet")["spec"]["template"]["spec"]["containers"]
+    limit = mebibytes(container["resources"]["limits"]["memory"])
+    assert mebibytes(redis_conf()["maxmemory"]) <= limit / 2, "the fork of a rewrite needs memory too"
+    compose = COMPOSE["services"]["redis"]
+    flags = compose["command"]
+    assert mebibytes(flags[flags.index("--maxmemory") + 1]) <= mebibytes(compose["mem_limit"]) / 2
+
+
+@pytest.mark.parametrize("setup", ["kubernetes", "compose"])
+def test_full_redis_refuses_new_keys_instead_of_evicting_idempotency_records(setup: str, tmp_path: Path) -> None:
+    with running_redis(redis_setups()[setup], tmp_path) as cli:
+        assert redis(cli, "config", "get", "maxmemory-policy").splitlines()[1] == "noeviction"
+        assert redis(cli, "config", "get", "appendonly").splitlines()[1] == "yes"
+        assert int(redis(cli, "config", "get", "maxmemory").splitlines()[1]) > 0
+        # Shrink the budget to what is used now plus a little, then write records with a day's TTL, as the
+        # idempotency store does, until Redis refuses: the first record must still be there.
+        used = int(re.search(r"used_memory:(\d+)", redis(cli, "info", "memory")).group(1))  # type: ignore[union-attr]
+        redis(cli, "config", "set", "maxmemory", str(used + 512 * 1024))
+        record = "x" * 8000
+        refused = ""
+        for n in range(1000):
+            reply = redis(cli, "set", f"opera-mcp:idem:{n}", record, "EX", "86400")
+            if reply != "OK":
+                refused = reply
+                break
+        assert refused.startswith("OOM"), f"Redis never refused a write: {refused!r}"
+        assert redis(cli, "exists", "opera-mcp:idem:0") == "1", "a record was evicted"
