@@ -1,0 +1,160 @@
+"""Exactly once on one replica, proved against sandbox state: a write whose answer is lost, or whose caller gave up,
+repeated with the same idempotency_key, happens once and the repeat returns the first result."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.apps import running_app, settings_for_sandbox
+from tests.support.mcp_client import call_error, call_ok, mcp_client
+
+BUSINESS_DATE = date(2026, 5, 1)
+
+
+@pytest.fixture
+def app(sandbox_server: Any) -> Iterator[Any]:
+    with running_app(settings_for_sandbox(sandbox_server.url)) as srv:
+        yield srv
+
+
+def stay(surname: str, **overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "arrival": str(BUSINESS_DATE + timedelta(days=30)), "departure": str(BUSINESS_DATE + timedelta(days=32)),
+        "room_type": "KNG", "rate_plan": "BAR", "adults": 1, "given_name": "Ada", "surname": surname,
+    }
+    args.update(overrides)
+    return args
+
+
+def bookings_of(sandbox: Any, surname: str) -> list[Any]:
+    hotel = sandbox.enterprise.hotels["SAND01"]
+    profiles = sandbox.enterprise.profiles
+    return [r for r in hotel.reservations.values()
+            if r.profile_id in profiles and profiles[r.profile_id].surname == surname]
+
+
+def in_house(sandbox: Any, index: int) -> Any:
+    hotel = sandbox.enterprise.hotels["SAND01"]
+    guests = [r for r in hotel.reservations.values() if r.status == "InHouse"]
+    return guests[index]
+
+
+async def fault(sandbox_url: str, **spec: Any) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{sandbox_url}/_sandbox/faults", json=spec)
+        assert answer.status_code == 201, answer.text
+
+
+async def test_a_booking_whose_answer_is_lost_is_made_once_and_the_repeat_returns_it(
+    app: Any, sandbox_server: Any,
+) -> None:
+    key = str(uuid.uuid4())
+    await fault(sandbox_server.url, operation="postReservation", mode="drop")
+    async with mcp_client(app.url) as client:
+        lost = await call_error(client, "create_reservation", stay("Lostanswer", idempotency_key=key))
+        assert "unknown" in lost
+        assert len(bookings_of(sandbox_server.sandbox, "Lostanswer")) == 1  # the sandbox did book it
+        again = await call_ok(client, "create_reservation", stay("Lostanswer", idempotency_key=key))
+        third = await call_ok(client, "create_reservation", stay("Lostanswer", idempotency_key=key))
+    booked = bookings_of(sandbox_server.sandbox, "Lostanswer")
+    assert len(booked) == 1
+    assert again["reservation_id"] == booked[0].reservation_id == third["reservation_id"]
+    posts = [e for e in sandbox_server.sandbox.requests if e.operation_id == "postReservation"]
+    assert len(posts) == 1, "the repeats must not send the booking again"
+
+
+async def test_a_lost_booking_without_a_trace_in_opera_is_made_by_the_repeat(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """Outcome unknown, but OPERA has no reservation with the key's reference: the repeat books (once)."""
+    key = str(uuid.uuid4())
+    # The gateway answers 504 without processing: the outcome is unknown to the client, nothing was booked.
+    await fault(sandbox_server.url, operation="postReservation", status=504)
+    async with mcp_client(app.url) as client:
+        unknown = await call_error(client, "create_reservation", stay("Notbooked", idempotency_key=key))
+        assert "unknown" in unknown
+        assert bookings_of(sandbox_server.sandbox, "Notbooked") == []
+        again = await call_ok(client, "create_reservation", stay("Notbooked", idempotency_key=key))
+        replay = await call_ok(client, "create_reservation", stay("Notbooked", idempotency_key=key))
+    booked = bookings_of(sandbox_server.sandbox, "Notbooked")
+    assert len(booked) == 1 and again["reservation_id"] == booked[0].reservation_id == replay["reservation_id"]
+
+
+async def test_an_agent_that_times_out_and_repeats_gets_one_booking(app: Any, sandbox_server: Any) -> None:
+    key = str(uuid.uuid4())
+    # OHIP books at once but answers 2 s late; the agent gives up after 0.5 s and repeats.
+    await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "create_reservation", "arguments": stay("Impatient", idempotency_key=key)}}
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25"}
+    async with httpx.AsyncClient(timeout=0.5) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(f"{app.url}/mcp", json=body, headers=headers)
+    async with mcp_client(app.url) as client:
+        again = await call_ok(client, "create_reservation", stay("Impatient", idempotency_key=key))
+    booked = bookings_of(sandbox_server.sandbox, "Impatient")
+    assert len(booked) == 1 and again["reservation_id"] == booked[0].reservation_id
+
+
+async def test_a_charge_and_a_payment_whose_answers_are_lost_are_posted_once(
+    app: Any, sandbox_server: Any,
+) -> None:
+    guest = in_house(sandbox_server.sandbox, 0)
+    charge_key, pay_key = str(uuid.uuid4()), str(uuid.uuid4())
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 12.5,
+              "reference": "chk-77", "idempotency_key": charge_key}
+    payment = {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 7.25, "confirm": True,
+               "idempotency_key": pay_key}
+    await fault(sandbox_server.url, operation="postBillingCharges", mode="drop")
+    await fault(sandbox_server.url, operation="postBillingPayment", mode="drop")
+    async with mcp_client(app.url) as client:
+        await call_error(client, "post_charge", charge)
+        await call_error(client, "post_payment", payment)
+        charged = await call_ok(client, "post_charge", charge)
+        paid = await call_ok(client, "post_payment", payment)
+        await asyncio.gather(call_ok(client, "post_charge", charge), call_ok(client, "post_payment", payment))
+    record = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    charges = [p for w in record.folio_windows.values() for p in w.postings
+               if p.transaction_code == "2010" and "chk-77" in (p.reference or "")]
+    payments = [p for w in record.folio_windows.values() for p in w.postings
+                if p.transaction_type == "Payment" and p.amount == 7.25]
+    assert len(charges) == 1 and len(payments) == 1
+    assert charged["total"]["amount"] == 12.5 and paid["amount"]["amount"] == 7.25
+    assert [p["reference"] for p in charged["postings"]] == [charges[0].reference]
+
+
+async def test_a_key_used_without_a_lost_answer_is_replayed_without_calling_ohip(
+    app: Any, sandbox_server: Any,
+) -> None:
+    key = str(uuid.uuid4())
+    async with mcp_client(app.url) as client:
+        first = await call_ok(client, "create_reservation", stay("Plainrepeat", idempotency_key=key))
+        sent = len(sandbox_server.sandbox.requests)
+        again = await call_ok(client, "create_reservation", stay("Plainrepeat", idempotency_key=key))
+    assert again == first and len(sandbox_server.sandbox.requests) == sent
+
+
+async def test_check_in_and_check_out_gain_idempotency_keys(app: Any, sandbox_server: Any) -> None:
+    """A check-out whose answer is lost is not paid twice when repeated: the repeat finds the guest checked out."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.departure == BUSINESS_DATE)
+    key = str(uuid.uuid4())
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "confirm": True, "idempotency_key": key}
+    await fault(sandbox_server.url, operation="postCheckOut", mode="drop")
+    async with mcp_client(app.url) as client:
+        await call_error(client, "check_out", args)
+        again = await call_ok(client, "check_out", args)
+    assert again["status"] == "CheckedOut" and hotel.reservations[guest.reservation_id].status == "CheckedOut"
+    payments = [e for e in sandbox_server.sandbox.requests
+                if e.operation_id == "postBillingPayment" and e.status < 300
+                and e.path.endswith(f"/{guest.reservation_id}/payments")]
+    assert len(payments) <= 1
