@@ -2,8 +2,9 @@
 
 A pure-ASGI gateway sits in front of the routes and does what OHIP's gateway does: it resolves the operation,
 checks the bearer token and the x-app-key / x-hotelid headers, answers unknown paths (404) and wrong methods (405),
-applies injected faults, echoes x-request-id, and records every exchange. Routes under `/_sandbox/` are emulator
-controls, not OHIP: stats, the request log, faults, token expiry and reset.
+applies the environment's quota (when set) and injected faults, echoes x-request-id, and records every exchange in
+a bounded log with exact counters. Routes under `/_sandbox/` are emulator controls, not OHIP: stats, the request
+log, faults, the quota, token expiry and reset.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
 from app import __version__
-from app.sandbox.faults import FAULT_MODES, Fault, Faults
+from app.sandbox.faults import Fault, Faults, fault_from_spec
 from app.sandbox.oauth import TokenIssuer, check_app_key, token_routes
+from app.sandbox.quota import Quota, QuotaLimits
 from app.sandbox.recorder import Exchange, Recorder, mask_form, mask_headers, mask_token_response
 from app.sandbox.routes import crm, csh, fof, hsk, inv, lov, par, rsv, rtp
 from app.sandbox.routes.common import error_body, error_response, ohip_json, route_path
@@ -56,6 +58,13 @@ class SandboxConfig:
     rooms_per_hotel: int = 100
     #: External system codes every hotel has configured; external references must name one of them.
     external_systems: tuple[str, ...] = ("OPERAMCP",)
+    #: OHIP's throttle for the whole sandbox: business calls per wall-clock second that pass at once (None: off;
+    #: OHIP's is 50), the most per second before 429 (None: twice quota_rps), and the wait of those in between.
+    quota_rps: float | None = None
+    quota_burst: int | None = None
+    quota_delay_s: float = 1.0
+    #: Exchanges the request log keeps, newest last (None: all). Counters in stats stay exact either way.
+    request_log_max: int | None = 2000
 
 
 @dataclass
@@ -67,6 +76,7 @@ class Sandbox:
     tokens: TokenIssuer = field(init=False)
     faults: Faults = field(init=False)
     recorder: Recorder = field(init=False)
+    quota: Quota = field(init=False)
 
     def __post_init__(self) -> None:
         for code in self.config.external_systems:
@@ -74,8 +84,14 @@ class Sandbox:
                 raise ValueError(f"external system codes are 1..20 characters (rsv's idContext); got {code!r}")
         self.enterprise = self._build()
         self.tokens = TokenIssuer(self.config.token_ttl)
-        self.faults = Faults()
-        self.recorder = Recorder()
+        self.faults = Faults(self.config.seed)
+        self.recorder = Recorder(self.config.request_log_max)
+        self.quota = Quota(self.configured_quota())
+
+    def configured_quota(self) -> QuotaLimits | None:
+        if self.config.quota_rps is None:
+            return None
+        return QuotaLimits.build(self.config.quota_rps, self.config.quota_burst, self.config.quota_delay_s)
 
     def _build(self) -> Enterprise:
         enterprise = build_enterprise(
@@ -90,7 +106,7 @@ class Sandbox:
 
     @property
     def requests(self) -> list[Exchange]:
-        """Every recorded exchange, oldest first."""
+        """The exchanges the request log keeps, oldest first (every one when `request_log_max` is None)."""
         return self.recorder.exchanges
 
     @property
@@ -101,18 +117,30 @@ class Sandbox:
         return self.recorder.connection_count()
 
     def reset(self) -> None:
-        """Back to the seeded state: fresh world, no tokens, no faults, empty log."""
+        """Back to the seeded state: fresh world, no tokens, no faults, empty log and counters, configured quota."""
         self.enterprise = self._build()
         self.tokens.clear()
-        self.faults.clear()
+        self.faults.reset()
         self.recorder.clear()
+        self.quota.set(self.configured_quota())
+        self.quota.reset_counters()
 
     def stats(self) -> dict[str, Any]:
+        """Exact counters since start or the last reset; `requests_logged` is what the bounded log still holds."""
+        quota = self.quota.describe()
         return {
             "token_requests": self.token_requests,
-            "requests": len(self.recorder.exchanges),
+            "requests": self.recorder.total,
+            "requests_by_operation": self.recorder.counts(),
+            "requests_logged": len(self.recorder.exchanges),
+            "request_log_max": self.recorder.max_exchanges,
             "connections": self.connection_count(),
             "faults_pending": len(self.faults.pending()),
+            "faults_fired": dict(sorted(self.faults.fired.items())),
+            "max_requests_in_one_second": quota["max_requests_in_one_second"],
+            "quota": quota["limits"],
+            "quota_delayed": quota["delayed"],
+            "quota_rejected": quota["rejected"],
         }
 
 
@@ -188,13 +216,24 @@ class Gateway:
 
         fault: Fault | None = None
         captured = _Captured()
+        # The token endpoint is outside the quota: OHIP's throttle is documented for API calls, and tokens have
+        # their own rule (one an hour, never one per call).
+        verdict, wait = ("pass", 0.0) if operation == "getToken" else self.sandbox.quota.admit()
         try:
-            response = self._refusal(scope, path, operation, path_params, method_ok, headers)
+            response = self._quota_response(path) if verdict == "reject" else None
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if response is None:
+                response = self._refusal(scope, path, operation, path_params, method_ok, headers)
             if response is None:
                 fault = self.sandbox.faults.take(operation)
                 if fault is not None and fault.mode == "respond":
                     response = self._fault_response(fault, path)
-            if response is not None:
+                elif fault is not None and fault.mode == "latency":
+                    await asyncio.sleep(fault.delay)
+            if fault is not None and fault.mode == "reset":
+                captured.status = 0  # no response at all; nothing is processed
+            elif response is not None:
                 await response(scope, self._receive_nothing, self._capture(captured))
             else:
                 await self.inner(scope, self._replay(bytes(body)), self._capture(captured))
@@ -208,11 +247,39 @@ class Gateway:
             )
             await err(scope, self._receive_nothing, self._capture(captured))
 
+        if fault is not None and fault.mode == "reset":
+            self._record(scope, request, path, started, headers, hashed, body, captured, operation, method_ok, [])
+            await self._reset_connection(send)
+            return
+
         out_headers = [(k, v) for k, v in captured.headers if k.lower() not in (b"x-request-id",)]
         out_headers.append((b"x-request-id", (request_id or str(uuid.uuid4())).encode("latin-1")))
         out_headers.append((b"x-oracle-dms-ecid", uuid.uuid4().hex.encode()))
         out_headers.append((b"server", f"OHIP sandbox {__version__}".encode()))
 
+        self._record(scope, request, path, started, headers, hashed, body, captured, operation, method_ok, out_headers)
+
+        if fault is not None and fault.mode == "stall" and fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        await send({"type": "http.response.start", "status": captured.status, "headers": out_headers})
+        if fault is not None and fault.mode == "drop":
+            raise _DroppedResponse(f"fault injection dropped the response to {operation}")
+        await send({"type": "http.response.body", "body": bytes(captured.body)})
+
+    def _record(
+        self,
+        scope: Scope,
+        request: Request,
+        path: str,
+        started: float,
+        headers: dict[str, str],
+        hashed: str | None,
+        body: bytearray,
+        captured: _Captured,
+        operation: str | None,
+        method_ok: bool,
+        out_headers: list[tuple[bytes, bytes]],
+    ) -> None:
         if operation == "getToken" and method_ok:
             self.sandbox.tokens.requests += 1
         self.sandbox.recorder.record(
@@ -234,12 +301,16 @@ class Gateway:
             )
         )
 
-        if fault is not None and fault.mode == "stall" and fault.delay > 0:
-            await asyncio.sleep(fault.delay)
-        await send({"type": "http.response.start", "status": captured.status, "headers": out_headers})
-        if fault is not None and fault.mode == "drop":
-            raise _DroppedResponse(f"fault injection dropped the response to {operation}")
-        await send({"type": "http.response.body", "body": bytes(captured.body)})
+    @staticmethod
+    async def _reset_connection(send: Send) -> None:
+        """Close the connection with no response at all. ASGI has no message for that, so ask the server to start
+        a response with status 0, which it cannot put on the wire: uvicorn refuses before writing a byte and then
+        closes the connection. A server that wrote it anyway gets the connection dropped after its status line."""
+        try:
+            await send({"type": "http.response.start", "status": 0, "headers": []})
+        except Exception:  # the expected path: nothing was written, and the server closes the connection
+            return
+        raise _DroppedResponse("fault injection reset the connection")
 
     # -- checks ----------------------------------------------------------------------------------------------
 
@@ -308,6 +379,12 @@ class Gateway:
         if path_hotel is not None and str(path_hotel) not in self.sandbox.enterprise.hotels:
             raise SandboxError(404, "Not Found", f"Hotel {path_hotel} does not exist", "OHIPSIM-HOTEL-404", "hotelId")
 
+    def _quota_response(self, path: str) -> Response:
+        limits = self.sandbox.quota.limits
+        allowance = f"{limits.rps:g} requests per second, bursts to {limits.burst}" if limits else "the quota"
+        detail = f"The environment's API quota ({allowance}) is used up for this second; slow down and retry"
+        return ohip_json(error_body(429, "Too Many Requests", detail, path, "OHIPSIM-QUOTA-429"), 429)
+
     def _fault_response(self, fault: Fault, path: str) -> Response:
         body = fault.body
         if body is None:
@@ -361,7 +438,7 @@ class Gateway:
 # ---------------------------------------------------------------------------------------------------- controls
 
 
-def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
+def _control_routes(sandbox: Sandbox, operations: frozenset[str]) -> list[BaseRoute]:
     async def stats(request: Request) -> Response:
         return ohip_json(sandbox.stats())
 
@@ -373,25 +450,47 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         rows = sandbox.recorder.exchanges[-limit:]
         return ohip_json({"requests": [row.describe() for row in rows], "count": len(rows)})
 
-    async def add_fault(request: Request) -> Response:
+    async def json_object(request: Request) -> dict[str, Any]:
         try:
             spec = json.loads(await request.body() or b"{}")
-            if not isinstance(spec, dict):
-                raise ValueError("the body must be a JSON object")
-            allowed = {"operation", "status", "times", "headers", "body", "mode", "delay"}
-            unknown = set(spec) - allowed
-            if unknown:
-                raise ValueError(f"unknown fields {sorted(unknown)}; allowed: {sorted(allowed)}")
-            if spec.get("mode", "respond") not in FAULT_MODES:
-                raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
-            fault = sandbox.faults.inject(**spec)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(spec, dict):
+            raise ValueError("the body must be a JSON object")
+        return spec
+
+    async def add_fault(request: Request) -> Response:
+        try:
+            fault = sandbox.faults.add(fault_from_spec(await json_object(request), operations))
+        except ValueError as exc:
             return ohip_json({"error": str(exc)}, 400)
         return ohip_json({"fault": fault.describe()}, 201)
+
+    async def list_faults(request: Request) -> Response:
+        return ohip_json({"faults": [f.describe() for f in sandbox.faults.pending()]})
 
     async def clear_faults(request: Request) -> Response:
         sandbox.faults.clear()
         return ohip_json({"faults": []})
+
+    async def get_quota(request: Request) -> Response:
+        return ohip_json(sandbox.quota.describe())
+
+    async def set_quota(request: Request) -> Response:
+        try:
+            spec = await json_object(request)
+            unknown = set(spec) - {"rps", "burst", "delay"}
+            if unknown:
+                raise ValueError(f"unknown fields {sorted(unknown)}; allowed: rps, burst, delay")
+            limits = QuotaLimits.build(spec.get("rps"), spec.get("burst"), spec.get("delay", 1.0))
+        except ValueError as exc:
+            return ohip_json({"error": str(exc)}, 400)
+        sandbox.quota.set(limits)
+        return ohip_json(sandbox.quota.describe())
+
+    async def clear_quota(request: Request) -> Response:
+        sandbox.quota.set(None)
+        return ohip_json(sandbox.quota.describe())
 
     async def expire_tokens(request: Request) -> Response:
         return ohip_json({"expired": sandbox.tokens.expire_all()})
@@ -404,7 +503,11 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(CONTROL_PREFIX + "/stats", stats, methods=["GET"]),
         Route(CONTROL_PREFIX + "/requests", recent, methods=["GET"]),
         Route(CONTROL_PREFIX + "/faults", add_fault, methods=["POST"]),
+        Route(CONTROL_PREFIX + "/faults", list_faults, methods=["GET"]),
         Route(CONTROL_PREFIX + "/faults", clear_faults, methods=["DELETE"]),
+        Route(CONTROL_PREFIX + "/quota", get_quota, methods=["GET"]),
+        Route(CONTROL_PREFIX + "/quota", set_quota, methods=["POST"]),
+        Route(CONTROL_PREFIX + "/quota", clear_quota, methods=["DELETE"]),
         Route(CONTROL_PREFIX + "/tokens/expire", expire_tokens, methods=["POST"]),
         Route(CONTROL_PREFIX + "/reset", reset, methods=["POST"]),
     ]
@@ -416,13 +519,14 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
     ohip_routes: list[BaseRoute] = [*token_routes(sandbox)]
     for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh):
         ohip_routes.extend(module.routes(sandbox))
+    operations = frozenset(str(name) for route in ohip_routes if (name := getattr(route, "name", None)))
 
     async def on_sandbox_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SandboxError)
         return error_response(exc, route_path(request))
 
     inner = Starlette(
-        routes=[*ohip_routes, *_control_routes(sandbox)],
+        routes=[*ohip_routes, *_control_routes(sandbox, operations)],
         exception_handlers={SandboxError: on_sandbox_error},
     )
     app = Starlette()

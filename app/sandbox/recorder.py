@@ -1,10 +1,14 @@
-"""The sandbox's request log: every exchange (token requests and refusals included), with secrets masked, so
-tests can assert what a client sent and the contract checker can validate every body against Oracle's schemas."""
+"""The sandbox's request log: the latest exchanges (token requests and refusals included), with secrets masked, so
+tests can assert what a client sent and the contract checker can validate every body against Oracle's schemas.
+
+The log keeps at most `max_exchanges` (a long-running sandbox must not grow without bound); the counters beside it
+(`total`, `by_operation`) count every exchange ever recorded since the last reset."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +21,13 @@ _SECRET_FORM_FIELDS = frozenset({"password", "client_secret", "assertion", "refr
 class Exchange:
     """One request and the response the sandbox gave."""
 
-    time: float
+    time: float  # when the request arrived (Unix time)
     method: str
     path: str  # relative to the sandbox root (no mount prefix)
     query: list[tuple[str, str]]
     headers: dict[str, str]  # lower-cased names; credentials masked
     json: Any  # parsed JSON body, masked form fields, or None
-    status: int
+    status: int  # 0: no response at all (a `reset` fault closed the connection)
     response: Any  # parsed JSON response body or None
     operation_id: str | None
     module: str | None
@@ -102,24 +106,36 @@ def mask_card_fields(body: Any) -> Any:
 
 
 class Recorder:
-    """Append-only log of exchanges; the server thread appends while tests read."""
+    """The bounded log of exchanges and exact counters; the server thread appends while tests read."""
 
-    def __init__(self) -> None:
-        self._exchanges: list[Exchange] = []
+    def __init__(self, max_exchanges: int | None = None) -> None:
+        if max_exchanges is not None and max_exchanges < 1:
+            raise ValueError(f"max_exchanges must be at least 1 or None (unbounded); got {max_exchanges}")
+        self.max_exchanges = max_exchanges
+        self._exchanges: deque[Exchange] = deque(maxlen=max_exchanges)
         self._clients: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
+        self.total = 0
+        self.by_operation: Counter[str] = Counter()
 
     def record(self, exchange: Exchange) -> None:
         exchange.json = mask_card_fields(exchange.json)
         with self._lock:
             self._exchanges.append(exchange)
+            self.total += 1
+            self.by_operation[exchange.operation_id or "(none)"] += 1
             if exchange.client is not None:
                 self._clients.add(exchange.client)
 
     @property
     def exchanges(self) -> list[Exchange]:
+        """The kept exchanges, oldest first (all of them when the log is unbounded)."""
         with self._lock:
             return list(self._exchanges)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.by_operation.items()))
 
     def connection_count(self) -> int:
         """Distinct client (host, port) pairs seen: a keep-alive connection keeps its port."""
@@ -130,3 +146,5 @@ class Recorder:
         with self._lock:
             self._exchanges.clear()
             self._clients.clear()
+            self.total = 0
+            self.by_operation.clear()

@@ -46,7 +46,8 @@ def sandbox_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     overrides: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers("sandbox"))):
         overrides.update(marker.kwargs)
-    config = replace(SandboxConfig(business_date=DEFAULT_BUSINESS_DATE), **overrides)
+    # an unbounded request log, so that teardown validates every exchange of the test
+    config = replace(SandboxConfig(business_date=DEFAULT_BUSINESS_DATE, request_log_max=None), **overrides)
     app = create_sandbox_app(config)
     sandbox: Sandbox = app.state.sandbox
     with serve(app) as server:
