@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--port", default=None, help="bind port (OPERA_PORT, default 8000)")
     sandbox.add_argument("--seed", type=int, default=None, help="seed of the generated hotels (OPERA_SANDBOX_SEED)")
     sandbox.add_argument("--business-date", default=None, help="the hotels' business date, YYYY-MM-DD")
+    sandbox.add_argument("--quota-rps", type=float, default=None,
+                         help="OHIP's throttle: calls per second that pass at once (OHIP: 50; default off)")
+    sandbox.add_argument("--quota-burst", type=int, default=None,
+                         help="calls per second before 429; those past --quota-rps wait 1 s (default 2x rps)")
     sub.add_parser("check-config", help="print the effective configuration with secrets masked")
     new_key = sub.add_parser("new-api-key", help="print a new API key and the OPERA_MCP_API_KEYS line that admits it")
     new_key.add_argument("--name", required=True, help="who or what uses the key, e.g. frontdesk-bot")
@@ -127,18 +131,25 @@ def serve(settings: Settings) -> int:
     return 1 if app.state.lifecycle.calls_cut else 0
 
 
-def run_sandbox(settings: Settings) -> int:
+def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> int:
     from app.sandbox.app import SandboxConfig, create_sandbox_app
     from app.telemetry.logging import configure_logging
 
     configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
                       environment="sandbox")
+    quota_rps, quota_burst = getattr(args, "quota_rps", None), getattr(args, "quota_burst", None)
+    if quota_burst is not None and quota_rps is None:
+        return _fail("--quota-burst needs --quota-rps")
     config = SandboxConfig(seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
-                           token_ttl=settings.sandbox_token_ttl)
-    app = create_sandbox_app(config)
+                           token_ttl=settings.sandbox_token_ttl, quota_rps=quota_rps, quota_burst=quota_burst)
+    try:
+        app = create_sandbox_app(config)
+    except ValueError as exc:
+        return _fail(f"sandbox: {exc}")
+    quota = f"quota {quota_rps:g}/s, burst {app.state.sandbox.quota.limits.burst}" if quota_rps else "no quota"
     print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
           f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
-          f"business date {config.business_date or date.today()})", file=sys.stderr, flush=True)
+          f"business date {config.business_date or date.today()}; {quota})", file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
     return 0
 
@@ -154,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key}={value if not isinstance(value, list) else ','.join(map(str, value))}")
         return 0
     if args.command == "sandbox":
-        return run_sandbox(settings)
+        return run_sandbox(settings, args)
     if args.command == "new-api-key":
         return print_new_api_key(args)
     from app.security.layer import startup_refusal
