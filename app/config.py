@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         description="the external system code OPERA knows this server by; writes are stamped with it",
     )
 
+    reconcile_settle: float = Field(
+        default=5.0, ge=0, le=300,
+        description="a write whose outcome became unknown less than this long ago, and that OPERA does not show "
+                    "yet, is not redone: OPERA may still be processing it",
+    )
+
     # --- shared state (several replicas) ---------------------------------------------------------------------
     redis_url: SecretStr | None = Field(default=None, description="redis://[:password@]host:port/db; unset: in process")
     redis_prefix: str = Field(default="opera-mcp", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")

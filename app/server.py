@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
@@ -158,6 +161,21 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
                                      allowed_origins=origins)
 
 
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """The seal of elicitation round trips (2026-07-28 era): the client sends the sealed state back, perhaps to
+    another replica, so every replica needs the same key. OPERA_REQUEST_STATE_KEY, else one derived from the OHIP
+    client secret that every replica of a deployment shares; the embedded sandbox keeps a per-process key."""
+    if settings.request_state_key is not None:
+        secret = settings.request_state_key.get_secret_value().encode()
+    elif not settings.sandbox_mode:
+        secret = settings.effective_client_secret.get_secret_value().encode()
+    else:
+        return None
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"opera-cloud-mcp",
+               info=b"mcp request state v1").derive(secret)
+    return RequestStateSecurity(keys=[key])
+
+
 def build_redactor(settings: Settings) -> Redactor:
     redactor = Redactor()
     for secret in (settings.client_secret, settings.app_key, settings.password, settings.metrics_token):
@@ -203,6 +221,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     services.extras["tool_names"] = [t.name for t in offered]
     mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
                     instructions=INSTRUCTIONS, log_level=settings.log_level,
+                    request_state_security=request_state_security(settings),
                     middleware=[ToolCallObserver(metrics, {t.name for t in offered}), DisabledToolGuard(disabled),
                                 *security.mcp_middleware()])
     register_tools(mcp, tools, settings)

@@ -22,6 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from redis.exceptions import RedisError
+
+from app.opera.errors import OperaSharedStateError
+
 DAY_S = 24 * 3600.0
 
 State = Literal["in_flight", "done", "unknown"]
@@ -48,7 +52,8 @@ class Fresh:
 
 @dataclass(frozen=True)
 class Reconcile:
-    """An earlier call's outcome is unknown: the caller holds the key now and must look the write up in OPERA."""
+    """An earlier call's outcome is unknown: the caller holds the key now and must look the write up in OPERA.
+    `since` is when the outcome became unknown (wall clock)."""
 
     since: float
 
@@ -94,6 +99,8 @@ class _Entry:
     created: float
     state: State = "in_flight"
     lease_until: float = 0.0
+    #: When the outcome first became unknown (kept across take-overs, so OPERA gets time to settle).
+    unknown_since: float | None = None
     result: dict[str, Any] | None = None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -134,9 +141,10 @@ class MemoryIdempotencyStore:
             if entry.state == "done" and entry.result is not None:
                 return Replay(result=entry.result)
             if entry.state == "unknown" or entry.lease_until <= now:
-                since = entry.created
+                if entry.unknown_since is None:
+                    entry.unknown_since = min(entry.lease_until, now)
                 entry.state, entry.lease_until, entry.settled = "in_flight", now + lease_s, asyncio.Event()
-                return Reconcile(since=since)
+                return Reconcile(since=entry.unknown_since)
 
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -166,6 +174,8 @@ class MemoryIdempotencyStore:
             self._entries[key] = entry
         if entry.state != "done":
             entry.state = "unknown"
+            if entry.unknown_since is None:
+                entry.unknown_since = self._clock()
         entry.settled.set()
 
     def state_of(self, key: str) -> State | None:
@@ -177,3 +187,122 @@ class MemoryIdempotencyStore:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# --- Redis: one record per key, shared by every replica ----------------------------------------------------------
+# A hash per key: fp, state, created, lease, since (when the outcome became unknown), result (JSON). Each script
+# reads and writes one key atomically and takes the time from Redis, so replicas' clocks never disagree.
+_BEGIN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local lease = now + tonumber(ARGV[2])
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'in_flight', 'created', tostring(now), 'lease', tostring(lease))
+  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[3]) * 1000))
+  return {'fresh', ''}
+end
+local h = {}
+for i = 1, #r, 2 do h[r[i]] = r[i + 1] end
+if h['fp'] ~= ARGV[1] then return {'mismatch', h['created']} end
+if h['state'] == 'done' then return {'replay', h['result']} end
+if h['state'] == 'unknown' or tonumber(h['lease']) <= now then
+  local since = h['since'] or tostring(math.min(tonumber(h['lease']), now))
+  redis.call('HSET', KEYS[1], 'state', 'in_flight', 'lease', tostring(lease), 'since', since)
+  return {'reconcile', since}
+end
+return {'wait', h['lease']}
+"""
+_COMPLETE = """
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'done', 'result', ARGV[2])
+if existed == 0 then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'created', t[1])
+  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[3]) * 1000))
+end
+return 1
+"""
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'done' then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_MARK_UNKNOWN = """
+local t = redis.call('TIME')
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'done' then return 0 end
+if not state then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'created', t[1])
+  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[2]) * 1000))
+end
+redis.call('HSET', KEYS[1], 'state', 'unknown')
+redis.call('HSETNX', KEYS[1], 'since', t[1] .. '.' .. string.format('%06d', tonumber(t[2])))
+return 1
+"""
+
+#: How often a repeat polls a record that another replica holds in flight.
+POLL_S = 0.1
+
+
+class RedisIdempotencyStore:
+    """The same state machine as MemoryIdempotencyStore, in Redis, so a key claimed on one replica holds on all.
+
+    Any Redis failure becomes OperaSharedStateError: the tool guard then refuses the write, because exactly once
+    cannot be promised without the shared record."""
+
+    def __init__(self, client: Any, prefix: str, *, ttl_s: float = DAY_S, wait_s: float = 25.0) -> None:
+        self._client = client
+        self._prefix = prefix
+        self.ttl_s = ttl_s
+        self.wait_s = wait_s
+        self._begin = client.register_script(_BEGIN)
+        self._complete = client.register_script(_COMPLETE)
+        self._release = client.register_script(_RELEASE)
+        self._mark_unknown = client.register_script(_MARK_UNKNOWN)
+        self.last_error: str | None = None
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}:idem:{key}"
+
+    async def _run(self, script: Any, key: str, *args: Any) -> Any:
+        try:
+            answer = await script(keys=[self._key(key)], args=list(args))
+        except (RedisError, OSError) as exc:
+            self.last_error = type(exc).__name__
+            raise OperaSharedStateError(
+                f"the shared state store (Redis) did not answer ({type(exc).__name__})"
+            ) from None
+        self.last_error = None
+        return answer
+
+    async def begin(self, key: str, fingerprint: str, *, lease_s: float) -> Claim:
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            kind, value = (_text(v) for v in await self._run(self._begin, key, fingerprint, lease_s, self.ttl_s))
+            if kind == "fresh":
+                return Fresh()
+            if kind == "mismatch":
+                return Mismatch(first_used_at=float(value))
+            if kind == "replay":
+                return Replay(result=json.loads(value))
+            if kind == "reconcile":
+                return Reconcile(since=float(value))
+            if time.monotonic() >= deadline:
+                raise StillInFlight("an earlier call with this idempotency_key is still running")
+            await asyncio.sleep(POLL_S)
+
+    async def complete(self, key: str, fingerprint: str, result: dict[str, Any]) -> None:
+        await self._run(self._complete, key, fingerprint, json.dumps(result, separators=(",", ":")), self.ttl_s)
+
+    async def release(self, key: str) -> None:
+        await self._run(self._release, key)
+
+    async def mark_unknown(self, key: str, fingerprint: str) -> None:
+        await self._run(self._mark_unknown, key, fingerprint, self.ttl_s)
+
+    def status(self) -> dict[str, Any]:
+        return {"status": "down" if self.last_error else "ok", "backend": "redis", "last_error": self.last_error}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import time
 import typing
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -294,7 +295,7 @@ class ToolGuard:
                         return _rebuild(return_type, claim.result)
                 write = WriteInFlight(guard, tool, call, args, key, fp, return_type)
                 if isinstance(claim, Reconcile) and exactly_once is not None and key is not None:
-                    found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel})
+                    found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel}, since=claim.since)
                     if found is not None:
                         return found
                 stamp = set_write_reference(write_reference(key) if key is not None else None)
@@ -469,7 +470,7 @@ class WriteInFlight:
         raise ToolError(f"{self.tool.name} was still running when this server had to stop, so its outcome is "
                         f"unknown. Next step: {repeat}")
 
-    async def reconcile(self, exactly_once: ExactlyOnce, args: Mapping[str, Any]) -> Any:
+    async def reconcile(self, exactly_once: ExactlyOnce, args: Mapping[str, Any], *, since: float) -> Any:
         """The key's earlier call may have written: look the write up in OPERA before anything is redone."""
         assert self.key is not None and self.fp is not None
         metrics = self.guard.layer.metrics
@@ -484,6 +485,17 @@ class WriteInFlight:
                             f"OPERA could not be asked whether it happened ({why}); nothing was done. Next step: "
                             "repeat the same call in a minute") from None
         if found is None:
+            settle = self.guard.settings.reconcile_settle
+            waited = time.time() - since
+            if waited < settle:
+                # A 504 or a timeout can come while OPERA is still processing the write: give it time to show.
+                await self.store.mark_unknown(self.key, self.fp)
+                metrics.idempotent_reconciliations.labels(self.tool.name, "settling").inc()
+                raise ToolError(
+                    f"{self.tool.name}: an earlier call with this idempotency_key ended {waited:.0f} s ago with an "
+                    f"unknown outcome and OPERA shows no trace of it yet, but may still be processing it; nothing "
+                    f"was done. Next step: repeat the same call in {max(settle - waited, 1.0):.0f} s"
+                )
             metrics.idempotent_reconciliations.labels(self.tool.name, "not_found").inc()
             return None
         result = scrub_card_numbers(found)
