@@ -297,12 +297,15 @@ def paged(rows: Sequence[Any], limit: int, offset: int) -> tuple[list[Any], dict
 
 def external_references_input(
     value: Any, path: str, *, id_max: int, context_max: int, with_extension: bool
-) -> list[ExternalReference]:
-    """An `externalReferencesType` array: each entry needs an `id` and the external system code in `idContext`.
+) -> list[ExternalReference] | None:
+    """An `externalReferencesType` array (None when the body has none): each entry needs an `id` and the external
+    system code in `idContext`.
 
     rsv documents tighter limits than the shared type (id 50, idContext 20) and a leg number (`idExtension`); crm
     keeps the type's 80 and has no leg. Whether the code is configured is the hotel's call, not the parser's.
     """
+    if value is None:
+        return None
     references: list[ExternalReference] = []
     for index, entry in enumerate(as_list(value)):
         where = f"{path}[{index}]"

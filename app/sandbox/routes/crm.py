@@ -190,16 +190,12 @@ class ProfileInput:
             )
         self.phone = self._first(details, "telephones", "telephoneInfo", "telephone", "phoneNumber", PHONE_MAX)
         self.address: dict[str, str | None] | None = self._address(details)
-        self.external_references: list[ExternalReference] | None = (
-            external_references_input(
-                body["externalReferences"],
-                "externalReferences",
-                id_max=EXTERNAL_REFERENCE_MAX,
-                context_max=EXTERNAL_REFERENCE_MAX,
-                with_extension=False,
-            )
-            if body.get("externalReferences") is not None
-            else None
+        self.external_references = external_references_input(
+            body.get("externalReferences"),
+            "externalReferences",
+            id_max=EXTERNAL_REFERENCE_MAX,
+            context_max=EXTERNAL_REFERENCE_MAX,
+            with_extension=False,
         )
 
     def checked_references(self, hotel: Hotel) -> list[ExternalReference] | None:

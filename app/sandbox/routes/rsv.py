@@ -389,16 +389,12 @@ def _stay_fields(item: dict[str, Any]) -> dict[str, Any]:
         "guarantee_code": as_text(guarantee.get("guaranteeCode"), "roomStay.guarantee.guaranteeCode", max_length=20),
         "payment_method": as_text(method, "reservationPaymentMethods.paymentMethod", max_length=20),
         "comments": comments,
-        "external_references": (
-            external_references_input(
-                item["externalReferences"],
-                "externalReferences",
-                id_max=EXTERNAL_ID_MAX,
-                context_max=EXTERNAL_SYSTEM_MAX,
-                with_extension=True,
-            )
-            if item.get("externalReferences") is not None
-            else None
+        "external_references": external_references_input(
+            item.get("externalReferences"),
+            "externalReferences",
+            id_max=EXTERNAL_ID_MAX,
+            context_max=EXTERNAL_SYSTEM_MAX,
+            with_extension=True,
         ),
     }
 
