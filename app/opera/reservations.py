@@ -475,8 +475,9 @@ def change_body(hotel_id: str, current: Reservation, changes: ReservationChanges
     if changes.payment_method is not None:
         reservation["reservationPaymentMethods"] = [{"paymentMethod": changes.payment_method, "folioView": 1}]
     if changes.comment is not None:
-        # OHIP's comments list stands for the whole set on a change, so keep the ones already there.
-        reservation["comments"] = [_comment(text) for text in (*current.comments, changes.comment)]
+        # OPERA keys comments by id: one without an id is added, and the ones not named stay as they are. Sending
+        # only the new one means a comment added meanwhile elsewhere is kept, and none is duplicated.
+        reservation["comments"] = [_comment(changes.comment)]
     return {"reservations": [reservation]}
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from app.sandbox.state import (
     Code,
+    Comment,
     Enterprise,
     Hotel,
     PaymentMethod,
@@ -434,7 +435,8 @@ def _new_reservation(
         payment_method=payment,
         market_code=plan.market_code,
         source_code=rng.choice((plan.source_code, "WEB", "PHONE", "OTA")),
-        comments=[rng.choice(COMMENTS)] if rng.random() < 0.25 else [],
+        comments=([Comment(str(enterprise.counters.next("comment")), rng.choice(COMMENTS))]
+                  if rng.random() < 0.25 else []),
         created=datetime.combine(arrival, datetime.min.time())
         - timedelta(days=rng.randint(1, 90), hours=rng.randint(0, 23)),
     )

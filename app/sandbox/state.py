@@ -260,6 +260,14 @@ class FolioWindow:
 
 
 @dataclass
+class Comment:
+    """A reservation comment; OPERA keys it by `id`, so a change names the comment it edits (or none to add one)."""
+
+    comment_id: str
+    text: str
+
+
+@dataclass
 class Reservation:
     """One reservation (one room). `status` is what OPERA stores; ask `computed_status(business_date)` for the
     front-desk view (DueIn, DueOut...)."""
@@ -282,7 +290,7 @@ class Reservation:
     payment_method: str | None = None
     market_code: str | None = None
     source_code: str | None = None
-    comments: list[str] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
     cancellation_number: str | None = None
     cancellation_reason: str | None = None
     cancellation_reason_description: str | None = None
@@ -362,7 +370,8 @@ class BookingRequest:
 
 @dataclass
 class ReservationChange:
-    """A parsed `putReservation`: None means unchanged. `comments` replaces the list when given."""
+    """A parsed `putReservation`: None means unchanged. `comments` are (id, text): an id edits that comment, no id
+    adds one; comments the change does not name stay (Oracle's putReservation example keys them by id)."""
 
     arrival: date | None = None
     departure: date | None = None
@@ -374,7 +383,7 @@ class ReservationChange:
     payment_method: str | None = None
     market_code: str | None = None
     source_code: str | None = None
-    comments: list[str] | None = None
+    comments: list[tuple[str | None, str]] | None = None
     external_references: list[ExternalReference] | None = None  # merged by external system when given
 
 
@@ -699,9 +708,11 @@ class Counters:
     transaction: int = 900000
     cancellation: int = 700000
     folio: int = 60000
+    comment: int = 300000
 
     def next(
-        self, name: Literal["reservation", "confirmation", "profile", "transaction", "cancellation", "folio"]
+        self,
+        name: Literal["reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment"],
     ) -> int:
         value = getattr(self, name) + 1
         setattr(self, name, value)
@@ -913,7 +924,7 @@ class Enterprise:
             payment_method=request.payment_method,
             market_code=request.market_code or plan.market_code,
             source_code=request.source_code or plan.source_code,
-            comments=list(request.comments),
+            comments=[Comment(str(self.counters.next("comment")), text) for text in request.comments],
             created=self.now(hotel),
             external_references=references,
         )
@@ -995,7 +1006,16 @@ class Enterprise:
         if change.source_code is not None:
             reservation.source_code = change.source_code
         if change.comments is not None:
-            reservation.comments = list(change.comments)
+            held = {c.comment_id: c for c in reservation.comments}
+            for comment_id, text in change.comments:
+                if comment_id is None:
+                    reservation.comments.append(Comment(str(self.counters.next("comment")), text))
+                elif comment_id in held:
+                    held[comment_id].text = text
+                else:
+                    raise SandboxError(400, "Bad Request",
+                                       f"Reservation {reservation.reservation_id} has no comment with id {comment_id}",
+                                       "OHIPSIM-RSV-COMMENT", "comments.id")
         if references is not None:
             reservation.external_references = merge_external_references(reservation.external_references, references)
         return reservation

@@ -87,10 +87,14 @@ def store_key(caller: str, tool: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{caller}\x00{tool}\x00{idempotency_key}".encode()).hexdigest()
 
 
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
 def write_reference(key: str) -> str:
     """The reference a write is stamped with in OPERA (external reference, posting reference): derived from the
-    store key, so it names caller, tool and key without showing any of them."""
-    return "mcp-" + key[:24]
+    store key, so it names caller, tool and key without showing any of them. Letters only: a digit run could look
+    like a card number and be masked on the way (by OPERA or by our own minimisation), and then not be found."""
+    return "mcp-" + key[:24].lower().translate(_LETTERS)
 
 
 @dataclass

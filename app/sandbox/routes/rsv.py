@@ -136,7 +136,9 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         body["reservationPaymentMethods"] = [{"paymentMethod": res.payment_method, "folioView": 1}]
     if res.comments:
         body["comments"] = [
-            {"comment": {"text": {"value": text}, "type": "GEN", "internal": False}} for text in res.comments
+            {"comment": {"text": {"value": c.text}, "type": "GEN", "internal": False}, "id": c.comment_id,
+             "type": "Comment"}
+            for c in res.comments
         ]
     if res.status == "Cancelled" and res.cancellation_reason:
         cancellation: dict[str, Any] = {
@@ -368,15 +370,17 @@ def _stay_fields(item: dict[str, Any]) -> dict[str, Any]:
     method = payment.get("paymentMethod")
     if isinstance(method, dict):  # some clients nest {paymentMethod: {paymentMethod: "CA"}}
         method = method.get("paymentMethod")
-    comments = None
+    comments: list[tuple[str | None, str]] | None = None
     if "comments" in item:
         comments = []
         for entry in as_list(item.get("comments")):
-            comment = as_object(as_object(entry, "comments").get("comment"), "comments.comment")
+            info = as_object(entry, "comments")
+            comment = as_object(info.get("comment"), "comments.comment")
             text = comment.get("text")
             value = text.get("value") if isinstance(text, dict) else text
             if value:
-                comments.append(as_text(value, "comments.comment.text.value") or "")
+                comment_id = as_text(info.get("id"), "comments.id", max_length=80)
+                comments.append((comment_id, as_text(value, "comments.comment.text.value") or ""))
     return {
         "arrival": as_date(stay.get("arrivalDate") or rate.get("start"), "roomStay.arrivalDate"),
         "departure": as_date(stay.get("departureDate") or rate.get("end"), "roomStay.departureDate"),
@@ -444,7 +448,7 @@ def _booking(item: dict[str, Any]) -> BookingRequest:
         payment_method=_upper(fields["payment_method"]),
         market_code=_upper(fields["market_code"]),
         source_code=_upper(fields["source_code"]),
-        comments=fields["comments"] or [],
+        comments=[text for _id, text in fields["comments"] or []],
         external_references=fields["external_references"] or [],
     )
 
