@@ -137,11 +137,14 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
 
     configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
                       environment="sandbox")
-    quota_rps, quota_burst = getattr(args, "quota_rps", None), getattr(args, "quota_burst", None)
+    quota_rps = getattr(args, "quota_rps", None) or settings.sandbox_quota_rps
+    quota_burst = getattr(args, "quota_burst", None) or settings.sandbox_quota_burst
     if quota_burst is not None and quota_rps is None:
         return _fail("--quota-burst needs --quota-rps")
     config = SandboxConfig(seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
-                           token_ttl=settings.sandbox_token_ttl, quota_rps=quota_rps, quota_burst=quota_burst)
+                           token_ttl=settings.sandbox_token_ttl, quota_rps=quota_rps, quota_burst=quota_burst,
+                           request_log_max=settings.sandbox_request_log_max,
+                           external_systems=(settings.external_system_code,))
     try:
         app = create_sandbox_app(config)
     except ValueError as exc:

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     sandbox_seed: int = 42
     sandbox_business_date: date | None = None
     sandbox_token_ttl: int = Field(default=3600, ge=5)
+    sandbox_quota_rps: float | None = Field(default=None, gt=0, description="OHIP's environment throttle; unset: off")
+    sandbox_quota_burst: int | None = Field(default=None, ge=1)
+    sandbox_request_log_max: int | None = Field(default=2000, ge=1)
 
     @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", mode="before")
     @classmethod

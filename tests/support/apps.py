@@ -31,7 +31,9 @@ def settings_for_sandbox(sandbox_url: str, **overrides: Any) -> Settings:
 def embedded_settings(**overrides: Any) -> tuple[Settings, int]:
     """Settings of a server in sandbox mode (the sandbox mounted at /sandbox of the same server)."""
     port = free_port()
-    base: dict[str, Any] = {"port": port, "environment": "test", "sandbox_business_date": "2026-05-01"}
+    # An unbounded request log, so the contract check at teardown sees every exchange.
+    base: dict[str, Any] = {"port": port, "environment": "test", "sandbox_business_date": "2026-05-01",
+                            "sandbox_request_log_max": None}
     base.update(overrides)
     return load_settings(**base), port
 
