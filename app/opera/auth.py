@@ -1,13 +1,16 @@
 """TokenManager: OHIP OAuth tokens (CONTRACT.md 1.1), fetched once, shared by every caller, refreshed before expiry.
 
 Concurrent callers on a cold or expiring token wait on one token request (single flight). A 401 on a business call
-invalidates exactly the token it was sent with, so the caller refreshes once and replays once.
+invalidates exactly the token it was sent with, so the caller refreshes once and replays once. With a shared token
+store (Redis) the single flight spans the fleet: the refresh runs under the store's lock and reads the store again
+first, so replicas share one token; if the store fails this replica carries on with a token of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from app.opera.errors import (
     OperaConnectionError,
     OperaError,
     OperaServerError,
+    OperaSharedStateError,
     OperaTimeoutError,
 )
 from app.opera.resilience import RetryPolicy, classify_transport_error
@@ -117,7 +121,10 @@ class TokenManager:
         if current is not None and current.access_token == token:
             self._current = None
             self._metrics.token_expiry.set(0)
-            await self._store.clear()
+            try:
+                await self._store.clear(token)  # only that token: another replica's newer one stays
+            except OperaSharedStateError as exc:
+                log.warning("the rejected OHIP token could not be cleared from the shared store: %s", exc.message)
 
     def current_token(self) -> str | None:
         """The token held now, without fetching (tests and diagnostics)."""
@@ -147,21 +154,45 @@ class TokenManager:
 
     async def _obtain(self) -> StoredToken:
         # The store first: after a restart (file store) or on another replica (shared store) a token may be there.
-        stored = await self._store.load()
-        if stored is not None and stored != self._current and not self._expiring(stored, self._clock()):
-            self._adopt(stored)
-            log.info("OHIP token taken from the token store (valid for %.0f s)", stored.expires_at - self._clock())
+        stored = await self._load()
+        if stored is not None:
             return stored
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                await held.enter_async_context(self._store.refresh_lock())
+            except OperaSharedStateError as exc:
+                log.warning("OHIP token refresh without the fleet's lock: %s", exc.message)
+            else:
+                # Another replica may have refreshed while this one waited for the lock.
+                stored = await self._load()
+                if stored is not None:
+                    return stored
+            try:
+                token = await self._request_token()
+            except OperaError as exc:
+                self.last_error = exc.message
+                self._pause_until = self._clock() + REFRESH_RETRY_PAUSE
+                raise
+            self.last_error = None
+            self._adopt(token)
+            try:
+                await self._store.save(token)
+            except OperaSharedStateError as exc:
+                log.warning("the new OHIP token is not shared with other replicas: %s", exc.message)
+            return token
+
+    async def _load(self) -> StoredToken | None:
+        """A usable token from the store (adopted), or None; a failing shared store counts as empty."""
         try:
-            token = await self._request_token()
-        except OperaError as exc:
-            self.last_error = exc.message
-            self._pause_until = self._clock() + REFRESH_RETRY_PAUSE
-            raise
-        self.last_error = None
-        self._adopt(token)
-        await self._store.save(token)
-        return token
+            stored = await self._store.load()
+        except OperaSharedStateError as exc:
+            log.warning("the shared OHIP token could not be read; this replica fetches its own: %s", exc.message)
+            return None
+        if stored is None or stored == self._current or self._expiring(stored, self._clock()):
+            return None
+        self._adopt(stored)
+        log.info("OHIP token taken from the token store (valid for %.0f s)", stored.expires_at - self._clock())
+        return stored
 
     def _adopt(self, token: StoredToken) -> None:
         self._current = token

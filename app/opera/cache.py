@@ -2,19 +2,24 @@
 
 Two classes: "business" answers (reservations, rooms, folios) are dropped for a hotel by any write for that hotel,
 and CRM writes also drop every cached profile read; "reference" answers (rate plans, codes, lists of values) live
-out their TTL. A GET that was in flight while a write ran is not stored, so a changed record is never served stale.
+out their TTL. A GET that was in flight while a write ran is not stored, so a changed record is never served stale:
+the store keeps a write epoch per tag, and with a shared store (Redis) that holds across replicas.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.opera.errors import OperaSharedStateError
 from app.opera.stores import CacheStore, MemoryCacheStore
 from app.telemetry.metrics import Metrics
+
+log = logging.getLogger("app.opera.cache")
 
 CacheClass = Literal["none", "business", "reference"]
 
@@ -60,8 +65,8 @@ class ResponseCache:
         self._store: CacheStore = store or MemoryCacheStore(
             max_entries, on_evict=self._count_eviction, clock=clock
         )
-        # Local write epochs per tag: a GET remembers them before sending and is not stored if a write happened
-        # meanwhile. (A shared store across replicas still bounds staleness by the TTL.)
+        # The store's write epochs as last read here. A miss reads them afresh for the hotel's tags, before the GET
+        # goes to OHIP, so `epoch()` can stay synchronous; an epoch read too early only makes a put be skipped.
         self._epochs: dict[str, int] = {}
 
     def _count_eviction(self, reason: str, count: int) -> None:
@@ -80,13 +85,23 @@ class ResponseCache:
         return (_hotel_tag(hotel_id), _CRM_TAG) if module == "crm" else (_hotel_tag(hotel_id),)
 
     def epoch(self, tags: Sequence[str]) -> tuple[int, ...]:
+        """The write epochs of `tags` as of the last miss for their hotel; `put` stores only if they still hold."""
         return tuple(self._epochs.get(tag, 0) for tag in tags)
+
+    async def _read_epochs(self, tags: Sequence[str]) -> None:
+        try:
+            self._epochs.update(zip(tags, await self._store.epoch(tags), strict=True))
+        except OperaSharedStateError:
+            for tag in tags:
+                self._epochs.pop(tag, None)  # unknown: the next put for these tags is skipped
 
     async def get(self, key: str) -> CachedAnswer | None:
         raw = await self._store.get(key)
         if raw is None:
             self._metrics.cache_misses.labels(LABEL).inc()
             self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+            # Every tag a business GET of this hotel can carry (the key starts with the hotel, see key()).
+            await self._read_epochs((_hotel_tag(key.split("|", 1)[0]), _CRM_TAG))
             return None
         self._metrics.cache_hits.labels(LABEL).inc()
         # Parsed afresh on every hit, so a caller that mutates its body cannot change what others get.
@@ -102,7 +117,7 @@ class ResponseCache:
         self, key: str, answer: CachedAnswer, *, kind: CacheClass, tags: Sequence[str], epoch: tuple[int, ...]
     ) -> bool:
         """Store `answer` unless a write touched its tags since `epoch` was taken; True when stored."""
-        if kind == "none" or self.epoch(tags) != epoch:
+        if kind == "none":
             return False
         raw = json.dumps(
             {"status": answer.status, "body": answer.body, "headers": answer.headers,
@@ -112,17 +127,28 @@ class ResponseCache:
         if len(raw) > MAX_ENTRY_BYTES:
             return False
         ttl = min(self.ttl, BUSINESS_TTL_CAP) if kind == "business" else self.ttl
-        await self._store.put(key, raw, ttl=ttl, tags=tags)
+        stored = await self._store.put(key, raw, ttl=ttl, tags=tags, epoch=epoch)
         self._metrics.cache_entries.labels(LABEL).set(len(self._store))
-        return True
+        return stored
 
     async def invalidate_after_write(self, hotel_id: str, module: str) -> int:
-        """Drop what a write for `hotel_id` in `module` may have changed; returns how many entries went."""
+        """Drop what a write for `hotel_id` in `module` may have changed; returns how many entries went.
+
+        When the shared store cannot be reached the write has still happened: this logs and counts, never raises
+        (the store clears itself when it is reachable again; until then other replicas may serve an answer for at
+        most its TTL)."""
         dropped = 0
         # Exactly the tags a business GET of this module is stored under (one rule for storing and dropping).
-        for tag in self.tags(hotel_id, module, "business"):
-            self._epochs[tag] = self._epochs.get(tag, 0) + 1
-            dropped += await self._store.drop_tagged(tag)
+        tags = self.tags(hotel_id, module, "business")
+        for tag in tags:
+            self._epochs.pop(tag, None)
+            try:
+                dropped += await self._store.drop_tagged(tag)
+            except OperaSharedStateError:
+                self._metrics.cache_store_failures.labels(LABEL, "drop").inc()
+                log.warning("cache invalidation for %s failed: the shared state store is unreachable; other "
+                            "replicas may serve cached answers until it answers again", tag)
+        await self._read_epochs(tags)
         self._metrics.cache_entries.labels(LABEL).set(len(self._store))
         return dropped
 

@@ -113,7 +113,7 @@ class SecurityMiddleware:
             return
         refuse.caller = principal
 
-        wait = layer.limiter.acquire(principal.identity if principal else f"ip:{client_ip}")
+        wait = await layer.limiter.acquire(principal.identity if principal else f"ip:{client_ip}")
         if wait is not None:
             await refuse.plain(429, "rate_limited", "Too many requests from this caller; retry after the delay",
                                extra_headers=[(b"retry-after", layer.limiter.retry_after_header(wait).encode())])

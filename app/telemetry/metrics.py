@@ -100,6 +100,26 @@ class Metrics:
         )
         self.cache_entries = Gauge("opera_cache_entries", "Entries held in the response cache.", ["cache"], registry=r)
 
+        # Shared state (Redis, with OPERA_REDIS_URL)
+        self.redis_up = Gauge("opera_redis_up", "1 while the shared state store (Redis) answers, else 0.", registry=r)
+        self.redis_duration = Histogram(
+            "opera_redis_command_duration_seconds", "Shared state store (Redis) command duration by kind.",
+            ["command"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0), registry=r,
+        )
+        self.redis_errors = Counter(
+            "opera_redis_errors", "Failed shared state store (Redis) commands by kind and error "
+            "(connection, timeout, other).", ["command", "error"], registry=r,
+        )
+        self.replicas = Gauge("opera_replicas", "Replicas seen by the Redis heartbeat in the last 10 s.", registry=r)
+        self.limiter_backend = Gauge(
+            "opera_ohip_limiter_backend", "1 for the outbound limiter's active backend (redis, local-fallback).",
+            ["backend"], registry=r,
+        )
+        self.cache_store_failures = Counter(
+            "opera_cache_store_failures", "Cache operations skipped because the shared store failed "
+            "(get: a miss, put: not stored, drop: invalidation impossible).", ["cache", "operation"], registry=r,
+        )
+
         # Business
         self.reservations = Counter(
             "opera_reservations", "Reservation changes by action (created, modified, cancelled, reinstated).",
