@@ -81,7 +81,7 @@ class TokenManager:
         self._settings = settings
         self._metrics = metrics
         self._client = client
-        self._store = store or token_store_for(settings)
+        self._store = store if store is not None else token_store_for(settings)
         self._retry = retry or RetryPolicy(max_retries=settings.max_retries)
         self._clock = clock
         self._current: StoredToken | None = None

@@ -62,7 +62,7 @@ class ResponseCache:
         self._metrics = metrics
         self.enabled = enabled and ttl > 0
         self.ttl = ttl
-        self._store: CacheStore = store or MemoryCacheStore(
+        self._store: CacheStore = store if store is not None else MemoryCacheStore(
             max_entries, on_evict=self._count_eviction, clock=clock
         )
         # The store's write epochs as last read here. A miss reads them afresh for the hotel's tags, before the GET

@@ -273,11 +273,12 @@ class SharedRedis:
             self._set_up()
         now = time.monotonic()
         if now - self._last_heartbeat >= HEARTBEAT_EVERY:
-            await self._beat()
+            await self.heartbeat()
             self._last_heartbeat = now
         return True
 
-    async def _beat(self) -> None:
+    async def heartbeat(self) -> None:
+        """Register this replica and count the fleet (the loop does it every HEARTBEAT_EVERY seconds)."""
         try:
             count = await self._heartbeat(keys=[self.key("replicas")],
                                           args=[self.replica_id, int(FLEET_WINDOW * 1000)])
