@@ -1,5 +1,6 @@
 """TokenManager against a stand-in OHIP token endpoint (httpx.MockTransport): single flight, reuse, refresh,
-invalidation after a 401, failures without secrets, and the encrypted persistent token cache."""
+invalidation after a 401, failures without secrets, the encrypted persistent token cache, stores that clear only
+the token they are told, and a shared store that fails without stopping anyone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import pytest
 from app.config import SANDBOX_APP_KEY, Settings, load_settings
 from app.opera.auth import DEFAULT_SCOPE, TokenManager, refresh_margin
 from app.opera.errors import OperaAuthError, OperaServerError
+from app.opera.stores import EncryptedFileTokenStore, MemoryTokenStore, RedisTokenStore, SharedRedis, StoredToken
 from app.telemetry.metrics import Metrics
+from tests.support.redis import RedisServer
 
 SECRET = "s3cret-value-never-shown"
 
@@ -227,3 +230,43 @@ async def test_an_expiring_cached_token_is_not_reused_after_a_restart(tmp_path: 
     await manager(endpoint, cfg, clock=clock).get_token()
     clock.now += 3500
     assert await manager(endpoint, cfg, clock=clock).get_token() == "token-2"
+
+
+async def test_the_file_store_clears_only_the_token_it_is_told(tmp_path: Path) -> None:
+    store = EncryptedFileTokenStore(tmp_path, secret=SECRET, binding="b")
+    await store.save(StoredToken("newer", expires_at=2e9, obtained_at=1.8e9))
+    await store.clear("older")  # a 401 for a token that was replaced meanwhile
+    kept = await store.load()
+    assert kept is not None and kept.access_token == "newer"
+    await store.clear("newer")
+    assert await store.load() is None
+
+
+async def test_the_memory_store_clears_only_the_token_it_is_told() -> None:
+    store = MemoryTokenStore()
+    await store.save(StoredToken("newer", expires_at=2e9, obtained_at=1.8e9))
+    await store.clear("older")
+    assert await store.load() is not None
+    async with store.refresh_lock():  # nothing to wait for in one process
+        await store.clear("newer")
+    assert await store.load() is None
+
+
+async def test_the_token_manager_carries_on_when_the_shared_store_is_unreachable(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis_server.stop()
+    shared = SharedRedis(redis_server.url, prefix="test", timeout=0.2)
+    endpoint = TokenEndpoint()
+    cfg = settings()
+    store = RedisTokenStore(shared, secret=SECRET, binding="b")
+    tokens = TokenManager(cfg, Metrics(), httpx.AsyncClient(transport=httpx.MockTransport(endpoint)), store=store,
+                          clock=FakeClock())
+    try:
+        assert await tokens.get_token() == "token-1"
+        await tokens.invalidate("token-1")
+        assert await tokens.get_token() == "token-2"
+    finally:
+        await shared.aclose()
+    assert len(endpoint.requests) == 2
+    assert "shared OHIP token could not be read" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.opera.cache import BUSINESS_TTL_CAP, CachedAnswer, ResponseCache
+from app.opera.stores import MemoryCacheStore
 from app.telemetry.metrics import Metrics
 
 
@@ -130,3 +131,18 @@ async def test_a_read_that_raced_a_write_is_not_stored() -> None:
 async def test_disabled_or_zero_ttl_cache_is_off() -> None:
     assert not ResponseCache(Metrics(), enabled=False, ttl=300, max_entries=10).enabled
     assert not ResponseCache(Metrics(), enabled=True, ttl=0, max_entries=10).enabled
+
+
+async def test_the_store_owns_the_write_epochs_so_caches_sharing_it_agree() -> None:
+    shared = MemoryCacheStore(100)
+    reader = ResponseCache(Metrics(), enabled=True, ttl=60, max_entries=100, store=shared)
+    writer = ResponseCache(Metrics(), enabled=True, ttl=60, max_entries=100, store=shared)
+    key = ResponseCache.key("SAND01", "GET", "http://x/rsv/v1/hotels/SAND01/reservations/1", [])
+    tags = reader.tags("SAND01", "rsv", "business")
+    assert await reader.get(key) is None  # the GET starts
+    before = reader.epoch(tags)
+    await writer.invalidate_after_write("SAND01", "rsv")  # the other cache's write moves the store's epoch
+    assert not await reader.put(key, answer("old"), kind="business", tags=tags, epoch=before)
+    assert await reader.get(key) is None
+    assert await reader.put(key, answer("new"), kind="business", tags=tags, epoch=reader.epoch(tags))
+    assert await writer.get(key) is not None
