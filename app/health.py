@@ -12,6 +12,7 @@ from app import __version__
 if TYPE_CHECKING:
     from app.config import Settings
     from app.opera.http import OperaHTTP
+    from app.opera.stores import StoreSet
 
 
 @dataclass
@@ -33,10 +34,19 @@ class Lifecycle:
 
 
 class HealthReporter:
-    def __init__(self, settings: Settings, http: OperaHTTP, lifecycle: Lifecycle) -> None:
+    def __init__(self, settings: Settings, http: OperaHTTP, lifecycle: Lifecycle, *,
+                 stores: StoreSet | None = None) -> None:
         self.settings = settings
         self.http = http
         self.lifecycle = lifecycle
+        self.stores = stores
+
+    def _components(self) -> dict[str, dict[str, Any]]:
+        components = self.http.health()
+        shared = self.stores.health() if self.stores is not None else None
+        if shared is not None:
+            components["shared_state"] = {"backend": "redis", **shared}
+        return components
 
     def live(self) -> dict[str, Any]:
         """Process-only: if this answers, the event loop runs. Never calls OHIP."""
@@ -44,7 +54,7 @@ class HealthReporter:
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready = started, not draining, a token obtained (cached state), breaker not open. No OHIP call."""
-        return self._readiness(self.http.health())
+        return self._readiness(self._components())
 
     def _readiness(self, components: dict[str, dict[str, Any]]) -> tuple[bool, dict[str, Any]]:
         reasons: list[str] = []
@@ -57,12 +67,16 @@ class HealthReporter:
             reasons.append(f"no OHIP token yet{': ' + str(auth['last_error']) if auth.get('last_error') else ''}")
         if components.get("breaker", {}).get("status") == "down":
             reasons.append("circuit breaker open: OHIP failing")
+        shared = components.get("shared_state")
+        if shared is not None and shared.get("status") != "ok":
+            reasons.append("shared state store (Redis) unreachable: writes are refused"
+                           + (f" ({shared['last_error']})" if shared.get("last_error") else ""))
         ok = not reasons
         return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
 
     def health(self) -> dict[str, Any]:
         # One reading of the OHIP client's state, so the components and the readiness shown agree.
-        components = self.http.health()
+        components = self._components()
         ok, readiness = self._readiness(components)
         statuses = {c.get("status") for c in components.values()}
         if "down" in statuses or self.lifecycle.draining:

@@ -31,8 +31,10 @@ from app import __version__
 from app.config import Settings
 from app.health import HealthReporter, Lifecycle
 from app.opera.http import OperaHTTP
+from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
 from app.resources import register_resources
+from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import SecurityMiddleware
 from app.security.tool_guard import is_error_result
@@ -161,6 +163,15 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
                                      allowed_origins=origins)
 
 
+def shared_state_refusal(stores: StoreSet) -> str | None:
+    """Why no write may start now: with Redis configured, an unreachable Redis means the idempotency record, the
+    fleet's token and its rate budget cannot be shared, so exactly once cannot be promised."""
+    if stores.redis is not None and not stores.redis.usable:
+        return ("the shared state store (Redis) is unreachable, so this server cannot promise that a write happens "
+                "exactly once")
+    return None
+
+
 def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     """The seal of elicitation round trips (2026-07-28 era): the client sends the sealed state back, perhaps to
     another replica, so every replica needs the same key. OPERA_REQUEST_STATE_KEY, else one derived from the OHIP
@@ -206,14 +217,20 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     lifecycle = Lifecycle()
     metrics = Metrics(environment=settings.environment, mode=settings.mode)
     redactor = build_redactor(settings)
-    http = OperaHTTP(settings, metrics, transport=transport)
+    stores = open_stores(settings, metrics)
+    http = OperaHTTP(settings, metrics, transport=transport, token_store=stores.token_store,
+                     cache_store=stores.cache_store, limiter=stores.limiter)
     services = ToolServices(settings=settings, http=http, metrics=metrics)
-    reporter = HealthReporter(settings, http, lifecycle)
+    reporter = HealthReporter(settings, http, lifecycle, stores=stores)
     services.extras["health"] = reporter
 
     tools = load_toolsets(services)
-    security = SecurityLayer(settings, metrics, redactor)
+    security = SecurityLayer(
+        settings, metrics, redactor, inbound_limiter=stores.inbound_limiter,
+        idempotency=RedisIdempotencyStore(stores.redis) if stores.redis is not None else None,
+    )
     security.lifecycle = lifecycle
+    security.write_gate = lambda: shared_state_refusal(stores)
     tools = security.guard_tools(tools, services)
     offered = enabled(tools, settings)
     disabled = {t.name: f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
@@ -271,6 +288,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await stores.start()
         await http.start()
         async with mcp.session_manager.run():
             lifecycle.started = True
@@ -300,6 +318,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                         log.error("%d write call(s) cut at shutdown; their outcome is recorded as unknown", cut)
         await http.aclose()
         await security.aclose()
+        await stores.aclose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(SecurityMiddleware, layer=security)
@@ -310,6 +329,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     app.state.mcp = mcp
     app.state.services = services
     app.state.security = security
+    app.state.stores = stores
     app.state.sandbox = sandbox_app.state.sandbox if sandbox_app is not None else None
     return app
 

@@ -22,9 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from redis.exceptions import RedisError
-
-from app.opera.errors import OperaSharedStateError
+from app.opera.stores import SharedRedis
 
 DAY_S = 24 * 3600.0
 
@@ -251,33 +249,22 @@ POLL_S = 0.1
 class RedisIdempotencyStore:
     """The same state machine as MemoryIdempotencyStore, in Redis, so a key claimed on one replica holds on all.
 
-    Any Redis failure becomes OperaSharedStateError: the tool guard then refuses the write, because exactly once
-    cannot be promised without the shared record."""
+    Any Redis failure becomes OperaSharedStateError (through SharedRedis.run): the tool guard then refuses the
+    write, because exactly once cannot be promised without the shared record."""
 
-    def __init__(self, client: Any, prefix: str, *, ttl_s: float = DAY_S, wait_s: float = 25.0) -> None:
-        self._client = client
-        self._prefix = prefix
+    def __init__(self, redis: SharedRedis, *, ttl_s: float = DAY_S, wait_s: float = 25.0) -> None:
+        self._redis = redis
         self.ttl_s = ttl_s
         self.wait_s = wait_s
+        client = redis.client
         self._begin = client.register_script(_BEGIN)
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
         self._mark_unknown = client.register_script(_MARK_UNKNOWN)
-        self.last_error: str | None = None
-
-    def _key(self, key: str) -> str:
-        return f"{self._prefix}:idem:{key}"
 
     async def _run(self, script: Any, key: str, *args: Any) -> Any:
-        try:
-            answer = await script(keys=[self._key(key)], args=list(args))
-        except (RedisError, OSError) as exc:
-            self.last_error = type(exc).__name__
-            raise OperaSharedStateError(
-                f"the shared state store (Redis) did not answer ({type(exc).__name__})"
-            ) from None
-        self.last_error = None
-        return answer
+        return await self._redis.run("idempotency", lambda: script(keys=[self._redis.key("idem", key)],
+                                                                     args=list(args)))
 
     async def begin(self, key: str, fingerprint: str, *, lease_s: float) -> Claim:
         deadline = time.monotonic() + self.wait_s
@@ -305,7 +292,8 @@ class RedisIdempotencyStore:
         await self._run(self._mark_unknown, key, fingerprint, self.ttl_s)
 
     def status(self) -> dict[str, Any]:
-        return {"status": "down" if self.last_error else "ok", "backend": "redis", "last_error": self.last_error}
+        return {"status": "ok" if self._redis.up else "down", "backend": "redis",
+                "last_error": self._redis.last_error}
 
 
 def _text(value: Any) -> str:

@@ -68,6 +68,7 @@ class SecurityLayer:
     def __init__(
         self, settings: Settings, metrics: Metrics, redactor: Redactor | None = None, *,
         audit_sink: AuditSink | None = None, idempotency: IdempotencyStore | None = None,
+        inbound_limiter: InboundRateLimiter | None = None,
         jwks_client: httpx.AsyncClient | None = None, oauth_tuning: dict[str, float] | None = None,
     ) -> None:
         self.settings = settings
@@ -79,7 +80,7 @@ class SecurityLayer:
         if not settings.is_loopback_bind and settings.host not in ("0.0.0.0", "::"):
             self.allowed_hosts += [settings.host, f"{settings.host}:*"]
         self.allowed_origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
-        self.limiter = InboundRateLimiter(settings.inbound_requests_per_minute)
+        self.limiter = inbound_limiter or InboundRateLimiter(settings.inbound_requests_per_minute)
         self.idempotency: IdempotencyStore = idempotency or MemoryIdempotencyStore()
         #: Set by create_app: where the process is in its life (no write starts while draining).
         self.lifecycle: Lifecycle | None = None
