@@ -294,8 +294,10 @@ class ToolGuard:
                         )
                         return _rebuild(return_type, claim.result)
                 write = WriteInFlight(guard, tool, call, args, key, fp, return_type)
-                if isinstance(claim, Reconcile) and exactly_once is not None and key is not None:
-                    found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel}, since=claim.since)
+                if exactly_once is not None and key is not None and (
+                        isinstance(claim, Reconcile) or (isinstance(claim, Fresh) and exactly_once.check_first)):
+                    since = claim.since if isinstance(claim, Reconcile) else None
+                    found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel}, since=since)
                     if found is not None:
                         return found
                 stamp = set_write_reference(write_reference(key) if key is not None else None)
@@ -470,21 +472,29 @@ class WriteInFlight:
         raise ToolError(f"{self.tool.name} was still running when this server had to stop, so its outcome is "
                         f"unknown. Next step: {repeat}")
 
-    async def reconcile(self, exactly_once: ExactlyOnce, args: Mapping[str, Any], *, since: float) -> Any:
-        """The key's earlier call may have written: look the write up in OPERA before anything is redone."""
+    async def reconcile(self, exactly_once: ExactlyOnce, args: Mapping[str, Any], *, since: float | None) -> Any:
+        """The key's earlier call may have written: look the write up in OPERA before anything is redone. `since`
+        is when its outcome became unknown; None for a first use checked in OPERA (see ExactlyOnce.check_first)."""
         assert self.key is not None and self.fp is not None
         metrics = self.guard.layer.metrics
         reference = write_reference(self.key)
         try:
             found = await exactly_once.reconcile(args, reference)
         except (OperaError, ToolError) as exc:
-            await self.store.mark_unknown(self.key, self.fp)
+            if since is None:
+                await self.store.release(self.key)  # nothing was attempted under this key yet
+            else:
+                await self.store.mark_unknown(self.key, self.fp)
             metrics.idempotent_reconciliations.labels(self.tool.name, "lookup_failed").inc()
             why = exc.describe() if isinstance(exc, OperaError) else str(exc)
             raise ToolError(f"{self.tool.name}: an earlier call with this idempotency_key has an unknown outcome and "
                             f"OPERA could not be asked whether it happened ({why}); nothing was done. Next step: "
                             "repeat the same call in a minute") from None
+        if found is None and since is None:
+            metrics.idempotent_reconciliations.labels(self.tool.name, "first_use_clean").inc()
+            return None
         if found is None:
+            assert since is not None
             settle = self.guard.settings.reconcile_settle
             waited = time.time() - since
             if waited < settle:

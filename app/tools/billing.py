@@ -354,7 +354,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "list_transaction_codes), amount per unit > 0 and quantity >= 1. Without idempotency_key each call "
                 "posts again, so do not repeat it after a success. Next: get_folio to see the balance."
             ),
-            exactly_once=ExactlyOnce(find_charge, found_by="the posting reference on the folio"),
+            exactly_once=ExactlyOnce(find_charge, found_by="the posting reference on the folio", check_first=True),
         ),
         ToolDef(
             name="post_payment", toolset="billing", access="billing", fn=post_payment, title="Post a payment",
@@ -364,7 +364,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "for the balance. Without idempotency_key each call posts again, so do not repeat it after a "
                 "success. Next: check_out."
             ),
-            exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio"),
+            exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio", check_first=True),
         ),
     ]
 

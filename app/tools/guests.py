@@ -200,7 +200,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "search_guests first so the guest is not created twice. Returns the new profile_id; next: "
                 "create_reservation with it."
             ),
-            exactly_once=ExactlyOnce(find_guest, found_by="the profile's external reference"),
+            exactly_once=ExactlyOnce(find_guest, found_by="the profile's external reference", check_first=True),
         ),
         ToolDef(
             name="update_guest", toolset="guests", access="write", fn=update_guest, title="Update a guest profile",

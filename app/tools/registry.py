@@ -74,6 +74,9 @@ class ExactlyOnce:
     reconcile: Reconciler
     #: How the write is found again, for the tool description (the agent reads it).
     found_by: str
+    #: Look in OPERA even on a key's first use: the write carries its own reference there, so a record lost from
+    #: the shared store (a Redis that restarted empty, a key past its 24 h) still cannot make it happen twice.
+    check_first: bool = False
 
 
 @dataclass

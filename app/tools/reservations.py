@@ -531,7 +531,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Returns the reservation id and confirmation number. Next: give the confirmation number to the "
                 "guest; on the arrival day assign_room and check_in."
             ),
-            exactly_once=ExactlyOnce(find_booking, found_by="the booking's external reference"),
+            exactly_once=ExactlyOnce(find_booking, found_by="the booking's external reference", check_first=True),
         ),
         ToolDef(
             name="modify_reservation", toolset="reservations", access="write", fn=modify_reservation,

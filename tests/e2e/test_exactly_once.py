@@ -165,3 +165,17 @@ async def test_check_in_and_check_out_gain_idempotency_keys(app: Any, sandbox_se
                 if e.operation_id == "postBillingPayment" and e.status < 300
                 and e.path.endswith(f"/{guest.reservation_id}/payments")]
     assert len(payments) <= 1
+
+
+async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) -> None:
+    """The idempotency record is a fast path; OPERA holds the truth. A second server with an empty store (a Redis
+    that came back empty, a record past its TTL) finds the booking by its reference instead of booking again."""
+    key = str(uuid.uuid4())
+    with running_app(settings_for_sandbox(sandbox_server.url)) as first:
+        async with mcp_client(first.url) as client:
+            booked = await call_ok(client, "create_reservation", stay("Forgotten", idempotency_key=key))
+    with running_app(settings_for_sandbox(sandbox_server.url)) as second:
+        async with mcp_client(second.url) as client:
+            again = await call_ok(client, "create_reservation", stay("Forgotten", idempotency_key=key))
+    assert again["reservation_id"] == booked["reservation_id"]
+    assert len(bookings_of(sandbox_server.sandbox, "Forgotten")) == 1
