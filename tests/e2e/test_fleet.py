@@ -1,0 +1,187 @@
+"""Several replicas are one service: real `python -m app` processes on loopback sharing one real redis-server and
+one sandbox. Exactly once across replicas (lost answers, an agent's timeout, SIGTERM mid-write), no lost updates,
+changes seen at once everywhere, and a Redis outage that refuses writes, keeps reads and heals by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.fleet import Process, replicas
+from tests.support.mcp_client import call_error, call_ok, mcp_client
+
+BUSINESS_DATE = date(2026, 5, 1)
+RAW_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25"}
+
+
+@pytest.fixture
+def fleet(sandbox_server: Any, redis_server: Any) -> Iterator[list[Process]]:
+    with replicas(sandbox_server.url, redis_server.url, 2) as started:
+        yield started
+
+
+def stay(surname: str, **overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "arrival": str(BUSINESS_DATE + timedelta(days=40)), "departure": str(BUSINESS_DATE + timedelta(days=42)),
+        "room_type": "KNG", "rate_plan": "BAR", "adults": 1, "given_name": "Bo", "surname": surname,
+    }
+    args.update(overrides)
+    return args
+
+
+def bookings_of(sandbox: Any, surname: str) -> list[Any]:
+    hotel = sandbox.enterprise.hotels["SAND01"]
+    profiles = sandbox.enterprise.profiles
+    return [r for r in hotel.reservations.values()
+            if r.profile_id in profiles and profiles[r.profile_id].surname == surname]
+
+
+async def fault(sandbox_url: str, **spec: Any) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{sandbox_url}/_sandbox/faults", json=spec)
+        assert answer.status_code == 201, answer.text
+
+
+def raw_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+
+
+async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    a, b = fleet
+    sandbox = sandbox_server.sandbox
+    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
+    book_key, charge_key, pay_key = (str(uuid.uuid4()) for _ in range(3))
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 9.5,
+              "reference": "fleet-1", "idempotency_key": charge_key}
+    payment = {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 3.75, "confirm": True,
+               "idempotency_key": pay_key}
+    for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
+        await fault(sandbox_server.url, operation=operation, mode="drop")
+    async with mcp_client(a.url) as on_a:
+        assert "unknown" in await call_error(on_a, "create_reservation", stay("Acrossreplicas", idempotency_key=book_key))
+        assert "unknown" in await call_error(on_a, "post_charge", charge)
+        assert "unknown" in await call_error(on_a, "post_payment", payment)
+    async with mcp_client(b.url) as on_b:
+        booked = await call_ok(on_b, "create_reservation", stay("Acrossreplicas", idempotency_key=book_key))
+        charged = await call_ok(on_b, "post_charge", charge)
+        paid = await call_ok(on_b, "post_payment", payment)
+    async with mcp_client(a.url) as on_a:
+        assert await call_ok(on_a, "create_reservation", stay("Acrossreplicas", idempotency_key=book_key)) == booked
+        assert await call_ok(on_a, "post_charge", charge) == charged
+        assert await call_ok(on_a, "post_payment", payment) == paid
+    made = bookings_of(sandbox, "Acrossreplicas")
+    assert len(made) == 1 and booked["reservation_id"] == made[0].reservation_id
+    record = sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    postings = [p for w in record.folio_windows.values() for p in w.postings]
+    assert len([p for p in postings if "fleet-1" in (p.reference or "")]) == 1
+    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 3.75]) == 1
+
+
+async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_gets_one_booking(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    a, b = fleet
+    key = str(uuid.uuid4())
+    await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
+    async with httpx.AsyncClient(timeout=0.5) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(f"{a.url}/mcp", json=raw_call("create_reservation", stay("Gaveup", idempotency_key=key)),
+                            headers=RAW_HEADERS)
+    async with mcp_client(b.url) as on_b:
+        again = await call_ok(on_b, "create_reservation", stay("Gaveup", idempotency_key=key))
+    made = bookings_of(sandbox_server.sandbox, "Gaveup")
+    assert len(made) == 1 and again["reservation_id"] == made[0].reservation_id
+
+
+async def test_sigterm_mid_write_then_the_same_key_on_another_replica_books_once(
+    sandbox_server: Any, redis_server: Any,
+) -> None:
+    key = str(uuid.uuid4())
+    # A drains for 2 s only, while OHIP takes 6 s to answer a booking it has already made.
+    with replicas(sandbox_server.url, redis_server.url, 1, shutdown_delay=0, graceful_shutdown_timeout=2) as (a,), \
+            replicas(sandbox_server.url, redis_server.url, 1) as (b,):
+        await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=6.0)
+        async with httpx.AsyncClient(timeout=20) as http:
+            pending = asyncio.create_task(http.post(
+                f"{a.url}/mcp", json=raw_call("create_reservation", stay("Sigterm", idempotency_key=key)),
+                headers=RAW_HEADERS))
+            await asyncio.sleep(1.0)
+            a.signal(signal.SIGTERM)
+            answer = await pending
+        assert answer.status_code == 200
+        assert "outcome is unknown" in answer.text and "same idempotency_key" in answer.text
+        assert await asyncio.to_thread(a.wait, 20) == 1  # not a clean drain: a call was cut
+        async with mcp_client(b.url) as on_b:
+            again = await call_ok(on_b, "create_reservation", stay("Sigterm", idempotency_key=key))
+    made = bookings_of(sandbox_server.sandbox, "Sigterm")
+    assert len(made) == 1 and again["reservation_id"] == made[0].reservation_id
+
+
+async def test_a_change_on_one_replica_is_read_on_the_other_at_once(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    a, b = fleet
+    async with mcp_client(a.url) as on_a, mcp_client(b.url) as on_b:
+        booked = await call_ok(on_a, "create_reservation", stay("Seenatonce"))
+        rid = booked["reservation_id"]
+        assert (await call_ok(on_b, "get_reservation", {"reservation_id": rid}))["status"] == "Reserved"  # cached
+        await call_ok(on_a, "cancel_reservation", {"reservation_id": rid, "confirm": True})
+        assert (await call_ok(on_b, "get_reservation", {"reservation_id": rid}))["status"] == "Cancelled"
+
+
+async def test_changes_made_on_two_replicas_both_survive(fleet: list[Process], sandbox_server: Any) -> None:
+    a, b = fleet
+    async with mcp_client(a.url) as on_a, mcp_client(b.url) as on_b:
+        rid = (await call_ok(on_a, "create_reservation", stay("Twochanges")))["reservation_id"]
+        await call_ok(on_b, "get_reservation", {"reservation_id": rid})  # B has it cached
+        await call_ok(on_a, "modify_reservation", {"reservation_id": rid, "comment": "late arrival"})
+        await call_ok(on_b, "modify_reservation", {"reservation_id": rid,
+                                                   "departure": str(BUSINESS_DATE + timedelta(days=43))})
+        await call_ok(on_a, "modify_reservation", {"reservation_id": rid, "room_type": "QUN"})
+        await call_ok(on_b, "modify_reservation", {"reservation_id": rid, "comment": "extra pillow"})
+        await call_ok(on_b, "modify_reservation", {"reservation_id": rid,
+                                                   "departure": str(BUSINESS_DATE + timedelta(days=44))})
+    held = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[rid]
+    assert [c.text for c in held.comments] == ["late arrival", "extra pillow"]
+    assert held.room_type == "QUN" and held.departure == BUSINESS_DATE + timedelta(days=44)
+
+
+async def test_redis_down_refuses_writes_keeps_reads_and_heals_by_itself(
+    fleet: list[Process], sandbox_server: Any, redis_server: Any,
+) -> None:
+    a, b = fleet
+    key = str(uuid.uuid4())
+    async with mcp_client(a.url) as on_a:
+        rid = (await call_ok(on_a, "create_reservation", stay("Outage", idempotency_key=key)))["reservation_id"]
+    redis_server.stop()
+    async with mcp_client(a.url) as on_a, mcp_client(b.url) as on_b:
+        refused = await call_error(on_b, "create_reservation", stay("Outage2", idempotency_key=str(uuid.uuid4())))
+        assert "Redis" in refused and "nothing was changed" in refused
+        assert (await call_ok(on_a, "get_reservation", {"reservation_id": rid}))["reservation_id"] == rid
+        assert (await call_ok(on_b, "search_reservations", {"surname": "Outage"}))["reservations"]
+        async with httpx.AsyncClient() as http:
+            ready = await http.get(f"{a.url}/ready")
+            assert ready.status_code == 503 and "Redis" in ready.text
+    assert bookings_of(sandbox_server.sandbox, "Outage2") == []
+    redis_server.start()  # empty: a restarted Redis without persistence lost every record
+    deadline = time.monotonic() + 15
+    async with httpx.AsyncClient() as http:
+        while (await http.get(f"{b.url}/ready")).status_code != 200:
+            assert time.monotonic() < deadline, "the replica did not recover"
+            await asyncio.sleep(0.2)
+    async with mcp_client(b.url) as on_b:
+        again = await call_ok(on_b, "create_reservation", stay("Outage", idempotency_key=key))
+        fresh = await call_ok(on_b, "create_reservation", stay("Outage3", idempotency_key=str(uuid.uuid4())))
+    assert again["reservation_id"] == rid and len(bookings_of(sandbox_server.sandbox, "Outage")) == 1
+    assert len(bookings_of(sandbox_server.sandbox, "Outage3")) == 1 and fresh["reservation_id"]
