@@ -185,3 +185,19 @@ async def test_redis_down_refuses_writes_keeps_reads_and_heals_by_itself(
         fresh = await call_ok(on_b, "create_reservation", stay("Outage3", idempotency_key=str(uuid.uuid4())))
     assert again["reservation_id"] == rid and len(bookings_of(sandbox_server.sandbox, "Outage")) == 1
     assert len(bookings_of(sandbox_server.sandbox, "Outage3")) == 1 and fresh["reservation_id"]
+
+
+async def test_a_clerks_change_in_opera_survives_a_change_built_on_a_cached_read(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    """A change made in OPERA itself (no replica saw it, nothing was invalidated) is not overwritten: the read a
+    write is built from never comes from the cache."""
+    a, _ = fleet
+    async with mcp_client(a.url) as on_a:
+        rid = (await call_ok(on_a, "create_reservation", stay("Clerkchange")))["reservation_id"]
+        assert (await call_ok(on_a, "get_reservation", {"reservation_id": rid}))["room_type"] == "KNG"  # cached
+        held = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[rid]
+        held.room_type = "DBL"  # the clerk moves the guest to a double at the desk
+        await call_ok(on_a, "modify_reservation", {"reservation_id": rid,
+                                                   "departure": str(BUSINESS_DATE + timedelta(days=43))})
+    assert held.room_type == "DBL" and held.departure == BUSINESS_DATE + timedelta(days=43)
