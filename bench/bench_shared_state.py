@@ -29,8 +29,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.fleet import replica, standalone_sandbox  # noqa: E402
-from tests.support.redis import RedisServer  # noqa: E402
+from tests.support.fleet import replica, standalone_sandbox
+from tests.support.redis import RedisServer
 
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
            "mcp-protocol-version": "2025-11-25"}
@@ -94,7 +94,7 @@ def run(servers: dict[str, Any], sandbox_url: str, calls: int, rounds: int) -> N
             "write": lambda n: ("post_charge", {"reservation_id": next(guest), "transaction_code": "2010",
                                                 "amount": 1.0, "idempotency_key": str(uuid.uuid4())}),
         }
-        for name, server in servers.items():  # warm up: token, connections, caches
+        for server in servers.values():  # warm up: token, connections, caches
             for make in kinds.values():
                 tool, arguments = make(0)
                 call(http, f"{server.url}/mcp", tool, arguments)

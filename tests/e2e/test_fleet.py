@@ -69,7 +69,8 @@ async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
     for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
         await fault(sandbox_server.url, operation=operation, mode="drop")
     async with mcp_client(a.url) as on_a:
-        assert "unknown" in await call_error(on_a, "create_reservation", stay("Acrossreplicas", idempotency_key=book_key))
+        booking = stay("Acrossreplicas", idempotency_key=book_key)
+        assert "unknown" in await call_error(on_a, "create_reservation", booking)
         assert "unknown" in await call_error(on_a, "post_charge", charge)
         assert "unknown" in await call_error(on_a, "post_payment", payment)
     async with mcp_client(b.url) as on_b:
