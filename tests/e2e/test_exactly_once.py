@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -14,8 +13,7 @@ import pytest
 
 from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
-
-BUSINESS_DATE = date(2026, 5, 1)
+from tests.support.sandbox_state import BUSINESS_DATE, bookings_of, inject_fault, stay
 
 
 @pytest.fixture
@@ -24,39 +22,17 @@ def app(sandbox_server: Any) -> Iterator[Any]:
         yield srv
 
 
-def stay(surname: str, **overrides: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "arrival": str(BUSINESS_DATE + timedelta(days=30)), "departure": str(BUSINESS_DATE + timedelta(days=32)),
-        "room_type": "KNG", "rate_plan": "BAR", "adults": 1, "given_name": "Ada", "surname": surname,
-    }
-    args.update(overrides)
-    return args
-
-
-def bookings_of(sandbox: Any, surname: str) -> list[Any]:
-    hotel = sandbox.enterprise.hotels["SAND01"]
-    profiles = sandbox.enterprise.profiles
-    return [r for r in hotel.reservations.values()
-            if r.profile_id in profiles and profiles[r.profile_id].surname == surname]
-
-
 def in_house(sandbox: Any, index: int) -> Any:
     hotel = sandbox.enterprise.hotels["SAND01"]
     guests = [r for r in hotel.reservations.values() if r.status == "InHouse"]
     return guests[index]
 
 
-async def fault(sandbox_url: str, **spec: Any) -> None:
-    async with httpx.AsyncClient() as http:
-        answer = await http.post(f"{sandbox_url}/_sandbox/faults", json=spec)
-        assert answer.status_code == 201, answer.text
-
-
 async def test_a_booking_whose_answer_is_lost_is_made_once_and_the_repeat_returns_it(
     app: Any, sandbox_server: Any,
 ) -> None:
     key = str(uuid.uuid4())
-    await fault(sandbox_server.url, operation="postReservation", mode="drop")
+    await inject_fault(sandbox_server.url, operation="postReservation", mode="drop")
     async with mcp_client(app.url) as client:
         lost = await call_error(client, "create_reservation", stay("Lostanswer", idempotency_key=key))
         assert "unknown" in lost
@@ -77,7 +53,7 @@ async def test_a_lost_booking_without_a_trace_in_opera_is_made_by_the_repeat_onc
     nothing (OPERA may still be booking it), a later one books, once."""
     key = str(uuid.uuid4())
     # The gateway answers 504 without processing: the outcome is unknown to the client, nothing was booked.
-    await fault(sandbox_server.url, operation="postReservation", status=504)
+    await inject_fault(sandbox_server.url, operation="postReservation", status=504)
     settings = settings_for_sandbox(sandbox_server.url, reconcile_settle=1.5)
     with running_app(settings) as app:
         async with mcp_client(app.url) as client:
@@ -97,7 +73,7 @@ async def test_a_lost_booking_without_a_trace_in_opera_is_made_by_the_repeat_onc
 async def test_an_agent_that_times_out_and_repeats_gets_one_booking(app: Any, sandbox_server: Any) -> None:
     key = str(uuid.uuid4())
     # OHIP books at once but answers 2 s late; the agent gives up after 0.5 s and repeats.
-    await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
+    await inject_fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "create_reservation", "arguments": stay("Impatient", idempotency_key=key)}}
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
@@ -120,8 +96,8 @@ async def test_a_charge_and_a_payment_whose_answers_are_lost_are_posted_once(
               "reference": "chk-77", "idempotency_key": charge_key}
     payment = {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 7.25, "confirm": True,
                "idempotency_key": pay_key}
-    await fault(sandbox_server.url, operation="postBillingCharges", mode="drop")
-    await fault(sandbox_server.url, operation="postBillingPayment", mode="drop")
+    await inject_fault(sandbox_server.url, operation="postBillingCharges", mode="drop")
+    await inject_fault(sandbox_server.url, operation="postBillingPayment", mode="drop")
     async with mcp_client(app.url) as client:
         await call_error(client, "post_charge", charge)
         await call_error(client, "post_payment", payment)
@@ -156,7 +132,7 @@ async def test_check_in_and_check_out_gain_idempotency_keys(app: Any, sandbox_se
                  if r.status == "InHouse" and r.departure == BUSINESS_DATE)
     key = str(uuid.uuid4())
     args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "confirm": True, "idempotency_key": key}
-    await fault(sandbox_server.url, operation="postCheckOut", mode="drop")
+    await inject_fault(sandbox_server.url, operation="postCheckOut", mode="drop")
     async with mcp_client(app.url) as client:
         await call_error(client, "check_out", args)
         again = await call_ok(client, "check_out", args)

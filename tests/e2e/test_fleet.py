@@ -9,7 +9,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,42 +17,13 @@ import pytest
 
 from tests.support.fleet import Process, replicas
 from tests.support.mcp_client import call_error, call_ok, mcp_client
-
-BUSINESS_DATE = date(2026, 5, 1)
-RAW_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-               "mcp-protocol-version": "2025-11-25"}
+from tests.support.sandbox_state import BUSINESS_DATE, RAW_HEADERS, bookings_of, inject_fault, raw_call, stay
 
 
 @pytest.fixture
 def fleet(sandbox_server: Any, redis_server: Any) -> Iterator[list[Process]]:
     with replicas(sandbox_server.url, redis_server.url, 2) as started:
         yield started
-
-
-def stay(surname: str, **overrides: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "arrival": str(BUSINESS_DATE + timedelta(days=40)), "departure": str(BUSINESS_DATE + timedelta(days=42)),
-        "room_type": "KNG", "rate_plan": "BAR", "adults": 1, "given_name": "Bo", "surname": surname,
-    }
-    args.update(overrides)
-    return args
-
-
-def bookings_of(sandbox: Any, surname: str) -> list[Any]:
-    hotel = sandbox.enterprise.hotels["SAND01"]
-    profiles = sandbox.enterprise.profiles
-    return [r for r in hotel.reservations.values()
-            if r.profile_id in profiles and profiles[r.profile_id].surname == surname]
-
-
-async def fault(sandbox_url: str, **spec: Any) -> None:
-    async with httpx.AsyncClient() as http:
-        answer = await http.post(f"{sandbox_url}/_sandbox/faults", json=spec)
-        assert answer.status_code == 201, answer.text
-
-
-def raw_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
 
 
 async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
@@ -67,7 +38,7 @@ async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
     payment = {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 3.75, "confirm": True,
                "idempotency_key": pay_key}
     for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
-        await fault(sandbox_server.url, operation=operation, mode="drop")
+        await inject_fault(sandbox_server.url, operation=operation, mode="drop")
     async with mcp_client(a.url) as on_a:
         booking = stay("Acrossreplicas", idempotency_key=book_key)
         assert "unknown" in await call_error(on_a, "create_reservation", booking)
@@ -94,7 +65,7 @@ async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_get
 ) -> None:
     a, b = fleet
     key = str(uuid.uuid4())
-    await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
+    await inject_fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
     async with httpx.AsyncClient(timeout=0.5) as http:
         with pytest.raises(httpx.ReadTimeout):
             await http.post(f"{a.url}/mcp", json=raw_call("create_reservation", stay("Gaveup", idempotency_key=key)),
@@ -112,7 +83,7 @@ async def test_sigterm_mid_write_then_the_same_key_on_another_replica_books_once
     # A drains for 2 s only, while OHIP takes 6 s to answer a booking it has already made.
     with replicas(sandbox_server.url, redis_server.url, 1, shutdown_delay=0, graceful_shutdown_timeout=2) as (a,), \
             replicas(sandbox_server.url, redis_server.url, 1) as (b,):
-        await fault(sandbox_server.url, operation="postReservation", mode="stall", delay=6.0)
+        await inject_fault(sandbox_server.url, operation="postReservation", mode="stall", delay=6.0)
         async with httpx.AsyncClient(timeout=20) as http:
             pending = asyncio.create_task(http.post(
                 f"{a.url}/mcp", json=raw_call("create_reservation", stay("Sigterm", idempotency_key=key)),
