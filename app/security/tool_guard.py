@@ -487,9 +487,11 @@ class WriteInFlight:
                 await self.store.mark_unknown(self.key, self.fp)
             metrics.idempotent_reconciliations.labels(self.tool.name, "lookup_failed").inc()
             why = exc.describe() if isinstance(exc, OperaError) else str(exc)
-            raise ToolError(f"{self.tool.name}: an earlier call with this idempotency_key has an unknown outcome and "
-                            f"OPERA could not be asked whether it happened ({why}); nothing was done. Next step: "
-                            "repeat the same call in a minute") from None
+            earlier = ("OPERA could not be checked for an earlier write with this idempotency_key" if since is None
+                       else "an earlier call with this idempotency_key has an unknown outcome and OPERA could not "
+                            "be asked whether it happened")
+            raise ToolError(f"{self.tool.name}: {earlier} ({why}); nothing was done. Next step: repeat the same "
+                            "call in a minute") from None
         if found is None and since is None:
             metrics.idempotent_reconciliations.labels(self.tool.name, "first_use_clean").inc()
             return None
