@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from mcp.types import ElicitResult
 
-from tests.support.fleet import Process, replicas
+from tests.support.fleet import Process, RoundRobin, replicas
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.sandbox_state import BUSINESS_DATE, RAW_HEADERS, bookings_of, inject_fault, raw_call, stay
+from tests.support.servers import serve
 
 
 @pytest.fixture
@@ -173,3 +175,26 @@ async def test_a_clerks_change_in_opera_survives_a_change_built_on_a_cached_read
         await call_ok(on_a, "modify_reservation", {"reservation_id": rid,
                                                    "departure": str(BUSINESS_DATE + timedelta(days=43))})
     assert held.room_type == "DBL" and held.departure == BUSINESS_DATE + timedelta(days=43)
+
+
+async def test_a_confirmation_whose_two_legs_land_on_two_replicas_goes_through(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    """Sessionless elicitation seals its state in the answer; the retry may reach another replica, which must be able
+    to open it (every replica derives the same key)."""
+    balancer = RoundRobin([r.url for r in fleet])
+    asked: list[str] = []
+
+    async def human(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    with serve(balancer.app()) as front:
+        async with mcp_client(front.url, elicitation_callback=human) as client:
+            rid = (await call_ok(client, "create_reservation", stay("Twolegs")))["reservation_id"]
+            before = dict(balancer.sent)
+            cancelled = await call_ok(client, "cancel_reservation", {"reservation_id": rid})
+    legs = {url: balancer.sent[url] - before[url] for url in before}
+    assert len(asked) == 1 and cancelled["cancelled"] is True
+    assert all(count >= 1 for count in legs.values()), legs  # the question and the answer met different replicas
+    assert sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[rid].status == "Cancelled"

@@ -125,3 +125,33 @@ def standalone_sandbox(*flags: str) -> Iterator[Process]:
         yield proc.start()
     finally:
         proc.stop()
+
+
+class RoundRobin:
+    """A minimal loopback load balancer: each POST goes to the next upstream, no stickiness (as HAProxy is set up
+    in deploy/compose). It keeps a count of requests per upstream."""
+
+    def __init__(self, upstreams: list[str]) -> None:
+        self.upstreams = upstreams
+        self.sent = dict.fromkeys(upstreams, 0)
+        self._next = 0
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def forward(request: Request) -> Response:
+            upstream = self.upstreams[self._next % len(self.upstreams)]
+            self._next += 1
+            self.sent[upstream] += 1
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+            async with httpx.AsyncClient(timeout=60) as http:
+                answer = await http.request(request.method, upstream + request.url.path, content=await request.body(),
+                                            headers=headers)
+            kept = {k: v for k, v in answer.headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+            return Response(answer.content, status_code=answer.status_code, headers=kept)
+
+        return Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST", "DELETE"])])
