@@ -62,44 +62,71 @@ async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
     assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 3.75]) == 1
 
 
-async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_gets_one_booking(
+async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_gets_one_write(
     fleet: list[Process], sandbox_server: Any,
 ) -> None:
     a, b = fleet
-    key = str(uuid.uuid4())
-    await inject_fault(sandbox_server.url, operation="postReservation", mode="stall", delay=2.0)
+    sandbox = sandbox_server.sandbox
+    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
+    writes = {
+        "create_reservation": stay("Gaveup", idempotency_key=str(uuid.uuid4())),
+        "post_charge": {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 6.5,
+                        "reference": "gaveup-1", "idempotency_key": str(uuid.uuid4())},
+        "post_payment": {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 1.25,
+                         "confirm": True, "idempotency_key": str(uuid.uuid4())},
+    }
+    for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
+        await inject_fault(sandbox_server.url, operation=operation, mode="stall", delay=2.0)
     async with httpx.AsyncClient(timeout=0.5) as http:
-        with pytest.raises(httpx.ReadTimeout):
-            await http.post(f"{a.url}/mcp", json=raw_call("create_reservation", stay("Gaveup", idempotency_key=key)),
-                            headers=RAW_HEADERS)
+        for tool, arguments in writes.items():
+            with pytest.raises(httpx.ReadTimeout):
+                await http.post(f"{a.url}/mcp", json=raw_call(tool, arguments), headers=RAW_HEADERS)
     async with mcp_client(b.url) as on_b:
-        again = await call_ok(on_b, "create_reservation", stay("Gaveup", idempotency_key=key))
-    made = bookings_of(sandbox_server.sandbox, "Gaveup")
-    assert len(made) == 1 and again["reservation_id"] == made[0].reservation_id
+        again = {tool: await call_ok(on_b, tool, arguments) for tool, arguments in writes.items()}
+    made = bookings_of(sandbox, "Gaveup")
+    assert len(made) == 1 and again["create_reservation"]["reservation_id"] == made[0].reservation_id
+    postings = [p for w in sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id].folio_windows.values()
+                for p in w.postings]
+    assert len([p for p in postings if "gaveup-1" in (p.reference or "")]) == 1
+    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 1.25]) == 1
 
 
-async def test_sigterm_mid_write_then_the_same_key_on_another_replica_books_once(
+async def test_sigterm_mid_write_then_the_same_key_on_another_replica_happens_once(
     sandbox_server: Any, redis_server: Any,
 ) -> None:
-    key = str(uuid.uuid4())
-    # A drains for 2 s only, while OHIP takes 6 s to answer a booking it has already made.
+    sandbox = sandbox_server.sandbox
+    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
+    writes = {
+        "create_reservation": stay("Sigterm", idempotency_key=str(uuid.uuid4())),
+        "post_charge": {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 4.5,
+                        "reference": "sigterm-1", "idempotency_key": str(uuid.uuid4())},
+        "post_payment": {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 2.25,
+                         "confirm": True, "idempotency_key": str(uuid.uuid4())},
+    }
+    # A drains for 2 s only, while OHIP takes 6 s to answer writes it has already made.
     with replicas(sandbox_server.url, redis_server.url, 1, shutdown_delay=0, graceful_shutdown_timeout=2) as (a,), \
             replicas(sandbox_server.url, redis_server.url, 1) as (b,):
-        await inject_fault(sandbox_server.url, operation="postReservation", mode="stall", delay=6.0)
+        for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
+            await inject_fault(sandbox_server.url, operation=operation, mode="stall", delay=6.0)
         async with httpx.AsyncClient(timeout=20) as http:
-            pending = asyncio.create_task(http.post(
-                f"{a.url}/mcp", json=raw_call("create_reservation", stay("Sigterm", idempotency_key=key)),
-                headers=RAW_HEADERS))
-            await asyncio.sleep(1.0)
+            pending = [asyncio.create_task(http.post(f"{a.url}/mcp", json=raw_call(tool, arguments),
+                                                     headers=RAW_HEADERS))
+                       for tool, arguments in writes.items()]
+            await asyncio.sleep(1.5)
             a.signal(signal.SIGTERM)
-            answer = await pending
-        assert answer.status_code == 200
-        assert "outcome is unknown" in answer.text and "same idempotency_key" in answer.text
-        assert await asyncio.to_thread(a.wait, 20) == 1  # not a clean drain: a call was cut
+            answers = await asyncio.gather(*pending)
+        for answer in answers:
+            assert answer.status_code == 200
+            assert "outcome is unknown" in answer.text and "same idempotency_key" in answer.text
+        assert await asyncio.to_thread(a.wait, 20) == 1  # not a clean drain: calls were cut
         async with mcp_client(b.url) as on_b:
-            again = await call_ok(on_b, "create_reservation", stay("Sigterm", idempotency_key=key))
-    made = bookings_of(sandbox_server.sandbox, "Sigterm")
-    assert len(made) == 1 and again["reservation_id"] == made[0].reservation_id
+            again = {tool: await call_ok(on_b, tool, arguments) for tool, arguments in writes.items()}
+    made = bookings_of(sandbox, "Sigterm")
+    assert len(made) == 1 and again["create_reservation"]["reservation_id"] == made[0].reservation_id
+    postings = [p for w in sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id].folio_windows.values()
+                for p in w.postings]
+    assert len([p for p in postings if "sigterm-1" in (p.reference or "")]) == 1
+    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 2.25]) == 1
 
 
 async def test_a_change_on_one_replica_is_read_on_the_other_at_once(
