@@ -144,7 +144,9 @@ class FrontOfficeAPI:
         """getHotelRooms. `fresh` skips the response cache: use it when about to put a guest in a room."""
         params: dict[str, Any] = {
             "hotelRoomStatus": list(room_statuses) or None,
-            # The spec's name; WORKFLOWS.md and Postman say hotelRoomFrontOfficeStatus, which OHIP does not declare.
+            # The v1 spec's name. WORKFLOWS.md and Postman say hotelRoomFrontOfficeStatus, which fof v1 does not
+            # declare (Oracle's samples with it call /fof/v0); callers re-check Vacant on every row in case either
+            # name is ignored.
             "hotelFORoomStatus": list(front_office_statuses) or None,
             "roomType": list(room_types) or None,
             "floor": floor,

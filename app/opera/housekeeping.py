@@ -7,6 +7,7 @@ Note Oracle's naming trap: hsk calls the clean/dirty value `housekeepingRoomStat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -19,6 +20,22 @@ from app.opera.reservations import as_dict
 GET_HOUSEKEEPING_OVERVIEW = Operation("hsk", "getHousekeepingOverview", "GET", "/hotels/{hotelId}/housekeepingOverview")
 PUT_ROOM_RELATED_STATUS = Operation("hsk", "putRoomRelatedStatus", "PUT", "/hotels/{hotelId}/rooms/status")
 SET_SERVICE_REQUEST = Operation("hsk", "setGuestHousekeepingServiceRequest", "PUT", "/hotels/{hotelId}/serviceRequests")
+#: OutOfOrder/OutOfService have their own operations (reason, nights, return status); putRoomRelatedStatus only
+#: sets the four housekeeping states.
+POST_OUT_OF_ORDER = Operation("hsk", "postOutOfOrderRooms", "POST", "/hotels/{hotelId}/rooms/outOfOrderRooms")
+POST_OUT_OF_SERVICE = Operation("hsk", "postOutOfServiceRooms", "POST", "/hotels/{hotelId}/rooms/outOfServiceRooms")
+COMPLETE_OUT_OF_ORDER = Operation("hsk", "completeOutOfOrderRooms", "PUT", "/hotels/{hotelId}/rooms/outOfOrderRooms")
+COMPLETE_OUT_OF_SERVICE = Operation(
+    "hsk", "completeOutOfServiceRooms", "PUT", "/hotels/{hotelId}/rooms/outOfServiceRooms"
+)
+
+GET_OUT_OF_ORDER = Operation("hsk", "getOutOfOrderRooms", "GET", "/hotels/{hotelId}/rooms/outOfOrderRooms")
+GET_OUT_OF_SERVICE = Operation("hsk", "getOutOfServiceRooms", "GET", "/hotels/{hotelId}/rooms/outOfServiceRooms")
+
+#: What putRoomRelatedStatus sets, and what a room returns to after a repair.
+HousekeepingState = Literal["Clean", "Dirty", "Pickup", "Inspected"]
+#: The two ways a room leaves service: OutOfOrder leaves the inventory, OutOfService only the room plan.
+OutOfServiceKind = Literal["OutOfOrder", "OutOfService"]
 
 #: Oracle's `guestHousekeepingServiceRequestType`; NoStatusSelected clears a request.
 ServiceRequest = Literal["DoNotDisturb", "MakeUpRoom", "NoStatusSelected", "ServiceDeclined"]
@@ -41,6 +58,23 @@ class HousekeepingRoom(BaseModel):
     )
     service_request: str | None = Field(default=None, description="DoNotDisturb, MakeUpRoom, ...")
     guests: int | None = Field(default=None, description="persons in the room per the front desk")
+
+
+class RoomOutOfService(BaseModel):
+    """One period a room is out of order or out of service (hsk `roomOutOfOrderType`)."""
+
+    room_id: str
+    start: date | None = None
+    end: date | None = None
+    reason_code: str | None = None
+    return_status: str | None = None
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 class StatusCount(BaseModel):
@@ -132,16 +166,90 @@ class HousekeepingAPI:
         hotel_id: str,
         room_ids: Sequence[str],
         *,
-        room_status: str | None = None,
+        room_status: HousekeepingState | None = None,
         housekeeping_status: str | None = None,
     ) -> list[OperaWarning]:
-        """putRoomRelatedStatus: set the clean/dirty status and/or the housekeeper's occupancy of several rooms."""
+        """putRoomRelatedStatus: set the clean/dirty status and/or the housekeeper's occupancy of several rooms.
+
+        OutOfOrder/OutOfService are not set here (Oracle lists Inspected, Clean, Pickup, Dirty): `take_out_of_service`.
+        """
         body: dict[str, Any] = {"roomList": [{"roomId": r} for r in room_ids]}
         if room_status:
             body["housekeepingRoomStatus"] = room_status
         if housekeeping_status:
             body["housekeepingStatus"] = housekeeping_status
         response = await self._http.call(PUT_ROOM_RELATED_STATUS, hotel_id=hotel_id, json=body)
+        return warnings_from(response.body)
+
+    async def take_out_of_service(
+        self,
+        hotel_id: str,
+        room_ids: Sequence[str],
+        *,
+        kind: OutOfServiceKind,
+        start: date,
+        end: date,
+        reason_code: str,
+        return_status: HousekeepingState,
+        remarks: str | None = None,
+    ) -> list[OperaWarning]:
+        """postOutOfOrderRooms / postOutOfServiceRooms: the rooms leave service from `start` through `end` (both
+        nights), for `reason_code` (the hotel's OOO/OOS reasons), and go back to `return_status` when completed."""
+        details: dict[str, Any] = {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "reasonCode": reason_code,
+            "returnStatus": return_status,
+        }
+        if remarks:
+            details["repairRemarks"] = remarks
+        body = {"criteria": {"roomRangeList": {"roomIds": list(room_ids), "roomOutOfOrder": details}}}
+        operation = POST_OUT_OF_ORDER if kind == "OutOfOrder" else POST_OUT_OF_SERVICE
+        response = await self._http.call(operation, hotel_id=hotel_id, json=body)
+        return warnings_from(response.body)
+
+    async def out_of_service_rooms(
+        self, hotel_id: str, kind: OutOfServiceKind, start: date, end: date
+    ) -> list[RoomOutOfService]:
+        """getOutOfOrderRooms / getOutOfServiceRooms: the periods touching `start`..`end` (204: none)."""
+        operation = GET_OUT_OF_ORDER if kind == "OutOfOrder" else GET_OUT_OF_SERVICE
+        params = {"startDate": start.isoformat(), "endDate": end.isoformat()}
+        response = await self._http.call(operation, hotel_id=hotel_id, params=params)
+        raw_rooms = as_dict(as_dict(response.body).get("housekeepingRooms")).get("room")
+        periods: list[RoomOutOfService] = []
+        for raw in raw_rooms if isinstance(raw_rooms, list) else []:
+            if not isinstance(raw, dict):
+                continue
+            blocks = raw.get("outOfOrder")
+            for block in blocks if isinstance(blocks, list) else []:
+                block = as_dict(block)
+                periods.append(
+                    RoomOutOfService(
+                        room_id=str(raw.get("roomId", "")), start=_day(block.get("start")), end=_day(block.get("end")),
+                        reason_code=block.get("reasonCode"), return_status=block.get("returnStatus"),
+                    )
+                )
+        return periods
+
+    async def return_to_service(
+        self,
+        hotel_id: str,
+        room_ids: Sequence[str],
+        *,
+        kind: OutOfServiceKind,
+        return_status: HousekeepingState | None = None,
+    ) -> list[OperaWarning]:
+        """completeOutOfOrderRooms / completeOutOfServiceRooms: end the repair; the rooms take `return_status`, or
+        the status given when they were taken out of service."""
+        entries: list[dict[str, Any]] = []
+        for room_id in room_ids:
+            entry: dict[str, Any] = {"roomId": room_id}
+            if return_status:
+                entry["roomOutOfOrder"] = {"returnStatus": return_status}
+            entries.append(entry)
+        body = {"criteria": {"roomRepairByRoomNumber": entries}}
+        operation = COMPLETE_OUT_OF_ORDER if kind == "OutOfOrder" else COMPLETE_OUT_OF_SERVICE
+        response = await self._http.call(operation, hotel_id=hotel_id, json=body)
         return warnings_from(response.body)
 
     async def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[OperaWarning]:

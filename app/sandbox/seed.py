@@ -16,8 +16,10 @@ from app.sandbox.state import (
     PaymentMethod,
     Posting,
     RatePlan,
+    RepairKind,
     Reservation,
     Room,
+    RoomRepair,
     RoomType,
     TransactionCode,
     money,
@@ -67,6 +69,15 @@ CANCELLATION_REASONS = (
     ("WTH", "Weather"),
     ("PRC", "Found a better price"),
     ("OTH", "Other"),
+)
+#: OPERA's Out of Order / Service reasons (Room Management configuration).
+OUT_OF_ORDER_REASONS = (
+    ("MAINT", "General maintenance"),
+    ("PLUMB", "Plumbing"),
+    ("ELEC", "Electrical"),
+    ("HVAC", "Air conditioning / heating"),
+    ("PAINT", "Painting / renovation"),
+    ("DEEP", "Deep cleaning"),
 )
 MARKET_CODES = (
     ("LEISURE", "Leisure transient"),
@@ -276,16 +287,29 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.source_codes = {c: Code(c, d) for c, d in SOURCE_CODES}
     hotel.room_features = {c: Code(c, d) for c, d in FEATURES}
 
-    # a few rooms out of order / out of service, never a suite (they are few already)
+    hotel.out_of_order_reasons = {c: Code(c, d) for c, d in OUT_OF_ORDER_REASONS}
+    # a few rooms out of order / out of service from today, never a suite (they are few already)
     standard = [r for r in hotel.rooms.values() if hotel.room_types[r.room_type].room_class != "SUI"]
-    for room, status, reason in zip(
+    bd = hotel.business_date
+    kinds: tuple[RepairKind, ...] = ("OutOfOrder", "OutOfOrder", "OutOfService")
+    for room, kind, reason in zip(
         rng.sample(standard, 3),
-        ("OutOfOrder", "OutOfOrder", "OutOfService"),
+        kinds,
         ("MAINT", "PLUMB", "PAINT"),
         strict=True,
     ):
-        room.room_status = status
-        room.out_of_order_reason = reason
+        room.room_status = "Dirty"
+        room.repairs.append(
+            RoomRepair(
+                repair_id=f"{room.room_id}-{bd:%Y%m%d}",
+                kind=kind,
+                start=bd,
+                end=bd + timedelta(days=rng.randint(2, 6)),
+                reason_code=reason,
+                return_status="Dirty",
+                reason_description=hotel.out_of_order_reasons[reason].description,
+            )
+        )
     return hotel
 
 
@@ -370,7 +394,7 @@ def _seed_reservations(enterprise: Enterprise, hotel: Hotel, rng: random.Random)
     profile_ids = sorted(enterprise.profiles)
     due_in_assigned: set[str] = set()
     for room in hotel.rooms.values():
-        if not room.sellable:
+        if room.repairs:
             continue
         tight = hotel.room_types[room.room_type].room_class == "SUI"
         day = start + timedelta(days=rng.randint(0, 2))
@@ -537,7 +561,7 @@ def _seed_room_statuses(hotel: Hotel, rng: random.Random, due_in_assigned: set[s
     arrival are Clean or Inspected except one left Dirty, so both check-in paths can be exercised."""
     dirty_arrival_left = True
     for room in hotel.rooms.values():
-        if not room.sellable:
+        if room.repairs:
             continue
         occupant = hotel.occupant(room.room_id)
         if occupant is not None:

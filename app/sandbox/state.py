@@ -17,6 +17,10 @@ RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "Out
 ROOM_STATUSES: tuple[RoomStatus, ...] = ("Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService")
 #: Statuses that take a room out of the sellable inventory.
 UNSELLABLE_STATUSES = frozenset({"OutOfOrder", "OutOfService"})
+#: The housekeeping states putRoomRelatedStatus sets; OutOfOrder/OutOfService have their own operations (hsk
+#: postOutOfOrderRooms / postOutOfServiceRooms), with a reason, dates and the status to return to.
+HOUSEKEEPING_STATUSES: tuple[RoomStatus, ...] = ("Clean", "Dirty", "Pickup", "Inspected")
+RepairKind = Literal["OutOfOrder", "OutOfService"]
 #: Statuses in which a guest may be checked into a vacant room.
 READY_STATUSES = frozenset({"Clean", "Inspected"})
 
@@ -170,21 +174,46 @@ def merge_external_references(
 
 
 @dataclass
+class RoomRepair:
+    """A room out of order or out of service from `start` through `end` (both nights included)."""
+
+    repair_id: str
+    kind: RepairKind
+    start: date
+    end: date
+    reason_code: str
+    return_status: str  # one of HOUSEKEEPING_STATUSES, set when the repair is completed
+    reason_description: str | None = None
+    remarks: str | None = None
+
+    def covers(self, first: date, last: date) -> bool:
+        return self.start <= last and first <= self.end
+
+
+@dataclass
 class Room:
-    """A physical room. Front-office status (Vacant/Occupied) is derived from in-house reservations by `Hotel`."""
+    """A physical room. Front-office status (Vacant/Occupied) is derived from in-house reservations by `Hotel`;
+    OutOfOrder/OutOfService from its repairs on the day asked."""
 
     room_id: str  # the room number, "101"
     floor: str
     room_type: str
     features: tuple[str, ...]
-    room_status: str = "Clean"  # one of ROOM_STATUSES
+    room_status: str = "Clean"  # the housekeeping state, one of HOUSEKEEPING_STATUSES
     service_request: str = "NoStatusSelected"  # one of SERVICE_REQUESTS
     turndown: str = "NotRequired"  # one of TURNDOWN_STATUSES
-    out_of_order_reason: str | None = None  # reason code when OutOfOrder/OutOfService
+    repairs: list[RoomRepair] = field(default_factory=list)
 
-    @property
-    def sellable(self) -> bool:
-        return self.room_status not in UNSELLABLE_STATUSES
+    def repair_on(self, first: date, last: date | None = None) -> RoomRepair | None:
+        """The repair that keeps the room out of order/service on any night from `first` through `last`."""
+        return next((r for r in self.repairs if r.covers(first, last or first)), None)
+
+    def status_on(self, day: date) -> str:
+        repair = self.repair_on(day)
+        return repair.kind if repair is not None else self.room_status
+
+    def sellable_on(self, day: date) -> bool:
+        return self.repair_on(day) is None
 
 
 @dataclass
@@ -421,6 +450,8 @@ class Hotel:
     market_codes: dict[str, Code] = field(default_factory=dict)
     source_codes: dict[str, Code] = field(default_factory=dict)
     room_features: dict[str, Code] = field(default_factory=dict)
+    #: OPERA's out of order / out of service reasons, which postOutOfOrderRooms/postOutOfServiceRooms must name.
+    out_of_order_reasons: dict[str, Code] = field(default_factory=dict)
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
     external_systems: tuple[str, ...] = ()
 
@@ -504,6 +535,10 @@ class Hotel:
             None,
         )
 
+    def room_status(self, room: Room) -> str:
+        """The status the board shows today: OutOfOrder/OutOfService while a repair runs, else housekeeping's."""
+        return room.status_on(self.business_date)
+
     def front_office_status(self, room_id: str) -> str:
         """Vacant or Occupied, from in-house reservations."""
         return "Occupied" if self.occupant(room_id) is not None else "Vacant"
@@ -519,8 +554,8 @@ class Hotel:
             None,
         )
 
-    def sellable_rooms(self, room_type: str) -> int:
-        return sum(1 for room in self.rooms.values() if room.room_type == room_type and room.sellable)
+    def sellable_rooms(self, room_type: str, night: date) -> int:
+        return sum(1 for room in self.rooms.values() if room.room_type == room_type and room.sellable_on(night))
 
     def booked(self, room_type: str, night: date, *, excluding: str | None = None) -> int:
         """Active reservations of a room type staying on `night` (optionally ignoring one reservation)."""
@@ -532,7 +567,7 @@ class Hotel:
 
     def rooms_left(self, room_type: str, night: date, *, excluding: str | None = None) -> int:
         """Rooms of a type still sellable on a night; never negative."""
-        return max(0, self.sellable_rooms(room_type) - self.booked(room_type, night, excluding=excluding))
+        return max(0, self.sellable_rooms(room_type, night) - self.booked(room_type, night, excluding=excluding))
 
     def rooms_left_for_stay(
         self, room_type: str, arrival: date, departure: date, *, excluding: str | None = None
@@ -1097,10 +1132,13 @@ class Enterprise:
                 "OHIPSIM-FOF-ROOMTYPE",
                 "roomId",
             )
-        if not room.sellable:
+        last_night = max(reservation.arrival, reservation.departure - timedelta(days=1))
+        repair = room.repair_on(reservation.arrival, last_night)
+        if repair is not None:
             raise _bad_request(
                 "Room not available",
-                f"Room {room_id} is {room.room_status}",
+                f"Room {room_id} is {repair.kind} from {repair.start.isoformat()} through {repair.end.isoformat()} "
+                f"({repair.reason_code})",
                 "OHIPSIM-FOF-ROOM-OOO",
                 "roomId",
             )
@@ -1128,7 +1166,7 @@ class Enterprise:
                     "OHIPSIM-FOF-ROOM-ASSIGNED",
                     "roomId",
                 )
-        if arriving_today and room.room_status not in READY_STATUSES and not allow_dirty:
+        if arriving_today and hotel.room_status(room) not in READY_STATUSES and not allow_dirty:
             raise _bad_request(
                 "Room not clean",
                 f"Room {room_id} is {room.room_status}; assign a Clean or Inspected room, or override dirtyRoom",
@@ -1184,10 +1222,11 @@ class Enterprise:
                 "OHIPSIM-FOF-ROOM-OCCUPIED",
                 "roomId",
             )
-        if room.room_status not in READY_STATUSES:
+        if hotel.room_status(room) not in READY_STATUSES:
             raise _bad_request(
                 "Room not ready",
-                f"Room {target} is {room.room_status}; a guest can only be checked into a Clean or Inspected room",
+                f"Room {target} is {hotel.room_status(room)}; a guest can only be checked into a Clean or Inspected "
+                "room",
                 "OHIPSIM-FOF-ROOM-DIRTY",
                 "roomId",
             )
@@ -1242,33 +1281,185 @@ class Enterprise:
         room_status: str | None = None,
         *,
         turndown: str | None = None,
-        reason: str | None = None,
     ) -> list[Room]:
-        """Set housekeeping status (and/or turndown) of several rooms at once; all-or-nothing."""
+        """Set the housekeeping status (and/or turndown) of several rooms at once; all-or-nothing.
+
+        Only Clean, Dirty, Pickup and Inspected: a room goes out of order/service through `start_repair`, and a
+        room under repair changes status when the repair is completed.
+        """
         hotel = self.hotel(hotel_id)
         if not room_ids:
             raise _bad_request("No rooms", "Give at least one room in roomList", "OHIPSIM-HSK-ROOMS", "roomList")
+        if room_status in UNSELLABLE_STATUSES:
+            operation = "postOutOfOrderRooms" if room_status == "OutOfOrder" else "postOutOfServiceRooms"
+            raise _bad_request(
+                "Invalid room status",
+                f"housekeepingRoomStatus {room_status} cannot be set here: use {operation}, with a reason code, "
+                "start and end dates and a return status",
+                "OHIPSIM-HSK-STATUS",
+                "housekeepingRoomStatus",
+            )
         status = (
-            _canonical(room_status, ROOM_STATUSES, "room status", "housekeepingRoomStatus") if room_status else None
+            _canonical(room_status, HOUSEKEEPING_STATUSES, "room status", "housekeepingRoomStatus")
+            if room_status
+            else None
         )
         turn = _canonical(turndown, TURNDOWN_STATUSES, "turndown status", "turndownStatus") if turndown else None
         rooms = [hotel.room(room_id) for room_id in room_ids]
-        if status in UNSELLABLE_STATUSES:
+        if status is not None:
             for room in rooms:
-                if hotel.occupant(room.room_id) is not None:
+                repair = room.repair_on(hotel.business_date)
+                if repair is not None:
+                    completion = f"complete{repair.kind}Rooms"
                     raise _bad_request(
-                        "Room occupied",
-                        f"Room {room.room_id} is occupied; it cannot be put {status}",
-                        "OHIPSIM-HSK-OCCUPIED",
+                        "Room under repair",
+                        f"Room {room.room_id} is {repair.kind} through {repair.end.isoformat()}; complete it with "
+                        f"{completion} and its returnStatus",
+                        "OHIPSIM-HSK-REPAIR",
                         "roomList",
                     )
         for room in rooms:
             if status is not None:
                 room.room_status = status
-                room.out_of_order_reason = reason if status in UNSELLABLE_STATUSES else None
             if turn is not None:
                 room.turndown = turn
         return rooms
+
+    def start_repair(
+        self,
+        hotel_id: str,
+        kind: RepairKind,
+        room_ids: Sequence[str],
+        *,
+        start: date | None,
+        end: date | None,
+        reason_code: str | None,
+        return_status: str | None,
+        reason_description: str | None = None,
+        remarks: str | None = None,
+    ) -> list[RoomRepair]:
+        """postOutOfOrderRooms / postOutOfServiceRooms: all rooms or none.
+
+        Refused: no start or end, an end before the start, a start before the business date; a reason that is not
+        configured; a return status other than a housekeeping state; a room occupied or assigned to a stay on those
+        nights, or already out of order/service on one of them.
+        """
+        hotel = self.hotel(hotel_id)
+        path = "criteria.roomRangeList.roomOutOfOrder"
+        if not room_ids:
+            raise _bad_request("No rooms", "Name at least one room in roomIds", "OHIPSIM-HSK-ROOMS", "roomIds")
+        if start is None or end is None:
+            missing = "start" if start is None else "end"
+            raise _bad_request(
+                "Missing date", f"{path}.{missing} is required: the first and last night of the {kind}",
+                "OHIPSIM-HSK-DATES", f"{path}.{missing}",
+            )
+        if end < start:
+            raise _bad_request(
+                "Invalid dates", f"end {end.isoformat()} is before start {start.isoformat()}",
+                "OHIPSIM-HSK-DATES", f"{path}.end",
+            )
+        if start < hotel.business_date:
+            raise _bad_request(
+                "Invalid dates",
+                f"start {start.isoformat()} is before the business date {hotel.business_date.isoformat()}",
+                "OHIPSIM-HSK-DATES", f"{path}.start",
+            )
+        if not reason_code:
+            raise _bad_request(
+                "Missing reason",
+                f"{path}.reasonCode is required; the reasons are {', '.join(hotel.out_of_order_reasons)}",
+                "OHIPSIM-HSK-REASON",
+                f"{path}.reasonCode",
+            )
+        reason = hotel.out_of_order_reasons.get(reason_code.upper())
+        if reason is None:
+            raise _bad_request(
+                "Invalid reason",
+                f"Reason {reason_code} is not configured; the reasons are {', '.join(hotel.out_of_order_reasons)}",
+                "OHIPSIM-HSK-REASON", f"{path}.reasonCode",
+            )
+        if return_status is None:
+            raise _bad_request(
+                "Missing return status",
+                f"{path}.returnStatus is required: one of {', '.join(HOUSEKEEPING_STATUSES)}",
+                "OHIPSIM-HSK-STATUS", f"{path}.returnStatus",
+            )
+        back = _canonical(return_status, HOUSEKEEPING_STATUSES, "return status", f"{path}.returnStatus")
+        rooms = [hotel.room(room_id) for room_id in room_ids]
+        for room in rooms:
+            occupant = hotel.occupant(room.room_id)
+            if occupant is not None and occupant.departure > start:
+                raise _bad_request(
+                    "Room occupied",
+                    f"Room {room.room_id} is occupied by reservation {occupant.reservation_id} until "
+                    f"{occupant.departure.isoformat()}; it cannot be put {kind} from {start.isoformat()}",
+                    "OHIPSIM-HSK-OCCUPIED", "roomIds",
+                )
+            for other in hotel.reservations.values():
+                if (
+                    other.room_id == room.room_id
+                    and other.status == "Reserved"
+                    and other.arrival <= end
+                    and start < other.departure
+                ):
+                    raise _bad_request(
+                        "Room assigned",
+                        f"Room {room.room_id} is assigned to reservation {other.reservation_id} arriving "
+                        f"{other.arrival.isoformat()}; move that reservation to another room first",
+                        "OHIPSIM-HSK-ASSIGNED", "roomIds",
+                    )
+            existing = room.repair_on(start, end)
+            if existing is not None:
+                raise _bad_request(
+                    "Room already under repair",
+                    f"Room {room.room_id} is already {existing.kind} from {existing.start.isoformat()} through "
+                    f"{existing.end.isoformat()}",
+                    "OHIPSIM-HSK-REPAIR", "roomIds",
+                )
+        repairs = []
+        for room in rooms:
+            repair = RoomRepair(
+                # one repair per room and night, so room and start name it
+                repair_id=f"{room.room_id}-{start:%Y%m%d}",
+                kind=kind, start=start, end=end, reason_code=reason.code, return_status=back,
+                reason_description=reason_description or reason.description, remarks=remarks,
+            )
+            room.repairs.append(repair)
+            repairs.append(repair)
+        return repairs
+
+    def complete_repair(self, hotel_id: str, kind: RepairKind, returns: Sequence[tuple[str, str | None]]) -> list[Room]:
+        """completeOutOfOrderRooms / completeOutOfServiceRooms: end each room's current (or next) repair of this kind;
+        a room whose repair had begun returns to the status given, else to the one set with the repair."""
+        hotel = self.hotel(hotel_id)
+        if not returns:
+            raise _bad_request("No rooms", "Name at least one room", "OHIPSIM-HSK-ROOMS", "roomIds")
+        plan: list[tuple[Room, RoomRepair, str]] = []
+        for room_id, return_status in returns:
+            room = hotel.room(room_id)
+            repair = next(
+                (r for r in sorted(room.repairs, key=lambda r: r.start)
+                 if r.kind == kind and r.end >= hotel.business_date),
+                None,
+            )
+            if repair is None:
+                raise _bad_request(
+                    f"Room not {kind}",
+                    f"Room {room_id} is not {kind} on or after {hotel.business_date.isoformat()}",
+                    "OHIPSIM-HSK-REPAIR", "roomIds",
+                )
+            back = (
+                _canonical(return_status, HOUSEKEEPING_STATUSES, "return status", "roomOutOfOrder.returnStatus")
+                if return_status
+                else repair.return_status
+            )
+            plan.append((room, repair, back))
+        for room, repair, back in plan:
+            room.repairs.remove(repair)
+            if repair.start <= hotel.business_date:
+                room.room_status = back
+        return [room for room, _, _ in plan]
 
     def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[Room]:
         hotel = self.hotel(hotel_id)
@@ -1448,7 +1639,7 @@ class Enterprise:
                 "OHIPSIM-CSH-BALANCE",
                 "balance",
             )
-        status = _canonical(room_status, ROOM_STATUSES, "room status", "checkoutInstr.roomStatus")
+        status = _canonical(room_status, HOUSEKEEPING_STATUSES, "room status", "checkoutInstr.roomStatus")
         if reservation.departure > hotel.business_date:
             reservation.departure = hotel.business_date  # an early departure shortens the stay
         reservation.status = "CheckedOut"

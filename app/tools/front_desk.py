@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from app.opera.cashiering import CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
-from app.opera.front_office import FrontOfficeAPI, Room, RoomStatus
+from app.opera.front_office import FrontOfficeAPI, Room
+from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
@@ -40,6 +41,8 @@ AllPages = Annotated[
 
 #: check_in tries at most this many free rooms when OPERA refuses one (e.g. held for a later stay).
 PICK_ATTEMPTS = 5
+#: find_available_rooms reads at most this many pages to fill one answer with rooms that really qualify.
+AVAILABLE_PAGES = 5
 
 #: all_pages stops here, so one call cannot walk a whole chain's history.
 MAX_ROWS = 1000
@@ -226,11 +229,20 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Next step: call find_available_rooms with one of these"
             )
 
+    def assignable(room: Room, statuses: list[str], vacant_only: bool) -> bool:
+        """Really free: of a status asked, in service, vacant (if asked) and not held for another stay due in."""
+        return (
+            room.room_status in statuses
+            and room.room_status not in ("OutOfOrder", "OutOfService")
+            and (room.front_office_status == "Vacant" or not vacant_only)
+            and "Arrival" not in room.reservation_statuses
+        )
+
     async def find_available_rooms(
         room_type: Annotated[RoomTypeCode | None, Field(description="only this room type, e.g. KNG")] = None,
         room_status: Annotated[
-            list[RoomStatus] | None,
-            Field(max_length=6, description="housekeeping statuses to include; default Clean and Inspected"),
+            list[HousekeepingState] | None,
+            Field(max_length=4, description="housekeeping statuses to include; default Clean and Inspected"),
         ] = None,
         vacant_only: Annotated[bool, Field(description="false also lists Occupied rooms")] = True,
         floor: Annotated[str | None, Field(max_length=10, description="only this floor")] = None,
@@ -241,15 +253,41 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel = services.hotel(hotel_id)
         if room_type:
             await check_room_type(hotel, room_type)
-        statuses = list(room_status) if room_status else ["Clean", "Inspected"]
+        statuses: list[str] = list(room_status) if room_status else ["Clean", "Inspected"]
+        # OPERA may honour only part of the query (hotelFORoomStatus is the spec's name; Oracle's workflows say
+        # hotelRoomFrontOfficeStatus), so every row is checked again here and pages are read until `limit` rooms
+        # really qualify. next_offset counts server rows, so paging on from it never skips or repeats a room.
+        rooms: list[Room] = []
+        warnings: list[OperaWarning] = []
+        start, more = offset, True
         try:
-            page = await front_office.rooms(
-                hotel, room_statuses=statuses, front_office_statuses=["Vacant"] if vacant_only else [],
-                room_types=[room_type] if room_type else [], floor=floor, limit=limit, offset=offset,
-            )
+            for _ in range(AVAILABLE_PAGES):
+                page = await front_office.rooms(
+                    hotel, room_statuses=statuses, front_office_statuses=["Vacant"] if vacant_only else [],
+                    room_types=[room_type] if room_type else [], floor=floor, limit=max(limit, 50), offset=start,
+                    fresh=True,  # the answer is about to be assigned: never from the cache
+                )
+                warnings.extend(page.warnings)
+                taken = 0
+                for room in page.items:
+                    if len(rooms) == limit:
+                        break
+                    taken += 1
+                    if assignable(room, statuses, vacant_only):
+                        rooms.append(room)
+                start += taken
+                more = page.page.has_more or taken < len(page.items)
+                if len(rooms) == limit or not more or not page.items:
+                    break
         except OperaError as exc:
             raise tool_error(exc, what=f"find_available_rooms in {hotel}", next_step="check the filters") from None
-        return AvailableRooms(hotel_id=hotel, rooms=page.items, page=page.page, warnings=page.warnings)
+        return AvailableRooms(
+            hotel_id=hotel, rooms=rooms, warnings=warnings,
+            page=PageInfo(
+                offset=offset, limit=limit, count=len(rooms), total=None, has_more=more,
+                next_offset=start if more else None,
+            ),
+        )
 
     async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
         # Never from the cache: each caller decides a write from this read.
@@ -527,9 +565,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="find_available_rooms", toolset="front_desk", access="read", fn=find_available_rooms,
             title="Find rooms",
             description=(
-                "Find rooms by type and status: by default Vacant rooms that are Clean or Inspected, i.e. ready "
-                "for a guest. Pass room_status (e.g. ['Dirty']) and vacant_only=false to see other rooms. Use it "
-                "before assign_room or check_in with a specific room."
+                "Find rooms that can really be given to a guest now: by default Vacant, Clean or Inspected, not "
+                "out of order/service and not already assigned to another arrival. Pass room_status (e.g. "
+                "['Dirty']) and vacant_only=false to see other rooms. Use it before assign_room or check_in with a "
+                "specific room; page on with page.next_offset."
             ),
             read_only=True, idempotent=True,
         ),

@@ -1,15 +1,24 @@
-"""Housekeeping toolset: the housekeeping board (counts by status and rooms), room status updates, and guest
-service requests (Do Not Disturb, Make Up Room)."""
+"""Housekeeping toolset: the housekeeping board (counts by status and rooms), room status updates, rooms out of
+order or out of service and back, and guest service requests (Do Not Disturb, Make Up Room)."""
 
-from typing import Annotated
+from datetime import date as Date
+from typing import Annotated, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeStatus, RoomStatus
-from app.opera.housekeeping import HousekeepingAPI, HousekeepingBoard, HousekeepingRoom, ServiceRequest, StatusCount
+from app.opera.housekeeping import (
+    HousekeepingAPI,
+    HousekeepingBoard,
+    HousekeepingRoom,
+    HousekeepingState,
+    OutOfServiceKind,
+    ServiceRequest,
+    StatusCount,
+)
 from app.opera.models import OperaWarning, PageInfo
 from app.tools.billing import HotelId
 from app.tools.registry import ToolDef, ToolServices, tool_error
@@ -38,6 +47,10 @@ class RoomsUpdated(BaseModel):
     room_status: str | None = Field(default=None, description="the housekeeping status now set")
     housekeeping_status: str | None = Field(default=None, description="the housekeeper's occupancy now set")
     service_request: str | None = Field(default=None, description="the guest service request now set")
+    reason_code: str | None = Field(default=None, description="why the rooms are out of order/service")
+    from_date: Date | None = Field(default=None, description="first night out of order/service")
+    through_date: Date | None = Field(default=None, description="last night out of order/service")
+    return_status: str | None = Field(default=None, description="the status the rooms take back in service")
     warnings: list[OperaWarning] = Field(default_factory=list)
     next_step: str
 
@@ -115,24 +128,82 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def update_room_status(
         room_ids: RoomNumbers,
         room_status: Annotated[
-            RoomStatus | None, Field(description="new housekeeping status, e.g. Clean after cleaning, Inspected")
+            RoomStatus | None,
+            Field(
+                description=(
+                    "new status: Clean, Dirty, Pickup or Inspected; or OutOfOrder / OutOfService, which need "
+                    "reason_code, from_date and through_date"
+                )
+            ),
         ] = None,
         housekeeping_status: Annotated[
             FrontOfficeStatus | None,
             Field(description="what the housekeeper found: Vacant or Occupied (for discrepancy checks)"),
         ] = None,
+        reason_code: Annotated[
+            str | None,
+            Field(
+                max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+                description="OutOfOrder/OutOfService only: the hotel's reason code, e.g. MAINT",
+            ),
+        ] = None,
+        from_date: Annotated[
+            Date | None, Field(description="OutOfOrder/OutOfService only: first night, YYYY-MM-DD (today or later)")
+        ] = None,
+        through_date: Annotated[
+            Date | None, Field(description="OutOfOrder/OutOfService only: last night, YYYY-MM-DD")
+        ] = None,
+        return_status: Annotated[
+            HousekeepingState,
+            Field(description="OutOfOrder/OutOfService only: status once back in service (default Dirty)"),
+        ] = "Dirty",
+        remarks: Annotated[
+            str | None, Field(max_length=2000, description="OutOfOrder/OutOfService only: what is to be repaired")
+        ] = None,
+        return_to_service: Annotated[
+            OutOfServiceKind | None,
+            Field(
+                description=(
+                    "end the rooms' OutOfOrder or OutOfService period (repair done); room_status is then the status "
+                    "they take, default the return_status given when they were taken out"
+                )
+            ),
+        ] = None,
         hotel_id: HotelId = None,
     ) -> RoomsUpdated:
         hotel = services.hotel(hotel_id)
+        rooms = _unique(room_ids)
+        if return_to_service is not None:
+            if room_status in ("OutOfOrder", "OutOfService") or housekeeping_status is not None:
+                raise ToolError(
+                    "return_to_service goes with room_status Clean, Dirty, Pickup or Inspected (or none) and no "
+                    "housekeeping_status; nothing was changed"
+                )
+            back = cast("HousekeepingState | None", room_status)
+            return await end_out_of_service(hotel, rooms, return_to_service, back)
+        if room_status in ("OutOfOrder", "OutOfService"):
+            return await take_out_of_service(
+                hotel, rooms, "OutOfOrder" if room_status == "OutOfOrder" else "OutOfService",
+                housekeeping_status=housekeeping_status, reason_code=reason_code, from_date=from_date,
+                through_date=through_date, return_status=return_status, remarks=remarks,
+            )
         if room_status is None and housekeeping_status is None:
             raise ToolError(
                 "update_room_status needs room_status (Clean, Dirty, Pickup, Inspected, OutOfOrder, OutOfService) "
                 "and/or housekeeping_status (Vacant, Occupied); nothing was changed"
             )
-        rooms = _unique(room_ids)
+        repair_only = [name for name, value in (
+            ("reason_code", reason_code), ("from_date", from_date), ("through_date", through_date),
+            ("remarks", remarks),
+        ) if value is not None]
+        if repair_only:
+            raise ToolError(
+                f"{', '.join(repair_only)} only go with room_status OutOfOrder or OutOfService; nothing was changed"
+            )
+        state = cast("HousekeepingState | None", room_status)  # OutOfOrder/OutOfService returned above
         try:
             warnings = await housekeeping.update_room_status(
-                hotel, rooms, room_status=room_status, housekeeping_status=housekeeping_status
+                hotel, rooms, room_status=state, housekeeping_status=housekeeping_status
             )
         except OperaNotFoundError as exc:
             raise tool_error(
@@ -143,14 +214,121 @@ def build(services: ToolServices) -> list[ToolDef]:
             raise tool_error(
                 exc, what=f"update_room_status of {', '.join(rooms)}",
                 next_step=(
-                    "an occupied room cannot be put OutOfOrder/OutOfService; check each room with "
-                    "get_housekeeping_overview and retry with the rooms that qualify"
+                    "a room out of order/service changes status when it returns to service "
+                    "(return_to_service=OutOfOrder/OutOfService); check each room with get_housekeeping_overview"
                 ),
             ) from None
         return RoomsUpdated(
             hotel_id=hotel, room_ids=rooms, room_status=room_status, housekeeping_status=housekeeping_status,
             warnings=warnings,
             next_step="Clean/Inspected vacant rooms can now be given to arrivals (find_available_rooms, check_in)",
+        )
+
+    async def take_out_of_service(
+        hotel: str,
+        rooms: list[str],
+        kind: OutOfServiceKind,
+        *,
+        housekeeping_status: str | None,
+        reason_code: str | None,
+        from_date: Date | None,
+        through_date: Date | None,
+        return_status: HousekeepingState,
+        remarks: str | None,
+    ) -> RoomsUpdated:
+        missing = [name for name, value in (
+            ("reason_code", reason_code), ("from_date", from_date), ("through_date", through_date),
+        ) if value is None]
+        if missing:
+            raise ToolError(
+                f"room_status {kind} needs {', '.join(missing)}: the reason code (e.g. MAINT) and the first and last "
+                "night out of service; nothing was changed"
+            )
+        if housekeeping_status is not None:
+            raise ToolError(f"housekeeping_status cannot be set together with {kind}; nothing was changed")
+        assert reason_code is not None and from_date is not None and through_date is not None
+        if through_date < from_date:
+            raise ToolError(
+                f"through_date {through_date} is before from_date {from_date}; nothing was changed"
+            )
+        try:
+            warnings = await housekeeping.take_out_of_service(
+                hotel, rooms, kind=kind, start=from_date, end=through_date, reason_code=reason_code.upper(),
+                return_status=return_status, remarks=remarks,
+            )
+        except OperaNotFoundError as exc:
+            raise tool_error(
+                exc, what=f"{kind} for {', '.join(rooms)}",
+                next_step="check the room numbers with get_housekeeping_overview; no room was changed",
+            ) from None
+        except OperaBadRequestError as exc:
+            if not await already_out(hotel, rooms, kind, from_date, through_date, reason_code.upper()):
+                raise tool_error(
+                    exc, what=f"{kind} for {', '.join(rooms)}",
+                    next_step=(
+                        "a room occupied or assigned to a stay on those nights cannot be taken out of service; the "
+                        "reason must be one the hotel configured (the error lists them); retry with the rooms that "
+                        "qualify"
+                    ),
+                ) from None
+            # a repeat: every room already has exactly this period, so the goal is reached
+            warnings = [OperaWarning(message=f"the rooms were already {kind} for these nights; nothing was changed")]
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"{kind} for {', '.join(rooms)}",
+                next_step=(
+                    "a room occupied or assigned to a stay on those nights cannot be taken out of service; the reason "
+                    "must be one the hotel configured (the error lists them); retry with the rooms that qualify"
+                ),
+            ) from None
+        return RoomsUpdated(
+            hotel_id=hotel, room_ids=rooms, room_status=kind, reason_code=reason_code.upper(), from_date=from_date,
+            through_date=through_date, return_status=return_status, warnings=warnings,
+            next_step=f"update_room_status(return_to_service={kind}) when the work is done",
+        )
+
+    async def already_out(
+        hotel: str, rooms: list[str], kind: OutOfServiceKind, start: Date, end: Date, reason: str
+    ) -> bool:
+        try:
+            periods = await housekeeping.out_of_service_rooms(hotel, kind, start, end)
+        except OperaError:
+            return False
+        same = {p.room_id for p in periods if (p.start, p.end, (p.reason_code or "").upper()) == (start, end, reason)}
+        return all(room in same for room in rooms)
+
+    async def end_out_of_service(
+        hotel: str, rooms: list[str], kind: OutOfServiceKind, return_status: HousekeepingState | None
+    ) -> RoomsUpdated:
+        what = f"return_to_service {kind} of {', '.join(rooms)}"
+        try:
+            warnings = await housekeeping.return_to_service(hotel, rooms, kind=kind, return_status=return_status)
+        except OperaNotFoundError as exc:
+            raise tool_error(
+                exc, what=what, next_step="check the room numbers with get_housekeeping_overview; no room was changed"
+            ) from None
+        except OperaBadRequestError as exc:
+            # A repeat after the rooms came back: nothing of this kind is left on them, so the goal is reached.
+            try:
+                still = await housekeeping.overview(hotel, room_statuses=[kind], limit=100)
+            except OperaError:
+                still = None
+            if still is None or still.page.has_more or any(r.room_id in rooms for r in still.rooms):
+                raise tool_error(
+                    exc, what=what,
+                    next_step=(
+                        "check with get_housekeeping_overview whether each room is OutOfOrder or OutOfService and "
+                        "retry with return_to_service set to what it shows"
+                    ),
+                ) from None
+            warnings = [OperaWarning(message=f"none of these rooms is {kind} any more; nothing was changed")]
+        except OperaError as exc:
+            raise tool_error(exc, what=what, next_step="retry; the rooms are unchanged if OPERA refused") from None
+        return RoomsUpdated(
+            hotel_id=hotel, room_ids=rooms, room_status=return_status, return_status=return_status,
+            warnings=warnings,
+            next_step="the rooms are back in service; Clean/Inspected vacant ones can go to arrivals "
+            "(find_available_rooms)",
         )
 
     async def set_service_request(
@@ -191,9 +369,12 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="update_room_status", toolset="housekeeping", access="write", fn=update_room_status,
             title="Set room status",
             description=(
-                "Set the housekeeping status of one or more rooms (e.g. Clean or Inspected after cleaning, Dirty, "
-                "OutOfService). Setting the same status twice is harmless. Occupied rooms cannot be put out of "
-                "order. Next: find_available_rooms / check_in for arrivals waiting for a clean room."
+                "Set the status of one or more rooms: Clean or Inspected after cleaning, Dirty, Pickup; or take "
+                "them OutOfOrder / OutOfService with reason_code, from_date and through_date (and the "
+                "return_status for afterwards). Occupied rooms, or rooms assigned to a stay on those nights, cannot "
+                "be taken out. Setting the same housekeeping status twice is harmless. Next: find_available_rooms / "
+                "check_in for arrivals waiting for a clean room. Once a repair is done, return_to_service="
+                "OutOfOrder/OutOfService puts the rooms back (repeating it is harmless)."
             ),
             idempotent=True,
         ),

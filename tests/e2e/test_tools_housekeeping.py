@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from tests.support.mcp_client import call_error, call_ok, mcp_client
@@ -21,7 +22,7 @@ async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: Serve
     assert not result.is_error, result.content
     board = result.structured_content
     assert board is not None
-    expected = Counter(room.room_status for room in hotel.rooms.values())
+    expected = Counter(hotel.room_status(room) for room in hotel.rooms.values())
     assert {c["room_status"]: c["rooms"] for c in board["counts"]} == dict(expected)
     assert sorted(r["room_id"] for r in board["rooms"]) == sorted(hotel.rooms)
     assert board["page"]["has_more"] is False
@@ -31,7 +32,7 @@ async def test_overview_counts_rooms_by_status_and_walks_all_pages(server: Serve
 async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread, hotel: Any) -> None:
     occupied_dirty = {
         room.room_id for room in hotel.rooms.values()
-        if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Occupied"
+        if hotel.room_status(room) == "Dirty" and hotel.front_office_status(room.room_id) == "Occupied"
     }
     async with mcp_client(server.url, mode="legacy") as client:
         board = await call_ok(client, "get_housekeeping_overview",
@@ -43,7 +44,7 @@ async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread
 
 async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(server: ServerThread, hotel: Any) -> None:
     rooms = [room.room_id for room in hotel.rooms.values()
-             if room.room_status == "Dirty" and hotel.front_office_status(room.room_id) == "Vacant"][:3]
+             if hotel.room_status(room) == "Dirty" and hotel.front_office_status(room.room_id) == "Vacant"][:3]
     async with mcp_client(server.url) as client:
         first = await call_ok(client, "update_room_status", {"room_ids": rooms, "room_status": "Clean"})
         again = await call_ok(client, "update_room_status", {"room_ids": rooms, "room_status": "Clean"})
@@ -68,11 +69,41 @@ async def test_an_unknown_room_number_is_refused_and_nothing_changes(server: Ser
 async def test_an_occupied_room_cannot_go_out_of_order(server: ServerThread, hotel: Any) -> None:
     occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
     async with mcp_client(server.url) as client:
-        error = await call_error(client, "update_room_status", {"room_ids": [occupied], "room_status": "OutOfOrder"})
+        today = hotel.business_date.isoformat()
+        error = await call_error(client, "update_room_status", {
+            "room_ids": [occupied], "room_status": "OutOfOrder", "reason_code": "MAINT", "from_date": today,
+            "through_date": today,
+        })
+        no_reason = await call_error(client, "update_room_status",
+                                     {"room_ids": [occupied], "room_status": "OutOfOrder"})
         nothing = await call_error(client, "update_room_status", {"room_ids": [occupied]})
     assert occupied in error and "OutOfOrder" in error
-    assert hotel.rooms[occupied].room_status != "OutOfOrder"
+    assert hotel.room_status(hotel.rooms[occupied]) != "OutOfOrder"
+    assert "reason_code, from_date, through_date" in no_reason
     assert "needs room_status" in nothing
+
+
+async def test_a_room_goes_out_of_order_and_back_and_repeats_are_harmless(server: ServerThread, hotel: Any) -> None:
+    room = next(r.room_id for r in hotel.rooms.values()
+                if hotel.room_status(r) == "Clean" and hotel.front_office_status(r.room_id) == "Vacant"
+                and hotel.arrival_for(r.room_id) is None
+                and not any(x.room_id == r.room_id and x.status == "Reserved" for x in hotel.reservations.values()))
+    today = hotel.business_date
+    out = {"room_ids": [room], "room_status": "OutOfOrder", "reason_code": "plumb", "from_date": today.isoformat(),
+           "through_date": (today + timedelta(days=2)).isoformat()}
+    async with mcp_client(server.url) as client:
+        first = await call_ok(client, "update_room_status", out)
+        repeat = await call_ok(client, "update_room_status", out)
+        found = await call_ok(client, "find_available_rooms", {"room_type": hotel.rooms[room].room_type, "limit": 100})
+        back = await call_ok(client, "update_room_status",
+                             {"room_ids": [room], "return_to_service": "OutOfOrder", "room_status": "Inspected"})
+        back_again = await call_ok(client, "update_room_status",
+                                   {"room_ids": [room], "return_to_service": "OutOfOrder"})
+    assert first["reason_code"] == "PLUMB" and first["return_status"] == "Dirty"
+    assert repeat["warnings"] and "already" in repeat["warnings"][0]["message"]
+    assert room not in [r["room_id"] for r in found["rooms"]]
+    assert back["room_status"] == "Inspected" and hotel.room_status(hotel.rooms[room]) == "Inspected"
+    assert "nothing was changed" in back_again["warnings"][0]["message"]
 
 
 async def test_do_not_disturb_is_set_shown_and_cleared(server: ServerThread, hotel: Any) -> None:

@@ -3,6 +3,7 @@ several rooms at once, guest service requests, and that every change shows in th
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 OVERVIEW = "/hsk/v1/hotels/SAND01/housekeepingOverview"
 STATUS = "/hsk/v1/hotels/SAND01/rooms/status"
 SERVICE = "/hsk/v1/hotels/SAND01/serviceRequests"
+OUT_OF_ORDER = "/hsk/v1/hotels/SAND01/rooms/outOfOrderRooms"
+OUT_OF_SERVICE = "/hsk/v1/hotels/SAND01/rooms/outOfServiceRooms"
 
 
 async def board(ohip: httpx.AsyncClient, *params: tuple[str, Any]) -> dict[str, Any]:
@@ -110,28 +113,94 @@ async def test_an_unknown_room_in_the_list_changes_nothing(ohip: httpx.AsyncClie
     assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
 
 
+def repair(room_ids: list[str], **details: Any) -> dict[str, Any]:
+    today = date.today()
+    body = {"start": today.isoformat(), "end": (today + timedelta(days=2)).isoformat(), "reasonCode": "PLUMB",
+            "returnStatus": "Dirty", **details}
+    return {"criteria": {"roomRangeList": {"roomIds": room_ids, "roomOutOfOrder": body}}}
+
+
+def completion(room_id: str, return_status: str) -> dict[str, Any]:
+    entry = {"roomId": room_id, "roomOutOfOrder": {"returnStatus": return_status}}
+    return {"criteria": {"roomRepairByRoomNumber": [entry]}}
+
+
+async def test_put_room_related_status_sets_only_the_four_housekeeping_states(ohip: httpx.AsyncClient) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+
+    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"})
+
+    assert response.status_code == 400
+    assert "postOutOfOrderRooms" in response.json()["detail"]
+    assert response.json()["o:errorPath"] == "housekeepingRoomStatus"
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
+
+
 async def test_an_occupied_room_cannot_go_out_of_order(ohip: httpx.AsyncClient) -> None:
     occupied = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Occupied")))
     room_id = occupied[0]["roomId"]
     before = status_of(occupied[0])["housekeepingRoomStatus"]
 
-    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"})
+    response = await ohip.post(OUT_OF_ORDER, json=repair([room_id]))
 
     assert response.status_code == 400
     assert "occupied" in response.json()["detail"] and room_id in response.json()["detail"]
     assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == before
 
 
-@pytest.mark.lenient_requests  # the status in lower case, as some clients send enums
-async def test_a_vacant_room_goes_out_of_order_and_leaves_the_sellable_list(ohip: httpx.AsyncClient) -> None:
+async def test_a_room_out_of_order_shows_for_its_nights_and_returns_to_the_status_given(
+    ohip: httpx.AsyncClient,
+) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
 
-    response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "outoforder"})
-
-    assert response.status_code == 200
+    response = await ohip.post(OUT_OF_ORDER, json=repair([room_id], repairRemarks="leaking tap"))
+    assert response.status_code == 201, response.text
     row = await fof_room(ohip, room_id)
     assert row["housekeeping"]["roomStatus"]["roomStatus"] == "OutOfOrder"
-    assert row["outOfOrder"][0]["roomStatus"] == "OutOfOrder"
+    assert row["outOfOrder"][0]["reasonCode"] == "PLUMB" and row["outOfOrder"][0]["returnStatus"] == "Dirty"
+    listed = await ohip.get(OUT_OF_ORDER, params={"startDate": date.today().isoformat()})
+    assert room_id in [r["roomId"] for r in listed.json()["housekeepingRooms"]["room"]]
+    assert (await ohip.get(OUT_OF_SERVICE, params={"startDate": date.today().isoformat(),
+                                                   "roomId": room_id})).status_code == 204
+    refused = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "Clean"})
+    assert refused.status_code == 400 and "completeOutOfOrderRooms" in refused.json()["detail"]
+
+    done = await ohip.put(OUT_OF_ORDER, json=completion(room_id, "Inspected"))
+
+    assert done.status_code == 200, done.text
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Inspected"
+    again = await ohip.put(OUT_OF_ORDER, json=completion(room_id, "Inspected"))
+    assert again.status_code == 400 and "not OutOfOrder" in again.json()["detail"]
+
+
+async def test_a_room_out_of_service_from_tomorrow_is_still_clean_today(ohip: httpx.AsyncClient) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+    tomorrow = date.today() + timedelta(days=1)
+
+    response = await ohip.post(OUT_OF_SERVICE, json=repair([room_id], start=tomorrow.isoformat()))
+
+    assert response.status_code == 201, response.text
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
+    listed = await ohip.get(OUT_OF_SERVICE, params={"startDate": tomorrow.isoformat(), "roomId": room_id})
+    assert listed.json()["housekeepingRooms"]["room"][0]["outOfOrder"][0]["housekeepingRoomStatus"] == "OutOfService"
+
+
+async def test_out_of_order_needs_a_configured_reason_dates_in_order_and_a_return_status(
+    ohip: httpx.AsyncClient,
+) -> None:
+    (room_id,) = await vacant_rooms(ohip, 1)
+    today = date.today()
+
+    unknown = await ohip.post(OUT_OF_ORDER, json=repair([room_id], reasonCode="BROKEN"))
+    backwards = await ohip.post(OUT_OF_ORDER, json=repair([room_id], end=(today - timedelta(days=1)).isoformat()))
+    no_end = repair([room_id])
+    del no_end["criteria"]["roomRangeList"]["roomOutOfOrder"]["end"]
+    missing = await ohip.post(OUT_OF_ORDER, json=no_end)
+
+    assert unknown.status_code == 400 and "MAINT" in unknown.json()["detail"]
+    assert backwards.status_code == 400 and backwards.json()["o:errorPath"].endswith(".end")
+    assert missing.status_code == 400 and missing.json()["o:errorPath"].endswith(".end")
+    assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
 
 
 async def test_a_status_update_needs_a_status_and_rooms(ohip: httpx.AsyncClient) -> None:

@@ -32,7 +32,7 @@ from app.sandbox.routes.common import (
     read_json,
 )
 from app.sandbox.routes.rsv import reservation_body, reservation_path
-from app.sandbox.state import ROOM_STATUSES, Hotel, ReservationChange, Room, SandboxError
+from app.sandbox.state import ROOM_STATUSES, Hotel, ReservationChange, Room, RoomRepair, SandboxError
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -116,7 +116,7 @@ class RoomFilter:
             key = _room_number_key(room.room_id)
             if (low and key < low) or (high and key > high):
                 continue
-            if self.room_statuses and room.room_status not in self.room_statuses:
+            if self.room_statuses and hotel.room_status(room) not in self.room_statuses:
                 continue
             if room_types and room.room_type.upper() not in room_types:
                 continue
@@ -175,7 +175,7 @@ def room_row(hotel: Hotel, room: Room, day: RoomDay, keys: RoomKeys = FOF_KEYS) 
         "roomFeatures": room_features(hotel, room),
         "housekeeping": {
             keys.status: {
-                keys.status: room.room_status,
+                keys.status: hotel.room_status(room),
                 "frontOfficeStatus": day.front_office_status,
                 "housekeepingStatus": day.front_office_status,
                 "reservationStatusList": day.reservation_statuses,
@@ -184,12 +184,31 @@ def room_row(hotel: Hotel, room: Room, day: RoomDay, keys: RoomKeys = FOF_KEYS) 
             "roomPersons": {"frontOfficePersons": day.persons, "houseKeepingPersons": day.persons},
         },
     }
-    if not room.sellable:
-        block: dict[str, Any] = {keys.status: room.room_status, "returnStatus": "Dirty"}  # back via cleaning
-        if room.out_of_order_reason:
-            block["reasonCode"] = room.out_of_order_reason
-        row["outOfOrder"] = [block]
+    repair = room.repair_on(hotel.business_date)
+    if repair is not None:
+        row["outOfOrder"] = [out_of_order_block(repair, keys)]
     return row
+
+
+def out_of_order_block(repair: RoomRepair, keys: RoomKeys = FOF_KEYS) -> dict[str, Any]:
+    """A repair as Oracle's `roomOutOfOrderType`: the status shown, the reason, the nights and the status after.
+
+    fof and hsk spell it differently again: `reasonDesc` in fof, `reasonDescription` and a repair id in hsk.
+    """
+    block: dict[str, Any] = {
+        keys.status: repair.kind,
+        "returnStatus": repair.return_status,
+        "reasonCode": repair.reason_code,
+        "start": repair.start.isoformat(),
+        "end": repair.end.isoformat(),
+    }
+    if keys is HSK_KEYS:
+        block["roomRepairId"] = {"id": repair.repair_id, "type": "RoomRepair"}
+    if repair.reason_description:
+        block["reasonDesc" if keys is FOF_KEYS else "reasonDescription"] = repair.reason_description
+    if repair.remarks:
+        block["repairRemarks"] = repair.remarks
+    return block
 
 
 def warning(text: str, code: str) -> dict[str, str]:

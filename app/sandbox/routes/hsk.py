@@ -1,9 +1,11 @@
-"""Sandbox routes for the OHIP hsk module: the housekeeping board, room status updates and guest service
-requests (Do Not Disturb, Make Up Room). The same rooms show in fof under other key names."""
+"""Sandbox routes for the OHIP hsk module: the housekeeping board, room status updates, rooms out of order or out
+of service, and guest service requests (Do Not Disturb, Make Up Room). The same rooms show in fof under other key
+names."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -11,11 +13,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
+    as_date,
     as_enum,
     as_list,
     as_object,
     as_text,
     bad_input,
+    created,
     hotel_of,
     ohip_json,
     page_params,
@@ -30,9 +34,18 @@ from app.sandbox.routes.fof import (
     RoomDay,
     RoomFilter,
     enum_values,
+    out_of_order_block,
     room_row,
 )
-from app.sandbox.state import ROOM_STATUSES, SERVICE_REQUESTS, TURNDOWN_STATUSES, Hotel, Room
+from app.sandbox.state import (
+    HOUSEKEEPING_STATUSES,
+    ROOM_STATUSES,
+    SERVICE_REQUESTS,
+    TURNDOWN_STATUSES,
+    Hotel,
+    RepairKind,
+    Room,
+)
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -67,6 +80,22 @@ def _room_ids(entries: Any, path: str) -> list[str]:
     return room_ids
 
 
+def _range_rooms(hotel: Hotel, room_range: dict[str, Any], path: str) -> list[str]:
+    """The rooms from `roomRangeList`: its `roomIds` and/or every room of `range.roomRange` (from..to numbers)."""
+    ids = [str(as_text(v, f"{path}.roomIds", max_length=20)) for v in as_list(room_range.get("roomIds")) if v]
+    bounds = as_object(as_object(room_range.get("range"), f"{path}.range").get("roomRange"), f"{path}.range.roomRange")
+    low = as_text(bounds.get("fromRoomNumber"), f"{path}.range.roomRange.fromRoomNumber", max_length=20)
+    high = as_text(bounds.get("toRoomNumber"), f"{path}.range.roomRange.toRoomNumber", max_length=20)
+    if low or high:
+        chosen = RoomFilter([], [], [], [], [], low or high, high or low).rooms(hotel)
+        ids.extend(room.room_id for room, _ in chosen)
+    return _room_ids(ids, f"{path}.roomIds")
+
+
+def _collection(kind: RepairKind) -> str:
+    return "outOfOrderRooms" if kind == "OutOfOrder" else "outOfServiceRooms"
+
+
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
 
@@ -98,7 +127,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         ).rooms(hotel)
         page, paging = paged(selection, limit, offset)
         # The counts cover every room the filters select, not just this page: the board's summary line.
-        counts = Counter(room.room_status for room, _ in selection)
+        counts = Counter(hotel.room_status(room) for room, _ in selection)
         return ohip_json(
             {
                 "housekeepingRoomInfo": {
@@ -118,14 +147,15 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         hotel = hotel_of(sandbox, request)
         body = await read_json(request)
         room_ids = _room_ids(body.get("roomList"), "roomList")
+        # OutOfOrder/OutOfService are in the enum but have their own operations: the state refuses them with 400.
         room_status = as_enum(body.get("housekeepingRoomStatus"), ROOM_STATUSES, "housekeepingRoomStatus")
         turndown = as_enum(body.get("turndownStatus"), TURNDOWN_STATUSES, "turndownStatus")
         # housekeepingStatus is the housekeeper's occupancy report; the sandbox has no discrepancies to record.
         as_enum(body.get("housekeepingStatus"), FRONT_OFFICE_STATUSES, "housekeepingStatus")
         if room_status is None and turndown is None:
             raise bad_input(
-                "Nothing to change: send housekeepingRoomStatus (Clean, Dirty, Pickup, Inspected, OutOfOrder, "
-                "OutOfService) and/or turndownStatus",
+                f"Nothing to change: send housekeepingRoomStatus ({', '.join(HOUSEKEEPING_STATUSES)}) and/or "
+                "turndownStatus",
                 "housekeepingRoomStatus",
             )
         sandbox.enterprise.update_room_status(hotel.code, room_ids, room_status, turndown=turndown)
@@ -144,8 +174,98 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.set_service_request(hotel.code, room_ids, status)
         return ohip_json({})
 
+    def post_repair(kind: RepairKind) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            hotel = hotel_of(sandbox, request)
+            criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+            room_range = as_object(criteria.get("roomRangeList"), "criteria.roomRangeList")
+            room_ids = _range_rooms(hotel, room_range, "criteria.roomRangeList")
+            path = "criteria.roomRangeList.roomOutOfOrder"
+            details = as_object(room_range.get("roomOutOfOrder"), path)
+            sandbox.enterprise.start_repair(
+                hotel.code,
+                kind,
+                room_ids,
+                start=as_date(details.get("start"), f"{path}.start"),
+                end=as_date(details.get("end"), f"{path}.end"),
+                reason_code=as_text(details.get("reasonCode"), f"{path}.reasonCode", max_length=20),
+                return_status=as_enum(details.get("returnStatus"), ROOM_STATUSES, f"{path}.returnStatus"),
+                reason_description=as_text(
+                    details.get("reasonDescription"), f"{path}.reasonDescription", max_length=80
+                ),
+                remarks=as_text(details.get("repairRemarks"), f"{path}.repairRemarks", max_length=2000),
+            )
+            return created(request, f"{BASE}/hotels/{hotel.code}/rooms/{_collection(kind)}", {})
+
+        return handler
+
+    def complete_repair(kind: RepairKind) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            hotel = hotel_of(sandbox, request)
+            criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+            returns: list[tuple[str, str | None]] = []
+            for index, entry in enumerate(as_list(criteria.get("roomRepairByRoomNumber"))):
+                where = f"criteria.roomRepairByRoomNumber[{index}]"
+                entry = as_object(entry, where)
+                room_id = as_text(entry.get("roomId"), f"{where}.roomId", max_length=20)
+                if room_id is None:
+                    raise bad_input(f"{where}.roomId is required", f"{where}.roomId")
+                details = as_object(entry.get("roomOutOfOrder"), f"{where}.roomOutOfOrder")
+                back = as_enum(details.get("returnStatus"), ROOM_STATUSES, f"{where}.roomOutOfOrder.returnStatus")
+                returns.append((room_id, back))
+            room_range = as_object(criteria.get("roomRangeList"), "criteria.roomRangeList")
+            if room_range:
+                path = "criteria.roomRangeList.roomOutOfOrder"
+                details = as_object(room_range.get("roomOutOfOrder"), path)
+                back = as_enum(details.get("returnStatus"), ROOM_STATUSES, f"{path}.returnStatus")
+                returns.extend((room_id, back) for room_id in _range_rooms(hotel, room_range, "criteria.roomRangeList"))
+            if not returns:
+                raise bad_input(
+                    "Name the rooms in criteria.roomRepairByRoomNumber or criteria.roomRangeList", "criteria"
+                )
+            sandbox.enterprise.complete_repair(hotel.code, kind, returns)
+            return ohip_json({})
+
+        return handler
+
+    def get_repairs(kind: RepairKind) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            hotel = hotel_of(sandbox, request)
+            start = as_date(query_value(request, "startDate"), "startDate")
+            if start is None:
+                raise bad_input("startDate is required", "startDate")
+            end = as_date(query_value(request, "endDate"), "endDate") or start
+            if end < start:
+                raise bad_input("endDate is before startDate", "endDate")
+            room_id = query_value(request, "roomId")
+            selection = RoomFilter(
+                [], [], query_values(request, "roomTypes"), query_values(request, "roomClasses"), [], None, None,
+                also=lambda room, _day: room_id in (None, room.room_id),
+            ).rooms(hotel)
+            rows = []
+            for room, day in selection:
+                repairs = [r for r in room.repairs if r.kind == kind and r.covers(start, end)]
+                if repairs:
+                    row = housekeeping_row(hotel, room, day)
+                    row["outOfOrder"] = [out_of_order_block(r, HSK_KEYS) for r in repairs]
+                    rows.append(row)
+            if not rows:
+                return Response(status_code=204)
+            return ohip_json({"housekeepingRooms": {"room": rows, "hotelId": hotel.code}})
+
+        return handler
+
     hotel = f"{BASE}/hotels/{{hotelId}}"
+    repairs: list[BaseRoute] = []
+    for kind in ("OutOfOrder", "OutOfService"):
+        collection = f"{hotel}/rooms/{_collection(kind)}"
+        repairs += [
+            Route(collection, get_repairs(kind), methods=["GET"], name=f"get{kind}Rooms"),
+            Route(collection, post_repair(kind), methods=["POST"], name=f"post{kind}Rooms"),
+            Route(collection, complete_repair(kind), methods=["PUT"], name=f"complete{kind}Rooms"),
+        ]
     return [
+        *repairs,
         Route(
             f"{hotel}/housekeepingOverview",
             get_housekeeping_overview,
