@@ -21,6 +21,8 @@ ENV_PREFIX = "OPERA_"
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the public demo credential of the emulator
 SANDBOX_APP_KEY = "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"
+#: The emulator's enterprise; like OCIM, its token endpoint wants an `enterpriseId` header for client_credentials.
+SANDBOX_ENTERPRISE_ID = "SANDBOX"
 SANDBOX_PATH = "/sandbox"
 
 TOOLSETS = ("reservations", "availability", "guests", "front_desk", "housekeeping", "billing", "system")
@@ -215,6 +217,10 @@ class Settings(BaseSettings):
                 raise ValueError("OPERA_APP_KEY is required with real OHIP credentials (the x-app-key header)")
             if self.grant_type == "password" and not (self.username and self.password):
                 raise ValueError("OPERA_GRANT_TYPE=password needs OPERA_USERNAME and OPERA_PASSWORD")
+            if self.grant_type == "client_credentials" and not self.enterprise_id:
+                # OCIM refuses a client_credentials token without the enterpriseId header (REAL-OPERA.md 2a).
+                raise ValueError("OPERA_ENTERPRISE_ID is required with OPERA_GRANT_TYPE=client_credentials "
+                                 "(the enterpriseId header of the token request; OPERA_GRANT_TYPE=password needs none)")
         return self
 
     # --- derived -------------------------------------------------------------------------------------------
@@ -268,6 +274,11 @@ class Settings(BaseSettings):
     @property
     def effective_app_key(self) -> SecretStr:
         return self.app_key or SecretStr(SANDBOX_APP_KEY)
+
+    @property
+    def effective_enterprise_id(self) -> str | None:
+        """The `enterpriseId` header value: the configured one, or the embedded sandbox's in sandbox mode."""
+        return self.enterprise_id or (SANDBOX_ENTERPRISE_ID if self.sandbox_mode else None)
 
     @property
     def mode(self) -> Literal["sandbox", "ohip"]:

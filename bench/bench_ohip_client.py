@@ -23,7 +23,7 @@ from datetime import date
 
 import httpx
 
-from app.config import SANDBOX_APP_KEY, load_settings
+from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID, load_settings
 from app.opera.http import OperaHTTP
 from app.opera.reservations import GET_HOTEL_RESERVATIONS, GET_RESERVATION
 from app.sandbox.app import SandboxConfig, create_sandbox_app
@@ -49,7 +49,8 @@ async def main(calls: int) -> None:
     sandbox_app = create_sandbox_app(SandboxConfig(business_date=date(2026, 5, 1)))
     with serve(sandbox_app) as srv:
         settings = load_settings(client_id="sandbox-client", client_secret="sandbox-secret", base_url=srv.url,
-                                 app_key=SANDBOX_APP_KEY, requests_per_second=100_000, burst_capacity=100_000,
+                                 app_key=SANDBOX_APP_KEY, enterprise_id=SANDBOX_ENTERPRISE_ID,
+                                 requests_per_second=100_000, burst_capacity=100_000,
                                  log_level="WARNING")
         http = OperaHTTP(settings, Metrics())
         await http.start()

@@ -80,7 +80,8 @@ def run(servers: dict[str, Any], sandbox_url: str, calls: int, rounds: int) -> N
         token = http.post(f"{sandbox_url}/oauth/v1/tokens", data={"grant_type": "client_credentials",
                                                                    "scope": "urn:opc:hgbu:ws:__myscopes__"},
                           auth=("sandbox-client", "sandbox-secret"),
-                          headers={"x-app-key": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"}).json()["access_token"]
+                          headers={"x-app-key": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b",
+                                   "enterpriseId": "SANDBOX"}).json()["access_token"]
         rows = http.get(f"{sandbox_url}/rsv/v1/hotels/SAND01/reservations",
                         params={"reservationStatuses": "InHouse", "limit": 5},
                         headers={"Authorization": f"Bearer {token}", "x-hotelid": "SAND01",

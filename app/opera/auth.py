@@ -1,9 +1,10 @@
 """TokenManager: OHIP OAuth tokens (CONTRACT.md 1.1), fetched once, shared by every caller, refreshed before expiry.
 
-Concurrent callers on a cold or expiring token wait on one token request (single flight). A 401 on a business call
-invalidates exactly the token it was sent with, so the caller refreshes once and replays once. With a shared token
-store (Redis) the single flight spans the fleet: the refresh runs under the store's lock and reads the store again
-first, so replicas share one token; if the store fails this replica carries on with a token of its own.
+Concurrent callers on a cold or expiring token wait on one token request (single flight). A 401, or a 403 without a
+body (OHIP's answer to a stale or revoked token), on a business call invalidates exactly the token it was sent with,
+so the caller refreshes once and replays once. With a shared token store (Redis) the single flight spans the fleet:
+the refresh runs under the store's lock and reads the store again first, so replicas share one token; if the store
+fails this replica carries on with a token of its own.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class TokenManager:
         return token.access_token
 
     async def invalidate(self, token: str) -> None:
-        """OHIP answered 401 to `token`: forget it, unless a newer token has replaced it already."""
+        """OHIP refused `token` (401, or 403 without a body): forget it, unless a newer token has replaced it."""
         current = self._current
         if current is not None and current.access_token == token:
             self._current = None
@@ -217,8 +218,10 @@ class TokenManager:
             "x-app-key": s.effective_app_key.get_secret_value(),
             "Accept": "application/json",
         }
-        if s.enterprise_id:
-            headers["enterpriseId"] = s.enterprise_id
+        # The spec: enterpriseId is for the client-credentials flow (OCIM) only.
+        enterprise = s.effective_enterprise_id
+        if s.grant_type == "client_credentials" and enterprise:
+            headers["enterpriseId"] = enterprise
         return headers
 
     async def _request_token(self) -> StoredToken:
@@ -249,7 +252,7 @@ class TokenManager:
             status = response.status_code
             if status in (429, 502, 503, 504) and attempt < self._retry.max_retries:
                 self._metrics.ohip_retries.labels(str(status)).inc()
-                await asyncio.sleep(self._retry.backoff(attempt, response.headers.get("Retry-After")))
+                await asyncio.sleep(self._retry.backoff(attempt, response.headers.get("Retry-After"), status=status))
                 attempt += 1
                 continue
             if status == 200:
@@ -288,14 +291,19 @@ class TokenManager:
                 "the OHIP token endpoint answered 200 without an access_token; check OPERA_TOKEN_URL",
                 operation=TOKEN_OPERATION, status=status,
             )
+        password_grant = self._settings.grant_type == "password"
         hint = {
             400: "the token request was malformed: check OPERA_GRANT_TYPE, OPERA_SCOPE, OPERA_ENTERPRISE_ID "
                  "and OPERA_APP_KEY",
             401: "the credentials were refused: check OPERA_CLIENT_ID, OPERA_CLIENT_SECRET, OPERA_APP_KEY"
-                 + (" and OPERA_USERNAME/OPERA_PASSWORD" if self._settings.grant_type == "password" else "")
+                 + (" and OPERA_USERNAME/OPERA_PASSWORD" if password_grant else "")
                  + " and OPERA_SCOPE",
-            403: "the application is not allowed a token: check OPERA_APP_KEY, OPERA_SCOPE and "
-                 "OPERA_ENTERPRISE_ID",
+            # Oracle documents 402 invalid_grant "[Wrong Password]" for the token call (c_common_error_messages).
+            402: "wrong password of the integration user (invalid_grant): check OPERA_USERNAME/OPERA_PASSWORD"
+                 + ("" if password_grant else " and OPERA_GRANT_TYPE"),
+            # OHIP's gateway answers 403 with no body: it knows the request but this application may not have it.
+            403: "OHIP's gateway forbids this application a token: check that OPERA_APP_KEY belongs to an "
+                 "application granted this environment, and OPERA_ENTERPRISE_ID and OPERA_SCOPE",
         }.get(status, "unexpected answer from the token endpoint")
         # The token endpoint declares no error body, and an echo of our form could hold the password: ignore it.
         return OperaAuthError(f"OHIP refused a token (HTTP {status}): {hint}", operation=TOKEN_OPERATION,

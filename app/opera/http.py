@@ -192,6 +192,14 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _stale_token(response: httpx.Response) -> bool:
+    """OHIP's answer to an expired, stale or revoked token: 401, or 403 with no body ("re-request the token",
+    c_common_error_messages). A 403 that carries an OHIP error body is a real refusal and is not replayed."""
+    if response.status_code == 401:
+        return True
+    return response.status_code == 403 and not response.content.strip()
+
+
 def _status_class(status: int | None) -> str:
     return "error" if status is None else f"{status // 100}xx"
 
@@ -419,7 +427,7 @@ class OperaHTTP:
             jsonlib.dumps(body, separators=(",", ":"), default=_json_default).encode() if body is not None else None
         )
         attempt = 0
-        replayed_after_401 = False
+        replayed_with_fresh_token = False
         while True:
             await self.limiter.acquire()
             token = await tokens.get_token()
@@ -458,17 +466,17 @@ class OperaHTTP:
 
             status = response.status_code
             self._record(op, method, url, query, content, hotel_id, request_id, status, started)
-            if status == 401 and not replayed_after_401:
-                # One fresh token and one replay; a second 401 is final (never a loop).
-                replayed_after_401 = True
-                self.metrics.ohip_retries.labels("401").inc()
+            if _stale_token(response) and not replayed_with_fresh_token:
+                # One fresh token and one replay; a second 401 or bodiless 403 is final (never a loop).
+                replayed_with_fresh_token = True
+                self.metrics.ohip_retries.labels(str(status)).inc()
                 await tokens.invalidate(token)
                 continue
             if status == 429:
                 self.metrics.ohip_rate_limited.inc()
             if self.retry.status_retryable(status, method) and attempt < self.retry.max_retries:
                 self.metrics.ohip_retries.labels(str(status)).inc()
-                await asyncio.sleep(self.retry.backoff(attempt, response.headers.get("Retry-After")))
+                await asyncio.sleep(self.retry.backoff(attempt, response.headers.get("Retry-After"), status=status))
                 attempt += 1
                 continue
             return self._answer(op, method, response, request_id, hotel_id, attempt)
@@ -577,6 +585,12 @@ class OperaHTTP:
             raise OperaConflictError.from_body(
                 f"OHIP refused {op.name} because it conflicts with the record's current state", error_body,
                 **context,
+            )
+        if status == 403 and not response.content.strip():
+            raise OperaForbiddenError(
+                f"OHIP answered {op.name} for hotel {hotel_id} with 403 and no body even after a fresh token: this "
+                "application or integration user is not granted the hotel or the operation (check OPERA_APP_KEY, "
+                "the hotel code and the integration user's roles)", **context,
             )
         if status == 403:
             raise OperaForbiddenError.from_body(

@@ -213,6 +213,8 @@ class CircuitBreaker:
 TransportFailure = Literal["connect", "timeout", "dropped", "other"]
 
 RETRY_AFTER_CAP = 60.0
+#: OHIP's throttle window (docs c_api_throttling_*, c_limits.htm): requests are counted per second.
+THROTTLE_WINDOW = 1.0
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -256,7 +258,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 class RetryPolicy:
     """Which failures are retried and how long to wait: exponential backoff with full jitter, Retry-After honoured.
 
-    429 and 503 say the request was not processed, so any method is retried. 502 and 504 come from a gateway
+    429 and 503 say the request was not processed, so any method is retried; a 429 waits at least OHIP's one-second
+    throttle window. 502 and 504 come from a gateway
     that did forward the request, and a transport failure after sending may or may not have reached OHIP: those
     are retried only for idempotent methods, so a booking or a charge is never made twice.
     """
@@ -264,12 +267,18 @@ class RetryPolicy:
     max_retries: int
     base: float = 0.2
     cap: float = 10.0
+    #: The least wait after a 429: OHIP's throttle counts per second and documents no Retry-After, so a retry
+    #: sooner than a second lands in the same window and is refused again.
+    throttle_floor: float = THROTTLE_WINDOW
     rng: Callable[[], float] = field(default=random.random)
 
-    def backoff(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds before retry number `attempt + 1` (attempt counts from 0)."""
+    def backoff(self, attempt: int, retry_after: str | None = None, *, status: int | None = None) -> float:
+        """Seconds before retry number `attempt + 1` (attempt counts from 0); after a 429 (`status`) the full
+        jitter lies above `throttle_floor`. A Retry-After header, when present, is a floor too."""
         ceiling = min(self.cap, self.base * 2.0 ** min(attempt, 32))
         delay: float = self.rng() * ceiling
+        if status == 429:
+            delay += self.throttle_floor
         floor = parse_retry_after(retry_after)
         if floor is not None:
             delay = max(delay, floor)

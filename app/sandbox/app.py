@@ -4,7 +4,7 @@ A pure-ASGI gateway sits in front of the routes and does what OHIP's gateway doe
 checks the bearer token and the x-app-key / x-hotelid headers, answers unknown paths (404) and wrong methods (405),
 applies the environment's quota (when set) and injected faults, echoes x-request-id, and records every exchange in
 a bounded log with exact counters. Routes under `/_sandbox/` are emulator controls, not OHIP: stats, the request
-log, faults, the quota, token expiry and reset.
+log, faults, the quota, token expiry and revocation, and reset.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class SandboxConfig:
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"  # noqa: S105 - the public demo credential of the emulator
     app_key: str = "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"
+    #: The `enterpriseId` header that client_credentials token requests must carry (OCIM requires one).
+    enterprise_id: str = "SANDBOX"
     username: str = "sandbox-user"
     password: str = "sandbox-password"  # noqa: S105 - the public demo credential of the emulator
     hotels: tuple[str, ...] = ("SAND01", "SAND02")
@@ -161,6 +163,13 @@ class _DroppedResponse(Exception):
 def _module_of(path: str) -> str | None:
     first = path.strip("/").split("/", 1)[0]
     return first or None
+
+
+def _bearer_token(scope: Scope) -> str:
+    """The token of a `Bearer` Authorization header, or "" when there is none."""
+    raw = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), "")
+    scheme, _, token = raw.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -337,15 +346,17 @@ class Gateway:
                 )
             if operation == "getToken":
                 return None
+            if self.sandbox.tokens.is_revoked(_bearer_token(scope)):
+                # Real OHIP answers a stale or revoked token 403 with no body: "re-request the token".
+                return Response(status_code=403)
             self._check_business_headers(scope, headers, path_params)
         except SandboxError as exc:
             return error_response(exc, path)
         return None
 
     def _check_business_headers(self, scope: Scope, headers: dict[str, str], path_params: dict[str, Any]) -> None:
-        raw_auth = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), "")
-        scheme, _, token = raw_auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = _bearer_token(scope)
+        if not token:
             raise SandboxError(
                 401,
                 "Unauthorized",
@@ -353,7 +364,7 @@ class Gateway:
                 "OHIPSIM-AUTH-TOKEN",
                 "authorization",
             )
-        if not self.sandbox.tokens.is_valid(token.strip()):
+        if not self.sandbox.tokens.is_valid(token):
             raise SandboxError(
                 401,
                 "Unauthorized",
@@ -495,6 +506,9 @@ def _control_routes(sandbox: Sandbox, operations: frozenset[str]) -> list[BaseRo
     async def expire_tokens(request: Request) -> Response:
         return ohip_json({"expired": sandbox.tokens.expire_all()})
 
+    async def revoke_tokens(request: Request) -> Response:
+        return ohip_json({"revoked": sandbox.tokens.revoke_all()})
+
     async def reset(request: Request) -> Response:
         sandbox.reset()
         return ohip_json({"reset": True})
@@ -509,6 +523,7 @@ def _control_routes(sandbox: Sandbox, operations: frozenset[str]) -> list[BaseRo
         Route(CONTROL_PREFIX + "/quota", set_quota, methods=["POST"]),
         Route(CONTROL_PREFIX + "/quota", clear_quota, methods=["DELETE"]),
         Route(CONTROL_PREFIX + "/tokens/expire", expire_tokens, methods=["POST"]),
+        Route(CONTROL_PREFIX + "/tokens/revoke", revoke_tokens, methods=["POST"]),
         Route(CONTROL_PREFIX + "/reset", reset, methods=["POST"]),
     ]
 

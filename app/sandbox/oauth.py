@@ -1,7 +1,9 @@
 """OHIP's token endpoint (`POST /oauth/v1/tokens`, operationId getToken) and the bearer tokens it issues.
 
-Follows oauth.json: Basic client authentication, a required `x-app-key` (lower-case UUID v4), an optional
-`enterpriseId` header, a form body with grant_type client_credentials (+ scope) or password (+ username/password).
+Follows oauth.json: Basic client authentication, a required `x-app-key` (lower-case UUID v4), an `enterpriseId`
+header (optional in the spec, required for client_credentials as in OCIM), a form body with grant_type
+client_credentials (+ scope) or password (+ username/password). A wrong integration-user password answers 402
+invalid_grant, as Oracle's common error messages list it.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ GRANT_TYPES = ("client_credentials", "password")
 
 
 class TokenIssuer:
-    """Opaque random bearer tokens with an expiry; `expire_all` lets tests force a refresh."""
+    """Opaque random bearer tokens with an expiry; `expire_all` and `revoke_all` let tests force a refresh."""
 
     def __init__(self, ttl: int) -> None:
         self.ttl = ttl
         self._expiry: dict[str, float] = {}
+        #: Tokens withdrawn before their expiry (the time of revocation); OHIP answers them 403 with no body.
+        self._revoked: dict[str, float] = {}
         self._lock = threading.Lock()
         self.requests = 0  # token requests received, granted or not
 
@@ -45,6 +49,7 @@ class TokenIssuer:
             now = time.monotonic()
             # forget long-expired tokens so a long-running sandbox does not grow without bound
             self._expiry = {t: e for t, e in self._expiry.items() if e > now - 3600}
+            self._revoked = {t: r for t, r in self._revoked.items() if r > now - 3600}
             self._expiry[token] = now + self.ttl
         return token
 
@@ -52,6 +57,20 @@ class TokenIssuer:
         with self._lock:
             expiry = self._expiry.get(token)
         return expiry is not None and time.monotonic() < expiry
+
+    def is_revoked(self, token: str) -> bool:
+        with self._lock:
+            return token in self._revoked
+
+    def revoke_all(self) -> int:
+        """Withdraw every live token, as when the application's credentials are rotated at the gateway."""
+        with self._lock:
+            now = time.monotonic()
+            live = [t for t, e in self._expiry.items() if e > now]
+            for token in live:
+                del self._expiry[token]
+                self._revoked[token] = now
+        return len(live)
 
     def expire_all(self) -> int:
         with self._lock:
@@ -64,6 +83,7 @@ class TokenIssuer:
     def clear(self) -> None:
         with self._lock:
             self._expiry.clear()
+            self._revoked.clear()
             self.requests = 0
 
 
@@ -170,6 +190,19 @@ def token_routes(sandbox: Sandbox) -> list[BaseRoute]:
                 401, "Unauthorized", "Unknown client id or wrong client secret", "OHIPSIM-AUTH-CLIENT", "authorization"
             )
         if grant_type == "client_credentials":
+            if enterprise_id is None:
+                raise SandboxError(
+                    400,
+                    "Bad Request",
+                    "The enterpriseId header is required with grant_type=client_credentials",
+                    "OHIPSIM-AUTH-ENTERPRISE",
+                    "enterpriseId",
+                )
+            if enterprise_id != sandbox.config.enterprise_id:
+                raise SandboxError(
+                    401, "Unauthorized", "Unknown enterpriseId for this client", "OHIPSIM-AUTH-ENTERPRISE",
+                    "enterpriseId",
+                )
             if not form.get("scope", "").strip():
                 raise SandboxError(
                     400,
@@ -188,13 +221,13 @@ def token_routes(sandbox: Sandbox) -> list[BaseRoute]:
                     "OHIPSIM-AUTH-USER",
                     "username",
                 )
-            if not (
-                secrets.compare_digest(username, sandbox.config.username)
-                and secrets.compare_digest(password, sandbox.config.password)
-            ):
+            if not secrets.compare_digest(username, sandbox.config.username):
                 raise SandboxError(
-                    401, "Unauthorized", "Wrong integration user name or password", "OHIPSIM-AUTH-USER", "username"
+                    401, "Unauthorized", "Unknown integration user", "OHIPSIM-AUTH-USER", "username"
                 )
+            if not secrets.compare_digest(password, sandbox.config.password):
+                # oauth.json declares only 400/401/403, but Oracle's common error messages list this answer.
+                return ohip_json({"error": "invalid_grant", "error_description": "[Wrong Password]"}, 402)
         token = issuer.issue()
         return ohip_json(
             {

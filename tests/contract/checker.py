@@ -2,8 +2,11 @@
 
 Resolves (method, path) to an operation through the specs' path tables, then validates the request body (the
 `in: body` parameter) and the response body (the schema of the returned status) with jsonschema Draft 4 over the
-spec's definitions. Two corrections: the bogus `maxLength < 10` on `format: date` strings is dropped, and in strict
-mode every object is closed (`additionalProperties: false`), since Oracle's schemas never forbid unknown keys.
+spec's definitions; and, for a recorded exchange, the query parameters (declared names, typed values, a repeated
+key only for `collectionFormat: multi`), the required headers, that the status is one the operation declares, and
+the `Location` header where the spec documents one. Two corrections: the bogus `maxLength < 10` on `format: date`
+strings is dropped, and in strict mode every object is closed (`additionalProperties: false`), since Oracle's
+schemas never forbid unknown keys.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,9 @@ from jsonschema import Draft4Validator
 SPECS = Path(__file__).parent / "specs"
 MODULES = ("oauth", "rsv", "crm", "fof", "hsk", "csh", "par", "rtp", "lov", "inv")
 CONTROL_PREFIX = "/_sandbox/"
+# the `o:errorCode` of answers the sandbox's gateway gives instead of the operation (injected outages, the quota's
+# 429): a test chose them to imitate OHIP's gateway, which answers 429 and 504 that no operation declares
+GATEWAY_ERROR_CODES = ("OHIPSIM-FAULT-", "OHIPSIM-QUOTA-")
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,125 @@ def check_body(op: Operation, which: str, body: Any, *, strict: bool = True) -> 
     ]
 
 
+def _parameters(op: Operation, where: str) -> dict[str, dict[str, Any]]:
+    """The operation's parameters of one `in:` (query, header...), `$ref`s resolved, by name."""
+    shared = load_spec(op.module).get("parameters", {})
+    out: dict[str, dict[str, Any]] = {}
+    for param in _operation_object(op).get("parameters", []):
+        if "$ref" in param:
+            param = shared.get(param["$ref"].split("/")[-1], {})
+        if param.get("in") == where:
+            out[param["name"]] = param
+    return out
+
+
+def _value_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    """Why a query value breaks its parameter's (or array item's) declared type, enum, format or length."""
+    kind = spec.get("type")
+    if kind == "integer" and not re.fullmatch(r"-?[0-9]+", value):
+        return "not an integer"
+    if kind == "number":
+        try:
+            float(value)
+        except ValueError:
+            return "not a number"
+    if kind == "boolean" and value not in ("true", "false"):
+        return "not a boolean (true or false)"
+    if "enum" in spec and value not in spec["enum"]:
+        return f"not one of {spec['enum']}"
+    if spec.get("format") == "date":
+        try:
+            ok = re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) is not None and bool(date.fromisoformat(value))
+        except ValueError:
+            ok = False
+        if not ok:
+            return "not a date (YYYY-MM-DD)"
+    if spec.get("format") == "date-time":
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return "not a date-time"
+    if isinstance(spec.get("maxLength"), int) and len(value) > spec["maxLength"]:
+        return f"longer than {spec['maxLength']} characters"
+    if isinstance(spec.get("minLength"), int) and len(value) < spec["minLength"]:
+        return f"shorter than {spec['minLength']} characters"
+    return None
+
+
+def check_query(op: Operation, query: Sequence[tuple[str, str]]) -> list[str]:
+    """Query parameters the operation does not declare, values off their declared format, repeated keys that are
+    not `collectionFormat: multi`."""
+    declared = _parameters(op, "query")
+    where = f"{op.module}.{op.operation_id} query"
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for name, value in query:
+        param = declared.get(name)
+        if param is None:
+            problems.append(f"{where}: {name!r} is not a parameter of the operation")
+            continue
+        seen[name] = seen.get(name, 0) + 1
+        if param.get("type") == "array":
+            multi = param.get("collectionFormat") == "multi"
+            if not multi and seen[name] == 2:
+                problems.append(f"{where}: {name!r} repeated, but its collectionFormat is not multi")
+            items = value.split(",") if not multi else [value]
+            spec: Mapping[str, Any] = param.get("items", {})
+        else:
+            if seen[name] == 2:
+                problems.append(f"{where}: {name!r} repeated, but it is a single value")
+            items, spec = [value], param
+        for item in items:
+            why = _value_problem(spec, item)
+            if why is not None:
+                problems.append(f"{where}: {name}={item!r} is {why}")
+    return problems
+
+
+def check_headers(op: Operation, headers: Mapping[str, str]) -> list[str]:
+    """Required `in: header` parameters missing (and Basic credentials where the spec's security demands them)."""
+    present = {name.lower() for name in headers}
+    required = [name for name, param in _parameters(op, "header").items() if param.get("required")]
+    spec = load_spec(op.module)
+    schemes = spec.get("securityDefinitions", {})
+    for requirement in _operation_object(op).get("security", spec.get("security", [])):
+        if any(schemes.get(scheme, {}).get("type") == "basic" for scheme in requirement):
+            required.append("authorization")
+    return [
+        f"{op.module}.{op.operation_id} headers: required header {name!r} missing"
+        for name in dict.fromkeys(required)
+        if name.lower() not in present
+    ]
+
+
+def _response_object(op: Operation, status: str) -> dict[str, Any] | None:
+    response = _operation_object(op).get("responses", {}).get(status)
+    if response is not None and "$ref" in response:
+        response = load_spec(op.module).get("responses", {}).get(response["$ref"].split("/")[-1], {})
+    return dict(response) if response is not None else None
+
+
+def check_status(op: Operation, status: int, response_body: Any) -> list[str]:
+    """A status the operation does not declare (nor a `default` response covers) is a violation."""
+    responses = _operation_object(op).get("responses", {})
+    if str(status) in responses or "default" in responses:
+        return []
+    code = response_body.get("o:errorCode") if isinstance(response_body, dict) else None
+    if isinstance(code, str) and code.startswith(GATEWAY_ERROR_CODES):
+        return []
+    return [f"{op.module}.{op.operation_id}: status {status} is not declared (declared: {', '.join(responses)})"]
+
+
+def check_location(op: Operation, status: int, response_headers: Mapping[str, str]) -> list[str]:
+    """A 201 whose response the spec documents with a `Location` header must carry one."""
+    if status != 201:
+        return []
+    documented = (_response_object(op, "201") or {}).get("headers", {})
+    if "Location" in documented and "location" not in {name.lower() for name in response_headers}:
+        return [f"{op.module}.{op.operation_id} response 201: the documented Location header is missing"]
+    return []
+
+
 def check_exchange(
     method: str,
     path: str,
@@ -159,8 +286,13 @@ def check_exchange(
     *,
     strict: bool = True,
     requests: bool = True,
+    query: Sequence[tuple[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    response_headers: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """All violations of one exchange: an unknown endpoint, a bad request body, a bad response body."""
+    """All violations of one exchange: an unknown endpoint, a bad request body, a bad response body; given them,
+    bad query parameters or missing required headers (only of requests the sandbox accepted with a 2xx: refusing a
+    bad request is the sandbox doing its job), an undeclared status, a missing documented `Location`."""
     if path.startswith(CONTROL_PREFIX):
         return []
     op = resolve(method, path)
@@ -172,6 +304,15 @@ def check_exchange(
     problems: list[str] = []
     if requests and op.operation_id != "getToken" and isinstance(request_body, dict | list):
         problems += check_body(op, "request", request_body, strict=strict)
+    if requests and 200 <= status < 300:
+        if query is not None:
+            problems += check_query(op, query)
+        if headers is not None:
+            problems += check_headers(op, headers)
+    if status != 0:  # 0: a `reset` fault, no response at all
+        problems += check_status(op, status, response_body)
+    if response_headers is not None:
+        problems += check_location(op, status, response_headers)
     problems += check_body(op, str(status), response_body, strict=strict)
     return problems
 
@@ -188,6 +329,9 @@ def check_recorded(sandbox: Any, *, strict: bool = True, requests: bool = True) 
             exchange.response,
             strict=strict,
             requests=requests,
+            query=exchange.query,
+            headers=exchange.headers,
+            response_headers=exchange.response_headers,
         ):
             problems.append(f"{exchange.method} {exchange.path} -> {exchange.status}: {problem}")
     return problems

@@ -36,8 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "lenient_requests: the test sends deliberately off-schema request bodies (numeric strings, lone objects) "
-        "to prove the sandbox is lenient; only responses are validated",
+        "lenient_requests: the test sends deliberately off-schema requests (numeric strings, lone objects, query "
+        "aliases) to prove the sandbox is lenient; only responses are validated (status, Location, body)",
     )
 
 

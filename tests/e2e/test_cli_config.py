@@ -38,6 +38,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
             "OPERA_APP_KEY",
             "required",
         ),
+        (
+            {"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com",
+             "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"},
+            "OPERA_ENTERPRISE_ID",
+            "required with OPERA_GRANT_TYPE=client_credentials",
+        ),
         ({"OPERA_TOOLSETS": "reservations,spa"}, "OPERA_TOOLSETS", "unknown toolset 'spa'"),
         ({"OPERA_LOG_LEVEL": "LOUD"}, "OPERA_LOG_LEVEL", "Input should be"),
     ],
@@ -71,6 +77,7 @@ def test_check_config_prints_effective_values_and_masks_secrets() -> None:
             "OPERA_CLIENT_SECRET": secret,
             "OPERA_BASE_URL": "https://ohip.example.com/",
             "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b",
+            "OPERA_ENTERPRISE_ID": "ENT01",
             "OPERA_API_VERSION": "v1",
         },
     )
@@ -78,11 +85,20 @@ def test_check_config_prints_effective_values_and_masks_secrets() -> None:
     out = result.stdout
     assert secret not in out and "5f7e3b2a-9c41" not in out
     assert "OPERA_CLIENT_SECRET=********" in out and "OPERA_APP_KEY=********" in out
-    assert "OPERA_CLIENT_ID=my-client" in out
+    assert "OPERA_CLIENT_ID=my-client" in out and "OPERA_ENTERPRISE_ID=ENT01" in out
     # The version sits inside module paths and is never appended to the base URL.
     assert "OPERA_BASE_URL=https://ohip.example.com\n" in out
     assert "(token url used)=https://ohip.example.com/oauth/v1/tokens" in out
     assert "(mode)=ohip" in out
+
+
+def test_a_password_grant_needs_no_enterprise_id() -> None:
+    result = run_cli("check-config", env={
+        "OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com",
+        "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_GRANT_TYPE": "password",
+        "OPERA_USERNAME": "integration", "OPERA_PASSWORD": "pw",
+    })
+    assert result.returncode == 0, result.stderr
 
 
 def test_without_credentials_the_mode_is_sandbox() -> None:

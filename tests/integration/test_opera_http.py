@@ -11,23 +11,34 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
+from app.config import (
+    SANDBOX_APP_KEY,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_ENTERPRISE_ID,
+    load_settings,
+)
 from app.opera.errors import (
+    OperaAuthError,
     OperaBadRequestError,
+    OperaForbiddenError,
     OperaNotFoundError,
     OperaOutcomeUnknownError,
     OperaServerError,
     OperaUnavailableError,
 )
 from app.opera.http import OperaHTTP, Operation
+from app.sandbox.app import SandboxConfig, create_sandbox_app
 from app.telemetry.metrics import Metrics
 from tests.contract.plugin import SandboxServer
+from tests.support.servers import serve
 
 SEARCH = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
 GET = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
@@ -40,7 +51,8 @@ HOTEL = "SAND01"
 async def opera(server: SandboxServer, **overrides: Any) -> AsyncIterator[OperaHTTP]:
     values: dict[str, Any] = {
         "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "base_url": server.url,
-        "app_key": SANDBOX_APP_KEY, "requests_per_second": 1000.0, "burst_capacity": 200,
+        "app_key": SANDBOX_APP_KEY, "enterprise_id": SANDBOX_ENTERPRISE_ID, "requests_per_second": 1000.0,
+        "burst_capacity": 200,
     }
     values.update(overrides)
     http = OperaHTTP(load_settings(**values), Metrics())
@@ -116,6 +128,57 @@ async def test_an_expired_token_is_refreshed_once_and_the_calls_succeed(sandbox_
     assert sandbox_server.sandbox.token_requests == 2
     statuses = [e.status for e in business_calls(sandbox_server, "getHotelReservations")]
     assert statuses.count(200) == 11 and set(statuses) == {200, 401}
+
+
+async def test_a_revoked_token_403_without_a_body_is_refreshed_once_and_replayed(
+    sandbox_server: SandboxServer,
+) -> None:
+    async with opera(sandbox_server) as http:
+        await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        sandbox_server.sandbox.tokens.revoke_all()  # OHIP now answers 403 with no body to the token we hold
+        answer = await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        assert answer.status == 200
+        assert sample(http, "opera_ohip_retries_total", reason="403") == 1
+    assert sandbox_server.sandbox.token_requests == 2
+    assert [e.status for e in business_calls(sandbox_server, "getHotelReservations")] == [200, 403, 200]
+
+
+async def test_a_second_bodiless_403_after_the_fresh_token_is_final(
+    sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with opera(sandbox_server) as http:
+        await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        # The gateway withdraws every token, the fresh one too: one replay, then the 403 stands (never a loop).
+        monkeypatch.setattr(sandbox_server.sandbox.tokens, "is_revoked", lambda token: True)
+        with pytest.raises(OperaForbiddenError) as info:
+            await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+    assert sandbox_server.sandbox.token_requests == 2
+    assert [e.status for e in business_calls(sandbox_server, "getHotelReservations")] == [200, 403, 403]
+    assert info.value.status == 403 and "even after a fresh token" in info.value.message
+
+
+async def test_a_403_with_an_ohip_error_body_is_a_refusal_not_a_stale_token(sandbox_server: SandboxServer) -> None:
+    async with opera(sandbox_server) as http:
+        with pytest.raises(OperaForbiddenError) as info:
+            await http.call(SEARCH, hotel_id="NOPE01", params={"limit": 1})
+    assert sandbox_server.sandbox.token_requests == 1  # no refresh, no replay
+    assert len(business_calls(sandbox_server, "getHotelReservations")) == 1
+    assert "NOPE01" in info.value.describe()
+
+
+async def test_a_wrong_integration_password_402_is_explained(caplog: pytest.LogCaptureFixture) -> None:
+    # The token endpoint's 402 is documented by Oracle but not declared in oauth.json, so this sandbox is served
+    # here, outside the fixture's contract check.
+    config = SandboxConfig(business_date=date(2026, 5, 1))
+    sandbox_app = create_sandbox_app(config)
+    with serve(sandbox_app) as server:
+        cfg = {"grant_type": "password", "username": "sandbox-user", "password": "not-the-password"}
+        async with opera(SandboxServer(server.url, sandbox_app.state.sandbox, config), **cfg) as http:
+            with pytest.raises(OperaAuthError) as info:
+                await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+    message = info.value.message
+    assert "HTTP 402" in message and "OPERA_USERNAME/OPERA_PASSWORD" in message
+    assert "not-the-password" not in info.value.describe() and "not-the-password" not in caplog.text
 
 
 @pytest.mark.sandbox(token_ttl=6)
@@ -232,6 +295,20 @@ async def test_429_retry_waits_at_least_retry_after(sandbox_server: SandboxServe
         assert answer.status == 200
         assert waited >= 1.0
         assert sample(http, "opera_ohip_rate_limited_responses_total") == 1
+
+
+async def test_429_without_retry_after_waits_at_least_ohips_one_second_window(sandbox_server: SandboxServer) -> None:
+    async with opera(sandbox_server) as http:
+        await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        sandbox_server.sandbox.faults.inject(operation="getHotelReservations", status=429, times=1)
+        started = time.monotonic()
+        answer = await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        waited = time.monotonic() - started
+        assert answer.status == 200
+        assert sample(http, "opera_ohip_rate_limited_responses_total") == 1
+    calls = business_calls(sandbox_server, "getHotelReservations")
+    assert [e.status for e in calls] == [200, 429, 200]
+    assert waited >= 1.0 and calls[2].time - calls[1].time >= 1.0
 
 
 async def test_persistent_503_ends_in_a_server_error_after_the_retries(sandbox_server: SandboxServer) -> None:

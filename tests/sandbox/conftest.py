@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTERPRISE_ID
 from tests.contract.plugin import SandboxServer
 
 HOTEL = "SAND01"
@@ -18,7 +18,7 @@ async def fetch_token(client: httpx.AsyncClient) -> str:
         "/oauth/v1/tokens",
         data={"grant_type": "client_credentials", "scope": "urn:opc:hgbu:ws:__myscopes__"},
         auth=(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
-        headers={"x-app-key": SANDBOX_APP_KEY},
+        headers={"x-app-key": SANDBOX_APP_KEY, "enterpriseId": SANDBOX_ENTERPRISE_ID},
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])

@@ -1,4 +1,5 @@
-"""The sandbox's gateway over real HTTP: the token endpoint and its refusals, header checks on business calls,
+"""The sandbox's gateway over real HTTP: the token endpoint and its refusals (enterpriseId, 402 wrong password),
+revoked tokens (403 without a body), header checks on business calls,
 404/405, fault injection, the request log, determinism, and mounting under a prefix."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from app.config import SANDBOX_APP_KEY
+from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID
 from app.sandbox.app import SandboxConfig, create_sandbox_app
 from tests.contract.checker import check_recorded
 from tests.contract.plugin import SandboxServer
@@ -32,11 +33,12 @@ async def token_call(
 ) -> httpx.Response:
     async with httpx.AsyncClient(base_url=url) as client:
         return await client.post(
-            TOKEN, data=data, auth=auth, headers={"x-app-key": SANDBOX_APP_KEY} if headers is None else headers
+            TOKEN, data=data, auth=auth, headers=dict(DEMO_HEADERS) if headers is None else headers
         )
 
 
 CC = {"grant_type": "client_credentials", "scope": "urn:opc:hgbu:ws:__myscopes__"}
+DEMO_HEADERS = {"x-app-key": SANDBOX_APP_KEY, "enterpriseId": SANDBOX_ENTERPRISE_ID}
 
 
 async def test_token_grants_for_client_credentials_and_password(sandbox_server: SandboxServer) -> None:
@@ -73,14 +75,22 @@ async def test_token_grants_for_client_credentials_and_password(sandbox_server: 
             400,
             "enterpriseId",
         ),
+        (CC, ("sandbox-client", "sandbox-secret"), {"x-app-key": SANDBOX_APP_KEY}, 400, "enterpriseId"),
+        (
+            CC,
+            ("sandbox-client", "sandbox-secret"),
+            {"x-app-key": SANDBOX_APP_KEY, "enterpriseId": "OTHER1"},
+            401,
+            "enterpriseId",
+        ),
         ({"grant_type": "authorization_code"}, ("sandbox-client", "sandbox-secret"), None, 400, "grant_type"),
         ({"grant_type": "client_credentials"}, ("sandbox-client", "sandbox-secret"), None, 400, "scope"),
         (
-            {"grant_type": "password", "username": "sandbox-user", "password": "nope"},
+            {"grant_type": "password", "username": "someone-else", "password": "sandbox-password"},
             ("sandbox-client", "sandbox-secret"),
             None,
             401,
-            "password",
+            "integration user",
         ),
     ],
 )
@@ -97,6 +107,22 @@ async def test_token_refusals(
     assert needle.lower() in r.json()["detail"].lower()
 
 
+async def test_a_password_grant_needs_no_enterprise_id(sandbox_server: SandboxServer) -> None:
+    grant = {"grant_type": "password", "username": "sandbox-user", "password": "sandbox-password"}
+    assert (await token_call(sandbox_server.url, data=grant, headers={"x-app-key": SANDBOX_APP_KEY})).status_code == 200
+
+
+async def test_a_wrong_integration_password_answers_402_invalid_grant_as_oracle_documents() -> None:
+    # oauth.json declares 400/401/403 only; Oracle's common error messages list 402 invalid_grant "[Wrong Password]"
+    # for the token call. The contract check would call that undeclared, so this sandbox is served here.
+    with serve(create_sandbox_app(SandboxConfig(business_date=BD))) as server:
+        grant = {"grant_type": "password", "username": "sandbox-user", "password": "nope"}
+        r = await token_call(server.url, data=grant)
+    assert r.status_code == 402
+    assert r.json() == {"error": "invalid_grant", "error_description": "[Wrong Password]"}
+    assert "access_token" not in r.text
+
+
 @pytest.mark.sandbox(token_ttl=1)
 async def test_token_expires_after_its_ttl(ohip: httpx.AsyncClient) -> None:
     assert (await ohip.get(f"{RSV}?limit=1")).status_code == 200
@@ -109,6 +135,24 @@ async def test_token_expires_after_its_ttl(ohip: httpx.AsyncClient) -> None:
 async def test_expire_endpoint_invalidates_issued_tokens(ohip: httpx.AsyncClient) -> None:
     assert (await ohip.post("/_sandbox/tokens/expire")).json()["expired"] == 1
     assert (await ohip.get(f"{RSV}?limit=1")).status_code == 401
+
+
+async def test_a_revoked_token_answers_403_with_no_body_like_ohips_gateway(
+    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    assert (await ohip.post("/_sandbox/tokens/revoke")).json()["revoked"] == 1
+    r = await ohip.get(f"{RSV}?limit=1")
+    assert r.status_code == 403 and r.content == b""
+    # A fresh token works again; a hotel this credential may not see is still a 403 that explains itself.
+    ohip.headers["Authorization"] = f"Bearer {await fetch_token(ohip)}"
+    assert (await ohip.get(f"{RSV}?limit=1")).status_code == 200
+    refused = await ohip.get(f"{RSV}?limit=1", headers={"x-hotelid": "NOPE01"})
+    assert refused.status_code == 403 and "NOPE01" in refused.json()["detail"]
+    assert (await ohip.post("/_sandbox/tokens/revoke")).json()["revoked"] == 1
+    token = ohip.headers["Authorization"].split()[1]
+    assert sandbox_server.sandbox.tokens.is_revoked(token)
+    sandbox_server.sandbox.reset()  # the reset forgets revocations with the tokens
+    assert not sandbox_server.sandbox.tokens.is_revoked(token)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTERPRISE_ID
 from tests.contract.plugin import SandboxServer
 
 
@@ -18,7 +18,7 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
     token = httpx.post(
         f"{sandbox_server.url}/oauth/v1/tokens",
         auth=(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
-        headers={"x-app-key": SANDBOX_APP_KEY},
+        headers={"x-app-key": SANDBOX_APP_KEY, "enterpriseId": SANDBOX_ENTERPRISE_ID},
         data={"grant_type": "client_credentials", "scope": "urn:opc:hgbu:ws:__myscopes__"},
     )
     assert token.status_code == 200

@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings, load_settings
+from app.config import (
+    SANDBOX_APP_KEY,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_ENTERPRISE_ID,
+    Settings,
+    load_settings,
+)
 from app.server import create_app
 from tests.support.servers import ServerThread, free_port, serve
 
@@ -21,6 +28,7 @@ def settings_for_sandbox(sandbox_url: str, **overrides: Any) -> Settings:
         "client_secret": SANDBOX_CLIENT_SECRET,
         "base_url": sandbox_url,
         "app_key": SANDBOX_APP_KEY,
+        "enterprise_id": SANDBOX_ENTERPRISE_ID,
         "environment": "test",
         "log_level": "INFO",
     }

@@ -1,6 +1,7 @@
 """TokenManager against a stand-in OHIP token endpoint (httpx.MockTransport): single flight, reuse, refresh,
-invalidation after a 401, failures without secrets, the encrypted persistent token cache, stores that clear only
-the token they are told, and a shared store that fails without stopping anyone."""
+invalidation after a 401, failures without secrets and with a hint per refusal (401, 402, 403), the enterpriseId
+header, the encrypted persistent token cache, stores that clear only the token they are told, and a shared store
+that fails without stopping anyone."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from app.config import SANDBOX_APP_KEY, Settings, load_settings
+from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID, Settings, load_settings
 from app.opera.auth import DEFAULT_SCOPE, TokenManager, refresh_margin
 from app.opera.errors import OperaAuthError, OperaServerError
 from app.opera.stores import EncryptedFileTokenStore, MemoryTokenStore, RedisTokenStore, SharedRedis, StoredToken
@@ -66,6 +67,7 @@ def settings(tmp_path: Path | None = None, **overrides: Any) -> Settings:
         "client_secret": SECRET,
         "base_url": "http://ohip.test",
         "app_key": SANDBOX_APP_KEY,
+        "enterprise_id": "ENT01",
         "max_retries": 0,
     }
     if tmp_path is not None:
@@ -99,13 +101,13 @@ async def test_concurrent_cold_callers_fetch_one_token() -> None:
 
 async def test_client_credentials_request_follows_the_contract() -> None:
     endpoint = TokenEndpoint()
-    await manager(endpoint, settings(enterprise_id="ENT01")).get_token()
+    await manager(endpoint, settings(enterprise_id="ENT02")).get_token()
     request = endpoint.requests[0]
     assert request.method == "POST" and str(request.url) == "http://ohip.test/oauth/v1/tokens"
     scheme, _, encoded = request.headers["authorization"].partition(" ")
     assert scheme == "Basic" and base64.b64decode(encoded).decode() == f"hotel-client:{SECRET}"
     assert request.headers["x-app-key"] == SANDBOX_APP_KEY
-    assert request.headers["enterpriseId"] == "ENT01"
+    assert request.headers["enterpriseId"] == "ENT02"
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert dict(parse_qsl(request.content.decode())) == {"grant_type": "client_credentials", "scope": DEFAULT_SCOPE}
 
@@ -163,6 +165,44 @@ async def test_refused_credentials_fail_every_waiter_without_showing_the_secret(
     assert "OPERA_CLIENT_SECRET" in error.message and SECRET not in error.describe()
     assert tokens.status()["last_error"] == error.message and not tokens.status()["has_token"]
     assert metrics.registry.get_sample_value("opera_ohip_token_requests_total", {"outcome": "failure"}) == 1
+
+
+async def test_a_wrong_integration_password_402_names_the_user_and_password_variables() -> None:
+    # Oracle lists 402 invalid_grant "[Wrong Password]" for the token call; oauth.json declares only 400/401/403.
+    endpoint = TokenEndpoint(status=402)
+    cfg = settings(grant_type="password", username="integration", password=SECRET)
+    with pytest.raises(OperaAuthError) as info:
+        await manager(endpoint, cfg).get_token()
+    message = info.value.message
+    assert "HTTP 402" in message and "OPERA_USERNAME/OPERA_PASSWORD" in message and "wrong password" in message
+    assert "unexpected" not in message and "\n" not in message and SECRET not in info.value.describe()
+    assert len(endpoint.requests) == 1  # a wrong password is not retried
+
+
+async def test_a_bodiless_403_from_the_token_endpoint_says_the_application_is_not_granted() -> None:
+    async def forbid(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403)
+
+    tokens = TokenManager(settings(), Metrics(), httpx.AsyncClient(transport=httpx.MockTransport(forbid)),
+                          clock=FakeClock())
+    with pytest.raises(OperaAuthError) as info:
+        await tokens.get_token()
+    message = info.value.message
+    assert "HTTP 403" in message and "OPERA_APP_KEY" in message and "OPERA_ENTERPRISE_ID" in message
+    assert "unexpected" not in message
+
+
+def test_the_embedded_sandbox_supplies_a_demo_enterprise_id_and_real_mode_the_configured_one() -> None:
+    assert load_settings().effective_enterprise_id == SANDBOX_ENTERPRISE_ID
+    assert settings().effective_enterprise_id == "ENT01"
+    assert settings(grant_type="password", username="u", password="p",
+                    enterprise_id=None).effective_enterprise_id is None
+
+
+async def test_the_embedded_sandbox_token_request_carries_the_demo_enterprise_id() -> None:
+    endpoint = TokenEndpoint()
+    await manager(endpoint, load_settings()).get_token()
+    assert endpoint.requests[0].headers["enterpriseId"] == SANDBOX_ENTERPRISE_ID
 
 
 async def test_a_down_token_endpoint_is_not_reported_as_bad_credentials() -> None:

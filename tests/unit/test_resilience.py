@@ -1,4 +1,5 @@
-"""The outbound policies on their own: limiter order and bound, breaker transitions, backoff and Retry-After."""
+"""The outbound policies on their own: limiter order and bound, breaker transitions, backoff, the 429 floor and
+Retry-After."""
 
 from __future__ import annotations
 
@@ -191,6 +192,14 @@ def test_backoff_waits_at_least_retry_after() -> None:
     assert policy.backoff(0, "3600") == pytest.approx(60.0)  # capped
     assert policy.backoff(0, "soon") == 0.0  # unparseable: plain backoff
     assert RetryPolicy(max_retries=3, rng=lambda: 1.0).backoff(0, "0") == pytest.approx(0.2)
+
+
+def test_a_429_waits_at_least_ohips_one_second_throttle_window_with_full_jitter_above_it() -> None:
+    low, high = RetryPolicy(max_retries=3, rng=lambda: 0.0), RetryPolicy(max_retries=3, rng=lambda: 1.0)
+    assert [low.backoff(n, status=429) for n in range(3)] == pytest.approx([1.0, 1.0, 1.0])
+    assert [high.backoff(n, status=429) for n in range(3)] == pytest.approx([1.2, 1.4, 1.8])
+    assert low.backoff(0, "3", status=429) == pytest.approx(3.0)  # a longer Retry-After still wins
+    assert low.backoff(0, status=503) == 0.0  # the floor is OHIP's throttle window, for 429 only
 
 
 def test_retry_after_accepts_an_http_date() -> None:
