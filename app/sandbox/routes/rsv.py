@@ -546,7 +546,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 f"{outcome.reason.code}; nothing was changed. Cancellation policy: {outcome.penalty_text}"
             )
             row = {"reservationIdList": _ids(res), "hotelId": hotel.code, "reservationStatus": res.status}
-            return ohip_json({"reservations": [row], "warnings": [{"value": warning, "code": "VERIFICATION_ONLY"}]})
+            dry = {"reservations": [row], "warnings": [{"value": warning, "code": "VERIFICATION_ONLY"}]}
+            # the spec declares only 201 (with Location) for postCancelReservation, dry run or not
+            return created(request, reservation_path(hotel.code, res.reservation_id) + "/cancellations", dry)
         info = {
             "code": outcome.reason.code,
             "description": outcome.reason.description,
