@@ -209,8 +209,12 @@ async def test_an_occupied_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> N
 async def test_an_out_of_order_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> None:
     reservation_id = await book(ohip)
     room_id = await free_room(ohip, "KNG")
-    body = {"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"}
-    assert (await ohip.put("/hsk/v1/hotels/SAND01/rooms/status", json=body)).status_code == 200
+    # A repair over the stay's nights (hsk postOutOfOrderRooms), as OPERA takes a room out of order.
+    body = {"criteria": {"roomRangeList": {"roomIds": [room_id], "roomOutOfOrder": {
+        "start": BD.isoformat(), "end": (BD + timedelta(days=30)).isoformat(), "reasonCode": "PLUMB",
+        "returnStatus": "Dirty"}}}}
+    repaired = await ohip.post("/hsk/v1/hotels/SAND01/rooms/outOfOrderRooms", json=body)
+    assert repaired.status_code == 201, repaired.text
 
     response = await assign(ohip, reservation_id, room_id)
 

@@ -3,11 +3,13 @@ several rooms at once, guest service requests, and that every change shows in th
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.contract.plugin import DEFAULT_BUSINESS_DATE as BUSINESS_DATE
 
 OVERVIEW = "/hsk/v1/hotels/SAND01/housekeepingOverview"
 STATUS = "/hsk/v1/hotels/SAND01/rooms/status"
@@ -114,7 +116,7 @@ async def test_an_unknown_room_in_the_list_changes_nothing(ohip: httpx.AsyncClie
 
 
 def repair(room_ids: list[str], **details: Any) -> dict[str, Any]:
-    today = date.today()
+    today = BUSINESS_DATE
     body = {"start": today.isoformat(), "end": (today + timedelta(days=2)).isoformat(), "reasonCode": "PLUMB",
             "returnStatus": "Dirty", **details}
     return {"criteria": {"roomRangeList": {"roomIds": room_ids, "roomOutOfOrder": body}}}
@@ -158,9 +160,9 @@ async def test_a_room_out_of_order_shows_for_its_nights_and_returns_to_the_statu
     row = await fof_room(ohip, room_id)
     assert row["housekeeping"]["roomStatus"]["roomStatus"] == "OutOfOrder"
     assert row["outOfOrder"][0]["reasonCode"] == "PLUMB" and row["outOfOrder"][0]["returnStatus"] == "Dirty"
-    listed = await ohip.get(OUT_OF_ORDER, params={"startDate": date.today().isoformat()})
+    listed = await ohip.get(OUT_OF_ORDER, params={"startDate": BUSINESS_DATE.isoformat()})
     assert room_id in [r["roomId"] for r in listed.json()["housekeepingRooms"]["room"]]
-    assert (await ohip.get(OUT_OF_SERVICE, params={"startDate": date.today().isoformat(),
+    assert (await ohip.get(OUT_OF_SERVICE, params={"startDate": BUSINESS_DATE.isoformat(),
                                                    "roomId": room_id})).status_code == 204
     refused = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "Clean"})
     assert refused.status_code == 400 and "completeOutOfOrderRooms" in refused.json()["detail"]
@@ -175,7 +177,7 @@ async def test_a_room_out_of_order_shows_for_its_nights_and_returns_to_the_statu
 
 async def test_a_room_out_of_service_from_tomorrow_is_still_clean_today(ohip: httpx.AsyncClient) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = BUSINESS_DATE + timedelta(days=1)
 
     response = await ohip.post(OUT_OF_SERVICE, json=repair([room_id], start=tomorrow.isoformat()))
 
@@ -189,7 +191,7 @@ async def test_out_of_order_needs_a_configured_reason_dates_in_order_and_a_retur
     ohip: httpx.AsyncClient,
 ) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
-    today = date.today()
+    today = BUSINESS_DATE
 
     unknown = await ohip.post(OUT_OF_ORDER, json=repair([room_id], reasonCode="BROKEN"))
     backwards = await ohip.post(OUT_OF_ORDER, json=repair([room_id], end=(today - timedelta(days=1)).isoformat()))
