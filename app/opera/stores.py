@@ -144,6 +144,7 @@ class SharedRedis:
         self._last_heartbeat = 0.0
         self._recover_hooks: list[RecoverHook] = []
         self._loop: asyncio.Task[None] | None = None
+        self._closing = False
         self._heartbeat = self.client.register_script(_HEARTBEAT_LUA)
         self._gcra = self.client.register_script(_GCRA_LUA)
         self._delete_if = self.client.register_script(_DELETE_IF_LUA)
@@ -209,7 +210,7 @@ class SharedRedis:
             )
         started = time.perf_counter()
         try:
-            result = await call()
+            result = await self._bounded(call())
         except RedisError as exc:
             self._mark_down(command, exc)
             raise OperaSharedStateError(
@@ -223,6 +224,14 @@ class SharedRedis:
         if self._state == "unknown":
             self._set_up()
         return result
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """A Redis command with a hard deadline on top of redis-py's socket timeout: a connection stuck in a state
+        redis-py does not time out (seen rarely after a cancelled read) must fail like an outage, not hang."""
+        try:
+            return await asyncio.wait_for(call, timeout=self.timeout * 4 + 0.5)
+        except TimeoutError:
+            raise RedisTimeoutError(f"no answer within {self.timeout * 4 + 0.5:g} s") from None
 
     def _set_up(self) -> None:
         self._state = "up"
@@ -253,7 +262,7 @@ class SharedRedis:
         """Ping now; after an outage, run the recovery hooks before the stores may use Redis again."""
         started = time.perf_counter()
         try:
-            await self.client.ping()
+            await self._bounded(self.client.ping())
         except RedisError as exc:
             self._mark_down("ping", exc)
             return False
@@ -290,23 +299,28 @@ class SharedRedis:
             self._metrics.replicas.set(self._fleet)
 
     async def _watch(self) -> None:
-        while True:
+        # The flag, not only cancel(), ends the loop: on Python 3.11 a cancellation that arrives as a command's
+        # timeout fires can be swallowed by asyncio's timeout machinery, and the loop would sleep on forever.
+        while not self._closing:
             await asyncio.sleep(PING_EVERY)
+            if self._closing:
+                return
             try:
                 await self.check()
             except Exception:  # the loop must outlive any surprise; the next tick tries again
                 log.exception("Redis health check failed unexpectedly")
 
     async def aclose(self) -> None:
+        self._closing = True
         loop, self._loop = self._loop, None
         if loop is not None:
             loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+            await asyncio.wait({loop}, timeout=PING_EVERY + self.timeout * 4 + 1.0)
         if self._state == "up":
             with contextlib.suppress(RedisError):
-                await self.client.zrem(self.key("replicas"), self.replica_id)  # leave the fleet at once
-        await self.client.aclose()
+                await self._bounded(self.client.zrem(self.key("replicas"), self.replica_id))  # leave the fleet
+        with contextlib.suppress(TimeoutError, RedisError, OSError):
+            await asyncio.wait_for(self.client.aclose(), timeout=self.timeout * 4)
 
 
 # --- tokens -----------------------------------------------------------------------------------------------------
