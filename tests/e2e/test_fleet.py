@@ -62,19 +62,33 @@ async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
     assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 3.75]) == 1
 
 
+def three_writes(sandbox: Any, tag: str, surname: str) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A booking, a charge and a payment for an in-house guest, each with its own key (the charge tagged `tag`)."""
+    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
+    return guest, {
+        "create_reservation": stay(surname, idempotency_key=str(uuid.uuid4())),
+        "post_charge": {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 4.5,
+                        "reference": tag, "idempotency_key": str(uuid.uuid4())},
+        "post_payment": {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 2.25,
+                         "confirm": True, "idempotency_key": str(uuid.uuid4())},
+    }
+
+
+def assert_one_of_each(sandbox: Any, guest: Any, tag: str, surname: str, again: dict[str, Any]) -> None:
+    made = bookings_of(sandbox, surname)
+    assert len(made) == 1 and again["create_reservation"]["reservation_id"] == made[0].reservation_id
+    postings = [p for w in sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id].folio_windows.values()
+                for p in w.postings]
+    assert len([p for p in postings if tag in (p.reference or "")]) == 1
+    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 2.25]) == 1
+
+
 async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_gets_one_write(
     fleet: list[Process], sandbox_server: Any,
 ) -> None:
     a, b = fleet
     sandbox = sandbox_server.sandbox
-    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
-    writes = {
-        "create_reservation": stay("Gaveup", idempotency_key=str(uuid.uuid4())),
-        "post_charge": {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 6.5,
-                        "reference": "gaveup-1", "idempotency_key": str(uuid.uuid4())},
-        "post_payment": {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 1.25,
-                         "confirm": True, "idempotency_key": str(uuid.uuid4())},
-    }
+    guest, writes = three_writes(sandbox, "gaveup-1", "Gaveup")
     for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
         await inject_fault(sandbox_server.url, operation=operation, mode="stall", delay=2.0)
     async with httpx.AsyncClient(timeout=0.5) as http:
@@ -83,26 +97,14 @@ async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_get
                 await http.post(f"{a.url}/mcp", json=raw_call(tool, arguments), headers=RAW_HEADERS)
     async with mcp_client(b.url) as on_b:
         again = {tool: await call_ok(on_b, tool, arguments) for tool, arguments in writes.items()}
-    made = bookings_of(sandbox, "Gaveup")
-    assert len(made) == 1 and again["create_reservation"]["reservation_id"] == made[0].reservation_id
-    postings = [p for w in sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id].folio_windows.values()
-                for p in w.postings]
-    assert len([p for p in postings if "gaveup-1" in (p.reference or "")]) == 1
-    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 1.25]) == 1
+    assert_one_of_each(sandbox, guest, "gaveup-1", "Gaveup", again)
 
 
 async def test_sigterm_mid_write_then_the_same_key_on_another_replica_happens_once(
     sandbox_server: Any, redis_server: Any,
 ) -> None:
     sandbox = sandbox_server.sandbox
-    guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
-    writes = {
-        "create_reservation": stay("Sigterm", idempotency_key=str(uuid.uuid4())),
-        "post_charge": {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 4.5,
-                        "reference": "sigterm-1", "idempotency_key": str(uuid.uuid4())},
-        "post_payment": {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 2.25,
-                         "confirm": True, "idempotency_key": str(uuid.uuid4())},
-    }
+    guest, writes = three_writes(sandbox, "sigterm-1", "Sigterm")
     # A drains for 2 s only, while OHIP takes 6 s to answer writes it has already made.
     with replicas(sandbox_server.url, redis_server.url, 1, shutdown_delay=0, graceful_shutdown_timeout=2) as (a,), \
             replicas(sandbox_server.url, redis_server.url, 1) as (b,):
@@ -121,12 +123,7 @@ async def test_sigterm_mid_write_then_the_same_key_on_another_replica_happens_on
         assert await asyncio.to_thread(a.wait, 20) == 1  # not a clean drain: calls were cut
         async with mcp_client(b.url) as on_b:
             again = {tool: await call_ok(on_b, tool, arguments) for tool, arguments in writes.items()}
-    made = bookings_of(sandbox, "Sigterm")
-    assert len(made) == 1 and again["create_reservation"]["reservation_id"] == made[0].reservation_id
-    postings = [p for w in sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id].folio_windows.values()
-                for p in w.postings]
-    assert len([p for p in postings if "sigterm-1" in (p.reference or "")]) == 1
-    assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 2.25]) == 1
+    assert_one_of_each(sandbox, guest, "sigterm-1", "Sigterm", again)
 
 
 async def test_a_change_on_one_replica_is_read_on_the_other_at_once(
