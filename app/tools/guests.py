@@ -123,21 +123,17 @@ def build(services: ToolServices) -> list[ToolDef]:
         except OperaError as exc:
             warnings.append(OperaWarning(message=f"profile {profile_id} was created but not read back: "
                                                  f"{exc.describe()}"))
+        return created_guest(profile_id, guest, warnings)
+
+    def created_guest(profile_id: str, guest: Guest | None, warnings: list[OperaWarning]) -> CreatedGuest:
         return CreatedGuest(
             profile_id=profile_id, guest=guest, warnings=warnings,
             next_step=f"book with create_reservation profile_id={profile_id} (after check_availability)",
         )
 
     async def find_guest(args: Mapping[str, Any], reference: str) -> CreatedGuest | None:
-        stamp = services.stamp(reference)
-        assert stamp is not None
-        guest = await profiles.find_by_external_reference(str(args["hotel_id"]), stamp)
-        if guest is None:
-            return None
-        return CreatedGuest(
-            profile_id=guest.profile_id, guest=guest, warnings=[],
-            next_step=f"book with create_reservation profile_id={guest.profile_id} (after check_availability)",
-        )
+        guest = await profiles.find_by_external_reference(str(args["hotel_id"]), services.external_reference(reference))
+        return created_guest(guest.profile_id, guest, []) if guest is not None else None
 
     async def update_guest(
         profile_id: ProfileId,

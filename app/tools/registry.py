@@ -101,13 +101,15 @@ class ToolServices:
             guard(chosen)
         return chosen
 
-    def stamp(self, reference: str | None = None) -> ExternalReference | None:
-        """The external reference to stamp the current write with in OHIP (our external system code and the
-        reference the tool guard derived from the call's idempotency_key); None when the call has no key."""
-        chosen = reference or _write_reference.get()
-        if chosen is None:
-            return None
-        return ExternalReference(system=self.settings.external_system_code, id=chosen)
+    def external_reference(self, reference: str) -> ExternalReference:
+        """`reference` under our external system code, as OHIP holds it in `externalReferences`."""
+        return ExternalReference(system=self.settings.external_system_code, id=reference)
+
+    def stamp(self) -> ExternalReference | None:
+        """The external reference to stamp the current write with in OHIP (the reference the tool guard derived
+        from the call's idempotency_key); None when the call has no key."""
+        chosen = _write_reference.get()
+        return self.external_reference(chosen) if chosen is not None else None
 
 
 @dataclass(frozen=True)

@@ -335,9 +335,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
 
     async def find_booking(args: Mapping[str, Any], reference: str) -> BookingResult | None:
-        stamp = services.stamp(reference)
-        assert stamp is not None
-        record = await reservations.find_by_external_reference(str(args["hotel_id"]), stamp)
+        record = await reservations.find_by_external_reference(str(args["hotel_id"]),
+                                                               services.external_reference(reference))
         if record is None:
             return None
         return booking_result(CreatedReservation(reservation_id=record.reservation_id,
