@@ -16,8 +16,9 @@ from tests.support.fleet import replicas, standalone_sandbox
 AGENTS = 200
 SECONDS = 60.0
 QUOTA_RPS = 50
-#: The fleet's budget: rate plus burst stays under the gateway's 50 in any one second.
-FLEET_RPS, FLEET_BURST = 40, 5
+#: The fleet's budget: rate plus burst stays well under the gateway's 50 in any one second (arrivals at the
+#: sandbox bunch by a few on a loaded 2-core machine: 51 was seen once with 40 + 5).
+FLEET_RPS, FLEET_BURST = 35, 5
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
            "mcp-protocol-version": "2025-11-25"}
 
