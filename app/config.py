@@ -23,6 +23,11 @@ SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the public demo credent
 SANDBOX_APP_KEY = "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b"
 #: The emulator's enterprise; like OCIM, its token endpoint wants an `enterpriseId` header for client_credentials.
 SANDBOX_ENTERPRISE_ID = "SANDBOX"
+#: The cashier the embedded sandbox seeds for this app (its "PMS cashier of the app", as Oracle's HPI samples call
+#: cashier 113); payments, folios and check-outs are posted under it in sandbox mode.
+SANDBOX_CASHIER_ID = 113
+#: Toolsets whose write tools post money or check guests out, and so need a cashier (post_payment, check_out...).
+CASHIER_TOOLSETS = ("billing", "front_desk")
 SANDBOX_PATH = "/sandbox"
 
 TOOLSETS = ("reservations", "availability", "guests", "front_desk", "housekeeping", "billing", "system")
@@ -62,6 +67,10 @@ class Settings(BaseSettings):
     grant_type: Literal["client_credentials", "password"] = "client_credentials"
     username: str | None = None
     password: SecretStr | None = None
+    cashier_id: int | None = Field(
+        default=None, ge=1, le=999_999_999,
+        description="the OPERA cashier (csh cashierId) payments, folios and check-outs are posted under",
+    )
 
     # --- outbound policies -----------------------------------------------------------------------------------
     request_timeout: float = Field(default=30.0, gt=0, le=600)
@@ -178,6 +187,17 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 to 8 upper-case letters or digits")
         return value or None
 
+    @field_validator("cashier_id", mode="before")
+    @classmethod
+    def _cashier(cls, value: Any) -> Any:
+        # csh declares cashierId a number; OPERA's cashier ids are whole numbers (Oracle's samples: 3, 4, 113).
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.strip().isdigit():
+                raise ValueError("must be the OPERA cashier's number (csh cashierId), e.g. 113")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis(cls, value: SecretStr | None) -> SecretStr | None:
@@ -221,6 +241,12 @@ class Settings(BaseSettings):
                 # OCIM refuses a client_credentials token without the enterpriseId header (REAL-OPERA.md 2a).
                 raise ValueError("OPERA_ENTERPRISE_ID is required with OPERA_GRANT_TYPE=client_credentials "
                                  "(the enterpriseId header of the token request; OPERA_GRANT_TYPE=password needs none)")
+            if self.cashier_id is None and not self.read_only and set(self.toolsets) & set(CASHIER_TOOLSETS):
+                # Every Oracle sample of postBillingPayment, generateFolio and postCheckOut names a cashierId
+                # (REAL-OPERA.md rows 25-27); without one the first payment or check-out would fail at the desk.
+                raise ValueError("OPERA_CASHIER_ID is required with real OHIP credentials when the billing or "
+                                 "front_desk toolset is on (the OPERA cashier payments and check-outs are posted "
+                                 "under; or set OPERA_READ_ONLY=true)")
         return self
 
     # --- derived -------------------------------------------------------------------------------------------
@@ -279,6 +305,14 @@ class Settings(BaseSettings):
     def effective_enterprise_id(self) -> str | None:
         """The `enterpriseId` header value: the configured one, or the embedded sandbox's in sandbox mode."""
         return self.enterprise_id or (SANDBOX_ENTERPRISE_ID if self.sandbox_mode else None)
+
+    @property
+    def effective_cashier_id(self) -> int | None:
+        """The `cashierId` sent on payments, folios and check-outs: the configured one, or the embedded sandbox's
+        app cashier in sandbox mode."""
+        if self.cashier_id is not None:
+            return self.cashier_id
+        return SANDBOX_CASHIER_ID if self.sandbox_mode else None
 
     @property
     def mode(self) -> Literal["sandbox", "ohip"]:

@@ -49,7 +49,7 @@ async def main(calls: int) -> None:
     sandbox_app = create_sandbox_app(SandboxConfig(business_date=date(2026, 5, 1)))
     with serve(sandbox_app) as srv:
         settings = load_settings(client_id="sandbox-client", client_secret="sandbox-secret", base_url=srv.url,
-                                 app_key=SANDBOX_APP_KEY, enterprise_id=SANDBOX_ENTERPRISE_ID,
+                                 app_key=SANDBOX_APP_KEY, enterprise_id=SANDBOX_ENTERPRISE_ID, cashier_id=113,
                                  requests_per_second=100_000, burst_capacity=100_000,
                                  log_level="WARNING")
         http = OperaHTTP(settings, Metrics())

@@ -44,6 +44,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
             "OPERA_ENTERPRISE_ID",
             "required with OPERA_GRANT_TYPE=client_credentials",
         ),
+        (
+            {"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com",
+             "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_ENTERPRISE_ID": "ENT01"},
+            "OPERA_CASHIER_ID",
+            "required with real OHIP credentials when the billing or front_desk toolset is on",
+        ),
+        ({"OPERA_CASHIER_ID": "cashier-4"}, "OPERA_CASHIER_ID", "must be the OPERA cashier's number"),
         ({"OPERA_TOOLSETS": "reservations,spa"}, "OPERA_TOOLSETS", "unknown toolset 'spa'"),
         ({"OPERA_LOG_LEVEL": "LOUD"}, "OPERA_LOG_LEVEL", "Input should be"),
     ],
@@ -78,6 +85,7 @@ def test_check_config_prints_effective_values_and_masks_secrets() -> None:
             "OPERA_BASE_URL": "https://ohip.example.com/",
             "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b",
             "OPERA_ENTERPRISE_ID": "ENT01",
+            "OPERA_CASHIER_ID": "4",
             "OPERA_API_VERSION": "v1",
         },
     )
@@ -85,7 +93,7 @@ def test_check_config_prints_effective_values_and_masks_secrets() -> None:
     out = result.stdout
     assert secret not in out and "5f7e3b2a-9c41" not in out
     assert "OPERA_CLIENT_SECRET=********" in out and "OPERA_APP_KEY=********" in out
-    assert "OPERA_CLIENT_ID=my-client" in out and "OPERA_ENTERPRISE_ID=ENT01" in out
+    assert "OPERA_CLIENT_ID=my-client" in out and "OPERA_ENTERPRISE_ID=ENT01" in out and "OPERA_CASHIER_ID=4" in out
     # The version sits inside module paths and is never appended to the base URL.
     assert "OPERA_BASE_URL=https://ohip.example.com\n" in out
     assert "(token url used)=https://ohip.example.com/oauth/v1/tokens" in out
@@ -96,7 +104,7 @@ def test_a_password_grant_needs_no_enterprise_id() -> None:
     result = run_cli("check-config", env={
         "OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com",
         "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_GRANT_TYPE": "password",
-        "OPERA_USERNAME": "integration", "OPERA_PASSWORD": "pw",
+        "OPERA_USERNAME": "integration", "OPERA_PASSWORD": "pw", "OPERA_CASHIER_ID": "4",
     })
     assert result.returncode == 0, result.stderr
 
@@ -106,3 +114,16 @@ def test_without_credentials_the_mode_is_sandbox() -> None:
     assert result.returncode == 0
     assert "(mode)=sandbox" in result.stdout
     assert "(base url used)=http://127.0.0.1:8000/sandbox" in result.stdout
+
+
+@pytest.mark.parametrize("env", [
+    {"OPERA_READ_ONLY": "true"},
+    {"OPERA_TOOLSETS": "reservations,guests,housekeeping,system"},
+])
+def test_no_cashier_is_needed_when_no_tool_posts_money(env: dict[str, str]) -> None:
+    result = run_cli("check-config", env={
+        "OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "https://ohip.example.com",
+        "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_ENTERPRISE_ID": "ENT01", **env,
+    })
+    assert result.returncode == 0, result.stderr
+    assert "OPERA_CASHIER_ID=None" in result.stdout

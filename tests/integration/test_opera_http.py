@@ -51,7 +51,7 @@ HOTEL = "SAND01"
 async def opera(server: SandboxServer, **overrides: Any) -> AsyncIterator[OperaHTTP]:
     values: dict[str, Any] = {
         "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "base_url": server.url,
-        "app_key": SANDBOX_APP_KEY, "enterprise_id": SANDBOX_ENTERPRISE_ID, "requests_per_second": 1000.0,
+        "app_key": SANDBOX_APP_KEY, "enterprise_id": SANDBOX_ENTERPRISE_ID, "cashier_id": 113, "requests_per_second": 1000.0,
         "burst_capacity": 200,
     }
     values.update(overrides)
@@ -411,3 +411,18 @@ async def test_a_modified_reservation_is_never_served_stale(sandbox_server: Sand
     assert not after.from_cache
     assert "Quiet room please" in str(after.body)
     assert len(business_calls(sandbox_server, "getReservation")) == 2
+
+
+async def test_a_bodiless_401_that_outlives_a_fresh_token_is_explained(
+    sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real OHIP answers 401 with no body. One refresh and one replay, then an error that says what to check."""
+    async with opera(sandbox_server) as http:
+        await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+        monkeypatch.setattr(sandbox_server.sandbox.tokens, "is_valid", lambda token: False)
+        with pytest.raises(OperaAuthError) as info:
+            await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+    assert sandbox_server.sandbox.token_requests == 2
+    assert [e.status for e in business_calls(sandbox_server, "getHotelReservations")] == [200, 401, 401]
+    assert [e.response for e in business_calls(sandbox_server, "getHotelReservations")][1:] == [None, None]
+    assert info.value.status == 401 and "OPERA_APP_KEY" in info.value.describe()

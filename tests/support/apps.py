@@ -11,6 +11,7 @@ import httpx
 
 from app.config import (
     SANDBOX_APP_KEY,
+    SANDBOX_CASHIER_ID,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_ENTERPRISE_ID,
@@ -29,6 +30,7 @@ def settings_for_sandbox(sandbox_url: str, **overrides: Any) -> Settings:
         "base_url": sandbox_url,
         "app_key": SANDBOX_APP_KEY,
         "enterprise_id": SANDBOX_ENTERPRISE_ID,
+        "cashier_id": SANDBOX_CASHIER_ID,
         "environment": "test",
         "log_level": "INFO",
     }

@@ -16,7 +16,13 @@ from typing import Any
 
 import httpx
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTERPRISE_ID
+from app.config import (
+    SANDBOX_APP_KEY,
+    SANDBOX_CASHIER_ID,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_ENTERPRISE_ID,
+)
 from tests.support.servers import free_port
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", "OTEL_"))}
@@ -86,6 +92,7 @@ def replica_env(sandbox_url: str, redis_url: str | None, port: int, **extra: Any
         "OPERA_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
         "OPERA_APP_KEY": SANDBOX_APP_KEY,
         "OPERA_ENTERPRISE_ID": SANDBOX_ENTERPRISE_ID,
+        "OPERA_CASHIER_ID": str(SANDBOX_CASHIER_ID),
         "OPERA_BASE_URL": sandbox_url,
         "OPERA_PORT": str(port),
         "OPERA_ENVIRONMENT": "test",

@@ -68,6 +68,7 @@ def settings(tmp_path: Path | None = None, **overrides: Any) -> Settings:
         "base_url": "http://ohip.test",
         "app_key": SANDBOX_APP_KEY,
         "enterprise_id": "ENT01",
+        "cashier_id": 4,
         "max_retries": 0,
     }
     if tmp_path is not None:

@@ -77,7 +77,7 @@ async def test_bad_ids_are_refused_before_any_network_io() -> None:
         return httpx.Response(500)
 
     cfg = load_settings(client_id="c", client_secret="s", base_url="http://ohip.test", app_key=SANDBOX_APP_KEY,
-                        enterprise_id="ENT01")
+                        enterprise_id="ENT01", cashier_id=4)
     http = OperaHTTP(cfg, Metrics(), transport=httpx.MockTransport(ohip))
     await http.start()
     try:
