@@ -142,3 +142,23 @@ def test_an_injected_gateway_fault_is_not_held_to_the_operation_statuses() -> No
 def test_a_201_without_its_documented_location_is_a_violation() -> None:
     found = problems(cancel(response_headers={"content-type": "application/json"}))
     assert len(found) == 1 and "the documented Location header is missing" in found[0]
+
+
+REAL_ERROR = {
+    "type": "Bad Request",
+    "title": "Bad Request",
+    "status": "NotProcessed",
+    "detail": "Limit exceeds the maximum of 200",
+    "o:errorCode": "OPERAWS-ODE09998",
+    "language": "en",
+}
+
+
+def test_an_error_body_in_real_ohips_shape_passes_and_nothing_else_off_schema_does() -> None:
+    """Real OHIP sends `status: "NotProcessed"` and a `language` member (Oracle's issues #92, #62): exactly these
+    two deviations from exceptionDetailType are accepted; another string status or another extra member is not."""
+    assert problems(search(status=400, response=dict(REAL_ERROR))) == []
+    other_status = problems(search(status=400, response={**REAL_ERROR, "status": "Failed"}))
+    assert len(other_status) == 1 and "status" in other_status[0]
+    extra = problems(search(status=400, response={**REAL_ERROR, "locale": "en-US"}))
+    assert len(extra) == 1 and "locale" in extra[0]

@@ -104,7 +104,10 @@ async def test_token_refusals(
 ) -> None:
     r = await token_call(sandbox_server.url, data=data, auth=auth, headers=headers)
     assert r.status_code == status
-    assert needle.lower() in r.json()["detail"].lower()
+    if status == 401 and not needle:
+        assert r.content == b""
+    else:
+        assert needle.lower() in r.json()["detail"].lower()
 
 
 async def test_a_password_grant_needs_no_enterprise_id(sandbox_server: SandboxServer) -> None:
@@ -128,8 +131,8 @@ async def test_token_expires_after_its_ttl(ohip: httpx.AsyncClient) -> None:
     assert (await ohip.get(f"{RSV}?limit=1")).status_code == 200
     await asyncio.sleep(1.3)
     r = await ohip.get(f"{RSV}?limit=1")
-    assert r.status_code == 401
-    assert "expired" in r.json()["detail"]
+    # Oracle's common error messages: 401 Unauthorized, "No response body"
+    assert r.status_code == 401 and r.content == b""
 
 
 async def test_expire_endpoint_invalidates_issued_tokens(ohip: httpx.AsyncClient) -> None:
@@ -158,8 +161,8 @@ async def test_a_revoked_token_answers_403_with_no_body_like_ohips_gateway(
 @pytest.mark.parametrize(
     ("drop", "extra", "status", "needle"),
     [
-        ("authorization", {}, 401, "Bearer"),
-        (None, {"Authorization": "Bearer forged"}, 401, "invalid"),
+        ("authorization", {}, 401, ""),  # real OHIP: 401 with no body
+        (None, {"Authorization": "Bearer forged"}, 401, ""),
         ("x-app-key", {}, 400, "x-app-key"),
         (None, {"x-app-key": "11111111-2222-4333-8444-555555555555"}, 401, "not registered"),
         ("x-hotelid", {}, 400, "x-hotelid"),
@@ -176,7 +179,10 @@ async def test_business_calls_check_token_and_headers(
     async with httpx.AsyncClient(base_url=str(ohip.base_url)) as client:
         r = await client.get(f"{RSV}?limit=1", headers=headers)
     assert r.status_code == status
-    assert needle.lower() in r.json()["detail"].lower()
+    if status == 401 and not needle:
+        assert r.content == b""
+    else:
+        assert needle.lower() in r.json()["detail"].lower()
 
 
 async def test_header_names_are_case_insensitive(ohip: httpx.AsyncClient) -> None:
@@ -296,3 +302,15 @@ def test_the_request_log_keeps_no_full_card_number() -> None:
     masked = mask_card_fields(body)
     card = masked["criteria"]["paymentMethod"]["paymentCard"]
     assert card["cardNumber"] == "XXXXXXXXXXXX1111" and card["cvv"] == "***"
+
+
+async def test_refusals_come_in_the_shape_real_ohip_sends(ohip: httpx.AsyncClient) -> None:
+    """Not the spec's ideal exceptionDetailType but what OHIP really answers (Oracle's issues #92 and #62): the reason
+    phrase as `type`, "NotProcessed" as `status`, and `language`; a client reading the integer status would break."""
+    r = await ohip.get(f"{RSV}?limit=5000")
+    assert r.status_code == 400
+    error = r.json()
+    assert error["type"] == "Bad Request" and error["status"] == "NotProcessed" and error["language"] == "en"
+    assert "limit" in error["detail"] and error["o:errorCode"].startswith("OHIPSIM") and "instance" not in error
+    missing = await ohip.get(f"{RSV}/999999")
+    assert missing.status_code == 404 and missing.json()["type"] == "Not Found"

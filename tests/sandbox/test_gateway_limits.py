@@ -58,8 +58,8 @@ async def test_a_quota_429_carries_an_ohip_error_body_and_tokens_are_not_counted
     assert first.status_code == 200
     assert second.status_code == 429
     error = second.json()
-    assert error["status"] == 429 and error["o:errorCode"] == "OHIPSIM-QUOTA-429"
-    assert "quota" in error["detail"] and error["instance"] == "/rsv/v1/hotels/SAND01/reservations"
+    assert error["type"] == "Too Many Requests" and error["o:errorCode"] == "OHIPSIM-QUOTA-429"
+    assert error["status"] == "NotProcessed" and "quota" in error["detail"]
     assert "retry-after" not in second.headers  # OHIP documents none
     assert sandbox_server.sandbox.quota.describe()["max_requests_in_one_second"] == 2
 

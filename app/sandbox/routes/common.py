@@ -1,8 +1,9 @@
 """What every sandbox route shares: OHIP JSON responses and error bodies, absolute Location headers that respect
 the mount prefix, and lenient readers for OHIP input (numeric strings, lone objects for arrays, enum case).
 
-Routes raise `SandboxError` for any refusal; the app turns it into an `exceptionDetailType` body. Headers, tokens
-and unknown hotels in the path are checked by the gateway in app.py before a route runs.
+Routes raise `SandboxError` for any refusal; the app turns it into an error body shaped as real OHIP sends one
+(see `error_body`). Headers, tokens and unknown hotels in the path are checked by the gateway in app.py before a
+route runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -26,18 +28,6 @@ MEDIA_TYPE = "application/json;charset=UTF-8"
 MAX_PAGE_LIMIT = 200
 DEFAULT_PAGE_LIMIT = 20
 
-#: RFC 2616 section anchors, the problem-type URIs OHIP's own examples use.
-_PROBLEM_TYPES = {
-    400: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.1",
-    401: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.2",
-    403: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.4",
-    404: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.5",
-    405: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.6",
-    409: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.10",
-    429: "https://tools.ietf.org/html/rfc6585#section-4",
-    500: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.1",
-    503: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.4",
-}
 
 
 class OhipJSONResponse(JSONResponse):
@@ -54,19 +44,30 @@ def ohip_json(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, 
 def error_body(
     status: int, title: str, detail: str, instance: str, error_code: str, error_path: str | None = None
 ) -> dict[str, Any]:
-    """An `exceptionDetailType` body (RFC 7807 plus Oracle's `o:` fields)."""
+    """An error body in the shape real OHIP sends, which is not quite the spec's `exceptionDetailType`: `type` is
+    the reason phrase ("Bad Request"), `status` is the processing status "NotProcessed" rather than the HTTP code,
+    and `language` is added (Oracle's own answers quoted in oracle/hospitality-api-docs issues #92 and #62).
+    `instance` is not sent by real OHIP and is left out; `o:errorPath` names the offending input, as the spec
+    allows. The contract checker knows exactly these deviations (tests/contract/checker.py)."""
+    del instance  # the request path: real OHIP does not echo it
     body: dict[str, Any] = {
-        "type": _PROBLEM_TYPES.get(status, "about:blank"),
+        "type": _reason(status),
         "title": title,
-        "status": status,
+        "status": "NotProcessed",
         "detail": detail,
-        "instance": instance,
         "o:errorCode": error_code,
+        "language": "en",
     }
     if error_path:
         body["o:errorPath"] = error_path
-    body["o:errorDetails"] = [{"type": "about:blank", "title": title, "o:errorCode": error_code}]
     return body
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def error_response(error: SandboxError, instance: str) -> Response:
