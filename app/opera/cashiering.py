@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import Money, OperaWarning, warnings_from
 from app.opera.reservations import as_dict
@@ -199,6 +200,13 @@ class CashieringAPI:
         response = await self._http.call(
             GET_FOLIO, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params
         )
+        if response.status == 204:
+            # "Folios will only exist ... once the guest has checked in" (getFolio): no folio is not a 0 balance.
+            raise OperaNotFoundError(
+                f"Reservation {reservation_id} has no folio yet in hotel {hotel_id}: OPERA opens the folio at "
+                "check-in, so there is nothing posted to read, charge or settle before then",
+                operation=GET_FOLIO.name, status=204, hotel_id=hotel_id,
+            )
         return folio_from(response.body, hotel_id, reservation_id)
 
     async def transaction_codes(self, hotel_id: str, *, code: str | None = None) -> list[TransactionCode]:

@@ -371,7 +371,9 @@ def build(services: ToolServices) -> list[ToolDef]:
 
 def tool_error_for(exc: OperaError, tool: str, reservation_id: str) -> ToolError:
     """The billing tools' shared wording: which reservation, why, and where to look next."""
-    if isinstance(exc, OperaNotFoundError):
+    if isinstance(exc, OperaNotFoundError) and exc.status == 204:  # the reservation exists, its folio not yet
+        next_step = "a folio opens at check-in: check the guest in with check_in, or see get_reservation for its status"
+    elif isinstance(exc, OperaNotFoundError):
         next_step = f"check the reservation id {reservation_id} with search_reservations or list_in_house"
     else:
         next_step = (

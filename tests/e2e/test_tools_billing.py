@@ -148,3 +148,13 @@ async def test_charges_and_payments_are_counted_in_metrics(server: ServerThread,
         text = (await http.get(f"{server.url}/metrics")).text
     assert 'opera_front_desk_events_total{event="charge"}' in text
     assert 'opera_front_desk_events_total{event="payment"}' in text
+
+
+async def test_a_reservation_not_yet_checked_in_has_no_folio_and_the_agent_is_told_why(
+    server: ServerThread, hotel: Any
+) -> None:
+    """OHIP answers getFolio with 204 before check-in; that is not a zero balance (the old reading) but no folio."""
+    arriving = next(r for r in hotel.reservations.values() if r.status == "Reserved")
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "get_folio", {"reservation_id": arriving.reservation_id})
+    assert "no folio yet" in error and "check_in" in error and "balance" not in error.lower()

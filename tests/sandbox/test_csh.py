@@ -83,18 +83,18 @@ async def balance(ohip: httpx.AsyncClient, reservation_id: str) -> float:
 # ---------------------------------------------------------------------------------------------------- folios
 
 
-async def test_a_reservation_never_checked_in_has_an_empty_folio(ohip: httpx.AsyncClient) -> None:
+async def test_a_reservation_never_checked_in_has_no_folio_204(ohip: httpx.AsyncClient) -> None:
+    """getFolio: "Folios will only exist ... once the guest has checked in"; before that OHIP answers 204, and a
+    checked-in guest with nothing posted has an empty window 1."""
     reservation_id = await book(ohip)
 
-    body = await folio(ohip, reservation_id)
+    response = await ohip.get(f"{CSH}/reservations/{reservation_id}/folios")
+    assert response.status_code == 204 and response.content == b""
 
-    window = first_window(body)
-    assert window["folioWindowNo"] == 1 and window["emptyFolio"] is True
-    assert window["balance"] == {"amount": 0.0, "currencyCode": "USD"}
-    assert window["folios"][0]["postings"] == []
-    info = body["reservationFolioInformation"]["reservationInfo"]
-    assert info["reservationIdList"][0]["id"] == reservation_id
-    assert info["computedReservationStatus"] == "DueIn"
+    room_id = await free_room(ohip, "KNG")
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+    window = first_window(await folio(ohip, reservation_id))
+    assert window["folioWindowNo"] == 1
 
 
 async def test_the_folio_of_an_unknown_reservation_is_404(ohip: httpx.AsyncClient) -> None:

@@ -184,8 +184,12 @@ def window_body(
     return body
 
 
+#: Reservation states that have a folio: OPERA opens it at check-in and keeps it after check-out.
+FOLIO_STATUSES = ("InHouse", "CheckedOut")
+
+
 def windows_of(reservation: Reservation, wanted: list[int]) -> list[FolioWindow]:
-    """The reservation's windows in order; before check-in, an empty window 1 (OPERA always shows one)."""
+    """The reservation's windows in order; an in-house guest with nothing posted yet has an empty window 1."""
     windows = [reservation.folio_windows[n] for n in sorted(reservation.folio_windows)]
     if not windows:
         windows = [FolioWindow(1, payment_method=reservation.payment_method)]
@@ -266,6 +270,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             as_bool(query_value(request, name), name) for name in ("summaryOnly", "reservationBalanceOnly")
         )
         show_postings = (not fetch or "Postings" in fetch) and not balances_only
+        if reservation.status not in FOLIO_STATUSES and not reservation.folio_windows:
+            # getFolio: "Folios will only exist ... once the guest has checked in"; the spec's answer is 204.
+            return Response(status_code=204)
         windows = windows_of(reservation, wanted)
         information: dict[str, Any] = {
             "folioWindows": [window_body(hotel, w, postings=show_postings, limit=limit, offset=offset) for w in windows]
