@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from app.sandbox.state import (
+    CardOnFile,
+    Cashier,
     Code,
     Comment,
     Enterprise,
@@ -101,6 +103,14 @@ PAYMENT_METHODS = (
     ("MC", "Mastercard", True),
     ("AX", "American Express", True),
     ("DC", "Diners Club", True),
+)
+#: Each hotel's cashiers. 113 is the one set up for this app (Oracle's HPI samples: "cashierId = 113 (this is the
+#: PMS Cashier of the app)"), the embedded sandbox's default OPERA_CASHIER_ID; 3 and 4 are desk clerks (the cashiers
+#: of Oracle's Contactless and Check Out samples).
+CASHIERS = (
+    (3, "Front desk - morning"),
+    (4, "Front desk - evening"),
+    (113, "OPERAMCP interface"),
 )
 TRANSACTION_CODES = (
     TransactionCode("1000", "Accommodation", "Revenue", "ROOM", None, None, manual_post_allowed=False),
@@ -281,6 +291,7 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.rate_plans = _rate_plans(hotel)
     hotel.transaction_codes = {t.code: t for t in TRANSACTION_CODES}
     hotel.payment_methods = {c: PaymentMethod(c, d, card) for c, d, card in PAYMENT_METHODS}
+    hotel.cashiers = {n: Cashier(n, name) for n, name in CASHIERS}
     hotel.guarantee_codes = {c: Code(c, d) for c, d in GUARANTEE_CODES}
     hotel.cancellation_reasons = {c: Code(c, d) for c, d in CANCELLATION_REASONS}
     hotel.market_codes = {c: Code(c, d) for c, d in MARKET_CODES}
@@ -464,8 +475,26 @@ def _new_reservation(
         created=datetime.combine(arrival, datetime.min.time())
         - timedelta(days=rng.randint(1, 90), hours=rng.randint(0, 23)),
     )
+    if hotel.payment_methods[payment].is_card:
+        res.cards = [_card_on_file(enterprise, res)]
     hotel.reservations[res.reservation_id] = res
     return res
+
+
+def _card_on_file(enterprise: Enterprise, res: Reservation) -> CardOnFile:
+    """The tokenized card a card-guaranteed reservation carries; derived from ids only, so the seed's random
+    sequence (and with it every other seeded fact) is unchanged."""
+    profile = enterprise.profiles.get(res.profile_id)
+    holder = f"{profile.given_name} {profile.surname}" if profile else "Guest"
+    number = int(res.reservation_id)
+    return CardOnFile(
+        card_id=str(enterprise.counters.next("card")),
+        payment_method=res.payment_method or "VA",
+        card_type=(res.payment_method or "VA").title(),
+        last_four=f"{number * 7919 % 10000:04d}",
+        expiry=f"{number % 12 + 1:02d}/{29 + number % 3}",
+        holder=holder,
+    )
 
 
 def _book_seeded(

@@ -96,6 +96,27 @@ class PaymentMethod:
 
 
 @dataclass(frozen=True)
+class Cashier:
+    """An OPERA cashier: payments, folios and check-outs are posted under one (csh `cashierId`, a number)."""
+
+    cashier_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CardOnFile:
+    """A payment card on a reservation, as OPERA keeps it once tokenized: never the number, only its id (what a
+    payment names in `paymentCard.cardId`), type, last four digits and expiry."""
+
+    card_id: str
+    payment_method: str  # VA, MC, AX, DC
+    card_type: str  # Oracle's cardTypeType spelling: Va, Mc, Ax, Dc
+    last_four: str
+    expiry: str  # MM/YY, as OPERA masks it
+    holder: str
+
+
+@dataclass(frozen=True)
 class TransactionCode:
     code: str  # "1000"
     description: str
@@ -247,7 +268,8 @@ class Profile:
 
 @dataclass
 class Posting:
-    """One line on a folio window. `amount` is always positive; `transaction_type` says charge or payment."""
+    """One line on a folio window. `transaction_type` says charge or payment; a payment's `amount` is positive, a
+    charge's is negative when it voids or corrects an earlier one (as Oracle's HPI void samples post it)."""
 
     transaction_no: int
     transaction_code: str
@@ -261,6 +283,8 @@ class Posting:
     remark: str | None = None
     reference: str | None = None
     payment_method: str | None = None  # payments only
+    cashier_id: int | None = None  # the cashier it was posted under (None: the night audit or the seed)
+    card_id: str | None = None  # card payments: the card on file that paid
 
 
 @dataclass
@@ -329,6 +353,8 @@ class Reservation:
     checked_out_at: datetime | None = None
     folio_windows: dict[int, FolioWindow] = field(default_factory=dict)
     external_references: list[ExternalReference] = field(default_factory=list)
+    cards: list[CardOnFile] = field(default_factory=list)  # payment cards on file (tokenized)
+    checked_out_by: int | None = None  # the cashier of the check-out
 
     @property
     def nights(self) -> int:
@@ -445,6 +471,7 @@ class Hotel:
     reservations: dict[str, Reservation] = field(default_factory=dict)  # by internal id
     transaction_codes: dict[str, TransactionCode] = field(default_factory=dict)
     payment_methods: dict[str, PaymentMethod] = field(default_factory=dict)
+    cashiers: dict[int, Cashier] = field(default_factory=dict)
     guarantee_codes: dict[str, Code] = field(default_factory=dict)
     cancellation_reasons: dict[str, Code] = field(default_factory=dict)
     market_codes: dict[str, Code] = field(default_factory=dict)
@@ -465,6 +492,27 @@ class Hotel:
                 f"Reservation {reservation_id} was not found in hotel {self.code}",
                 "OHIPSIM-RSV-404",
                 "reservationId",
+            )
+        return found
+
+    def cashier(self, cashier_id: int | None, action: str, path: str = "cashierId") -> Cashier:
+        """The cashier a posting is made under. Every Oracle sample of payments, folios and check-outs names one
+        (csh postBillingPayment, generateFolio, postCheckOut; WF Check Out), so none or an unknown one is refused."""
+        known = ", ".join(str(c) for c in self.cashiers)
+        if cashier_id is None:
+            raise _bad_request(
+                "Cashier required",
+                f"A cashier is required to {action}; send {path} with one of hotel {self.code}'s cashiers ({known})",
+                "OHIPSIM-CSH-CASHIER",
+                path,
+            )
+        found = self.cashiers.get(cashier_id)
+        if found is None:
+            raise _bad_request(
+                "Invalid cashier",
+                f"Cashier {cashier_id} does not exist in hotel {self.code}; its cashiers are {known}",
+                "OHIPSIM-CSH-CASHIER",
+                path,
             )
         return found
 
@@ -744,10 +792,13 @@ class Counters:
     cancellation: int = 700000
     folio: int = 60000
     comment: int = 300000
+    card: int = 22700
 
     def next(
         self,
-        name: Literal["reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment"],
+        name: Literal[
+            "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card"
+        ],
     ) -> int:
         value = getattr(self, name) + 1
         setattr(self, name, value)
@@ -1512,10 +1563,13 @@ class Enterprise:
         remark: str | None = None,
         reference: str | None = None,
         currency: str | None = None,
+        cashier_id: int | None = None,
     ) -> Posting:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "take charges")
+        # Oracle's HPI charge samples include a "no cashierId" variant: a charge may name its cashier, or not.
+        cashier = hotel.cashier(cashier_id, "post charges") if cashier_id is not None else None
         code = hotel.transaction_code(transaction_code)
         if code.transaction_type != "Revenue":
             raise _bad_request(
@@ -1525,16 +1579,21 @@ class Enterprise:
                 "transactionCode",
             )
         price = unit_price if unit_price is not None else code.default_price
-        if price is None or price <= 0:
+        # A negative price or quantity voids or corrects an earlier charge: Oracle's HPI samples "Post a Billing
+        # Charge - with negative (void) amount" and "with negative (void) postingQuantity value" (WF).
+        if price is None or price == 0:
             raise _bad_request(
                 "Invalid amount",
-                f"A charge needs a positive price; got {price}",
+                f"A charge needs a price other than 0 (negative to void); got {price}",
                 "OHIPSIM-CSH-AMOUNT",
                 "price.amount",
             )
-        if not 1 <= quantity <= 999:
+        if quantity == 0 or not -999 <= quantity <= 999:
             raise _bad_request(
-                "Invalid quantity", f"Quantity must be 1..999; got {quantity}", "OHIPSIM-CSH-QTY", "postingQuantity"
+                "Invalid quantity",
+                f"Quantity must be 1..999, or -999..-1 to void; got {quantity}",
+                "OHIPSIM-CSH-QTY",
+                "postingQuantity",
             )
         _check_currency(hotel, currency)
         window = reservation.folio_window(folio_window)
@@ -1550,6 +1609,7 @@ class Enterprise:
             quantity=quantity,
             remark=remark,
             reference=reference,
+            cashier_id=cashier.cashier_id if cashier else None,
         )
         window.postings.append(posting)
         return posting
@@ -1564,10 +1624,13 @@ class Enterprise:
         folio_window: int = 1,
         reference: str | None = None,
         currency: str | None = None,
+        cashier_id: int | None = None,
+        card_id: str | None = None,
     ) -> Posting:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "take payments")
+        cashier = hotel.cashier(cashier_id, "post payments", "criteria.cashierId")
         method = hotel.payment_methods.get(payment_method.upper())
         if method is None:
             raise _bad_request(
@@ -1585,6 +1648,7 @@ class Enterprise:
                 "postingAmount.amount",
             )
         _check_currency(hotel, currency)
+        card = _card_for_payment(reservation, method, card_id)
         code = next(c for c in hotel.transaction_codes.values() if c.payment_method == method.code)
         window = reservation.folio_window(folio_window)
         posting = Posting(
@@ -1598,14 +1662,19 @@ class Enterprise:
             folio_window_no=window.window_no,
             reference=reference,
             payment_method=method.code,
+            cashier_id=cashier.cashier_id,
+            card_id=card.card_id if card else None,
         )
         window.postings.append(posting)
         return posting
 
-    def generate_folio(self, hotel_id: str, reservation_id: str, folio_window: int = 1) -> int:
-        """Print (generate) a folio for a window; returns the folio number."""
+    def generate_folio(
+        self, hotel_id: str, reservation_id: str, folio_window: int = 1, *, cashier_id: int | None = None
+    ) -> int:
+        """Print (generate) a folio for a window under a cashier; returns the folio number."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
+        hotel.cashier(cashier_id, "generate folios", "criteria.cashierId")
         if reservation.status not in ("InHouse", "CheckedOut"):
             raise SandboxError(
                 400,
@@ -1620,11 +1689,15 @@ class Enterprise:
         window.folio_numbers.append(number)
         return number
 
-    def check_out(self, hotel_id: str, reservation_id: str, *, room_status: str = "Dirty") -> Reservation:
-        """Check a guest out: the balance of every window must be 0; the room becomes Vacant and `room_status`."""
+    def check_out(
+        self, hotel_id: str, reservation_id: str, *, room_status: str = "Dirty", cashier_id: int | None = None
+    ) -> Reservation:
+        """Check a guest out under a cashier: the balance of every window must be 0; the room becomes Vacant and
+        `room_status`."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "be checked out")
+        cashier = hotel.cashier(cashier_id, "check out", "reservation.cashierId")
         if reservation.balance != 0:
             open_windows = ", ".join(
                 f"window {w.window_no}: {w.balance:.2f} {hotel.currency}"
@@ -1644,6 +1717,7 @@ class Enterprise:
             reservation.departure = hotel.business_date  # an early departure shortens the stay
         reservation.status = "CheckedOut"
         reservation.checked_out_at = self.now(hotel)
+        reservation.checked_out_by = cashier.cashier_id
         if reservation.room_id is not None:
             room = hotel.rooms[reservation.room_id]
             room.room_status = status
@@ -1659,6 +1733,42 @@ def _canonical(value: str | None, allowed: Sequence[str], label: str, path: str)
     raise _bad_request(
         f"Invalid {label}", f"{value!r} is not a {label}; use one of {', '.join(allowed)}", "OHIPSIM-ENUM", path
     )
+
+
+def _card_for_payment(reservation: Reservation, method: PaymentMethod, card_id: str | None) -> CardOnFile | None:
+    """The card on file a card payment is taken from. Where OPI tokenizes cards a payment names the reservation's
+    card by its id (paymentCard.cardId from getReservation: Oracle's PASIG "Settlement on Existing Credit Card
+    Payment Method"); a card method without one, or with a card not on this reservation, is refused."""
+    if not method.is_card:
+        if card_id is not None:
+            raise _bad_request(
+                "Not a card payment",
+                f"Payment method {method.code} ({method.description}) is not a card; send paymentCard only with a "
+                "card method",
+                "OHIPSIM-CSH-CARD",
+                "criteria.paymentMethod.paymentCard",
+            )
+        return None
+    on_file = [c for c in reservation.cards if c.payment_method == method.code]
+    if card_id is None:
+        held = ", ".join(f"{c.payment_method} ending {c.last_four} (cardId {c.card_id})" for c in reservation.cards)
+        raise _bad_request(
+            "Card required",
+            f"A {method.description} payment must name the card: send paymentCard.cardId of a {method.code} card "
+            f"on reservation {reservation.reservation_id} (getReservation, fetchInstructions="
+            f"ReservationPaymentMethods); on file: {held or 'no card'}",
+            "OHIPSIM-CSH-CARD",
+            "criteria.paymentMethod.paymentCard.cardId",
+        )
+    card = next((c for c in on_file if c.card_id == card_id), None)
+    if card is None:
+        raise _bad_request(
+            "Card not on file",
+            f"Card {card_id} is not a {method.code} card on file of reservation {reservation.reservation_id}",
+            "OHIPSIM-CSH-CARD",
+            "criteria.paymentMethod.paymentCard.cardId",
+        )
+    return card
 
 
 def _check_currency(hotel: Hotel, currency: str | None) -> None:

@@ -1,5 +1,6 @@
-"""The sandbox's csh routes over real HTTP: folios, transaction codes, charges, payments (card numbers never
-kept), folio generation and check-out, with the refusals a cashier meets."""
+"""The sandbox's csh routes over real HTTP: folios, transaction codes, charges (and their voids), payments (under a
+cashier, cards from the card on file, card numbers never taken), folio generation and check-out, with the refusals
+a cashier meets."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.contract.plugin import SandboxServer
 from tests.sandbox.test_fof import book, check_in, free_room, reservation, rooms, status_of
 
 CSH = "/csh/v1/hotels/SAND01"
 CARD = "4111 1111 1111 1111"
+#: The cashier the sandbox seeds for this app (app.config.SANDBOX_CASHIER_ID); 3 and 4 are desk clerks.
+CASHIER = 113
 
 
 async def guest_in_house(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str:
@@ -45,6 +49,7 @@ async def pay(
     amount: float,
     method: str = "CA",
     card: dict[str, Any] | None = None,
+    cashier: int | None = CASHIER,
     **extra: Any,
 ) -> httpx.Response:
     payment_method: dict[str, Any] = {"paymentMethod": method}
@@ -56,19 +61,38 @@ async def pay(
         "paymentMethod": payment_method,
         "postingAmount": {"amount": amount, "currencyCode": "USD"},
         "folioWindowNo": 1,
+        **({"cashierId": cashier} if cashier is not None else {}),
         **extra,
     }
     return await ohip.post(f"{CSH}/reservations/{reservation_id}/payments", json={"criteria": criteria})
 
 
+async def generate_folio(
+    ohip: httpx.AsyncClient, reservation_id: str, event: str = "CheckOut", cashier: int | None = CASHIER
+) -> httpx.Response:
+    criteria: dict[str, Any] = {"eventType": event, "folioWindowNo": 1}
+    if cashier is not None:
+        criteria["cashierId"] = cashier
+    return await ohip.post(f"{CSH}/reservations/{reservation_id}/folios", json={"criteria": criteria})
+
+
+def guest_with_card(sandbox_server: SandboxServer) -> tuple[str, Any]:
+    """A seeded in-house guest of SAND01 whose reservation holds a card on file, and that card."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    found = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.cards and r.balance > 0)
+    return found.reservation_id, found.cards[0]
+
+
 async def check_out(ohip: httpx.AsyncClient, reservation_id: str, **options: Any) -> httpx.Response:
     instructions = {"roomStatus": options.pop("room_status", "Dirty"), "ignoreWarnings": True}
+    cashier = options.pop("cashier", CASHIER)
     body = {
         "reservation": {
             "hotelId": "SAND01",
             "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
             "eventType": "CheckOut",
             "checkoutInstr": instructions,
+            **({"cashierId": cashier} if cashier is not None else {}),
         },
         "verificationOnly": options.pop("verification_only", False),
     }
@@ -186,15 +210,46 @@ async def test_room_revenue_cannot_be_posted_by_hand(ohip: httpx.AsyncClient) ->
     assert "1000" in response.json()["detail"]
 
 
-async def test_charges_need_a_positive_amount_and_quantity(ohip: httpx.AsyncClient) -> None:
+async def test_charges_need_an_amount_and_a_quantity_other_than_zero(ohip: httpx.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     zero = await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 0}})
-    negative = await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": -5}})
     no_quantity = await charge(ohip, reservation_id, {"transactionCode": "2000", "postingQuantity": 0})
 
     assert zero.status_code == 400 and zero.json()["o:errorPath"] == "criteria.charges[0].price.amount"
-    assert negative.status_code == 400
     assert no_quantity.status_code == 400 and "postingQuantity" in no_quantity.json()["detail"]
+
+
+async def test_a_negative_amount_or_quantity_voids_as_in_oracles_hpi_samples(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await guest_in_house(ohip)
+    before = await balance(ohip, reservation_id)
+    await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 59.5}, "postingQuantity": 1})
+
+    by_amount = await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": -3.2}})
+    by_quantity = await charge(
+        ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 59.5}, "postingQuantity": -1}
+    )
+
+    assert by_amount.status_code == 201, by_amount.text
+    assert by_quantity.status_code == 201, by_quantity.text
+    assert by_amount.json()["postings"][0]["transactionAmount"] == -3.2
+    assert (by_quantity.json()["postings"][0]["transactionAmount"], by_quantity.json()["postings"][0]["quantity"]) == (
+        -59.5, -1
+    )
+    assert await balance(ohip, reservation_id) == round(before - 3.2, 2)
+
+
+async def test_a_charge_may_name_its_cashier_or_not_as_the_hpi_samples_do(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await guest_in_house(ohip)
+    url = f"{CSH}/reservations/{reservation_id}/charges"
+    charges = [{"transactionCode": "2010", "price": {"amount": 9}}]
+
+    named = await ohip.post(url, json={"criteria": {"cashierId": 4, "charges": charges}})
+    unnamed = await ohip.post(url, json={"criteria": {"charges": charges}})
+    unknown = await ohip.post(url, json={"criteria": {"cashierId": 999, "charges": charges}})
+
+    assert named.status_code == 201 and named.json()["postings"][0]["cashierInfo"] == {"cashierId": 4}
+    assert unnamed.status_code == 201 and "cashierInfo" not in unnamed.json()["postings"][0]
+    assert unknown.status_code == 400 and "999" in unknown.json()["detail"]
 
 
 async def test_one_bad_charge_posts_none_of_the_batch(ohip: httpx.AsyncClient) -> None:
@@ -236,36 +291,80 @@ async def test_a_cash_payment_lowers_the_balance(ohip: httpx.AsyncClient) -> Non
     assert await balance(ohip, reservation_id) == round(owed - 50.0, 2)
 
 
-async def test_a_card_payment_keeps_only_the_last_four_digits(ohip: httpx.AsyncClient) -> None:
+async def test_a_payment_without_a_cashier_or_with_an_unknown_one_is_refused(
+    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+) -> None:
     reservation_id = await guest_in_house(ohip)
+    owed = await balance(ohip, reservation_id)
 
-    card = {"cardType": "Ax", "cardNumber": CARD, "cardHolderName": "Tess Ferrand"}
-    response = await pay(ohip, reservation_id, 20.0, "VA", card, postingReference=f"card {CARD}")
+    missing = await pay(ohip, reservation_id, 10.0, cashier=None)
+    unknown = await pay(ohip, reservation_id, 10.0, cashier=999)
+    desk = await pay(ohip, reservation_id, 10.0, cashier=3)
+
+    assert missing.status_code == 400 and missing.json()["o:errorCode"] == "OHIPSIM-CSH-CASHIER"
+    assert "cashierId" in missing.json()["detail"] and "113" in missing.json()["detail"]
+    assert unknown.status_code == 400 and "Cashier 999 does not exist" in unknown.json()["detail"]
+    assert desk.status_code == 201 and desk.json()["postings"][0]["cashierInfo"] == {"cashierId": 3}
+    assert await balance(ohip, reservation_id) == round(owed - 10.0, 2)
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    assert hotel.reservation(reservation_id).folio_windows[1].postings[-1].cashier_id == 3
+
+
+async def test_a_card_payment_is_taken_from_the_card_on_file_by_its_id(
+    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    reservation_id, card = guest_with_card(sandbox_server)
+    method = (await reservation(ohip, reservation_id))["reservationPaymentMethods"][0]
+    assert method["paymentMethod"] == card.payment_method
+    assert method["paymentCard"]["cardId"] == {"id": card.card_id, "type": "CreditCard"}
+    shown = method["paymentCard"]
+    assert shown["cardNumberLast4Digits"] == card.last_four and "cardNumber" not in shown
+
+    paying = {"cardId": method["paymentCard"]["cardId"], "cardType": method["paymentCard"]["cardType"]}
+    response = await pay(ohip, reservation_id, 20.0, card.payment_method, paying)
 
     assert response.status_code == 201, response.text
     posting = response.json()["postings"][0]
-    assert posting["remark"] == "Visa ending 1111"
-    assert posting["reference"] == "card XXXX1111"
-    digits = CARD.replace(" ", "")
-    folio_text = (await ohip.get(f"{CSH}/reservations/{reservation_id}/folios")).text
-    for text in (response.text, folio_text):
-        assert digits not in text and CARD not in text
+    description = sandbox_server.sandbox.enterprise.hotels["SAND01"].payment_methods[card.payment_method].description
+    assert posting["remark"] == f"{description} ending {card.last_four}"
+    stored = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservation(reservation_id).folio_windows[1]
+    assert (stored.postings[-1].card_id, stored.postings[-1].cashier_id) == (card.card_id, CASHIER)
 
 
-async def test_payment_refusals_are_specific_and_never_echo_a_card_number(ohip: httpx.AsyncClient) -> None:
+async def test_a_card_payment_without_a_card_on_file_or_with_a_card_number_is_refused(
+    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    cash_guest = await guest_in_house(ohip)
+    card_guest, card = guest_with_card(sandbox_server)
+    other = "MC" if card.payment_method != "MC" else "VA"
+
+    no_card = await pay(ohip, cash_guest, 10.0, "VA")
+    not_on_file = await pay(ohip, cash_guest, 10.0, "VA", {"cardId": {"id": card.card_id, "type": "CreditCard"}})
+    other_method = await pay(ohip, card_guest, 10.0, other, {"cardId": {"id": card.card_id, "type": "CreditCard"}})
+    clear_number = await pay(ohip, card_guest, 10.0, card.payment_method, {"cardNumber": CARD, "cardType": "Va"})
+
+    assert no_card.status_code == 400 and no_card.json()["o:errorCode"] == "OHIPSIM-CSH-CARD"
+    assert "paymentCard.cardId" in no_card.json()["detail"] and "no card" in no_card.json()["detail"]
+    assert not_on_file.status_code == 400 and "not a VA card on file" in not_on_file.json()["detail"]
+    assert other_method.status_code == 400 and f"not a {other} card on file" in other_method.json()["detail"]
+    assert clear_number.status_code == 400 and "tokenization" in clear_number.json()["detail"]
+    assert "4111" not in clear_number.text
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    paid = [p for r in (cash_guest, card_guest) for w in hotel.reservation(r).folio_windows.values()
+            for p in w.postings if p.transaction_type == "Payment" and p.posting_date == hotel.business_date]
+    assert paid == []
+
+
+async def test_payment_refusals_are_specific(ohip: httpx.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
 
     unknown = await pay(ohip, reservation_id, 10.0, "ZZ")
     zero = await pay(ohip, reservation_id, 0.0)
-    cash_with_card = await pay(ohip, reservation_id, 10.0, "CA", {"cardNumber": CARD})
-    short_card = await pay(ohip, reservation_id, 10.0, "VA", {"cardNumber": "4111 11"})
+    cash_with_card = await pay(ohip, reservation_id, 10.0, "CA", {"cardId": {"id": "22701", "type": "CreditCard"}})
 
     assert unknown.status_code == 400 and "ZZ" in unknown.json()["detail"] and "VA" in unknown.json()["detail"]
     assert zero.status_code == 400 and zero.json()["o:errorPath"] == "postingAmount.amount"
     assert cash_with_card.status_code == 400 and "not a card" in cash_with_card.json()["detail"]
-    assert short_card.status_code == 400 and "12 to 19 digits" in short_card.json()["detail"]
-    for response in (cash_with_card, short_card):
-        assert "4111" not in response.text
 
 
 # ---------------------------------------------------------------------------------------- folio and check-out
@@ -274,10 +373,9 @@ async def test_payment_refusals_are_specific_and_never_echo_a_card_number(ohip: 
 async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(ohip: httpx.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     owed = await balance(ohip, reservation_id)
-    url = f"{CSH}/reservations/{reservation_id}/folios"
 
-    refused = await ohip.post(url, json={"criteria": {"eventType": "CheckOut", "folioWindowNo": 1}})
-    interim = await ohip.post(url, json={"criteria": {"eventType": "InterimBill", "folioWindowNo": 1}})
+    refused = await generate_folio(ohip, reservation_id)
+    interim = await generate_folio(ohip, reservation_id, "InterimBill")
 
     assert refused.status_code == 400
     assert f"{owed:.2f}" in refused.json()["detail"]
@@ -339,3 +437,23 @@ async def test_check_out_refuses_an_unknown_room_status(ohip: httpx.AsyncClient)
     response = await check_out(ohip, reservation_id, room_status="Sparkling")
     assert response.status_code == 400
     assert "Sparkling" in response.json()["detail"]
+
+
+async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx.AsyncClient) -> None:
+    reservation_id = await guest_in_house(ohip)
+    await pay(ohip, reservation_id, await balance(ohip, reservation_id))
+
+    folio_without = await generate_folio(ohip, reservation_id, cashier=None)
+    folio_unknown = await generate_folio(ohip, reservation_id, cashier=7)
+    dry_without = await check_out(ohip, reservation_id, verification_only=True, cashier=None)
+    without = await check_out(ohip, reservation_id, cashier=None)
+
+    for response, path in ((folio_without, "criteria.cashierId"), (folio_unknown, "criteria.cashierId"),
+                           (dry_without, "reservation.cashierId"), (without, "reservation.cashierId")):
+        assert response.status_code == 400 and response.json()["o:errorCode"] == "OHIPSIM-CSH-CASHIER", response.text
+        assert response.json()["o:errorPath"] == path
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "InHouse"
+
+    assert (await generate_folio(ohip, reservation_id, cashier=4)).status_code == 201
+    assert (await check_out(ohip, reservation_id, cashier=4)).status_code == 201
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"

@@ -151,6 +151,7 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
                     "paymentMethod": {"paymentMethod": "CA"},
                     "postingAmount": {"amount": balance, "currencyCode": "USD"},
                     "folioWindowNo": 1,
+                    "cashierId": 113,
                 }
             },
         )
@@ -158,7 +159,7 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
 
         generated = ohip.post(
             folio_url,
-            json={"criteria": {"hotelId": "SAND01", "eventType": "CheckOut", "folioWindowNo": 1}},
+            json={"criteria": {"hotelId": "SAND01", "eventType": "CheckOut", "folioWindowNo": 1, "cashierId": 113}},
         )
         assert generated.status_code == 201, generated.text
         assert generated.json()["folioWindows"][0]["balance"]["amount"] == 0
@@ -171,6 +172,7 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
                     "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
                     "eventType": "CheckOut",
                     "checkoutInstr": {"roomStatus": "Dirty", "ignoreWarnings": True},
+                    "cashierId": 113,
                 },
                 "verificationOnly": False,
             },

@@ -138,6 +138,8 @@ def posting_body(posting: Posting) -> dict[str, Any]:
         body["remark"] = posting.remark
     if posting.reference:
         body["reference"] = posting.reference
+    if posting.cashier_id is not None:
+        body["cashierInfo"] = {"cashierId": posting.cashier_id}
     return body
 
 
@@ -210,6 +212,7 @@ class ChargeLine:
     remark: str | None
     reference: str | None
     currency: str | None
+    cashier_id: int | None
 
 
 def _window_no(value: Any, path: str) -> int:
@@ -225,25 +228,30 @@ def _amount(value: Any, path: str) -> tuple[float | None, str | None]:
     return as_float(value, path), None
 
 
-def _card_last_four(payment_method: dict[str, Any], is_card: bool, code: str) -> str | None:
+def cashier_of(block: dict[str, Any], path: str) -> int | None:
+    """`cashierId` (csh declares it a number; OPERA's are whole numbers), lenient on numeric strings."""
+    return as_int(block.get("cashierId"), f"{path}.cashierId", minimum=1)
+
+
+def _card_id(payment_method: dict[str, Any]) -> str | None:
+    """The card on file a payment names (`paymentCard.cardId.id`). The sandbox's hotels are tokenized (OPI active),
+    where "a clear credit card number can NOT be sent in the Property APIs" (Oracle's RCCIG, step 1); the number
+    itself never goes into an error, a log or the state."""
     card = as_object(payment_method.get("paymentCard"), "criteria.paymentMethod.paymentCard")
-    raw = card.get("cardNumber")
-    if raw is None or raw == "":
-        last_four = as_text(card.get("cardNumberLast4Digits"), "paymentCard.cardNumberLast4Digits", max_length=4)
-        return last_four
-    if not is_card:
+    if card.get("cardNumber") not in (None, ""):
         raise bad_input(
-            f"Payment method {code} is not a card; send a card method (VA, MC, AX, DC) with a card number",
-            "criteria.paymentMethod.paymentMethod",
-        )
-    digits = re.sub(r"[ -]", "", str(raw))
-    # The number itself never goes into an error, a log or the state.
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        raise bad_input(
-            "criteria.paymentMethod.paymentCard.cardNumber must be 12 to 19 digits",
+            "Card numbers cannot be sent where card tokenization is active; name the reservation's card on file "
+            "by paymentCard.cardId (getReservation, fetchInstructions=ReservationPaymentMethods)",
             "criteria.paymentMethod.paymentCard.cardNumber",
+            title="Card number not allowed",
+            code="OHIPSIM-CSH-CARD",
         )
-    return digits[-4:]
+    if not card:
+        return None
+    reference = card.get("cardId")
+    if isinstance(reference, dict):
+        return as_text(reference.get("id"), "criteria.paymentMethod.paymentCard.cardId.id", max_length=80)
+    return as_text(reference, "criteria.paymentMethod.paymentCard.cardId", max_length=80)
 
 
 # ---------------------------------------------------------------------------------------------------- routes
@@ -352,14 +360,23 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                     code="OHIPSIM-CSH-TRXCODE",
                 )
             amount, currency = _amount(charge.get("price"), f"{path}.price")
-            if amount is not None and amount <= 0:
+            # A negative amount or quantity is a void (Oracle's HPI samples "with negative (void) amount" and
+            # "with negative (void) postingQuantity value"); only 0 means nothing.
+            if amount is not None and amount == 0:
                 raise bad_input(
-                    f"{path}.price.amount must be more than 0; got {amount}; post a correction with its own code",
+                    f"{path}.price.amount must not be 0; a negative amount voids an earlier charge",
                     f"{path}.price.amount",
                     title="Invalid amount",
                     code="OHIPSIM-CSH-AMOUNT",
                 )
-            quantity = as_int(charge.get("postingQuantity"), f"{path}.postingQuantity", minimum=1, maximum=999)
+            quantity = as_int(charge.get("postingQuantity"), f"{path}.postingQuantity", minimum=-999, maximum=999)
+            if quantity == 0:
+                raise bad_input(
+                    f"{path}.postingQuantity must not be 0; 1..999, or negative to void",
+                    f"{path}.postingQuantity",
+                    title="Invalid quantity",
+                    code="OHIPSIM-CSH-QTY",
+                )
             parsed.append(
                 ChargeLine(
                     transaction_code=trx.code,
@@ -369,6 +386,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                     remark=mask_card_numbers(as_text(charge.get("postingRemark"), f"{path}.postingRemark")),
                     reference=mask_card_numbers(as_text(charge.get("postingReference"), f"{path}.postingReference")),
                     currency=currency,
+                    cashier_id=cashier_of(charge, path) or cashier_of(criteria, "criteria"),
                 )
             )
         opened = set(reservation.folio_windows)
@@ -386,6 +404,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         remark=line.remark,
                         reference=line.reference,
                         currency=line.currency,
+                        cashier_id=line.cashier_id,
                     )
                 )
         except SandboxError:
@@ -403,7 +422,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         reservation_id = str(request.path_params["reservationId"])
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
         check_body_target(criteria, hotel, reservation_id, "criteria")
-        hotel.reservation(reservation_id)
+        reservation = hotel.reservation(reservation_id)
         method_block = as_object(criteria.get("paymentMethod"), "criteria.paymentMethod")
         code = as_text(method_block.get("paymentMethod"), "criteria.paymentMethod.paymentMethod", max_length=20)
         if code is None:
@@ -420,7 +439,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 title="Unknown payment method",
                 code="OHIPSIM-CSH-PAYMENT",
             )
-        last_four = _card_last_four(method_block, method.is_card, method.code)
+        card_id = _card_id(method_block)
         amount, currency = _amount(criteria.get("postingAmount"), "criteria.postingAmount")
         if amount is None:
             raise bad_input("criteria.postingAmount.amount is required", "criteria.postingAmount.amount")
@@ -434,9 +453,12 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             folio_window=_window_no(criteria.get("folioWindowNo"), "criteria.folioWindowNo"),
             reference=reference,
             currency=currency,
+            cashier_id=cashier_of(criteria, "criteria"),
+            card_id=card_id,
         )
+        card = next((c for c in reservation.cards if c.card_id == posting.card_id), None)
         # postingRemark is user-defined and comes back as sent; without one, the remark says which card paid.
-        posting.remark = remark or (f"{method.description} ending {last_four}" if last_four else None)
+        posting.remark = remark or (f"{method.description} ending {card.last_four}" if card else None)
         return created(request, folio_path(hotel.code, reservation_id), {"postings": [posting_body(posting)]})
 
     async def generate_folio(request: Request) -> Response:
@@ -462,7 +484,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         "OHIPSIM-CSH-BALANCE",
                         "balance",
                     )
-        generated = {n: sandbox.enterprise.generate_folio(hotel.code, reservation_id, n) for n in numbers}
+        cashier_id = cashier_of(criteria, "criteria")
+        hotel.cashier(cashier_id, "generate folios", "criteria.cashierId")
+        generated = {
+            n: sandbox.enterprise.generate_folio(hotel.code, reservation_id, n, cashier_id=cashier_id) for n in numbers
+        }
         windows = [
             window_body(hotel, reservation.folio_windows[n], postings=True, folio_numbers=[folio])
             for n, folio in generated.items()
@@ -478,6 +504,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         instructions = as_object(details.get("checkoutInstr"), "reservation.checkoutInstr")
         room_status = as_enum(instructions.get("roomStatus"), ROOM_STATUSES, "reservation.checkoutInstr.roomStatus")
         verification_only = bool(as_bool(body.get("verificationOnly"), "verificationOnly"))
+        cashier_id = cashier_of(details, "reservation")
         reservation = hotel.reservation(reservation_id)
         status = reservation.computed_status(hotel.business_date)
         if reservation.status != "InHouse":
@@ -490,6 +517,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 "reservationStatus",
             )
         departure = reservation.departure
+        hotel.cashier(cashier_id, "check out", "reservation.cashierId")
         if verification_only:
             # A dry run answers the same refusals as the real thing and changes nothing.
             if reservation.balance != 0:
@@ -502,7 +530,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                     "balance",
                 )
         else:
-            sandbox.enterprise.check_out(hotel.code, reservation_id, room_status=room_status or "Dirty")
+            sandbox.enterprise.check_out(
+                hotel.code, reservation_id, room_status=room_status or "Dirty", cashier_id=cashier_id
+            )
         answer: dict[str, Any] = {}
         if departure > hotel.business_date:
             answer["warnings"] = [

@@ -133,7 +133,7 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         "createDateTime": res.created.isoformat(timespec="seconds"),
     }
     if res.payment_method:
-        body["reservationPaymentMethods"] = [{"paymentMethod": res.payment_method, "folioView": 1}]
+        body["reservationPaymentMethods"] = payment_methods_body(res)
     if res.comments:
         body["comments"] = [
             {"comment": {"text": {"value": c.text}, "type": "GEN", "internal": False}, "id": c.comment_id,
@@ -151,6 +151,24 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
             cancellation["date"] = res.cancellation_date.isoformat()
         body["cancellation"] = cancellation
     return body
+
+
+def payment_methods_body(res: Reservation) -> list[dict[str, Any]]:
+    """`reservationPaymentMethods`: the method on window 1, with its card on file as OPERA shows a tokenized card
+    (cardId, type, masked number, last four, masked expiry; never the number), as in Oracle's PASIG getReservation."""
+    row: dict[str, Any] = {"paymentMethod": res.payment_method, "folioView": 1}
+    card = next((c for c in res.cards if c.payment_method == res.payment_method), None)
+    if card is not None:
+        row["paymentCard"] = {
+            "cardId": {"id": card.card_id, "type": "CreditCard"},
+            "cardType": card.card_type,
+            "cardNumberMasked": "XXXXXXXXXXXX" + card.last_four,
+            "cardNumberLast4Digits": card.last_four,
+            "expirationDateMasked": card.expiry,
+            "cardHolderName": card.holder,
+            "cardOrToken": "Token",
+        }
+    return [row]
 
 
 def search_row(
