@@ -76,8 +76,21 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=30.0, gt=0, le=600)
     max_retries: int = Field(default=3, ge=0, le=10)
     enable_cache: bool = True
-    cache_ttl: float = Field(default=300.0, ge=0)
+    cache_ttl: float = Field(default=300.0, ge=0, description="reference data; also caps every business TTL")
+    # Business data per kind (seconds; 0: never cached): the desk and other interfaces change it behind our back.
+    cache_ttl_availability: float = Field(default=15.0, ge=0, le=300)
+    cache_ttl_rooms: float = Field(default=5.0, ge=0, le=300)
+    cache_ttl_reservations: float = Field(default=10.0, ge=0, le=300, description="reservation lists and searches")
+    cache_ttl_reservation: float = Field(default=10.0, ge=0, le=300, description="one reservation")
+    cache_ttl_profiles: float = Field(default=30.0, ge=0, le=300)
     cache_max_memory: int = Field(default=10000, ge=1)
+    business_events: bool = Field(
+        default=False, description="poll int getBusinessEvents and drop cached answers that OPERA says changed",
+    )
+    business_events_interval: float = Field(default=5.0, ge=0.05, le=3600)
+    business_events_hotels: CsvList = Field(
+        default_factory=list, description="hotels whose business events are polled; empty: OPERA_DEFAULT_HOTEL_ID",
+    )
     requests_per_second: float = Field(default=10.0, gt=0)
     burst_capacity: int = Field(default=20, ge=1)
     limiter_max_wait: float = Field(default=10.0, ge=0, description="longest a call queues for the limiter")
@@ -157,7 +170,8 @@ class Settings(BaseSettings):
     sandbox_quota_burst: int | None = Field(default=None, ge=1)
     sandbox_request_log_max: int | None = Field(default=2000, ge=1)
 
-    @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", mode="before")
+    @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", "business_events_hotels",
+                     mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -261,6 +275,20 @@ class Settings(BaseSettings):
     def shared_state(self) -> bool:
         """Several replicas share token, idempotency, limiter and cache through Redis."""
         return self.redis_url is not None
+
+    @property
+    def cache_ttls(self) -> dict[str, float]:
+        """The TTL of each business kind of cached answer (app/opera/cache.py BUSINESS_KINDS)."""
+        return {
+            "availability": self.cache_ttl_availability, "rooms": self.cache_ttl_rooms,
+            "reservations": self.cache_ttl_reservations, "reservation": self.cache_ttl_reservation,
+            "profiles": self.cache_ttl_profiles, "business": self.cache_ttl_rooms,
+        }
+
+    @property
+    def event_hotels(self) -> list[str]:
+        """The hotels whose business events the poller reads."""
+        return self.business_events_hotels or [self.default_hotel_id]
 
     @property
     def sandbox_mode(self) -> bool:

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.config import Settings
 from app.health import HealthReporter, Lifecycle
+from app.opera.events import BusinessEventPoller
 from app.opera.http import OperaHTTP
 from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
@@ -221,6 +222,11 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     http = OperaHTTP(settings, metrics, transport=transport, token_store=stores.token_store,
                      cache_store=stores.cache_store, limiter=stores.limiter)
     services = ToolServices(settings=settings, http=http, metrics=metrics)
+    # Business events drop cached answers that other OPERA users changed (app/opera/events.py).
+    poller = BusinessEventPoller(
+        http, external_system=settings.external_system_code, hotels=settings.event_hotels,
+        interval=settings.business_events_interval,
+    ) if settings.business_events and settings.enable_cache else None
     reporter = HealthReporter(settings, http, lifecycle, stores=stores)
     services.extras["health"] = reporter
 
@@ -301,10 +307,14 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                     "(hotels SAND01, SAND02). Set OPERA_CLIENT_ID, OPERA_CLIENT_SECRET, OPERA_BASE_URL and "
                     "OPERA_APP_KEY for real OPERA Cloud.", settings.effective_base_url)
             drain_watch = asyncio.create_task(_cut_at_drain_bound(lifecycle, settings), name="drain-bound")
+            if poller is not None:
+                poller.start()
             try:
                 yield
             finally:
                 lifecycle.begin_drain()
+                if poller is not None:
+                    await poller.stop()
                 for task in (warm, drain_watch):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -330,6 +340,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     app.state.services = services
     app.state.security = security
     app.state.stores = stores
+    app.state.business_events = poller
     app.state.sandbox = sandbox_app.state.sandbox if sandbox_app is not None else None
     return app
 

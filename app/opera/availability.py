@@ -212,7 +212,7 @@ class AvailabilityAPI:
                 "pagePointerKey": [cursor] if cursor else None,
             }
             response = await self.http.call(GET_HOTEL_AVAILABILITY, hotel_id=hotel_id, params=params,
-                                            cache="business")
+                                            cache="availability")
             warnings.extend(warnings_from(response.body))
             cursor = None
             for segment in as_list(as_dict(response.body).get("hotelAvailability")):
@@ -240,7 +240,7 @@ class AvailabilityAPI:
             "dailyInventory": True,
             "roomTypes": list(room_types) or None,
         }
-        response = await self.http.call(GET_HOTEL_INVENTORY, hotel_id=hotel_id, params=params, cache="business")
+        response = await self.http.call(GET_HOTEL_INVENTORY, hotel_id=hotel_id, params=params, cache="availability")
         by_type: dict[str, list[NightCount]] = {}
         for hotel in as_list(as_dict(response.body).get("hotelInventories")):
             for level in as_list(as_dict(hotel).get("roomTypeInventories")):

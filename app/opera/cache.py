@@ -1,9 +1,13 @@
-"""The OHIP response cache: GET answers kept per hotel, with a TTL, LRU bound and write invalidation.
+"""The OHIP response cache: GET answers kept per hotel, with a TTL per kind of data, LRU bound and invalidation.
 
-Two classes: "business" answers (reservations, rooms, folios) are dropped for a hotel by any write for that hotel,
-and CRM writes also drop every cached profile read; "reference" answers (rate plans, codes, lists of values) live
-out their TTL. A GET that was in flight while a write ran is not stored, so a changed record is never served stale:
-the store keeps a write epoch per tag, and with a shared store (Redis) that holds across replicas.
+Business answers are cached only briefly, with a TTL named per kind (`BUSINESS_KINDS`: availability, rooms,
+reservation lists, one reservation, profiles), because the front desk, housekeeping and other interfaces change
+them all day and we only see our own writes (REAL-OPERA.md defect 6). Any write for a hotel drops every business
+answer of that hotel, and CRM writes also drop every cached profile read; a business event from OPERA
+(app/opera/events.py) drops the kinds it names. Reference answers (rate plans, codes, lists of values) live out
+OPERA_CACHE_TTL, which also caps every business TTL. A read that a write is built from is never cached (the
+domain APIs' `fresh=True`). A GET that was in flight while a write ran is not stored, so a changed record is never
+served stale: the store keeps a write epoch per tag, and with a shared store (Redis) that holds across replicas.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from app.opera.errors import OperaSharedStateError
 from app.opera.stores import CacheStore, MemoryCacheStore
@@ -21,11 +25,17 @@ from app.telemetry.metrics import Metrics
 
 log = logging.getLogger("app.opera.cache")
 
-CacheClass = Literal["none", "business", "reference"]
-
-#: Other OPERA users change reservations and rooms too, and we only see our own writes: business answers stay
-#: at most this long even if OPERA_CACHE_TTL is longer.
-BUSINESS_TTL_CAP = 30.0
+#: The kinds of business data, each with its own TTL (OPERA_CACHE_TTL_<KIND>). "business" is any other business
+#: read (the shortest default).
+BusinessKind = Literal["availability", "rooms", "reservations", "reservation", "profiles", "business"]
+CacheClass = Literal["none", "reference", "availability", "rooms", "reservations", "reservation", "profiles",
+                     "business"]
+BUSINESS_KINDS: tuple[BusinessKind, ...] = get_args(BusinessKind)
+#: Seconds: staleness a front-desk agent can live with. Rooms turn Dirty/Clean and guests check in all day (5 s);
+#: one reservation and the lists a few seconds more; availability moves only with bookings; a profile rarely.
+DEFAULT_TTLS: Mapping[str, float] = {
+    "availability": 15.0, "rooms": 5.0, "reservations": 10.0, "reservation": 10.0, "profiles": 30.0, "business": 5.0,
+}
 #: Bodies larger than this are not worth the memory.
 MAX_ENTRY_BYTES = 1_048_576
 LABEL = "ohip"
@@ -43,6 +53,10 @@ def _hotel_tag(hotel_id: str) -> str:
     return f"hotel:{hotel_id}"
 
 
+def _kind_tag(hotel_id: str, kind: str) -> str:
+    return f"hotel:{hotel_id}:{kind}"
+
+
 _CRM_TAG = "module:crm"
 
 
@@ -58,10 +72,14 @@ class ResponseCache:
         max_entries: int,
         store: CacheStore | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ttls: Mapping[str, float] | None = None,
     ) -> None:
         self._metrics = metrics
         self.enabled = enabled and ttl > 0
         self.ttl = ttl
+        # Each business kind lives at most its own TTL and never longer than OPERA_CACHE_TTL; 0 switches it off.
+        given = {**DEFAULT_TTLS, **(ttls or {})}
+        self.ttls: dict[str, float] = {kind: min(float(given[kind]), ttl) for kind in BUSINESS_KINDS}
         self._store: CacheStore = store if store is not None else MemoryCacheStore(
             max_entries, on_evict=self._count_eviction, clock=clock
         )
@@ -80,9 +98,15 @@ class ResponseCache:
 
     @staticmethod
     def tags(hotel_id: str, module: str, kind: CacheClass) -> tuple[str, ...]:
-        if kind != "business":
+        if kind in ("none", "reference"):
             return ()
-        return (_hotel_tag(hotel_id), _CRM_TAG) if module == "crm" else (_hotel_tag(hotel_id),)
+        own = (_hotel_tag(hotel_id), _kind_tag(hotel_id, kind))
+        return (*own, _CRM_TAG) if module == "crm" else own
+
+    @staticmethod
+    def _all_tags(hotel_id: str) -> tuple[str, ...]:
+        """Every tag a business GET of this hotel can carry."""
+        return (_hotel_tag(hotel_id), _CRM_TAG, *(_kind_tag(hotel_id, kind) for kind in BUSINESS_KINDS))
 
     def epoch(self, tags: Sequence[str]) -> tuple[int, ...]:
         """The write epochs of `tags` as of the last miss for their hotel; `put` stores only if they still hold."""
@@ -101,7 +125,7 @@ class ResponseCache:
             self._metrics.cache_misses.labels(LABEL).inc()
             self._metrics.cache_entries.labels(LABEL).set(len(self._store))
             # Every tag a business GET of this hotel can carry (the key starts with the hotel, see key()).
-            await self._read_epochs((_hotel_tag(key.split("|", 1)[0]), _CRM_TAG))
+            await self._read_epochs(self._all_tags(key.split("|", 1)[0]))
             return None
         self._metrics.cache_hits.labels(LABEL).inc()
         # Parsed afresh on every hit, so a caller that mutates its body cannot change what others get.
@@ -119,6 +143,9 @@ class ResponseCache:
         """Store `answer` unless a write touched its tags since `epoch` was taken; True when stored."""
         if kind == "none":
             return False
+        ttl = self.ttl if kind == "reference" else self.ttls[kind]
+        if ttl <= 0:
+            return False
         raw = json.dumps(
             {"status": answer.status, "body": answer.body, "headers": answer.headers,
              "request_id": answer.request_id},
@@ -126,7 +153,6 @@ class ResponseCache:
         ).encode()
         if len(raw) > MAX_ENTRY_BYTES:
             return False
-        ttl = min(self.ttl, BUSINESS_TTL_CAP) if kind == "business" else self.ttl
         stored = await self._store.put(key, raw, ttl=ttl, tags=tags, epoch=epoch)
         self._metrics.cache_entries.labels(LABEL).set(len(self._store))
         return stored
@@ -137,9 +163,24 @@ class ResponseCache:
         When the shared store cannot be reached the write has still happened: this logs and counts, never raises
         (the store clears itself when it is reachable again; until then other replicas may serve an answer for at
         most its TTL)."""
+        # The hotel tag every business GET of the hotel carries, and for crm every profile read (see tags()).
+        tags = (_hotel_tag(hotel_id), _CRM_TAG) if module == "crm" else (_hotel_tag(hotel_id),)
+        return await self._drop(tags)
+
+    async def invalidate_kinds(self, hotel_id: str, kinds: Iterable[str], *, every_profile: bool = False) -> int:
+        """Drop the answers of these kinds for `hotel_id` (a business event said they changed); `every_profile`
+        also drops profile reads of every hotel (CRM profiles are enterprise-wide). Never raises, like a write's."""
+        tags = [_kind_tag(hotel_id, kind) for kind in dict.fromkeys(kinds) if kind in BUSINESS_KINDS]
+        if every_profile:
+            tags.append(_CRM_TAG)
+        return await self._drop(tags)
+
+    async def invalidate_hotel(self, hotel_id: str) -> int:
+        """Drop every business answer of `hotel_id` (a business event we cannot map to kinds, a night audit)."""
+        return await self._drop((_hotel_tag(hotel_id),))
+
+    async def _drop(self, tags: Sequence[str]) -> int:
         dropped = 0
-        # Exactly the tags a business GET of this module is stored under (one rule for storing and dropping).
-        tags = self.tags(hotel_id, module, "business")
         for tag in tags:
             self._epochs.pop(tag, None)
             try:
@@ -163,4 +204,5 @@ class ResponseCache:
             "enabled": self.enabled,
             "entries": len(self._store),
             "ttl_s": self.ttl,
+            "ttls_s": dict(self.ttls),
         }

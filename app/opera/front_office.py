@@ -156,7 +156,7 @@ class FrontOfficeAPI:
             "offset": offset,
         }
         response = await self._http.call(
-            GET_HOTEL_ROOMS, hotel_id=hotel_id, params=params, cache="none" if fresh else "business"
+            GET_HOTEL_ROOMS, hotel_id=hotel_id, params=params, cache="none" if fresh else "rooms"
         )
         return rooms_from(response, offset, limit)
 

@@ -245,7 +245,7 @@ class OperaHTTP:
         )
         self.cache = ResponseCache(
             metrics, enabled=settings.enable_cache, ttl=settings.cache_ttl,
-            max_entries=settings.cache_max_memory, store=cache_store,
+            max_entries=settings.cache_max_memory, store=cache_store, ttls=settings.cache_ttls,
         )
         self._transport_override = transport
         self._token_store = token_store
@@ -359,7 +359,7 @@ class OperaHTTP:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, QueryValue] | None = None,
         json: Mapping[str, Any] | None = None,
-        cache: Literal["none", "business", "reference"] = "none",
+        cache: CacheClass = "none",
     ) -> OperaResponse:
         """One OHIP operation with every policy applied; see the module docstring and iface for the rules."""
         method = op.method.upper()
@@ -437,6 +437,9 @@ class OperaHTTP:
                 "x-app-key": self.settings.effective_app_key.get_secret_value(),
                 "x-hotelid": hotel_id,
                 "x-request-id": request_id,
+                # Declared on every operation: OPERA knows which interface made a change, so business events of
+                # our own writes are not queued back to us (int getBusinessEvents).
+                "x-externalsystem": self.settings.external_system_code,
                 "Accept": "application/json",
             }
             if content is not None:
@@ -571,8 +574,11 @@ class OperaHTTP:
 
         if status == 401:
             # 401 bodies are not parsed (the spec defines none, and a gateway may echo request details).
-            raise OperaAuthError(f"OHIP refused our access token for {op.name} even after a fresh token",
-                                 **context)
+            raise OperaAuthError(
+                f"OHIP refused our access token for {op.name} even after a fresh token: the token is issued but "
+                "not accepted for business calls (check that OPERA_APP_KEY is the application key the token was "
+                "issued with, and OPERA_SCOPE / OPERA_ENTERPRISE_ID for this environment)", **context,
+            )
         try:
             error_body = response.json()
         except ValueError:

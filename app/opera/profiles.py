@@ -248,7 +248,7 @@ class ProfilesAPI:
             "limit": limit,
             "offset": offset,
         }
-        response = await self.http.call(GET_PROFILES, hotel_id=hotel_id, params=params, cache="business")
+        response = await self.http.call(GET_PROFILES, hotel_id=hotel_id, params=params, cache="profiles")
         block = as_dict(as_dict(response.body).get("profileSummaries"))
         items = [
             summary for row in as_list(block.get("profileInfo"))
@@ -261,7 +261,7 @@ class ProfilesAPI:
         is built from)."""
         response = await self.http.call(
             GET_PROFILE, hotel_id=hotel_id, path_params={"profileId": profile_id},
-            params={"fetchInstructions": list(PROFILE_PARTS)}, cache="none" if fresh else "business",
+            params={"fetchInstructions": list(PROFILE_PARTS)}, cache="none" if fresh else "profiles",
         )
         guest = guest_from_profile(as_dict(response.body), profile_id)
         if guest is None:

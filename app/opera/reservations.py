@@ -534,7 +534,7 @@ class ReservationsAPI:
             "offset": offset,
         }
         response = await self.http.call(GET_HOTEL_RESERVATIONS, hotel_id=hotel_id, params=params,
-                                        cache="none" if fresh else "business")
+                                        cache="none" if fresh else "reservations")
         block = as_dict(as_dict(response.body).get("reservations"))
         items = [
             summary
@@ -548,7 +548,7 @@ class ReservationsAPI:
         cache: a read that a write is built from must see what OPERA holds now, whoever changed it."""
         response = await self.http.call(
             GET_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
-            params={"fetchInstructions": list(FULL_RECORD)}, cache="none" if fresh else "business",
+            params={"fetchInstructions": list(FULL_RECORD)}, cache="none" if fresh else "reservation",
         )
         return self._record_from(response, hotel_id, reservation_id)
 

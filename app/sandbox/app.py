@@ -19,16 +19,19 @@ from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
 from app import __version__
+from app.sandbox.desk import FrontDesk, desk_routes
+from app.sandbox.events import EventQueues, OriginMiddleware, attach
 from app.sandbox.faults import Fault, Faults, fault_from_spec
 from app.sandbox.oauth import TokenIssuer, check_app_key, token_routes
 from app.sandbox.quota import Quota, QuotaLimits
 from app.sandbox.recorder import Exchange, Recorder, mask_form, mask_headers, mask_token_response
-from app.sandbox.routes import crm, csh, fof, hsk, inv, lov, par, rsv, rtp
+from app.sandbox.routes import crm, csh, fof, hsk, integration, inv, lov, par, rsv, rtp
 from app.sandbox.routes.common import error_body, error_response, ohip_json, route_path
 from app.sandbox.seed import build_enterprise
 from app.sandbox.state import Enterprise, SandboxError
@@ -79,12 +82,17 @@ class Sandbox:
     faults: Faults = field(init=False)
     recorder: Recorder = field(init=False)
     quota: Quota = field(init=False)
+    #: OPERA's business event queues (int getBusinessEvents) and the simulated front desk (app/sandbox/desk.py).
+    events: EventQueues = field(init=False)
+    desk: FrontDesk = field(init=False)
 
     def __post_init__(self) -> None:
         for code in self.config.external_systems:
             if not code.strip() or len(code) > 20:
                 raise ValueError(f"external system codes are 1..20 characters (rsv's idContext); got {code!r}")
+        self.events = EventQueues()
         self.enterprise = self._build()
+        self.desk = FrontDesk(self)
         self.tokens = TokenIssuer(self.config.token_ttl)
         self.faults = Faults(self.config.seed)
         self.recorder = Recorder(self.config.request_log_max)
@@ -104,6 +112,7 @@ class Sandbox:
         )
         for hotel in enterprise.hotels.values():
             hotel.external_systems = tuple(self.config.external_systems)
+        attach(enterprise, self.events)  # after seeding: the seeded world is not news
         return enterprise
 
     @property
@@ -120,6 +129,8 @@ class Sandbox:
 
     def reset(self) -> None:
         """Back to the seeded state: fresh world, no tokens, no faults, empty log and counters, configured quota."""
+        self.desk.stop()
+        self.events.clear()
         self.enterprise = self._build()
         self.tokens.clear()
         self.faults.reset()
@@ -520,7 +531,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
     """Build the emulator; `app.state.sandbox` is its `Sandbox`. Works standalone or mounted under a prefix."""
     sandbox = Sandbox(config or SandboxConfig())
     ohip_routes: list[BaseRoute] = [*token_routes(sandbox)]
-    for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh):
+    for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh, integration):
         ohip_routes.extend(module.routes(sandbox))
     operations = frozenset(str(name) for route in ohip_routes if (name := getattr(route, "name", None)))
 
@@ -529,8 +540,9 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
         return error_response(exc, route_path(request))
 
     inner = Starlette(
-        routes=[*ohip_routes, *_control_routes(sandbox, operations)],
+        routes=[*ohip_routes, *_control_routes(sandbox, operations), *desk_routes(sandbox, CONTROL_PREFIX)],
         exception_handlers={SandboxError: on_sandbox_error},
+        middleware=[Middleware(OriginMiddleware)],  # who makes each change, for business events
     )
     app = Starlette()
     app.state.sandbox = sandbox

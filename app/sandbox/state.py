@@ -8,10 +8,10 @@ Amounts are floats rounded to cents; dates are `datetime.date`; codes are the st
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService"]
 ROOM_STATUSES: tuple[RoomStatus, ...] = ("Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "OutOfService")
@@ -237,6 +237,81 @@ class Room:
         return self.repair_on(day) is None
 
 
+@dataclass(frozen=True)
+class CommunicationType:
+    """A configured communication type (crmcfg `communicationTypeType`): its code goes in `phoneUseType` or an
+    e-mail's `type`; `role` is Oracle's `communicationRoleType` (Phone, Email, Fax, Webpage, EmailForRequest)."""
+
+    code: str
+    description: str
+    role: str
+
+
+@dataclass
+class ContactRecord:
+    """One e-mail, telephone or address of a profile. OPERA keys these by id (`emailInfo.id`...): a putProfile
+    record with an id replaces that record, one without is added (as comments on putReservation)."""
+
+    record_id: str
+    type: str  # a communication type code (e-mail, phone) or an address type code
+    primary: bool
+
+
+@dataclass
+class ProfileEmail(ContactRecord):
+    address: str
+
+
+@dataclass
+class ProfileTelephone(ContactRecord):
+    number: str
+    tech_type: str = "PHONE"
+
+
+@dataclass
+class ProfileAddress(ContactRecord):
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    postal_code: str | None = None
+    state: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2
+
+
+ContactKind = Literal["emails", "telephones", "addresses"]
+#: Per kind: the list key and item key of the body (`emails.emailInfo[].email`), the field holding the type code,
+#: the list of values naming the codes, the communication roles allowed, and a word for messages.
+CONTACT_INFO: dict[ContactKind, str] = {
+    "emails": "emailInfo", "telephones": "telephoneInfo", "addresses": "addressInfo",
+}
+CONTACT_ITEM: dict[ContactKind, str] = {"emails": "email", "telephones": "telephone", "addresses": "address"}
+CONTACT_TYPE_FIELD: dict[ContactKind, str] = {"emails": "type", "telephones": "phoneUseType", "addresses": "type"}
+CONTACT_LOV: dict[ContactKind, str] = {
+    "emails": "CommunicationTypeEmail", "telephones": "CommunicationTypePhone", "addresses": "AddressTypes",
+}
+CONTACT_ROLES: dict[ContactKind, tuple[str, ...]] = {
+    "emails": ("Email",), "telephones": ("Phone", "Fax"), "addresses": (),
+}
+CONTACT_LABELS: dict[ContactKind, str] = {"emails": "e-mail", "telephones": "telephone", "addresses": "address"}
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """One record of a postProfile/putProfile section: `record_id` is the id it names (None: a new record), the
+    record its content (its own id unused), `primary` None when the request left primaryInd out."""
+
+    record_id: str | None
+    record: ContactRecord
+    primary: bool | None = None
+
+
+_Record = TypeVar("_Record", bound=ContactRecord)
+
+
+def primary_record(records: Sequence[_Record]) -> _Record | None:
+    """The record marked primary, else the first (a profile may have none marked)."""
+    return next((r for r in records if r.primary), records[0] if records else None)
+
+
 @dataclass
 class Profile:
     """A guest profile. Profiles are enterprise-wide in OHIP (crm paths carry no hotel)."""
@@ -244,13 +319,9 @@ class Profile:
     profile_id: str
     given_name: str
     surname: str
-    email: str | None = None
-    phone: str | None = None
-    address_line: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    state: str | None = None
-    country: str | None = None  # ISO 3166 alpha-2
+    emails: list[ProfileEmail] = field(default_factory=list)
+    telephones: list[ProfileTelephone] = field(default_factory=list)
+    addresses: list[ProfileAddress] = field(default_factory=list)
     vip_status: str | None = None  # None, "GLD", "PLT", "VIP"
     language: str = "E"
     profile_type: str = "Guest"
@@ -261,6 +332,24 @@ class Profile:
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.surname}".strip()
+
+    @property
+    def email(self) -> str | None:
+        record = primary_record(self.emails)
+        return record.address if record else None
+
+    @property
+    def phone(self) -> str | None:
+        record = primary_record(self.telephones)
+        return record.number if record else None
+
+    @property
+    def address(self) -> ProfileAddress | None:
+        return primary_record(self.addresses)
+
+    @property
+    def city(self) -> str | None:
+        return self.address.city if self.address else None
 
 
 # ----------------------------------------------------------------------------------------------------- folios
@@ -479,6 +568,8 @@ class Hotel:
     room_features: dict[str, Code] = field(default_factory=dict)
     #: OPERA's out of order / out of service reasons, which postOutOfOrderRooms/postOutOfServiceRooms must name.
     out_of_order_reasons: dict[str, Code] = field(default_factory=dict)
+    #: Reservation note types (lov ReservationNoteTypes): the codes a reservation comment's `type` names.
+    note_types: dict[str, Code] = field(default_factory=dict)
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
     external_systems: tuple[str, ...] = ()
 
@@ -793,11 +884,13 @@ class Counters:
     folio: int = 60000
     comment: int = 300000
     card: int = 22700
+    contact: int = 400000  # e-mail, telephone and address records of profiles
 
     def next(
         self,
         name: Literal[
-            "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card"
+            "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
+            "contact",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -816,6 +909,12 @@ class Enterprise:
     hotels: dict[str, Hotel] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
+    #: CRM configuration, chain-wide as profiles are: communication types (the codes of e-mail `type` and
+    #: `phoneUseType`, LOVs CommunicationTypeEmail / CommunicationTypePhone) and address types (AddressTypes).
+    communication_types: dict[str, CommunicationType] = field(default_factory=dict)
+    address_types: dict[str, Code] = field(default_factory=dict)
+    #: The business event queues every change is published to (app/sandbox/events.py `attach`); None: none.
+    events: object | None = field(default=None, repr=False, compare=False)
 
     # -- lookups ---------------------------------------------------------------------------------------------
 
@@ -874,7 +973,10 @@ class Enterprise:
         profile_type: str = "Guest",
         created: datetime | None = None,
         external_references: Sequence[ExternalReference] = (),
+        contacts: Mapping[ContactKind, Sequence[ContactChange]] | None = None,
     ) -> Profile:
+        """A new profile. `email`, `phone` and the address parts make one primary record each, of the first
+        configured type (seeding and inline booking guests); `contacts` are the records a postProfile sends."""
         if not surname.strip():
             raise _bad_request(
                 "Missing surname",
@@ -882,25 +984,143 @@ class Enterprise:
                 "OHIPSIM-CRM-NAME",
                 "profileDetails.customer.personName.surname",
             )
+        records: dict[ContactKind, list[ContactRecord]] = {}
+        if email:
+            records["emails"] = [ProfileEmail("", self.default_contact_type("emails"), True, email)]
+        if phone:
+            records["telephones"] = [ProfileTelephone("", self.default_contact_type("telephones"), True, phone)]
+        if any((address_line, city, postal_code, state, country)):
+            records["addresses"] = [
+                ProfileAddress("", self.default_contact_type("addresses"), True,
+                               (address_line,) if address_line else (), city, postal_code, state, country)
+            ]
+        for kind, changes in (contacts or {}).items():
+            records[kind] = self._merged_contacts(records.get(kind, []), kind, changes)
         profile = Profile(
             profile_id=str(self.counters.next("profile")),
             given_name=given_name.strip(),
             surname=surname.strip(),
-            email=email,
-            phone=phone,
-            address_line=address_line,
-            city=city,
-            postal_code=postal_code,
-            state=state,
-            country=country,
             vip_status=vip_status,
             language=language,
             profile_type=profile_type,
             created=created or datetime(2026, 1, 1),
             external_references=list(external_references),
         )
+        self._store_contacts(profile, records)
         self.profiles[profile.profile_id] = profile
         return profile
+
+    def update_profile(
+        self,
+        profile_id: str,
+        *,
+        contacts: Mapping[ContactKind, Sequence[ContactChange]],
+        given_name: str | None = None,
+        surname: str | None = None,
+        vip_status: str | None = None,
+        language: str | None = None,
+        profile_type: str | None = None,
+        external_references: Sequence[ExternalReference] | None = None,
+    ) -> Profile:
+        """A putProfile: None leaves a part as it is (an empty vip_status clears it). E-mails, telephones and
+        addresses merge by id, all checked before any is stored: a record with an id replaces that record, one
+        without is added (so the same record sent twice without an id is there twice), and the records the
+        request does not name stay as they are."""
+        profile = self.profile(profile_id)
+        if surname is not None and not surname.strip():
+            raise _bad_request(
+                "Missing surname",
+                "A guest profile cannot lose its surname; send the surname with the name",
+                "OHIPSIM-CRM-NAME",
+                "profileDetails.customer.personName.surname",
+            )
+        merged = {
+            kind: self._merged_contacts(getattr(profile, kind), kind, changes) for kind, changes in contacts.items()
+        }
+        self._store_contacts(profile, merged)
+        if surname is not None:
+            profile.surname = surname.strip()
+            profile.given_name = (given_name or "").strip()
+        if vip_status is not None:
+            profile.vip_status = vip_status or None
+        if language is not None:
+            profile.language = language
+        if profile_type is not None:
+            profile.profile_type = profile_type
+        if external_references is not None:
+            profile.external_references = merge_external_references(profile.external_references, external_references)
+        return profile
+
+    def default_contact_type(self, kind: ContactKind) -> str:
+        """The first configured code for `kind` (OPERA lists configuration in display order)."""
+        codes = self._contact_types(kind)
+        if not codes:
+            raise _bad_request("Not configured", f"No {CONTACT_LABELS[kind]} type is configured", "OHIPSIM-CRM-TYPE")
+        return codes[0]
+
+    def _contact_types(self, kind: ContactKind) -> list[str]:
+        if kind == "addresses":
+            return [c.code for c in self.address_types.values() if c.active]
+        roles = CONTACT_ROLES[kind]
+        return [c.code for c in self.communication_types.values() if c.role in roles]
+
+    def _merged_contacts(
+        self, held: Sequence[ContactRecord], kind: ContactKind, changes: Sequence[ContactChange]
+    ) -> list[ContactRecord]:
+        """The records of `kind` after `changes`, as new objects (nothing stored is touched); new records have an
+        empty id until `_store_contacts` numbers them."""
+        records = [replace(r) for r in held]
+        configured = self._contact_types(kind)
+        for n, change in enumerate(changes):
+            path = f"profileDetails.{kind}.{CONTACT_INFO[kind]}[{n}]"
+            index = next((i for i, r in enumerate(records) if r.record_id and r.record_id == change.record_id), None)
+            if change.record_id is not None and index is None:
+                # Oracle's putReservation example keys child records by id; an id that names nothing is refused
+                # rather than silently added, so a stale id cannot create a second record.
+                raise SandboxError(
+                    400, "Bad Request",
+                    f"Profile has no {CONTACT_LABELS[kind]} record with id {change.record_id}; send the record "
+                    "without an id to add it",
+                    "OHIPSIM-CRM-RECORD", f"{path}.id",
+                )
+            old = records[index] if index is not None else None
+            code = change.record.type or (old.type if old else "")
+            type_path = f"{path}.{CONTACT_ITEM[kind]}.{CONTACT_TYPE_FIELD[kind]}"
+            if not code:
+                raise _bad_request(
+                    "Missing type",
+                    f"A new {CONTACT_LABELS[kind]} record needs its type, one of {', '.join(configured)} "
+                    f"(lov {CONTACT_LOV[kind]})",
+                    "OHIPSIM-CRM-TYPE", type_path,
+                )
+            canonical = next((c for c in configured if c.upper() == code.upper()), None)
+            if canonical is None:
+                raise _bad_request(
+                    "Invalid type",
+                    f"{code!r} is not a configured {CONTACT_LABELS[kind]} type; use one of {', '.join(configured)} "
+                    f"(lov {CONTACT_LOV[kind]})",
+                    "OHIPSIM-CRM-TYPE", type_path,
+                )
+            primary = change.primary if change.primary is not None else (old.primary if old else False)
+            record = replace(change.record, record_id=old.record_id if old else "", type=canonical, primary=primary)
+            if index is None:
+                records.append(record)
+            else:
+                records[index] = record
+            if change.primary:
+                # One primary per kind (OPERA Cloud help, "Managing Profile Communication": select one entry of
+                # each communication type as the primary): marking this one clears the others.
+                for other in records:
+                    if other is not record:
+                        other.primary = False
+        return records
+
+    def _store_contacts(self, profile: Profile, merged: Mapping[ContactKind, list[ContactRecord]]) -> None:
+        for kind, records in merged.items():
+            for record in records:
+                if not record.record_id:
+                    record.record_id = str(self.counters.next("contact"))
+            setattr(profile, kind, records)
 
     def search_profiles(
         self,
@@ -938,15 +1158,16 @@ class Enterprise:
             for p in self.profiles.values()
             if starts(p.surname, surname)
             and starts(p.given_name, given_name)
-            and (email is None or (p.email or "").lower() == email.strip().lower())
+            and (email is None or any(e.address.lower() == email.strip().lower() for e in p.emails))
             and (
                 phone is None
-                or "".join(ch for ch in (p.phone or "") if ch.isdigit()).endswith(
-                    "".join(ch for ch in phone if ch.isdigit())
+                or any(
+                    "".join(ch for ch in t.number if ch.isdigit()).endswith("".join(ch for ch in phone if ch.isdigit()))
+                    for t in p.telephones
                 )
             )
             and starts(p.city, city)
-            and (country is None or (p.country or "").upper() == country.strip().upper())
+            and (country is None or (p.address.country if p.address else None) == country.strip().upper())
             and (not profile_ids or p.profile_id in profile_ids)
             and (not profile_types or p.profile_type.lower() in {t.lower() for t in profile_types})
             and known_externally(p)

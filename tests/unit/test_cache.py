@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.opera.cache import BUSINESS_TTL_CAP, CachedAnswer, ResponseCache
+from app.opera.cache import DEFAULT_TTLS, CachedAnswer, ResponseCache
 from app.opera.stores import MemoryCacheStore
 from app.telemetry.metrics import Metrics
 
@@ -86,12 +86,39 @@ async def test_entries_expire_after_their_ttl() -> None:
     cache, metrics, clock = build(ttl=100.0)
     await store(cache, "ref", answer("BAR"), kind="reference")
     await store(cache, "biz", answer("Smith"), kind="business")
-    clock.now = BUSINESS_TTL_CAP + 1  # business answers are capped: other OPERA users change them too
+    clock.now = DEFAULT_TTLS["business"] + 1  # business answers are short-lived: other OPERA users change them too
     assert await cache.get("biz") is None
     assert await cache.get("ref") is not None
     clock.now = 101.0
     assert await cache.get("ref") is None
     assert sample(metrics, "opera_cache_evictions_total", cache="ohip", reason="expired") == 2
+
+
+async def test_each_kind_lives_its_own_ttl_capped_by_the_reference_ttl() -> None:
+    metrics, clock = Metrics(), FakeClock()
+    cache = ResponseCache(metrics, enabled=True, ttl=20.0, max_entries=100, clock=clock,
+                          ttls={"rooms": 2.0, "profiles": 60.0, "reservation": 0.0})
+    await store(cache, "rooms", answer("101"), kind="rooms")
+    await store(cache, "profile", answer("Smith"), module="crm", kind="profiles")
+    assert not await store(cache, "one", answer("x"), kind="reservation")  # TTL 0: this kind is never cached
+    clock.now = 3.0
+    assert await cache.get("rooms") is None and await cache.get("profile") is not None
+    clock.now = 21.0  # 60 s asked, but no business answer outlives OPERA_CACHE_TTL
+    assert await cache.get("profile") is None
+
+
+async def test_invalidating_kinds_drops_only_those_kinds_of_that_hotel() -> None:
+    cache, _, _ = build()
+    await store(cache, "rooms1", answer("101"), kind="rooms")
+    await store(cache, "avail1", answer("DLX"), kind="availability")
+    await store(cache, "rooms2", answer("201"), hotel="SAND02", kind="rooms")
+    await store(cache, "ref", answer("BAR"), kind="reference")
+    assert await cache.invalidate_kinds("SAND01", ["rooms"]) == 1
+    assert await cache.get("rooms1") is None
+    assert await cache.get("avail1") is not None and await cache.get("rooms2") is not None
+    assert await cache.get("ref") is not None
+    assert await cache.invalidate_hotel("SAND01") == 1
+    assert await cache.get("avail1") is None and await cache.get("ref") is not None
 
 
 async def test_a_write_drops_that_hotels_business_answers_only() -> None:
