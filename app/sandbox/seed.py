@@ -13,6 +13,7 @@ from app.sandbox.state import (
     Cashier,
     Code,
     Comment,
+    CommunicationType,
     Enterprise,
     Hotel,
     PaymentMethod,
@@ -81,6 +82,21 @@ OUT_OF_ORDER_REASONS = (
     ("PAINT", "Painting / renovation"),
     ("DEEP", "Deep cleaning"),
 )
+#: CRM communication types (crmcfg getCommunicationTypes), chain-wide, in display order: the code goes in a
+#: telephone's phoneUseType or an e-mail's type. Deliberately no "MOBILE": this chain calls it CELL, so a client
+#: that hard-codes Oracle's sample code is refused here as it would be at such a property.
+COMMUNICATION_TYPES = (
+    ("CELL", "Mobile phone", "Phone"),
+    ("HOME", "Home phone", "Phone"),
+    ("BUSINESS", "Business phone", "Phone"),
+    ("FAX", "Fax", "Fax"),
+    ("EMAIL", "Personal e-mail", "Email"),
+    ("BUSINESSEMAIL", "Business e-mail", "Email"),
+    ("WEB", "Web page", "Webpage"),
+)
+ADDRESS_TYPES = (("HOME", "Home address"), ("BUSINESS", "Business address"))
+#: Reservation note types (lov ReservationNoteTypes): the `type` of a reservation comment.
+NOTE_TYPES = (("GEN", "General notes"), ("HSK", "Housekeeping notes"), ("CASH", "Cashier notes"))
 MARKET_CODES = (
     ("LEISURE", "Leisure transient"),
     ("CORP", "Corporate transient"),
@@ -221,6 +237,8 @@ def build_enterprise(*, seed: int, business_date: date, hotels: Sequence[str], r
     and all timestamps from the business date."""
     rng = random.Random(seed)
     enterprise = Enterprise()
+    enterprise.communication_types = {c: CommunicationType(c, d, role) for c, d, role in COMMUNICATION_TYPES}
+    enterprise.address_types = {c: Code(c, d) for c, d in ADDRESS_TYPES}
     _seed_profiles(enterprise, rng, business_date)
     for code in hotels:
         hotel = _seed_hotel(code, business_date, rooms_per_hotel, rng)
@@ -299,6 +317,7 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.room_features = {c: Code(c, d) for c, d in FEATURES}
 
     hotel.out_of_order_reasons = {c: Code(c, d) for c, d in OUT_OF_ORDER_REASONS}
+    hotel.note_types = {c: Code(c, d) for c, d in NOTE_TYPES}
     # a few rooms out of order / out of service from today, never a suite (they are few already)
     standard = [r for r in hotel.rooms.values() if hotel.room_types[r.room_type].room_class != "SUI"]
     bd = hotel.business_date

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 
@@ -66,7 +68,7 @@ async def test_search_finds_profiles_by_surname_prefix_and_given_name(ohip: http
 
 
 async def test_search_by_email_and_by_profile_ids(ohip: httpx.AsyncClient) -> None:
-    email = {"emailInfo": [{"email": {"emailAddress": "olga.vrba@example.com"}}]}
+    email = {"emailInfo": [{"email": {"emailAddress": "olga.vrba@example.com", "type": "EMAIL"}}]}
     by_email = await create(ohip, new_profile("Olga", "Vrba", emails=email))
     other = await create(ohip, new_profile("Petr", "Vrba"))
 
@@ -105,11 +107,13 @@ async def test_put_profile_changes_name_contact_address_and_vip(ohip: httpx.Asyn
     change = new_profile(
         "Anna",
         "Smith",
-        emails={"emailInfo": [{"email": {"emailAddress": "anna.smith@example.com", "primaryInd": True}}]},
-        telephones={"telephoneInfo": [{"telephone": {"phoneNumber": "+1 555 0199"}}]},
+        emails={"emailInfo": [{"email": {"emailAddress": "anna.smith@example.com", "type": "EMAIL",
+                                         "primaryInd": True}}]},
+        telephones={"telephoneInfo": [{"telephone": {"phoneNumber": "+1 555 0199", "phoneUseType": "HOME"}}]},
         addresses={
             "addressInfo": [
-                {"address": {"addressLine": ["1 Main St"], "cityName": "Austin", "country": {"code": "us"}}}
+                {"address": {"addressLine": ["1 Main St"], "cityName": "Austin", "country": {"code": "us"},
+                             "type": "HOME"}}
             ]
         },
     )
@@ -132,10 +136,10 @@ async def test_put_profile_changes_name_contact_address_and_vip(ohip: httpx.Asyn
 
 
 async def test_put_profile_keeps_the_parts_it_does_not_send(ohip: httpx.AsyncClient) -> None:
-    email = {"emailInfo": [{"email": {"emailAddress": "keep.me@example.com"}}]}
+    email = {"emailInfo": [{"email": {"emailAddress": "keep.me@example.com", "type": "EMAIL"}}]}
     profile_id = await create(ohip, new_profile("Kim", "Keep", emails=email))
 
-    phone = {"telephoneInfo": [{"telephone": {"phoneNumber": "+351 21 000 0000"}}]}
+    phone = {"telephoneInfo": [{"telephone": {"phoneNumber": "+351 21 000 0000", "phoneUseType": "CELL"}}]}
     await ohip.put(f"/crm/v1/profiles/{profile_id}", json={"profileDetails": {"telephones": phone}})
 
     details = (await ohip.get(f"/crm/v1/profiles/{profile_id}")).json()["profileDetails"]
@@ -166,3 +170,129 @@ async def test_put_profile_naming_another_profile_in_the_body_is_refused(ohip: h
     assert response.status_code == 400
     details = (await ohip.get(f"/crm/v1/profiles/{profile_id}")).json()["profileDetails"]
     assert details["customer"]["personName"][0]["surname"] == "Lind"
+
+
+# --- child records merge by id (OPERA keys e-mails, telephones and addresses by `id`, as comments) -------------
+
+
+def emails_of(details: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    return [
+        (info["id"], info["email"]["emailAddress"], info["email"]["primaryInd"])
+        for info in details.get("emails", {}).get("emailInfo", [])
+    ]
+
+
+async def details_of(ohip: httpx.AsyncClient, profile_id: str) -> dict[str, Any]:
+    response = await ohip.get(f"/crm/v1/profiles/{profile_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json()["profileDetails"])
+
+
+def emails(address: str, record_id: str | None = None, **fields: object) -> dict[str, Any]:
+    info: dict[str, object] = {"email": {"emailAddress": address, "type": "EMAIL", **fields}}
+    if record_id is not None:
+        info |= {"id": record_id, "type": "Email"}
+    return {"emailInfo": [info]}
+
+
+def email_change(address: str, record_id: str | None = None, **fields: object) -> dict[str, Any]:
+    return {"profileDetails": {"emails": emails(address, record_id, **fields)}}
+
+
+async def test_get_profile_names_each_email_phone_and_address_by_id(ohip: httpx.AsyncClient) -> None:
+    profile_id = await create(ohip, new_profile(
+        "Ida", "Ids",
+        emails={"emailInfo": [{"email": {"emailAddress": "ida@example.com", "type": "EMAIL", "primaryInd": True}}]},
+        telephones={"telephoneInfo": [{"telephone": {"phoneNumber": "+1 555 0101", "phoneUseType": "CELL"}}]},
+        addresses={"addressInfo": [{"address": {"cityName": "Austin", "type": "HOME"}}]},
+    ))
+
+    details = await details_of(ohip, profile_id)
+
+    for section, key in (("emails", "emailInfo"), ("telephones", "telephoneInfo"), ("addresses", "addressInfo")):
+        (info,) = details[section][key]
+        assert info["id"].isdigit() and info["type"] in ("Email", "Telephone", "Address")
+    assert details["telephones"]["telephoneInfo"][0]["telephone"]["phoneUseType"] == "CELL"
+
+
+async def test_put_profile_email_with_its_id_replaces_that_email(ohip: httpx.AsyncClient) -> None:
+    profile_id = await create(ohip, new_profile("Rita", "Replace", emails=emails("old@example.com")))
+    [(email_id, _, _)] = emails_of(await details_of(ohip, profile_id))
+
+    response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json=email_change("new@example.com", email_id))
+
+    assert response.status_code == 200, response.text
+    assert emails_of(await details_of(ohip, profile_id)) == [(email_id, "new@example.com", False)]
+
+
+async def test_put_profile_email_without_id_is_added_and_twice_is_two_rows(ohip: httpx.AsyncClient) -> None:
+    profile_id = await create(ohip, new_profile("Ada", "Added", emails=emails("first@example.com")))
+
+    for _ in range(2):
+        response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json=email_change("second@example.com"))
+        assert response.status_code == 200, response.text
+
+    rows = emails_of(await details_of(ohip, profile_id))
+    assert [address for _id, address, _primary in rows] == ["first@example.com", "second@example.com",
+                                                            "second@example.com"]
+    assert len({record_id for record_id, _a, _p in rows}) == 3
+
+
+async def test_put_profile_making_a_record_primary_clears_the_other(ohip: httpx.AsyncClient) -> None:
+    profile_id = await create(ohip, new_profile("Pia", "Primary", emails=emails("home@example.com", primaryInd=True)))
+
+    await ohip.put(f"/crm/v1/profiles/{profile_id}", json=email_change("work@example.com", primaryInd=True))
+
+    rows = emails_of(await details_of(ohip, profile_id))
+    assert [(address, primary) for _id, address, primary in rows] == [
+        ("home@example.com", False), ("work@example.com", True)
+    ]
+
+
+async def test_put_profile_naming_an_unknown_record_id_is_refused_and_changes_nothing(
+    ohip: httpx.AsyncClient,
+) -> None:
+    profile_id = await create(ohip, new_profile("Ugo", "Unknown", emails=emails("ugo@example.com")))
+    before = await details_of(ohip, profile_id)
+    body = email_change("other@example.com", "999999")
+    body["profileDetails"]["customer"] = {
+        "personName": [{"givenName": "Ugo", "surname": "Renamed", "nameType": "Primary"}]
+    }
+
+    response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json=body)
+
+    assert response.status_code == 400
+    error = response.json()
+    assert error["o:errorPath"] == "profileDetails.emails.emailInfo[0].id"
+    assert "999999" in error["detail"] and "without an id" in error["detail"]
+    assert await details_of(ohip, profile_id) == before
+
+
+async def test_a_code_not_in_the_list_of_values_is_refused_naming_the_list(ohip: httpx.AsyncClient) -> None:
+    phones = (await ohip.get("/lov/v1/listOfValues/CommunicationTypePhone")).json()["listOfValues"]["items"]
+    codes = [item["code"] for item in phones]
+    assert "MOBILE" not in codes and codes[0] == "CELL"  # this chain calls a mobile CELL
+    profile_id = await create(ohip, new_profile("Cal", "Codes"))
+
+    phone = {"telephoneInfo": [{"telephone": {"phoneNumber": "+1 555 0102", "phoneUseType": "MOBILE"}}]}
+    response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json={"profileDetails": {"telephones": phone}})
+
+    assert response.status_code == 400
+    error = response.json()
+    assert error["status"] == "NotProcessed" and error["o:errorCode"] == "OHIPSIM-CRM-TYPE"
+    assert error["o:errorPath"] == "profileDetails.telephones.telephoneInfo[0].telephone.phoneUseType"
+    assert "'MOBILE'" in error["detail"] and "CommunicationTypePhone" in error["detail"]
+    address = {"addressInfo": [{"address": {"cityName": "Austin", "type": "VILLA"}}]}
+    response = await ohip.put(f"/crm/v1/profiles/{profile_id}", json={"profileDetails": {"addresses": address}})
+    assert response.status_code == 400 and "AddressTypes" in response.json()["detail"]
+    assert "telephones" not in await details_of(ohip, profile_id)
+
+
+async def test_lists_of_values_serve_the_note_email_and_address_types(ohip: httpx.AsyncClient) -> None:
+    for name, expected in (
+        ("CommunicationTypeEmail", "EMAIL"), ("AddressTypes", "HOME"), ("ReservationNoteTypes", "GEN"),
+    ):
+        response = await ohip.get(f"/lov/v1/listOfValues/{name}",
+                                  params={"parameterName": "HotelCode", "parameterValue": "SAND01"})
+        assert response.status_code == 200, response.text
+        assert expected in [item["code"] for item in response.json()["listOfValues"]["items"]]

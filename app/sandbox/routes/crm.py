@@ -6,6 +6,7 @@ Profiles are enterprise-wide, so these paths carry no hotel; the gateway still i
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
+    as_bool,
     as_enum,
     as_list,
     as_object,
@@ -29,7 +31,21 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
-from app.sandbox.state import ExternalReference, Hotel, Profile, merge_external_references
+from app.sandbox.state import (
+    CONTACT_INFO,
+    CONTACT_ITEM,
+    CONTACT_TYPE_FIELD,
+    ContactChange,
+    ContactKind,
+    ContactRecord,
+    ExternalReference,
+    Hotel,
+    Profile,
+    ProfileAddress,
+    ProfileEmail,
+    ProfileTelephone,
+    primary_record,
+)
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -74,33 +90,43 @@ def _profile_ids(profile: Profile) -> list[dict[str, str]]:
     return [{"id": profile.profile_id, "type": "Profile", "idContext": "OPERA"}]
 
 
-def _address(profile: Profile) -> dict[str, Any] | None:
-    if not any((profile.address_line, profile.city, profile.postal_code, profile.state, profile.country)):
-        return None
-    address: dict[str, Any] = {"type": "HOME", "primaryInd": True}
-    if profile.address_line:
-        address["addressLine"] = [profile.address_line]
-    if profile.city:
-        address["cityName"] = profile.city
-    if profile.postal_code:
-        address["postalCode"] = profile.postal_code
-    if profile.state:
-        address["state"] = profile.state
-    if profile.country:
-        address["country"] = {"code": profile.country}
+#: The `type` of an e-mail/telephone/address info element (its uniqueID type), as comments carry "Comment".
+INFO_TYPES: dict[ContactKind, str] = {"emails": "Email", "telephones": "Telephone", "addresses": "Address"}
+
+
+def _address(record: ProfileAddress) -> dict[str, Any]:
+    address: dict[str, Any] = {}
+    if record.lines:
+        address["addressLine"] = list(record.lines)
+    if record.city:
+        address["cityName"] = record.city
+    if record.postal_code:
+        address["postalCode"] = record.postal_code
+    if record.state:
+        address["state"] = record.state
+    if record.country:
+        address["country"] = {"code": record.country}
+    address["type"] = record.type
+    address["primaryInd"] = record.primary
     return address
 
 
-def _email(profile: Profile) -> dict[str, Any] | None:
-    if not profile.email:
-        return None
-    return {"emailAddress": profile.email, "type": "EMAIL", "primaryInd": True}
+def _email(record: ProfileEmail) -> dict[str, Any]:
+    return {"emailAddress": record.address, "type": record.type, "primaryInd": record.primary}
 
 
-def _telephone(profile: Profile) -> dict[str, Any] | None:
-    if not profile.phone:
-        return None
-    return {"phoneTechType": "PHONE", "phoneUseType": "MOBILE", "phoneNumber": profile.phone, "primaryInd": True}
+def _telephone(record: ProfileTelephone) -> dict[str, Any]:
+    return {"phoneTechType": record.tech_type, "phoneUseType": record.type, "phoneNumber": record.number,
+            "primaryInd": record.primary}
+
+
+def _info(kind: ContactKind, record_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    """An `emailInfoType`/`telephoneInfoType`/`addressInfoType`: the record with the id a change must name."""
+    return {CONTACT_ITEM[kind]: item, "id": record_id, "type": INFO_TYPES[kind]}
+
+
+def _section(kind: ContactKind, infos: list[dict[str, Any]]) -> dict[str, Any]:
+    return {CONTACT_INFO[kind]: infos, "totalResults": len(infos), "count": len(infos)}
 
 
 def profile_details(profile: Profile) -> dict[str, Any]:
@@ -112,13 +138,16 @@ def profile_details(profile: Profile) -> dict[str, Any]:
     if profile.vip_status:
         customer["vipStatus"] = profile.vip_status
     details: dict[str, Any] = {"customer": customer}
-    address, email, telephone = _address(profile), _email(profile), _telephone(profile)
-    if address:
-        details["addresses"] = {"addressInfo": [{"address": address}], "totalResults": 1, "count": 1}
-    if telephone:
-        details["telephones"] = {"telephoneInfo": [{"telephone": telephone}], "totalResults": 1, "count": 1}
-    if email:
-        details["emails"] = {"emailInfo": [{"email": email}], "totalResults": 1, "count": 1}
+    if profile.addresses:
+        details["addresses"] = _section(
+            "addresses", [_info("addresses", r.record_id, _address(r)) for r in profile.addresses]
+        )
+    if profile.telephones:
+        details["telephones"] = _section(
+            "telephones", [_info("telephones", r.record_id, _telephone(r)) for r in profile.telephones]
+        )
+    if profile.emails:
+        details["emails"] = _section("emails", [_info("emails", r.record_id, _email(r)) for r in profile.emails])
     details["profileType"] = profile.profile_type
     details["statusCode"] = profile.status
     details["createDateTime"] = profile.created.isoformat()
@@ -148,13 +177,15 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
             "language": profile.language,
         }
     }
-    address, email, telephone = _address(profile), _email(profile), _telephone(profile)
+    address, email, telephone = (
+        primary_record(profile.addresses), primary_record(profile.emails), primary_record(profile.telephones)
+    )
     if address:
-        summary["addressInfo"] = {"address": address}
+        summary["addressInfo"] = _info("addresses", address.record_id, _address(address))
     if telephone:
-        summary["telephoneInfo"] = {"telephone": telephone}
+        summary["telephoneInfo"] = _info("telephones", telephone.record_id, _telephone(telephone))
     if email:
-        summary["emailInfo"] = {"email": email}
+        summary["emailInfo"] = _info("emails", email.record_id, _email(email))
     if profile.vip_status:
         summary["vipStatus"] = {"code": profile.vip_status}
     summary["profileType"] = profile.profile_type
@@ -183,13 +214,12 @@ class ProfileInput:
         self.language = as_text(customer.get("language"), "profileDetails.customer.language", max_length=8)
         self.vip_status = as_text(customer.get("vipStatus"), "profileDetails.customer.vipStatus", max_length=VIP_MAX)
         self.profile_type = self._profile_type(details.get("profileType"))
-        self.email = self._first(details, "emails", "emailInfo", "email", "emailAddress", 2000)
-        if self.email and not _EMAIL.match(self.email):
-            raise bad_input(
-                f"{self.email!r} is not an email address", "profileDetails.emails.emailInfo.email.emailAddress"
-            )
-        self.phone = self._first(details, "telephones", "telephoneInfo", "telephone", "phoneNumber", PHONE_MAX)
-        self.address: dict[str, str | None] | None = self._address(details)
+        #: The e-mail, telephone and address records sent, per section present (merged by id on putProfile).
+        self.contacts: dict[ContactKind, list[ContactChange]] = {}
+        for kind in ("emails", "telephones", "addresses"):
+            entries = self._entries(details, kind)
+            if entries is not None:
+                self.contacts[kind] = entries
         self.external_references = external_references_input(
             body.get("externalReferences"),
             "externalReferences",
@@ -213,49 +243,54 @@ class ProfileInput:
         return as_enum(as_text(value, path, max_length=40), PROFILE_TYPES, path)
 
     @staticmethod
-    def _entries(details: dict[str, Any], section: str, list_key: str, item_key: str) -> list[dict[str, Any]] | None:
-        """The items of e.g. `emails.emailInfo[].email`, primary first; None when the section is absent."""
-        if section not in details:
+    def _entries(details: dict[str, Any], kind: ContactKind) -> list[ContactChange] | None:
+        """The records of e.g. `emails.emailInfo[]` with the id each names; None when the section is absent."""
+        if kind not in details:
             return None
-        block = details.get(section)
+        block = details.get(kind)
+        list_key, item_key = CONTACT_INFO[kind], CONTACT_ITEM[kind]
         # Lenient: a bare list instead of {emailInfo: [...]}, or a lone item object.
         infos = as_list(block.get(list_key) if isinstance(block, dict) else block)
-        items: list[dict[str, Any]] = []
-        for info in infos:
-            if isinstance(info, dict):
-                inner = info.get(item_key)
-                items.append(inner if isinstance(inner, dict) else info)
-        return sorted(items, key=lambda item: item.get("primaryInd") is not True)
+        changes: list[ContactChange] = []
+        for n, info in enumerate(infos):
+            path = f"profileDetails.{kind}.{list_key}[{n}]"
+            info = as_object(info, path)
+            inner = info.get(item_key)
+            item = inner if isinstance(inner, dict) else info
+            record_id = as_text(info.get("id"), f"{path}.id", max_length=80) or None
+            primary = as_bool(item.get("primaryInd"), f"{path}.{item_key}.primaryInd")
+            changes.append(ContactChange(record_id, _record(kind, item, f"{path}.{item_key}"), primary))
+        return changes
 
-    def _first(
-        self, details: dict[str, Any], section: str, list_key: str, item_key: str, field: str, limit: int
-    ) -> str | None:
-        items = self._entries(details, section, list_key, item_key)
-        if items is None:
-            return None
-        if not items:
-            return ""  # the section was sent empty: the caller clears it
-        path = f"profileDetails.{section}.{list_key}.{item_key}.{field}"
-        return as_text(items[0].get(field), path, max_length=limit) or ""
 
-    def _address(self, details: dict[str, Any]) -> dict[str, str | None] | None:
-        items = self._entries(details, "addresses", "addressInfo", "address")
-        if items is None:
-            return None
-        if not items:
-            return {"address_line": None, "city": None, "postal_code": None, "state": None, "country": None}
-        raw = items[0]
-        path = "profileDetails.addresses.addressInfo.address"
-        lines = [as_text(line, f"{path}.addressLine", max_length=80) for line in as_list(raw.get("addressLine"))]
-        country = raw.get("country")
-        country_code = country.get("code") if isinstance(country, dict) else country
-        return {
-            "address_line": ", ".join(line for line in lines if line) or None,
-            "city": as_text(raw.get("cityName"), f"{path}.cityName", max_length=40),
-            "postal_code": as_text(raw.get("postalCode"), f"{path}.postalCode", max_length=15),
-            "state": as_text(raw.get("state"), f"{path}.state", max_length=20),
-            "country": (as_text(country_code, f"{path}.country.code", max_length=20) or "").upper() or None,
-        }
+def _record(kind: ContactKind, item: dict[str, Any], path: str) -> ContactRecord:
+    """The content of one record; its id and primary flag are the change's (see `ContactChange`)."""
+    code = as_text(item.get(CONTACT_TYPE_FIELD[kind]), f"{path}.{CONTACT_TYPE_FIELD[kind]}", max_length=20) or ""
+    if kind == "emails":
+        address = as_text(item.get("emailAddress"), f"{path}.emailAddress", max_length=2000)
+        if not address:
+            raise bad_input("An e-mail record needs its emailAddress", f"{path}.emailAddress")
+        if not _EMAIL.match(address):
+            raise bad_input(f"{address!r} is not an email address", f"{path}.emailAddress")
+        return ProfileEmail("", code, False, address)
+    if kind == "telephones":
+        number = as_text(item.get("phoneNumber"), f"{path}.phoneNumber", max_length=PHONE_MAX)
+        if not number:
+            raise bad_input("A telephone record needs its phoneNumber", f"{path}.phoneNumber")
+        tech = as_text(item.get("phoneTechType"), f"{path}.phoneTechType", max_length=20) or "PHONE"
+        return ProfileTelephone("", code, False, number, tech.upper())
+    lines = [as_text(line, f"{path}.addressLine", max_length=80) for line in as_list(item.get("addressLine"))]
+    country = item.get("country")
+    # countryNameType carries the code in `code`; Oracle's workflow samples send it as `value`.
+    country_code = (country.get("code") or country.get("value")) if isinstance(country, dict) else country
+    return ProfileAddress(
+        "", code, False,
+        tuple(line for line in lines if line),
+        as_text(item.get("cityName"), f"{path}.cityName", max_length=40),
+        as_text(item.get("postalCode"), f"{path}.postalCode", max_length=15),
+        as_text(item.get("state"), f"{path}.state", max_length=20),
+        (as_text(country_code, f"{path}.country.code", max_length=20) or "").upper() or None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- routes
@@ -318,17 +353,14 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 "A guest profile needs profileDetails.customer.personName with at least a surname",
                 "profileDetails.customer.personName",
             )
-        address = data.address or {}
         profile = sandbox.enterprise.create_profile(
             given_name=data.given_name or "",
             surname=data.surname,
-            email=data.email or None,
-            phone=data.phone or None,
-            address_line=address.get("address_line"),
-            city=address.get("city"),
-            postal_code=address.get("postal_code"),
-            state=address.get("state"),
-            country=address.get("country"),
+            # A new profile has no records yet for an id to name: every record sent is added.
+            contacts={
+                kind: [replace(change, record_id=None) for change in changes]
+                for kind, changes in data.contacts.items()
+            },
             vip_status=data.vip_status,
             language=data.language or "E",
             profile_type=data.profile_type or "Guest",
@@ -345,33 +377,17 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             raise bad_input(f"profileIdList names profile {named}, the path {profile.profile_id}", "profileIdList")
         data = ProfileInput(body)
         references = data.checked_references(hotel_for(request))
-        if data.surname is not None and not data.surname:
-            raise bad_input(
-                "A guest profile cannot lose its surname; send the surname with the name",
-                "profileDetails.customer.personName.surname",
-            )
-        # Validated in full above; only now is the stored profile touched.
-        if data.surname is not None:
-            profile.surname = data.surname
-            profile.given_name = data.given_name or ""
-        if data.email is not None:
-            profile.email = data.email or None
-        if data.phone is not None:
-            profile.phone = data.phone or None
-        if data.address is not None:
-            profile.address_line = data.address["address_line"]
-            profile.city = data.address["city"]
-            profile.postal_code = data.address["postal_code"]
-            profile.state = data.address["state"]
-            profile.country = data.address["country"]
-        if data.vip_status is not None:
-            profile.vip_status = data.vip_status or None
-        if data.language is not None:
-            profile.language = data.language
-        if data.profile_type is not None:
-            profile.profile_type = data.profile_type
-        if references is not None:
-            profile.external_references = merge_external_references(profile.external_references, references)
+        # Checked in full before anything is stored (records merge by id).
+        profile = sandbox.enterprise.update_profile(
+            profile.profile_id,
+            contacts=data.contacts,
+            given_name=data.given_name,
+            surname=data.surname,
+            vip_status=data.vip_status,
+            language=data.language,
+            profile_type=data.profile_type,
+            external_references=references,
+        )
         return ohip_json(profile_body(profile))
 
     return [

@@ -1,5 +1,5 @@
 """Sandbox routes for OHIP lists of values (lov): the codes other calls must use (reasons, markets, sources,
-guarantees, room features, payment methods, room types)."""
+guarantees, room features, payment methods, room types, note, communication and address types)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import as_bool, hotel_of, ohip_json, query_value, query_values
-from app.sandbox.state import Code, Hotel, SandboxError
+from app.sandbox.state import Code, Enterprise, Hotel, SandboxError
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 BASE = "/lov/v1"
 
 
-def _codes(hotel: Hotel, name: str) -> list[Code] | None:
+def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None:
     tables: dict[str, dict[str, Code]] = {
         "CancellationReasons": hotel.cancellation_reasons,
         "MarketCodes": hotel.market_codes,
@@ -26,9 +26,16 @@ def _codes(hotel: Hotel, name: str) -> list[Code] | None:
         "GuaranteeCodes": hotel.guarantee_codes,
         "ReservationTypes": hotel.guarantee_codes,  # in OPERA the reservation type is the guarantee code
         "RoomFeatures": hotel.room_features,
+        "ReservationNoteTypes": hotel.note_types,
+        "AddressTypes": enterprise.address_types,  # CRM configuration is chain-wide, as profiles are
     }
     if name in tables:
         return list(tables[name].values())
+    # Communication types by role (crmcfg `communicationRoleType`): the codes for phoneUseType and e-mail type.
+    roles = {"CommunicationTypePhone": ("Phone", "Fax"), "CommunicationTypeEmail": ("Email",),
+             "CommunicationTypeWeb": ("Webpage",)}
+    if name in roles:
+        return [Code(c.code, c.description) for c in enterprise.communication_types.values() if c.role in roles[name]]
     if name in ("RoomTypes", "RoomType"):
         return [Code(rt.code, rt.description) for rt in hotel.room_types.values()]
     if name in ("RatePlans", "RateCodes"):
@@ -72,9 +79,14 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             "RoomFeatures",
             "RoomTypes",
             "RatePlans",
+            "ReservationNoteTypes",
+            "AddressTypes",
+            "CommunicationTypePhone",
+            "CommunicationTypeEmail",
+            "CommunicationTypeWeb",
         )
         name = next((k for k in known if k.lower() == requested.lower()), requested)
-        codes = _codes(hotel, name)
+        codes = _codes(sandbox.enterprise, hotel, name)
         if codes is None:
             raise SandboxError(
                 404,
