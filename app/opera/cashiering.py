@@ -1,6 +1,7 @@
 """OPERA cashiering (csh): folios and balances, transaction codes, charges, payments, folio generation, check-out.
 
-Speaks OHIP only. Card numbers never pass through here: a payment names a payment method code (CA, VA, ...).
+Speaks OHIP only. Card numbers never pass through here: a payment names a payment method code (CA, VA, ...) and,
+for a card, the reservation's card on file by its OPERA id.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import Money, OperaWarning, warnings_from
-from app.opera.reservations import as_dict
+from app.opera.models import Money, OperaWarning, as_text, warnings_from
+from app.opera.reservations import GET_RESERVATION, as_dict, as_list
 
 _RESERVATION_PATH = "/hotels/{hotelId}/reservations/{reservationId}"
 GET_FOLIO = Operation("csh", "getFolio", "GET", _RESERVATION_PATH + "/folios")
@@ -38,6 +39,7 @@ class Posting(BaseModel):
     window: int | None = Field(default=None, description="folio window number")
     remark: str | None = None
     reference: str | None = None
+    cashier_id: int | None = Field(default=None, description="the OPERA cashier it was posted under")
 
 
 class FolioWindow(BaseModel):
@@ -72,6 +74,39 @@ class TransactionCode(BaseModel):
     group: str | None = Field(default=None, description="transaction group, e.g. ROOM, FB, PAY")
     subgroup: str | None = None
     default_price: Money | None = None
+
+
+class CardOnFile(BaseModel):
+    """A payment card on a reservation as OPERA shows it (getReservation reservationPaymentMethods): its OPERA id,
+    which a payment names, and what identifies it to a person. Never the number."""
+
+    card_id: str = Field(description="OPERA's id of the card on file")
+    card_id_type: str | None = Field(default=None, exclude=True)
+    payment_method: str = Field(description="payment method code of the card, e.g. VA")
+    card_type: str | None = Field(default=None, description="OPERA card type, e.g. Va")
+    last_four: str | None = Field(default=None, description="the card's last four digits")
+    expiry: str | None = Field(default=None, description="masked expiry, e.g. 12/29")
+
+
+def cards_from(body: dict[str, Any] | None) -> list[CardOnFile]:
+    """The cards on file in a getReservation answer; a payment method without a card id is not one."""
+    records = as_list(as_dict(as_dict(body).get("reservations")).get("reservation"))
+    record = as_dict(records[0]) if records else {}
+    cards: list[CardOnFile] = []
+    for raw in as_list(record.get("reservationPaymentMethods")):
+        method = as_text(as_dict(raw).get("paymentMethod"))
+        card = as_dict(as_dict(raw).get("paymentCard"))
+        card_id = as_text(as_dict(card.get("cardId")).get("id"))
+        if method and card_id:
+            last_four = as_text(card.get("cardNumberLast4Digits"))
+            masked = as_text(card.get("cardNumberMasked"))
+            cards.append(CardOnFile(
+                card_id=card_id, card_id_type=as_text(as_dict(card.get("cardId")).get("type")),
+                payment_method=method.upper(), card_type=as_text(card.get("cardType")),
+                last_four=last_four or (masked[-4:] if masked and masked[-4:].isdigit() else None),
+                expiry=as_text(card.get("expirationDateMasked")),
+            ))
+    return cards
 
 
 class Postings(BaseModel):
@@ -124,6 +159,7 @@ def posting_from(raw: dict[str, Any]) -> Posting:
         window=_int(raw.get("folioWindowNo")),
         remark=raw.get("remark"),
         reference=raw.get("reference"),
+        cashier_id=_int(as_dict(raw.get("cashierInfo")).get("cashierId")),
     )
 
 
@@ -176,8 +212,8 @@ def _price(amount: float, currency: str | None) -> dict[str, Any]:
 class CashieringAPI:
     """csh: folio, charges, payments, folio generation and check-out.
 
-    `cashier_id` is the OPERA cashier the postings are made under; when None it is left out and OPERA uses the
-    integration user's own cashier.
+    `cashier_id` is the OPERA cashier (OPERA_CASHIER_ID) the postings are made under; Oracle's samples send it on
+    every payment, folio generation and check-out, and on charges. When None it is left out.
     """
 
     def __init__(self, http: OperaHTTP, *, cashier_id: int | None = None) -> None:
@@ -208,6 +244,20 @@ class CashieringAPI:
                 operation=GET_FOLIO.name, status=204, hotel_id=hotel_id,
             )
         return folio_from(response.body, hotel_id, reservation_id)
+
+    async def cards_on_file(self, hotel_id: str, reservation_id: str) -> list[CardOnFile]:
+        """The reservation's cards on file (rsv getReservation with ReservationPaymentMethods, as Oracle's PASIG
+        settlement scenario reads them), read fresh: a card added at the desk a minute ago counts."""
+        response = await self._http.call(
+            GET_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params={"fetchInstructions": ["Reservation", "ReservationPaymentMethods"]}, cache="none",
+        )
+        if not as_list(as_dict(as_dict(response.body).get("reservations")).get("reservation")):
+            raise OperaNotFoundError(
+                f"no reservation {reservation_id} in {hotel_id}", operation=GET_RESERVATION.name,
+                status=response.status, request_id=response.request_id, hotel_id=hotel_id,
+            )
+        return cards_from(response.body)
 
     async def transaction_codes(self, hotel_id: str, *, code: str | None = None) -> list[TransactionCode]:
         """getTransactionCodes (configuration: served from the reference cache)."""
@@ -241,7 +291,8 @@ class CashieringAPI:
         remark: str | None = None,
         reference: str | None = None,
     ) -> Postings:
-        """postBillingCharges: one charge of `amount` per unit, `quantity` units, on folio window `window`."""
+        """postBillingCharges: one charge of `amount` per unit, `quantity` units, on folio window `window`. A
+        negative `amount` voids or corrects an earlier charge, as Oracle's HPI void samples post it."""
         charge: dict[str, Any] = {
             "transactionCode": transaction_code,
             "price": _price(amount, currency),
@@ -276,13 +327,22 @@ class CashieringAPI:
         currency: str | None,
         window: int = 1,
         reference: str | None = None,
+        card: CardOnFile | None = None,
     ) -> Postings:
-        """postBillingPayment of `amount` with a payment method code on folio window `window`."""
+        """postBillingPayment of `amount` with a payment method code on folio window `window`; a card payment names
+        the reservation's card on file (`paymentCard.cardId` and `cardType`, Oracle's PASIG settlement on an
+        existing card)."""
+        method: dict[str, Any] = {"paymentMethod": payment_method}
+        if card is not None:
+            paying: dict[str, Any] = {"cardId": {"id": card.card_id, "type": card.card_id_type or "CreditCard"}}
+            if card.card_type:
+                paying["cardType"] = card.card_type
+            method["paymentCard"] = paying
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
                 "reservationId": _reservation_ref(reservation_id),
-                "paymentMethod": {"paymentMethod": payment_method},
+                "paymentMethod": method,
                 "postingAmount": _price(amount, currency),
                 "folioWindowNo": window,
             }
@@ -297,8 +357,11 @@ class CashieringAPI:
         )
         return _postings(response.body)
 
-    async def generate_folio(self, hotel_id: str, reservation_id: str, *, window: int = 1) -> list[OperaWarning]:
-        """generateFolio for check-out; OPERA wants it once the window's balance is 0."""
+    async def generate_folio(
+        self, hotel_id: str, reservation_id: str, *, window: int = 1, profile_id: str | None = None
+    ) -> list[OperaWarning]:
+        """generateFolio for check-out; OPERA wants it once the window's balance is 0. Oracle's check-out sample
+        also names the guest's profile (`profileId`)."""
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
@@ -307,6 +370,8 @@ class CashieringAPI:
                 "folioWindowNo": window,
             }
         )
+        if profile_id:
+            criteria["profileId"] = {"id": profile_id, "type": "Profile", "idContext": "OPERA"}
         response = await self._http.call(
             GENERATE_FOLIO,
             hotel_id=hotel_id,

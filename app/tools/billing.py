@@ -1,6 +1,7 @@
-"""Billing toolset: read a guest's folio, look up transaction codes, post charges and payments.
+"""Billing toolset: read a guest's folio, look up transaction codes, post charges, correct them, and payments.
 
-Card numbers never enter or leave: a payment names a payment method code and at most the card's last four digits.
+Card numbers never enter or leave: a payment names a payment method code, and a card payment is taken from the
+reservation's card on file (by OPERA's id for it), never from a number typed here.
 """
 
 import re
@@ -10,8 +11,8 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, BeforeValidator, Field
 
-from app.opera.cashiering import CashieringAPI, Folio, Posting, Postings, TransactionCode
-from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting, Postings, TransactionCode
+from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.telemetry.metrics import Metrics
@@ -103,14 +104,53 @@ async def check_payment_method(lov: ListsOfValuesAPI, hotel_id: str, code: str) 
         raise ToolError(f"payment method {code} is not one of {hotel_id}'s payment methods: {listed}")
 
 
+#: OPERA's card types (csh/rsv cardTypeType, upper-cased): a payment method with one of these codes is a card.
+CARD_TYPES = frozenset({"AB", "AM", "AX", "CB", "DC", "DS", "DT", "EC", "ER", "JC", "JL", "MC", "NB", "SO", "ST",
+                        "SW", "VA", "XY", "CP", "CU"})
+
+
+async def card_for_payment(
+    cashiering: CashieringAPI, hotel_id: str, reservation_id: str, method: str, last_four: str | None = None
+) -> CardOnFile | None:
+    """The reservation's card on file that a `method` payment is taken from, or None for a method that is no card.
+
+    OPERA takes a card payment from a card on file, named by its id (Oracle's PASIG "Settlement on Existing Credit
+    Card Payment Method"); this server never takes card numbers. So a card method without such a card is refused
+    here, before anything is posted, with the reason and what to do instead."""
+    cards = await cashiering.cards_on_file(hotel_id, reservation_id)
+    card = next((c for c in cards if c.payment_method == method), None)
+    if card is None and method not in CARD_TYPES:
+        return None
+    if card is None:
+        held = ", ".join(f"{c.payment_method} ending {c.last_four or '????'}" for c in cards)
+        other = f" It holds {held}: pay with that payment_method instead if the guest agrees." if held else ""
+        raise ToolError(
+            f"reservation {reservation_id} has no {method} card on file, so a {method} payment cannot be posted: "
+            "OPERA takes a card payment from a card on file of the reservation, and this server never takes card "
+            f"numbers; nothing was posted.{other} Next step: take the card on the desk's payment terminal, or add "
+            "it to the reservation in OPERA (Payment Instructions), then pay again; a payment already taken "
+            "outside OPERA can be recorded with a method that is not a card, e.g. CA, if that is the hotel's rule"
+        )
+    if last_four and card.last_four and last_four != card.last_four:
+        raise ToolError(
+            f"the {method} card on file of reservation {reservation_id} ends {card.last_four}, not {last_four}; "
+            "nothing was posted. Next step: check which card the guest means; another card must first be added "
+            "to the reservation in OPERA (Payment Instructions)"
+        )
+    return card
+
+
 async def pay(
     cashiering: CashieringAPI, metrics: Metrics, hotel_id: str, reservation_id: str, *, method: str, amount: float,
-    currency: str | None, window: int, reference: str | None,
+    currency: str | None, window: int, reference: str | None, card: CardOnFile | None = None,
 ) -> Postings:
-    """Post one payment to a folio window and count it; an OperaError is left to the caller to word."""
+    """Post one payment to a folio window (from `card` for a card method) and count it; an OperaError is left to
+    the caller to word. Without `card`, a card method is looked up on the reservation first (card_for_payment)."""
+    if card is None:
+        card = await card_for_payment(cashiering, hotel_id, reservation_id, method)
     posted = await cashiering.post_payment(
         hotel_id, reservation_id, payment_method=method, amount=amount, currency=currency, window=window,
-        reference=reference,
+        reference=reference, card=card,
     )
     metrics.front_desk_events.labels("payment").inc()
     return posted
@@ -132,19 +172,36 @@ class ChargeResult(BaseModel):
     next_step: str
 
 
+class CorrectionResult(BaseModel):
+    reservation_id: str
+    hotel_id: str
+    corrected_transaction_no: int = Field(description="the charge this correction takes back (all or part of)")
+    transaction_code: str
+    amount: Money = Field(description="the amount taken off the folio (posted as a negative charge)")
+    remaining: Money = Field(description="what is left of the original charge after every correction of it")
+    postings: list[Posting] = Field(description="the folio line OHIP created (a negative amount)")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+def correction_tag(transaction_no: int) -> str:
+    """The posting reference that links a correction to the charge it corrects (and so finds earlier ones)."""
+    return f"Correction of #{transaction_no}"
+
+
 class PaymentResult(BaseModel):
     reservation_id: str
     hotel_id: str
     payment_method: str
     amount: Money
-    card_last_four: str | None = Field(default=None, description="the card's last four digits, if given")
+    card_last_four: str | None = Field(default=None, description="last four digits of the card that paid")
     postings: list[Posting]
     warnings: list[OperaWarning] = Field(default_factory=list)
     next_step: str
 
 
 def build(services: ToolServices) -> list[ToolDef]:
-    cashiering = CashieringAPI(services.http)
+    cashiering = CashieringAPI(services.http, cashier_id=services.settings.effective_cashier_id)
     lov = ListsOfValuesAPI(services.http)
     metrics = services.metrics
 
@@ -251,7 +308,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         ],
         amount: Annotated[float, Field(gt=0, le=1_000_000, description="amount paid, in the folio's currency")],
         card_last_four: Annotated[
-            GuardedText | None, Field(description="for card payments: the last 4 digits only, for the record")
+            GuardedText | None,
+            Field(description="for card payments: the last 4 digits of the card on file, to check it is the one"),
         ] = None,
         reference: Annotated[GuardedText | None, Field(description="your reference, e.g. a receipt number")] = None,
         window: FolioWindowNo = 1,
@@ -269,10 +327,11 @@ def build(services: ToolServices) -> list[ToolDef]:
         reference_text = stamped(reference_text)
         await check_payment_method(lov, hotel, code)
         try:
+            card = await card_for_payment(cashiering, hotel, reservation_id, code, last_four)
             chosen_currency = currency or (await cashiering.folio(hotel, reservation_id, postings=False)).currency
             posted = await pay(
                 cashiering, metrics, hotel, reservation_id, method=code, amount=amount, currency=chosen_currency,
-                window=window, reference=reference_text,
+                window=window, reference=reference_text, card=card,
             )
         except OperaError as exc:
             raise tool_error_for(exc, "post_payment", reservation_id) from None
@@ -281,10 +340,66 @@ def build(services: ToolServices) -> list[ToolDef]:
             hotel_id=hotel,
             payment_method=code,
             amount=Money(amount=round(amount, 2), currency=chosen_currency),
-            card_last_four=last_four,
+            card_last_four=card.last_four if card else last_four,
             postings=posted.postings,
             warnings=posted.warnings,
             next_step="get_folio to confirm the balance; at 0 the guest can check_out",
+        )
+
+    async def correct_charge(
+        reservation_id: ReservationId,
+        transaction_no: Annotated[
+            int, Field(ge=1, description="transaction_no of the charge to correct (get_folio with detail=true)")
+        ],
+        reason: Annotated[GuardedText, Field(description="why it is corrected, e.g. 'minibar item not consumed'")],
+        amount: Annotated[
+            float | None,
+            Field(gt=0, le=100_000, description="how much to take off (positive); leave out to void the whole charge"),
+        ] = None,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CorrectionResult:
+        hotel = services.hotel(hotel_id)
+        why = refuse_card_numbers("reason", reason, 200)
+        if why is None or len(why) < 3:
+            raise ToolError("reason is required (at least 3 characters): say why the charge is corrected")
+        try:
+            folio = await cashiering.folio(hotel, reservation_id, postings=True)
+        except OperaError as exc:
+            raise tool_error_for(exc, "correct_charge", reservation_id) from None
+        lines = [p for w in folio.windows for p in w.postings]
+        original = next((p for p in lines if p.transaction_no == transaction_no), None)
+        if original is None or original.kind != "Revenue" or not original.amount or original.amount.amount <= 0:
+            what = "is not a charge" if original is not None else "is not on the folio"
+            raise ToolError(
+                f"transaction {transaction_no} {what} of reservation {reservation_id}; nothing was posted. "
+                "Next step: get_folio with detail=true lists the charges and their transaction_no"
+            )
+        tag = correction_tag(transaction_no)
+        earlier = sum(p.amount.amount for p in lines if p.amount and p.reference and p.reference.startswith(tag))
+        remaining = round(original.amount.amount + earlier, 2)
+        currency = original.amount.currency or folio.currency
+        take = round(amount if amount is not None else remaining, 2)
+        if remaining <= 0 or take > remaining:
+            left = f"only {remaining:.2f} {currency or ''} is left of it".strip() if remaining > 0 else (
+                "it is already fully corrected")
+            raise ToolError(
+                f"charge {transaction_no} ({original.amount.amount:.2f} {currency or ''}) cannot be corrected by "
+                f"{take:.2f}: {left}; nothing was posted. Next step: get_folio with detail=true"
+            )
+        try:
+            posted = await cashiering.post_charge(
+                hotel, reservation_id, transaction_code=str(original.transaction_code), amount=-take,
+                currency=currency, quantity=1, window=original.window or 1, remark=why, reference=stamped(tag),
+            )
+        except OperaError as exc:
+            raise tool_error_for(exc, "correct_charge", reservation_id) from None
+        metrics.front_desk_events.labels("correction").inc()
+        return CorrectionResult(
+            reservation_id=reservation_id, hotel_id=hotel, corrected_transaction_no=transaction_no,
+            transaction_code=str(original.transaction_code), amount=Money(amount=take, currency=currency),
+            remaining=Money(amount=round(remaining - take, 2), currency=currency), postings=posted.postings,
+            warnings=posted.warnings, next_step="get_folio shows the corrected balance",
         )
 
     def stamped(reference: str | None) -> str | None:
@@ -311,6 +426,26 @@ def build(services: ToolServices) -> list[ToolDef]:
             transaction_code=str(args["transaction_code"]).strip(),
             total=Money(amount=round(amount * quantity, 2), currency=first.amount.currency if first.amount else None),
             postings=postings, next_step="get_folio shows the new balance; check_out settles it at departure",
+        )
+
+    async def find_correction(args: Mapping[str, Any], reference: str) -> CorrectionResult | None:
+        folio = await cashiering.folio(str(args["hotel_id"]), str(args["reservation_id"]), postings=True)
+        lines = [p for w in folio.windows for p in w.postings]
+        mine = [p for p in lines if p.reference and f"[{reference}]" in p.reference]
+        if not mine:
+            return None
+        number = int(args["transaction_no"])
+        original = next((p for p in lines if p.transaction_no == number), None)
+        tag = correction_tag(number)
+        earlier = sum(p.amount.amount for p in lines if p.amount and p.reference and p.reference.startswith(tag))
+        currency = mine[0].amount.currency if mine[0].amount else folio.currency
+        left = (original.amount.amount if original and original.amount else 0.0) + earlier
+        return CorrectionResult(
+            reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
+            corrected_transaction_no=number, transaction_code=str(mine[0].transaction_code),
+            amount=Money(amount=round(-sum(p.amount.amount for p in mine if p.amount), 2), currency=currency),
+            remaining=Money(amount=round(left, 2), currency=currency), postings=mine,
+            next_step="get_folio shows the corrected balance",
         )
 
     async def find_payment(args: Mapping[str, Any], reference: str) -> PaymentResult | None:
@@ -357,12 +492,24 @@ def build(services: ToolServices) -> list[ToolDef]:
             exactly_once=ExactlyOnce(find_charge, found_by="the posting reference on the folio", check_first=True),
         ),
         ToolDef(
+            name="correct_charge", toolset="billing", access="billing", fn=correct_charge, title="Correct a charge",
+            description=(
+                "Take back a charge posted in error, whole or in part, as OPERA does: a negative posting of the same "
+                "transaction code that names the original (transaction_no from get_folio with detail=true) and "
+                "says why (reason). amount is how much to take off; leave it out to void the whole charge. Never "
+                "takes off more than is left of the charge. Without idempotency_key each call posts again. Next: "
+                "get_folio."
+            ),
+            exactly_once=ExactlyOnce(find_correction, found_by="the posting reference on the folio", check_first=True),
+        ),
+        ToolDef(
             name="post_payment", toolset="billing", access="billing", fn=post_payment, title="Post a payment",
             description=(
                 "Record a payment on a guest's folio: a payment method code (CA cash, VA, MC, AX, ...) and the "
-                "amount; for cards give at most the last four digits, never the card number. Use get_folio first "
-                "for the balance. Without idempotency_key each call posts again, so do not repeat it after a "
-                "success. Next: check_out."
+                "amount. A card payment is taken from the reservation's card on file of that method (OPERA's "
+                "card id; card_last_four, if given, must match it); without one it is refused before anything is "
+                "posted. Never give a card number. Use get_folio first for the balance. Without idempotency_key "
+                "each call posts again, so do not repeat it after a success. Next: check_out."
             ),
             exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio", check_first=True),
         ),
@@ -375,6 +522,9 @@ def tool_error_for(exc: OperaError, tool: str, reservation_id: str) -> ToolError
         next_step = "a folio opens at check-in: check the guest in with check_in, or see get_reservation for its status"
     elif isinstance(exc, OperaNotFoundError):
         next_step = f"check the reservation id {reservation_id} with search_reservations or list_in_house"
+    elif isinstance(exc, OperaBadRequestError) and "cashier" in (exc.detail or "").lower():
+        next_step = ("OPERA refused the cashier this server posts under; ask an operator to set OPERA_CASHIER_ID to "
+                     "the cashier the property set up for this interface")
     else:
         next_step = (
             "folios exist only for checked-in guests; check the reservation's status with get_reservation, "

@@ -124,7 +124,7 @@ def _money_text(money: Money) -> str:
 def build(services: ToolServices) -> list[ToolDef]:
     reservations = ReservationsAPI(services.http)
     front_office = FrontOfficeAPI(services.http)
-    cashiering = CashieringAPI(services.http)
+    cashiering = CashieringAPI(services.http, cashier_id=services.settings.effective_cashier_id)
     lov = ListsOfValuesAPI(services.http)
     metrics = services.metrics
 
@@ -496,7 +496,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             for window in folio.windows:
                 # Window 1 always holds the stay; other windows only matter once something was charged to them.
                 if window.window == 1 or (window.charges and window.charges.amount):
-                    warnings += await cashiering.generate_folio(hotel, reservation_id, window=window.window)
+                    warnings += await cashiering.generate_folio(
+                        hotel, reservation_id, window=window.window, profile_id=reservation.profile_id
+                    )
             await progress(3, "final folio generated")
             warnings += await cashiering.check_out(hotel, reservation_id)
         except OperaError as exc:

@@ -204,8 +204,10 @@ async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_nex
 async def test_check_out_settles_the_balance_and_frees_the_room_for_housekeeping(
     server: ServerThread, hotel: Any
 ) -> None:
+    # A card payment is taken from the reservation's card on file of that method.
     guest = next(r for r in hotel.reservations.values()
-                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut"
+                 and any(c.payment_method == "VA" for c in r.cards))
     owed = guest.balance
     async with mcp_client(server.url) as client:
         done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "va",

@@ -18,6 +18,7 @@ WRITE_TOOLS = {
     "update_room_status",
     "set_service_request",
     "post_charge",
+    "correct_charge",
     "post_payment",
 }
 ALL_TOOLS = WRITE_TOOLS | {

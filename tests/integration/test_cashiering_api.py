@@ -1,5 +1,5 @@
-"""CashieringAPI against the sandbox over real HTTP: folio, transaction codes (cached), charges, payments and the
-check-out sequence with its refusals."""
+"""CashieringAPI against the sandbox over real HTTP: folio, transaction codes (cached), charges and voids, payments
+under a cashier and from the card on file, and the check-out sequence with its refusals."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from app.opera.errors import OperaBadRequestError, OperaNotFoundError
 from app.opera.http import OperaHTTP
 
 HOTEL = "SAND01"
+#: The cashier the sandbox seeds for this app.
+CASHIER = 113
 
 
 def in_house(hotel: Any) -> Any:
@@ -84,14 +86,14 @@ async def test_an_unknown_transaction_code_is_refused_and_nothing_is_posted(
 async def test_check_out_with_an_open_balance_is_refused_with_the_amount(http: OperaHTTP, hotel: Any) -> None:
     reservation = in_house(hotel)
     with pytest.raises(OperaBadRequestError) as caught:
-        await CashieringAPI(http).check_out(HOTEL, reservation.reservation_id)
+        await CashieringAPI(http, cashier_id=CASHIER).check_out(HOTEL, reservation.reservation_id)
     assert f"{reservation.balance:.2f}" in (caught.value.detail or "")
     assert reservation.status == "InHouse"
 
 
 async def test_pay_generate_folio_and_check_out_leaves_the_room_dirty(http: OperaHTTP, hotel: Any) -> None:
     reservation = in_house(hotel)
-    api = CashieringAPI(http)
+    api = CashieringAPI(http, cashier_id=CASHIER)
     folio = await api.folio(HOTEL, reservation.reservation_id, postings=False)
     paid = await api.post_payment(
         HOTEL,
@@ -113,7 +115,49 @@ async def test_pay_generate_folio_and_check_out_leaves_the_room_dirty(http: Oper
 async def test_an_unknown_payment_method_is_refused(http: OperaHTTP, hotel: Any) -> None:
     reservation = in_house(hotel)
     with pytest.raises(OperaBadRequestError) as caught:
-        await CashieringAPI(http).post_payment(
+        await CashieringAPI(http, cashier_id=CASHIER).post_payment(
             HOTEL, reservation.reservation_id, payment_method="ZZ", amount=1.0, currency="USD"
         )
     assert "ZZ" in (caught.value.detail or "")
+
+
+async def test_without_a_cashier_payments_folios_and_check_out_are_refused(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
+    api = CashieringAPI(http)
+    with pytest.raises(OperaBadRequestError) as payment:
+        await api.post_payment(HOTEL, reservation.reservation_id, payment_method="CA", amount=1.0, currency="USD")
+    with pytest.raises(OperaBadRequestError) as folio:
+        await api.generate_folio(HOTEL, reservation.reservation_id)
+    with pytest.raises(OperaBadRequestError) as check_out:
+        await api.check_out(HOTEL, reservation.reservation_id)
+    for caught in (payment, folio, check_out):
+        assert caught.value.error_code == "OHIPSIM-CSH-CASHIER" and "cashier" in (caught.value.detail or "")
+    assert reservation.status == "InHouse"
+
+
+async def test_a_card_payment_names_the_card_on_file_read_from_the_reservation(http: OperaHTTP, hotel: Any) -> None:
+    reservation = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0 and r.cards)
+    held = reservation.cards[0]
+    api = CashieringAPI(http, cashier_id=CASHIER)
+
+    cards = await api.cards_on_file(HOTEL, reservation.reservation_id)
+    paid = await api.post_payment(HOTEL, reservation.reservation_id, payment_method=held.payment_method, amount=3.0,
+                                  currency="USD", card=cards[0])
+
+    assert [(c.card_id, c.payment_method, c.last_four) for c in cards] == [
+        (held.card_id, held.payment_method, held.last_four)
+    ]
+    assert paid.postings[0].cashier_id == CASHIER
+    assert reservation.folio_windows[1].postings[-1].card_id == held.card_id
+
+
+async def test_a_negative_charge_voids_part_of_an_earlier_one(http: OperaHTTP, hotel: Any) -> None:
+    reservation = in_house(hotel)
+    api = CashieringAPI(http)
+    before = (await api.folio(HOTEL, reservation.reservation_id)).balance.amount
+    await api.post_charge(HOTEL, reservation.reservation_id, transaction_code="2000", amount=30.0, currency="USD")
+    voided = await api.post_charge(
+        HOTEL, reservation.reservation_id, transaction_code="2000", amount=-10.0, currency="USD", remark="Overcharged"
+    )
+    assert voided.postings[0].amount is not None and voided.postings[0].amount.amount == -10.0
+    assert (await api.folio(HOTEL, reservation.reservation_id)).balance.amount == pytest.approx(before + 20.0)

@@ -471,6 +471,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         all_windows = bool(as_bool(criteria.get("allFolioWindow"), "criteria.allFolioWindow"))
         window_no = _window_no(criteria.get("folioWindowNo"), "criteria.folioWindowNo")
         numbers = sorted(reservation.folio_windows) if all_windows and reservation.folio_windows else [window_no]
+        cashier_id = cashier_of(criteria, "criteria")
+        hotel.cashier(cashier_id, "generate folios", "criteria.cashierId")
         if event == "CheckOut":
             for number in numbers:
                 window = reservation.folio_windows.get(number)
@@ -484,8 +486,6 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         "OHIPSIM-CSH-BALANCE",
                         "balance",
                     )
-        cashier_id = cashier_of(criteria, "criteria")
-        hotel.cashier(cashier_id, "generate folios", "criteria.cashierId")
         generated = {
             n: sandbox.enterprise.generate_folio(hotel.code, reservation_id, n, cashier_id=cashier_id) for n in numbers
         }
