@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-
 from mcp import Client
+
 from tests.contract.plugin import check_recorded
 from tests.e2e.conftest import BUSINESS_DATE
 from tests.support.apps import embedded_settings, running_app
+from tests.support.fleet import replicas
 from tests.support.mcp_client import call_ok, mcp_client
 from tests.support.servers import ServerThread
 
@@ -152,3 +153,34 @@ async def test_our_writes_name_our_external_system_so_opera_does_not_echo_them()
     assert writes and all(x.headers.get("x-externalsystem") == "OPERAMCP" for x in writes)
     assert polls and all(x.status == 204 for x in polls)  # nothing queued for us: the only change was ours
     assert poller.events_seen == 0
+
+
+async def test_one_replicas_business_events_reach_the_other_through_the_shared_cache(
+    sandbox_server: Any, redis_server: Any,
+) -> None:
+    """Two replicas share a Redis cache; only the first polls business events. A clerk's change read (and cached)
+    through the second shows there at once: the first's invalidation dropped the shared entry."""
+    hotel = sandbox_server.sandbox.enterprise.hotels[HOTEL]
+    long_ttls = {"cache_ttl_reservation": 120, "cache_ttl_reservations": 120}
+    with replicas(sandbox_server.url, redis_server.url, 1, business_events="true", business_events_interval=0.1,
+                  **long_ttls) as (_,), replicas(sandbox_server.url, redis_server.url, 1, **long_ttls) as (b,):
+        async with mcp_client(b.url) as on_b:
+            for reservation_id in sorted(r.reservation_id for r in hotel.reservations.values()
+                                         if r.status == "InHouse"):
+                before = await call_ok(on_b, "get_reservation", {"reservation_id": reservation_id})  # cached
+                async with httpx.AsyncClient(timeout=10) as http:
+                    response = await http.post(f"{sandbox_server.url}/_sandbox/front-desk/act", json={
+                        "hotelId": HOTEL, "actions": ["extend_stay"], "reservationId": reservation_id})
+                if response.json()["changes"]:
+                    change = response.json()["changes"][0]
+                    break
+            else:
+                raise AssertionError("the desk could extend no in-house stay")
+            assert before["departure"] == change["old"]
+
+            async def shows_on_b() -> bool:
+                now = await call_ok(on_b, "get_reservation", {"reservation_id": reservation_id})
+                return bool(now["departure"] == change["new"])
+
+            waited = await until(shows_on_b, within=8.0)
+    assert waited < 5.0  # the TTL is 120 s and b polls nothing: a's invalidation in Redis did it
