@@ -6,7 +6,7 @@ reservation's card on file (by OPERA's id for it), never from a number typed her
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, BeforeValidator, Field
@@ -142,11 +142,12 @@ async def card_for_payment(
 
 async def pay(
     cashiering: CashieringAPI, metrics: Metrics, hotel_id: str, reservation_id: str, *, method: str, amount: float,
-    currency: str | None, window: int, reference: str | None, card: CardOnFile | None = None,
+    currency: str | None, window: int, reference: str | None, card: CardOnFile | Literal["look up"] | None = "look up",
 ) -> Postings:
-    """Post one payment to a folio window (from `card` for a card method) and count it; an OperaError is left to
-    the caller to word. Without `card`, a card method is looked up on the reservation first (card_for_payment)."""
-    if card is None:
+    """Post one payment to a folio window (from `card`, None for a method that is no card) and count it; an
+    OperaError is left to the caller to word. By default the card is looked up on the reservation first
+    (card_for_payment), so a card method without a card on file is refused before anything is posted."""
+    if card == "look up":
         card = await card_for_payment(cashiering, hotel_id, reservation_id, method)
     posted = await cashiering.post_payment(
         hotel_id, reservation_id, payment_method=method, amount=amount, currency=currency, window=window,
@@ -187,6 +188,15 @@ class CorrectionResult(BaseModel):
 def correction_tag(transaction_no: int) -> str:
     """The posting reference that links a correction to the charge it corrects (and so finds earlier ones)."""
     return f"Correction of #{transaction_no}"
+
+
+def corrected_so_far(postings: list[Posting], transaction_no: int) -> float:
+    """The sum (negative) of the corrections already posted against charge `transaction_no`."""
+    tag = correction_tag(transaction_no)
+    return sum(
+        p.amount.amount for p in postings
+        if p.amount and p.reference and (p.reference == tag or p.reference.startswith(tag + " "))
+    )
 
 
 class PaymentResult(BaseModel):
@@ -376,8 +386,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Next step: get_folio with detail=true lists the charges and their transaction_no"
             )
         tag = correction_tag(transaction_no)
-        earlier = sum(p.amount.amount for p in lines if p.amount and p.reference and p.reference.startswith(tag))
-        remaining = round(original.amount.amount + earlier, 2)
+        remaining = round(original.amount.amount + corrected_so_far(lines, transaction_no), 2)
         currency = original.amount.currency or folio.currency
         take = round(amount if amount is not None else remaining, 2)
         if remaining <= 0 or take > remaining:
@@ -436,10 +445,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             return None
         number = int(args["transaction_no"])
         original = next((p for p in lines if p.transaction_no == number), None)
-        tag = correction_tag(number)
-        earlier = sum(p.amount.amount for p in lines if p.amount and p.reference and p.reference.startswith(tag))
         currency = mine[0].amount.currency if mine[0].amount else folio.currency
-        left = (original.amount.amount if original and original.amount else 0.0) + earlier
+        left = (original.amount.amount if original and original.amount else 0.0) + corrected_so_far(lines, number)
         return CorrectionResult(
             reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
             corrected_transaction_no=number, transaction_code=str(mine[0].transaction_code),
