@@ -102,6 +102,16 @@ class Settings(BaseSettings):
         default="OPERAMCP", min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
         description="the external system code OPERA knows this server by; writes are stamped with it",
     )
+    # Hotel-configured codes written into profiles and comments. Unset: the first active code of the hotel's
+    # list of values; set: checked against that list at first use.
+    phone_type: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+                                   description="phoneUseType of new phone numbers (lov CommunicationTypePhone)")
+    email_type: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+                                   description="type of new e-mail addresses (lov CommunicationTypeEmail)")
+    address_type: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="type of new addresses (lov AddressTypes)")
+    comment_type: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="note type of reservation comments (lov ReservationNoteTypes)")
 
     reconcile_settle: float = Field(
         default=5.0, ge=0, le=300,

@@ -41,12 +41,12 @@ from app.opera.errors import (
     OperaTimeoutError,
 )
 from app.opera.resilience import (
-    IDEMPOTENT_METHODS,
     CircuitBreaker,
     RateLimiter,
     RetryPolicy,
     TransportFailure,
     classify_transport_error,
+    repeatable,
 )
 from app.opera.stores import CacheStore, RateLimiterBackend, TokenStore
 from app.telemetry.metrics import Metrics
@@ -70,6 +70,9 @@ CHECK_BEFORE_RETRY = {
     "postCheckOut": "get_reservation to see whether the guest is already checked out before trying again",
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
     "postProfile": "search_guests for the guest before creating the profile again",
+    "putProfile": "get_guest to see whether the change is there; update_guest may be repeated, as it reads the "
+                  "profile first and replaces what OPERA then holds, so nothing is added twice",
+    "putReservation": "get_reservation to see whether the comment was added before adding it again",
     "generateFolio": "get_folio to see whether the folio was generated before trying again",
 }
 DEFAULT_CHECK = "read the record this call changes to see whether the change happened before trying again"
@@ -360,8 +363,11 @@ class OperaHTTP:
         params: Mapping[str, QueryValue] | None = None,
         json: Mapping[str, Any] | None = None,
         cache: CacheClass = "none",
+        idempotent: bool | None = None,
     ) -> OperaResponse:
-        """One OHIP operation with every policy applied; see the module docstring and iface for the rules."""
+        """One OHIP operation with every policy applied; see the module docstring and iface for the rules.
+        `idempotent=False` marks a request that must not be repeated blindly although its method is (a PUT that
+        adds id-less child records); None: the method decides."""
         method = op.method.upper()
         url = self.settings.effective_base_url + f"/{op.module}/{self.settings.api_version}" + build_path(
             op, hotel_id, path_params
@@ -384,7 +390,8 @@ class OperaHTTP:
         self.breaker.admit()
         verdict: Literal["success", "failure", "neutral"] = "neutral"
         try:
-            response = await self._exchange(client, op, method, url, query, json, hotel_id)
+            response = await self._exchange(client, op, method, url, query, json, hotel_id,
+                                            idempotent=repeatable(method, idempotent))
             verdict = "success"
         except (OperaServerError, OperaConnectionError, OperaTimeoutError, OperaOutcomeUnknownError) as exc:
             verdict = "failure"
@@ -421,6 +428,8 @@ class OperaHTTP:
         query: list[tuple[str, str]],
         body: Mapping[str, Any] | None,
         hotel_id: str,
+        *,
+        idempotent: bool,
     ) -> OperaResponse:
         tokens = self.token_manager
         content = (
@@ -457,12 +466,13 @@ class OperaHTTP:
                 failure = classify_transport_error(exc)
                 self._record(op, method, url, query, content, hotel_id, request_id, None, started,
                              error=type(exc).__name__)
-                if self.retry.transport_retryable(failure, method) and attempt < self.retry.max_retries:
+                if (self.retry.transport_retryable(failure, method, idempotent=idempotent)
+                        and attempt < self.retry.max_retries):
                     self.metrics.ohip_retries.labels(failure).inc()
                     await asyncio.sleep(self.retry.backoff(attempt))
                     attempt += 1
                     continue
-                raise self._transport_failure(op, method, failure, exc, request_id, hotel_id, attempt) from None
+                raise self._transport_failure(op, idempotent, failure, exc, request_id, hotel_id, attempt) from None
             finally:
                 self._in_flight -= 1
                 self._update_pool_gauge()
@@ -477,12 +487,12 @@ class OperaHTTP:
                 continue
             if status == 429:
                 self.metrics.ohip_rate_limited.inc()
-            if self.retry.status_retryable(status, method) and attempt < self.retry.max_retries:
+            if self.retry.status_retryable(status, method, idempotent=idempotent) and attempt < self.retry.max_retries:
                 self.metrics.ohip_retries.labels(str(status)).inc()
                 await asyncio.sleep(self.retry.backoff(attempt, response.headers.get("Retry-After"), status=status))
                 attempt += 1
                 continue
-            return self._answer(op, method, response, request_id, hotel_id, attempt)
+            return self._answer(op, idempotent, response, request_id, hotel_id, attempt)
 
     def _record(
         self,
@@ -523,7 +533,7 @@ class OperaHTTP:
     def _transport_failure(
         self,
         op: Operation,
-        method: str,
+        idempotent: bool,
         failure: TransportFailure,
         exc: httpx.HTTPError,
         request_id: str,
@@ -532,7 +542,7 @@ class OperaHTTP:
     ) -> OperaError:
         context: dict[str, Any] = {"operation": op.name, "request_id": request_id, "hotel_id": hotel_id}
         after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
-        if failure in ("timeout", "dropped") and method not in IDEMPOTENT_METHODS:
+        if failure in ("timeout", "dropped") and not idempotent:
             how = "timed out" if failure == "timeout" else "was dropped"
             return OperaOutcomeUnknownError(
                 f"the outcome of {op.name} for hotel {hotel_id} is unknown: the request was sent but the "
@@ -554,7 +564,7 @@ class OperaHTTP:
         )
 
     def _answer(
-        self, op: Operation, method: str, response: httpx.Response, request_id: str, hotel_id: str, retries: int
+        self, op: Operation, idempotent: bool, response: httpx.Response, request_id: str, hotel_id: str, retries: int
     ) -> OperaResponse:
         status = response.status_code
         context: dict[str, Any] = {"operation": op.name, "status": status, "request_id": request_id,
@@ -605,7 +615,7 @@ class OperaHTTP:
         if status == 429:
             raise OperaRateLimitedError.from_body(f"OHIP is throttling requests and still refused {op.name}{after}",
                                                   error_body, **context)
-        if self.retry.status_may_have_run(status) and method not in IDEMPOTENT_METHODS:
+        if self.retry.status_may_have_run(status) and not idempotent:
             raise OperaOutcomeUnknownError.from_body(
                 f"the outcome of {op.name} for hotel {hotel_id} is unknown: the OHIP gateway answered {status} "
                 "after forwarding the request, and it was not repeated so that nothing happens twice",

@@ -5,10 +5,12 @@ They change rarely, so every read goes through the reference cache, as Oracle's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from app.opera.errors import OperaBadRequestError, OperaForbiddenError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import as_text
 
@@ -71,3 +73,76 @@ class ListsOfValuesAPI:
         """getRoomTypesLOV: the hotel's room type codes."""
         response = await self._http.call(GET_ROOM_TYPES, hotel_id=hotel_id, cache="reference")
         return values_from(response)
+
+
+# --- hotel-configured codes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeKind:
+    """A code OPERA leaves to each property's configuration, with the list of values naming it and the setting
+    that picks one (Oracle's putProfile: "you will also need to know the List of Values for profile fields, such
+    as AddressType, PhoneType")."""
+
+    what: str
+    lov: str
+    setting: str  # the attribute of Settings; OPERA_<upper> in the environment
+
+    @property
+    def variable(self) -> str:
+        return f"OPERA_{self.setting.upper()}"
+
+
+#: A telephone's phoneUseType: a communication type with role Phone (crmcfg communicationRoleType).
+PHONE_TYPE = CodeKind("phone type", "CommunicationTypePhone", "phone_type")
+#: An e-mail's type: a communication type with role Email.
+EMAIL_TYPE = CodeKind("e-mail type", "CommunicationTypeEmail", "email_type")
+ADDRESS_TYPE = CodeKind("address type", "AddressTypes", "address_type")
+#: A reservation comment's `comment.type` (Oracle's workflow samples use GEN, a property's note type).
+COMMENT_TYPE = CodeKind("reservation note type", "ReservationNoteTypes", "comment_type")
+
+
+class HotelCodeError(OperaBadRequestError):
+    """A configured code the hotel's list of values does not hold, or no code to use at all: an operator's fix."""
+
+
+class HotelCodes:
+    """The codes this server writes where OPERA expects a configured one: the setting when given (checked
+    against the hotel's list), else the first active code of the list, which OPERA returns in display order.
+    Lists are read through the reference cache, so this costs one call per hotel and list per TTL."""
+
+    def __init__(self, http: OperaHTTP) -> None:
+        self._settings = http.settings
+        self._lov = ListsOfValuesAPI(http)
+
+    async def code(self, hotel_id: str, kind: CodeKind) -> str:
+        configured: str | None = getattr(self._settings, kind.setting)
+        try:
+            values = await self._lov.values(hotel_id, kind.lov)
+        except (OperaNotFoundError, OperaForbiddenError):
+            # The list is not offered to this integration user: a configured code is trusted as it stands.
+            if configured:
+                return configured
+            raise HotelCodeError(
+                f"hotel {hotel_id}'s list of values {kind.lov} cannot be read, so this server does not know which "
+                f"{kind.what} OPERA has configured; an operator should set {kind.variable} to the code to use",
+                hotel_id=hotel_id,
+            ) from None
+        active = [v.code for v in values if v.active is not False]
+        if configured:
+            match = next((code for code in active if code.upper() == configured.upper()), None)
+            if match is None:
+                raise HotelCodeError(
+                    f"{kind.variable}={configured} is not a {kind.what} hotel {hotel_id} has configured (its list "
+                    f"{kind.lov} holds {', '.join(active) or 'nothing'}); an operator should set {kind.variable} "
+                    "to one of those",
+                    hotel_id=hotel_id,
+                )
+            return match
+        if not active:
+            raise HotelCodeError(
+                f"hotel {hotel_id}'s list of values {kind.lov} holds no active {kind.what}; an operator should "
+                f"configure one in OPERA or set {kind.variable}",
+                hotel_id=hotel_id,
+            )
+        return active[0]

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
+from app.opera.lov import ADDRESS_TYPE, EMAIL_TYPE, PHONE_TYPE, CodeKind, HotelCodes
 from app.opera.models import ExternalReference, OperaWarning, PageInfo, as_text, warnings_from
 from app.opera.reservations import (
     as_dict,
@@ -53,12 +54,33 @@ class GuestSummary(BaseModel):
     status: str | None = Field(default=None, description="Active or Inactive")
 
 
+@dataclass(frozen=True)
+class HeldRecord:
+    """The e-mail, telephone or address record a profile shows as primary: OPERA keys these by `id`, so a change
+    names the record it replaces and keeps its type."""
+
+    record_id: str | None
+    info_type: str | None  # the info element's `type` (the kind of id)
+    code: str | None  # the record's configured type code (e-mail type, phoneUseType, address type)
+
+
+#: Per section: the list key, the item key, and the field holding the configured type code.
+SECTIONS: dict[str, tuple[str, str, str]] = {
+    "emails": ("emailInfo", "email", "type"),
+    "telephones": ("telephoneInfo", "telephone", "phoneUseType"),
+    "addresses": ("addressInfo", "address", "type"),
+}
+SECTION_CODES: dict[str, CodeKind] = {"emails": EMAIL_TYPE, "telephones": PHONE_TYPE, "addresses": ADDRESS_TYPE}
+
+
 class Guest(GuestSummary):
     """A guest profile's full record."""
 
     address: Address | None = None
     language: str | None = None
     warnings: list[OperaWarning] = Field(default_factory=list, description="soft problems OHIP reported")
+    #: The primary record of each section read, by section name: what an update names by id.
+    _records: dict[str, HeldRecord] = PrivateAttr(default_factory=dict)
 
 
 class GuestPage(BaseModel):
@@ -130,12 +152,16 @@ def summary_from_row(row: Mapping[str, Any]) -> GuestSummary | None:
     )
 
 
-def _primary(entries: Any, key: str) -> dict[str, Any]:
-    found = [as_dict(as_dict(e).get(key)) for e in as_list(entries)]
-    found = [f for f in found if f]
+def _primary_info(entries: Any, key: str) -> dict[str, Any]:
+    """The info element (`{email: {...}, id, type}`) whose record is primary, else the first."""
+    found = [info for e in as_list(entries) if as_dict((info := as_dict(e)).get(key))]
     if not found:
         return {}
-    return next((f for f in found if f.get("primaryInd") is True), found[0])
+    return next((f for f in found if as_dict(f.get(key)).get("primaryInd") is True), found[0])
+
+
+def _primary(entries: Any, key: str) -> dict[str, Any]:
+    return as_dict(_primary_info(entries, key).get(key))
 
 
 def guest_from_profile(body: Mapping[str, Any], profile_id: str) -> Guest | None:
@@ -157,7 +183,7 @@ def guest_from_profile(body: Mapping[str, Any], profile_id: str) -> Guest | None
             state=as_text(raw_address.get("state")),
             country=as_text(as_dict(raw_address.get("country")).get("code")),
         )
-    return Guest(
+    guest = Guest(
         profile_id=id_of(body.get("profileIdList"), "Profile") or profile_id,
         name=person_name(given, surname),
         given_name=given,
@@ -173,13 +199,63 @@ def guest_from_profile(body: Mapping[str, Any], profile_id: str) -> Guest | None
         language=as_text(customer.get("language")),
         warnings=warnings_from(dict(body)),
     )
+    for section, (list_key, item_key, code_key) in SECTIONS.items():
+        info = _primary_info(as_dict(details.get(section)).get(list_key), item_key)
+        if info:
+            guest._records[section] = HeldRecord(
+                as_text(info.get("id")), as_text(info.get("type")), as_text(as_dict(info.get(item_key)).get(code_key))
+            )
+    return guest
 
 
 # --- request bodies ------------------------------------------------------------------------------------------
 
 
-def profile_details(details: GuestDetails, current: Guest | None = None) -> dict[str, Any]:
-    """profileDetails holding only the sections `details` touches (a name change rewrites the whole name)."""
+def touched_sections(details: GuestDetails, current: Guest | None = None) -> list[str]:
+    """The record sections (emails, telephones, addresses) `details` changes; a value equal to the current one is
+    no change, so it is not sent."""
+    email_changed = details.email is not None and (current is None or details.email != current.email)
+    phone_changed = details.phone is not None and (current is None or details.phone != current.phone)
+    address_changed = details.touches_address and (current is None or _address_of(details, current) != current.address)
+    return [name for name, changed in (("emails", email_changed), ("telephones", phone_changed),
+                                       ("addresses", address_changed)) if changed]
+
+
+def _address_of(details: GuestDetails, current: Guest | None) -> Address:
+    """The whole address after the change: what `details` gives, the rest as it is."""
+    old = current.address if current and current.address else Address()
+    return Address(
+        lines=list(details.address_lines) if details.address_lines is not None else old.lines,
+        city=details.city if details.city is not None else old.city,
+        postal_code=details.postal_code if details.postal_code is not None else old.postal_code,
+        state=details.state if details.state is not None else old.state,
+        country=details.country if details.country is not None else old.country,
+    )
+
+
+def _record_info(section: str, item: dict[str, Any], held: HeldRecord | None, new_code: str | None) -> dict[str, Any]:
+    """One info element: it replaces the held primary record by its id (keeping that record's type), or, with no
+    record held, adds a new one of the configured type."""
+    _, item_key, code_key = SECTIONS[section]
+    code = (held.code if held else None) or new_code
+    if code:
+        item = {**item, code_key: code}
+    info: dict[str, Any] = {item_key: {**item, "primaryInd": True}}
+    if held is not None and held.record_id:
+        info["id"] = held.record_id
+        if held.info_type:
+            info["type"] = held.info_type
+    return info
+
+
+def profile_details(
+    details: GuestDetails, current: Guest | None = None, codes: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """profileDetails holding only what `details` changes (a name change rewrites the whole name). An e-mail,
+    phone or address replaces the current primary record by its id, or is added when there is none; `codes` are
+    the configured type codes of new records, by section."""
+    codes = codes or {}
+    held = current._records if current is not None else {}
     out: dict[str, Any] = {}
     customer: dict[str, Any] = {}
     if details.given_name is not None or details.surname is not None:
@@ -197,30 +273,28 @@ def profile_details(details: GuestDetails, current: Guest | None = None) -> dict
         customer["vipStatus"] = details.vip
     if customer:
         out["customer"] = customer
-    if details.email is not None:
-        out["emails"] = {"emailInfo": [{"email": {"emailAddress": details.email, "type": "EMAIL",
-                                                   "primaryInd": True}}]}
-    if details.phone is not None:
-        out["telephones"] = {"telephoneInfo": [{"telephone": {"phoneTechType": "PHONE", "phoneUseType": "MOBILE",
-                                                               "phoneNumber": details.phone, "primaryInd": True}}]}
-    if details.touches_address:
-        old = current.address if current and current.address else Address()
-        address: dict[str, Any] = {"type": "HOME", "primaryInd": True}
-        lines = list(details.address_lines) if details.address_lines is not None else old.lines
-        if lines:
-            address["addressLine"] = lines
-        for key, new, before in (
-            ("cityName", details.city, old.city),
-            ("postalCode", details.postal_code, old.postal_code),
-            ("state", details.state, old.state),
-        ):
-            value = new if new is not None else before
+    sections = touched_sections(details, current)
+    if "emails" in sections and details.email is not None:
+        item = {"emailAddress": details.email}
+        out["emails"] = {"emailInfo": [_record_info("emails", item, held.get("emails"), codes.get("emails"))]}
+    if "telephones" in sections and details.phone is not None:
+        item = {"phoneTechType": "PHONE", "phoneNumber": details.phone}
+        out["telephones"] = {
+            "telephoneInfo": [_record_info("telephones", item, held.get("telephones"), codes.get("telephones"))]
+        }
+    if "addresses" in sections:
+        new = _address_of(details, current)
+        address: dict[str, Any] = {}
+        if new.lines:
+            address["addressLine"] = new.lines
+        for key, value in (("cityName", new.city), ("postalCode", new.postal_code), ("state", new.state)):
             if value:
                 address[key] = value
-        country = details.country if details.country is not None else old.country
-        if country:
-            address["country"] = {"code": country}
-        out["addresses"] = {"addressInfo": [{"address": address}]}
+        if new.country:
+            address["country"] = {"code": new.country}
+        out["addresses"] = {
+            "addressInfo": [_record_info("addresses", address, held.get("addresses"), codes.get("addresses"))]
+        }
     return out
 
 
@@ -232,6 +306,16 @@ class ProfilesAPI:
 
     def __init__(self, http: OperaHTTP) -> None:
         self.http = http
+        self.codes = HotelCodes(http)
+
+    async def _new_record_codes(self, hotel_id: str, details: GuestDetails, current: Guest | None) -> dict[str, str]:
+        """The configured type codes for the records `details` adds (a replaced record keeps its own type)."""
+        held = current._records if current is not None else {}
+        return {
+            section: await self.codes.code(hotel_id, SECTION_CODES[section])
+            for section in touched_sections(details, current)
+            if not (section in held and held[section].record_id and held[section].code)
+        }
 
     async def search(
         self, hotel_id: str, *, surname: str | None = None, given_name: str | None = None, email: str | None = None,
@@ -275,7 +359,9 @@ class ProfilesAPI:
         self, hotel_id: str, details: GuestDetails, *, external_reference: ExternalReference | None = None,
     ) -> tuple[str, list[OperaWarning]]:
         """postProfile; returns the new profile id, which OHIP gives only in the Location header."""
-        profile: dict[str, Any] = {**profile_details(details), "profileType": "Guest", "statusCode": "Active"}
+        codes = await self._new_record_codes(hotel_id, details, None)
+        profile: dict[str, Any] = {**profile_details(details, codes=codes), "profileType": "Guest",
+                                   "statusCode": "Active"}
         if external_reference is not None:
             profile["externalReferences"] = [external_reference.body()]
         body = {"profileDetails": profile}
@@ -305,14 +391,21 @@ class ProfilesAPI:
         return await self.get(hotel_id, rows[0].profile_id, fresh=True)
 
     async def update(self, hotel_id: str, current: Guest, details: GuestDetails) -> Guest:
-        """putProfile with only the changed sections, then the profile as OPERA now holds it."""
-        body = {
-            "profileIdList": [{"id": current.profile_id, "type": "Profile"}],
-            "profileDetails": profile_details(details, current),
-        }
+        """putProfile with only what changes, built on `current` (read fresh: the ids it names must be OPERA's
+        now), then the profile as OPERA now holds it. Nothing to change: no call, `current` as it is."""
+        codes = await self._new_record_codes(hotel_id, details, current)
+        changes = profile_details(details, current, codes)
+        if not changes:
+            return current
+        body = {"profileIdList": [{"id": current.profile_id, "type": "Profile"}], "profileDetails": changes}
+        # A record without an id is added each time OPERA receives it, so a PUT that adds one must not be
+        # repeated blindly after a timeout or a gateway error (the caller re-reads and decides).
+        adds = any("id" not in info for section in SECTIONS for info in
+                   as_list(as_dict(changes.get(section)).get(SECTIONS[section][0])))
         response = await self.http.call(
-            PUT_PROFILE, hotel_id=hotel_id, path_params={"profileId": current.profile_id}, json=body
+            PUT_PROFILE, hotel_id=hotel_id, path_params={"profileId": current.profile_id}, json=body,
+            idempotent=not adds,
         )
-        updated = await self.get(hotel_id, current.profile_id)
+        updated = await self.get(hotel_id, current.profile_id, fresh=True)
         updated.warnings = warnings_from(response.body) + updated.warnings
         return updated

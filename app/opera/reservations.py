@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
-from app.opera.lov import ListsOfValuesAPI
+from app.opera.lov import COMMENT_TYPE, HotelCodes, ListsOfValuesAPI
 from app.opera.models import ExternalReference, Money, OperaWarning, PageInfo, as_text, warnings_from
 
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
@@ -374,8 +374,9 @@ def _reservation_ref(reservation_id: str) -> list[dict[str, str]]:
     return [{"id": reservation_id, "type": "Reservation"}]
 
 
-def _comment(text: str) -> dict[str, Any]:
-    return {"comment": {"text": {"value": text}, "type": "GEN", "internal": False}}
+def _comment(text: str, note_type: str) -> dict[str, Any]:
+    """A new comment (no id, so OPERA adds it); `note_type` is one of the hotel's ReservationNoteTypes."""
+    return {"comment": {"text": {"value": text}, "type": note_type, "internal": False}}
 
 
 def _guest_counts(adults: int, children: int) -> dict[str, int]:
@@ -403,8 +404,9 @@ def _rate_line(
     return line
 
 
-def booking_body(hotel_id: str, booking: BookingRequest) -> dict[str, Any]:
-    """postReservation body: note the wrapper object, `reservations.reservation[]` (PUT differs)."""
+def booking_body(hotel_id: str, booking: BookingRequest, note_type: str | None) -> dict[str, Any]:
+    """postReservation body: note the wrapper object, `reservations.reservation[]` (PUT differs). `note_type`
+    is the comments' type code, needed when there are comments."""
     stay: dict[str, Any] = {
         "arrivalDate": booking.arrival.isoformat(),
         "departureDate": booking.departure.isoformat(),
@@ -437,13 +439,17 @@ def booking_body(hotel_id: str, booking: BookingRequest) -> dict[str, Any]:
     if booking.payment_method:
         reservation["reservationPaymentMethods"] = [{"paymentMethod": booking.payment_method, "folioView": 1}]
     if booking.comments:
-        reservation["comments"] = [_comment(text) for text in booking.comments]
+        if note_type is None:
+            raise ValueError("comments need the hotel's note type")
+        reservation["comments"] = [_comment(text, note_type) for text in booking.comments]
     if booking.external_reference is not None:
         reservation["externalReferences"] = [booking.external_reference.body()]
     return {"reservations": {"reservation": [reservation]}}
 
 
-def change_body(hotel_id: str, current: Reservation, changes: ReservationChanges) -> dict[str, Any]:
+def change_body(
+    hotel_id: str, current: Reservation, changes: ReservationChanges, note_type: str | None
+) -> dict[str, Any]:
     """putReservation body with only the changed parts; `reservations` is an array here, unlike POST."""
     arrival = changes.arrival or current.arrival
     departure = changes.departure or current.departure
@@ -475,9 +481,11 @@ def change_body(hotel_id: str, current: Reservation, changes: ReservationChanges
     if changes.payment_method is not None:
         reservation["reservationPaymentMethods"] = [{"paymentMethod": changes.payment_method, "folioView": 1}]
     if changes.comment is not None:
+        if note_type is None:
+            raise ValueError("a comment needs the hotel's note type")
         # OPERA keys comments by id: one without an id is added, and the ones not named stay as they are. Sending
         # only the new one means a comment added meanwhile elsewhere is kept, and none is duplicated.
-        reservation["comments"] = [_comment(changes.comment)]
+        reservation["comments"] = [_comment(changes.comment, note_type)]
     return {"reservations": [reservation]}
 
 
@@ -489,6 +497,7 @@ class ReservationsAPI:
 
     def __init__(self, http: OperaHTTP) -> None:
         self.http = http
+        self.codes = HotelCodes(http)
 
     async def search(
         self,
@@ -554,7 +563,10 @@ class ReservationsAPI:
 
     async def create(self, hotel_id: str, booking: BookingRequest) -> CreatedReservation:
         """postReservation, then a read-back for the confirmation number and the record OPERA holds."""
-        response = await self.http.call(POST_RESERVATION, hotel_id=hotel_id, json=booking_body(hotel_id, booking))
+        note_type = await self.codes.code(hotel_id, COMMENT_TYPE) if booking.comments else None
+        response = await self.http.call(
+            POST_RESERVATION, hotel_id=hotel_id, json=booking_body(hotel_id, booking, note_type)
+        )
         body = as_dict(response.body)
         created = [r for r in as_list(as_dict(body.get("reservations")).get("reservation")) if isinstance(r, dict)]
         ids = created[0].get("reservationIdList") if created else None
@@ -589,9 +601,12 @@ class ReservationsAPI:
 
     async def modify(self, hotel_id: str, current: Reservation, changes: ReservationChanges) -> Reservation:
         """putReservation with only the changed parts of `current`, then the updated record."""
+        note_type = await self.codes.code(hotel_id, COMMENT_TYPE) if changes.comment is not None else None
+        # A comment is sent without an id, so OPERA adds it each time it receives the PUT: a PUT that carries one
+        # must not be repeated blindly after a timeout or a gateway error.
         response = await self.http.call(
             PUT_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": current.reservation_id},
-            json=change_body(hotel_id, current, changes),
+            json=change_body(hotel_id, current, changes, note_type), idempotent=changes.comment is None,
         )
         try:
             updated = await self.get(hotel_id, current.reservation_id)

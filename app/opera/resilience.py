@@ -254,6 +254,12 @@ def classify_transport_error(exc: httpx.HTTPError) -> TransportFailure:
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
+def repeatable(method: str, idempotent: bool | None = None) -> bool:
+    """Whether sending the request twice does no more than once: the caller's word when it gives one, else the
+    method's."""
+    return method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+
+
 @dataclass
 class RetryPolicy:
     """Which failures are retried and how long to wait: exponential backoff with full jitter, Retry-After honoured.
@@ -285,10 +291,12 @@ class RetryPolicy:
         return delay
 
     @staticmethod
-    def status_retryable(status: int, method: str) -> bool:
+    def status_retryable(status: int, method: str, *, idempotent: bool | None = None) -> bool:
+        """`idempotent` overrides what the method says: a PUT that adds id-less child records (a comment, an
+        e-mail) adds them again each time it is received, so it is not idempotent."""
         if status in (429, 503):
             return True
-        return status in (502, 504) and method.upper() in IDEMPOTENT_METHODS
+        return status in (502, 504) and repeatable(method, idempotent)
 
     @staticmethod
     def status_may_have_run(status: int) -> bool:
@@ -296,7 +304,7 @@ class RetryPolicy:
         return status in (502, 504)
 
     @staticmethod
-    def transport_retryable(failure: TransportFailure, method: str) -> bool:
+    def transport_retryable(failure: TransportFailure, method: str, *, idempotent: bool | None = None) -> bool:
         if failure == "connect":
             return True
-        return failure in ("timeout", "dropped") and method.upper() in IDEMPOTENT_METHODS
+        return failure in ("timeout", "dropped") and repeatable(method, idempotent)

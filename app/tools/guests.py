@@ -7,6 +7,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
 
 from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.lov import HotelCodeError
 from app.opera.models import OperaWarning, PageInfo
 from app.opera.profiles import Guest, GuestDetails, GuestSummary, ProfilesAPI
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
@@ -114,6 +115,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
         try:
             profile_id, warnings = await profiles.create(hotel, details, external_reference=services.stamp())
+        except HotelCodeError as exc:
+            raise code_error("create_guest", exc) from None
         except OperaError as exc:
             raise tool_error(exc, what="create_guest", next_step="check the name and contact details; "
                                                                  "search_guests first to avoid a duplicate") from None
@@ -124,6 +127,12 @@ def build(services: ToolServices) -> list[ToolDef]:
             warnings.append(OperaWarning(message=f"profile {profile_id} was created but not read back: "
                                                  f"{exc.describe()}"))
         return created_guest(profile_id, guest, warnings)
+
+    def code_error(what: str, exc: HotelCodeError) -> ToolError:
+        return ToolError(
+            f"{what} failed before anything was sent to OPERA: {exc.describe()}. Next step: this needs an "
+            "operator; meanwhile the name, language and VIP code can be changed without the e-mail, phone or address"
+        )
 
     def created_guest(profile_id: str, guest: Guest | None, warnings: list[OperaWarning]) -> CreatedGuest:
         return CreatedGuest(
@@ -166,6 +175,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         current = await read_guest(hotel, profile_id, "update_guest", fresh=True)  # the change is built from it
         try:
             updated = await profiles.update(hotel, current, details)
+        except HotelCodeError as exc:
+            raise code_error(f"update_guest {profile_id}", exc) from None
         except OperaError as exc:
             raise tool_error(exc, what=f"update_guest {profile_id}",
                              next_step="check the new values and try again") from None
@@ -202,7 +213,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="update_guest", toolset="guests", access="write", fn=update_guest, title="Update a guest profile",
             description=(
                 "Correct or complete a guest profile: name, e-mail, phone, address, language or VIP code. Give "
-                "only what changes. Returns the profile as OPERA now holds it."
+                "only what changes: a new e-mail, phone or address replaces the guest's primary one (other "
+                "records stay as they are). Returns the profile as OPERA now holds it."
             ),
             idempotent=True,
         ),

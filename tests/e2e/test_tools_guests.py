@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 
@@ -67,3 +68,114 @@ async def test_bad_input_gets_a_specific_error(app_url: str, sandbox_server: Any
 
         error = await call_error(client, "update_guest", {"profile_id": "987654321", "city": "Paris"})
         assert "no guest profile 987654321" in error
+
+
+# --- child records by id, and hotel-configured codes (REAL-OPERA defects 10 and 14, S2) -------------------------
+
+
+def puts_of(sandbox_server: Any) -> list[dict[str, Any]]:
+    return [e.json for e in sandbox_server.sandbox.requests if e.operation_id == "putProfile"]
+
+
+async def test_changing_a_guests_email_phone_and_address_leaves_one_record_of_each(
+    app_url: str, sandbox_server: Any,
+) -> None:
+    async with mcp_client(app_url) as client:
+        created = await call_ok(client, "create_guest", {
+            "given_name": "Oona", "surname": "Onerecord", "email": "oona@example.com", "phone": "+1 555 0110",
+            "address_lines": ["1 Old Rd"], "city": "Austin", "country": "US",
+        })
+        profile_id = created["profile_id"]
+        held = sandbox_server.sandbox.enterprise.profiles[profile_id]
+        email_id, phone_id = held.emails[0].record_id, held.telephones[0].record_id
+        address_id = held.addresses[0].record_id
+
+        updated = await call_ok(client, "update_guest", {
+            "profile_id": profile_id, "email": "oona.new@example.com", "phone": "+1 555 0111", "city": "Dallas",
+        })
+
+    assert updated["guest"]["email"] == "oona.new@example.com" and updated["guest"]["city"] == "Dallas"
+    assert [(e.record_id, e.address) for e in held.emails] == [(email_id, "oona.new@example.com")]
+    assert [(t.record_id, t.number) for t in held.telephones] == [(phone_id, "+1 555 0111")]
+    assert [(a.record_id, a.city, a.lines) for a in held.addresses] == [(address_id, "Dallas", ("1 Old Rd",))]
+    (put,) = puts_of(sandbox_server)
+    assert put["profileDetails"]["emails"]["emailInfo"][0]["id"] == email_id  # named by id: replaced, not added
+
+
+async def test_update_guest_sends_only_what_changes(app_url: str, sandbox_server: Any) -> None:
+    async with mcp_client(app_url) as client:
+        created = await call_ok(client, "create_guest", {
+            "surname": "Onlychange", "email": "only@example.com", "phone": "+1 555 0120", "city": "Austin",
+        })
+        profile_id = created["profile_id"]
+
+        await call_ok(client, "update_guest", {"profile_id": profile_id, "phone": "+1 555 0121"})
+        same = await call_ok(client, "update_guest", {"profile_id": profile_id, "email": "only@example.com"})
+
+    (put,) = puts_of(sandbox_server)  # the second call changed nothing, so nothing was sent
+    assert set(put["profileDetails"]) == {"telephones"}
+    assert same["guest"]["phone"] == "+1 555 0121"
+
+
+async def test_a_guest_without_an_email_gets_one_added_of_the_hotels_email_type(
+    app_url: str, sandbox_server: Any,
+) -> None:
+    async with mcp_client(app_url) as client:
+        profile_id = (await call_ok(client, "create_guest", {"surname": "Nomail"}))["profile_id"]
+        await call_ok(client, "update_guest", {"profile_id": profile_id, "email": "found@example.com"})
+
+    held = sandbox_server.sandbox.enterprise.profiles[profile_id]
+    assert [(e.address, e.type, e.primary) for e in held.emails] == [("found@example.com", "EMAIL", True)]
+    (put,) = puts_of(sandbox_server)
+    assert "id" not in put["profileDetails"]["emails"]["emailInfo"][0]
+
+
+async def test_phone_type_comes_from_the_hotels_list_not_a_literal(app_url: str, sandbox_server: Any) -> None:
+    from app.sandbox.state import CommunicationType
+
+    # A chain whose only phone type is MOB (no MOBILE, no CELL): the tool must still work.
+    enterprise = sandbox_server.sandbox.enterprise
+    enterprise.communication_types = {
+        code: kind for code, kind in enterprise.communication_types.items() if kind.role != "Phone"
+    } | {"MOB": CommunicationType("MOB", "Mobile", "Phone")}
+    async with mcp_client(app_url) as client:
+        created = await call_ok(client, "create_guest", {"surname": "Mobcode", "phone": "+1 555 0130"})
+
+    assert [t.type for t in enterprise.profiles[created["profile_id"]].telephones] == ["MOB"]
+
+
+async def test_a_configured_phone_type_is_used_and_a_wrong_one_is_explained(sandbox_server: Any) -> None:
+    profiles = sandbox_server.sandbox.enterprise.profiles
+    with running_app(settings_for_sandbox(sandbox_server.url, phone_type="home")) as srv:
+        async with mcp_client(srv.url) as client:
+            created = await call_ok(client, "create_guest", {"surname": "Homephone", "phone": "+1 555 0140"})
+            phoneless = (await call_ok(client, "create_guest", {"surname": "Phoneless"}))["profile_id"]
+    assert [t.type for t in profiles[created["profile_id"]].telephones] == ["HOME"]
+
+    with running_app(settings_for_sandbox(sandbox_server.url, phone_type="MOBILE")) as srv:
+        async with mcp_client(srv.url) as client:
+            # Replacing a phone keeps that record's own type, so no configured code is needed ...
+            await call_ok(client, "update_guest", {"profile_id": created["profile_id"], "phone": "+1 555 0141"})
+            # ... adding one needs it, and MOBILE is not this chain's.
+            error = await call_error(client, "update_guest", {"profile_id": phoneless, "phone": "+1 555 0142",
+                                                              "email": "p@example.com"})
+    assert [t.type for t in profiles[created["profile_id"]].telephones] == ["HOME"]
+    assert "OPERA_PHONE_TYPE=MOBILE" in error and "CommunicationTypePhone" in error and "CELL" in error
+    assert "operator" in error and profiles[phoneless].emails == []  # refused before putProfile
+
+
+async def test_a_put_that_adds_a_record_is_not_repeated_when_its_answer_is_lost(sandbox_server: Any) -> None:
+    with running_app(settings_for_sandbox(sandbox_server.url, max_retries=3)) as srv:
+        async with mcp_client(srv.url) as client:
+            profile_id = (await call_ok(client, "create_guest", {"surname": "Lostput"}))["profile_id"]
+            sandbox_server.sandbox.faults.inject(operation="putProfile", mode="drop", times=1)
+            error = await call_error(client, "update_guest", {"profile_id": profile_id, "email": "l@example.com"})
+            assert "unknown" in error and "get_guest" in error
+
+            # Repeating the tool is safe: it reads first, finds the e-mail and replaces it by id.
+            sandbox_server.sandbox.faults.inject(operation="putProfile", mode="drop", times=1)
+            await call_ok(client, "update_guest", {"profile_id": profile_id, "email": "l2@example.com"})
+
+    held = sandbox_server.sandbox.enterprise.profiles[profile_id]
+    assert [e.address for e in held.emails] == ["l2@example.com"]
+    assert len(puts_of(sandbox_server)) == 3  # one add, not repeated; one replace by id, repeated once

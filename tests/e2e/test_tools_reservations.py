@@ -155,3 +155,29 @@ async def test_bad_input_gets_a_specific_error_before_or_from_ohip(app_url: str,
         error = await call_error(client, "modify_reservation", {"reservation_id": gone[0]["reservation_id"],
                                                                 "adults": 2})
         assert "is Cancelled and cannot be changed; reinstate_reservation first" in error
+
+
+async def test_a_comment_whose_put_answer_is_lost_is_not_added_twice(sandbox_server: Any) -> None:
+    """REAL-OPERA defect 3: a putReservation that adds an id-less comment is not repeated after a lost answer
+    (OPERA would add it again); one that only changes dates is, since repeating it changes nothing more."""
+    from tests.support.apps import running_app, settings_for_sandbox
+
+    with running_app(settings_for_sandbox(sandbox_server.url, max_retries=3)) as srv:
+        async with mcp_client(srv.url) as client:
+            booked = await call_ok(client, "create_reservation", {
+                "arrival": "2026-05-10", "departure": "2026-05-12", "room_type": "KNG", "rate_plan": "BAR",
+                "adults": 1, "given_name": "Lou", "surname": "Lostcomment", "comments": ["first"],
+            })
+            rid = booked["reservation_id"]
+            sandbox_server.sandbox.faults.inject(operation="putReservation", mode="drop", times=1)
+            error = await call_error(client, "modify_reservation", {"reservation_id": rid, "comment": "second"})
+            assert "unknown" in error and "get_reservation" in error
+
+            sandbox_server.sandbox.faults.inject(operation="putReservation", mode="drop", times=1)
+            await call_ok(client, "modify_reservation", {"reservation_id": rid, "departure": "2026-05-13"})
+
+    held = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservation(rid)
+    assert [c.text for c in held.comments] == ["first", "second"]
+    assert held.departure == date(2026, 5, 13)
+    puts = [e for e in sandbox_server.sandbox.requests if e.operation_id == "putReservation"]
+    assert len(puts) == 3  # the comment once, the dates twice

@@ -8,7 +8,8 @@ import pytest
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP
-from app.opera.profiles import GuestDetails, ProfilesAPI
+from app.opera.lov import ADDRESS_TYPE, COMMENT_TYPE, EMAIL_TYPE, PHONE_TYPE, HotelCodeError, HotelCodes
+from app.opera.profiles import PUT_PROFILE, GuestDetails, ProfilesAPI
 
 
 @pytest.fixture
@@ -52,6 +53,60 @@ async def test_update_changes_only_what_is_given(api: ProfilesAPI, sandbox_serve
     assert (updated.given_name, updated.surname, updated.email) == ("Piet", "Vandermolen", "piet@example.com")
     put = next(x for x in sandbox_server.sandbox.requests if x.operation_id == "putProfile")
     assert set(put.json["profileDetails"]) == {"telephones", "addresses"}
+    # The profile had an address (Austin): it is replaced by its id; it had no phone: one is added, without an id.
+    held = sandbox_server.sandbox.enterprise.profiles[profile_id]
+    (address,) = put.json["profileDetails"]["addresses"]["addressInfo"]
+    assert address["id"] == held.addresses[0].record_id and len(held.addresses) == 1
+    (phone,) = put.json["profileDetails"]["telephones"]["telephoneInfo"]
+    assert "id" not in phone and phone["telephone"]["phoneUseType"] == "CELL"
+
+
+async def test_a_read_names_the_primary_records_an_update_replaces(api: ProfilesAPI, sandbox_server: Any) -> None:
+    profile_id, _ = await api.create("SAND01", GuestDetails(surname="Twomails", email="one@example.com"))
+    held = sandbox_server.sandbox.enterprise.profiles[profile_id]
+    # Someone at the desk adds a second, primary e-mail; ours must replace that one and leave the first.
+    await api.http.call(
+        PUT_PROFILE, hotel_id="SAND01",
+        path_params={"profileId": profile_id},
+        json={"profileDetails": {"emails": {"emailInfo": [
+            {"email": {"emailAddress": "desk@example.com", "type": "BUSINESSEMAIL", "primaryInd": True}}
+        ]}}},
+    )
+
+    current = await api.get("SAND01", profile_id, fresh=True)
+    updated = await api.update("SAND01", current, GuestDetails(email="two@example.com"))
+
+    assert updated.email == "two@example.com"
+    assert [(e.address, e.type, e.primary) for e in held.emails] == [
+        ("one@example.com", "EMAIL", False), ("two@example.com", "BUSINESSEMAIL", True)
+    ]
+
+
+async def test_hotel_codes_are_the_lists_first_or_the_configured_one_checked(
+    http: OperaHTTP, opera_client: Any, sandbox_server: Any,
+) -> None:
+    codes = HotelCodes(http)
+    assert [await codes.code("SAND01", kind) for kind in (PHONE_TYPE, EMAIL_TYPE, ADDRESS_TYPE, COMMENT_TYPE)] == [
+        "CELL", "EMAIL", "HOME", "GEN"
+    ]
+
+    configured = opera_client(sandbox_server.url, phone_type="business", comment_type="HSK")
+    await configured.start()
+    try:
+        chosen = HotelCodes(configured)
+        assert await chosen.code("SAND01", PHONE_TYPE) == "BUSINESS"  # OPERA's spelling of the code
+        assert await chosen.code("SAND01", COMMENT_TYPE) == "HSK"
+    finally:
+        await configured.aclose()
+
+    wrong = opera_client(sandbox_server.url, email_type="PERSONAL")
+    await wrong.start()
+    try:
+        with pytest.raises(HotelCodeError) as raised:
+            await HotelCodes(wrong).code("SAND01", EMAIL_TYPE)
+    finally:
+        await wrong.aclose()
+    assert "OPERA_EMAIL_TYPE=PERSONAL" in raised.value.message and "EMAIL, BUSINESSEMAIL" in raised.value.message
 
 
 async def test_search_pages_and_reports_more(api: ProfilesAPI) -> None:

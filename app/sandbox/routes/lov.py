@@ -32,7 +32,7 @@ def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None
     if name in tables:
         return list(tables[name].values())
     # Communication types by role (crmcfg `communicationRoleType`): the codes for phoneUseType and e-mail type.
-    roles = {"CommunicationTypePhone": ("Phone", "Fax"), "CommunicationTypeEmail": ("Email",),
+    roles = {"CommunicationTypePhone": ("Phone",), "CommunicationTypeEmail": ("Email",),
              "CommunicationTypeWeb": ("Webpage",)}
     if name in roles:
         return [Code(c.code, c.description) for c in enterprise.communication_types.values() if c.role in roles[name]]
