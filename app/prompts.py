@@ -78,7 +78,8 @@ def checkout_assistant_text(reservation: str = "", room: str = "", hotel_id: str
    made and the balance.
 3. If the guest disputes a charge, stop and hand over to a person; this assistant does not adjust postings.
 4. If the balance is above 0, ask how the guest pays (a payment method code such as CA for cash, VA or MC for
-   cards; never ask for or repeat a card number; at most the last four digits for the record).
+   cards; never ask for or repeat a card number). A card pays from the reservation's card on file of that method
+   (get_reservation shows the payment method); another card must first be added in OPERA or taken at the terminal.
 5. Call check_out(reservation_id=..., payment_method=...{hotel_arg}) once the guest confirms. It pays the balance,
    generates the final folio and checks out; it cannot be undone here. With a balance of 0, leave payment_method
    out.
