@@ -372,6 +372,7 @@ class Settings(BaseSettings):
         out["(mode)"] = self.mode
         out["(base url used)"] = self.effective_base_url
         out["(token url used)"] = self.effective_token_url
+        out["(cashier used)"] = self.effective_cashier_id
         return out
 
 

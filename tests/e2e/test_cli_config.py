@@ -113,6 +113,7 @@ def test_without_credentials_the_mode_is_sandbox() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0
     assert "(mode)=sandbox" in result.stdout
+    assert "(cashier used)=113" in result.stdout
     assert "(base url used)=http://127.0.0.1:8000/sandbox" in result.stdout
 
 
