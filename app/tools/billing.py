@@ -532,6 +532,9 @@ def tool_error_for(exc: OperaError, tool: str, reservation_id: str) -> ToolError
     elif isinstance(exc, OperaBadRequestError) and "cashier" in (exc.detail or "").lower():
         next_step = ("OPERA refused the cashier this server posts under; ask an operator to set OPERA_CASHIER_ID to "
                      "the cashier the property set up for this interface")
+    elif isinstance(exc, OperaBadRequestError) and "card" in (exc.detail or "").lower():
+        next_step = ("OPERA refused the card; check the reservation's card on file with get_reservation, take the "
+                     "card on the desk's payment terminal, or update Payment Instructions in OPERA")
     else:
         next_step = (
             "folios exist only for checked-in guests; check the reservation's status with get_reservation, "
