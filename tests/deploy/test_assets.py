@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings, load_settings
+from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ConfigError, Settings, load_settings
 from app.security.api_keys import new_api_key
 from app.security.layer import startup_refusal
 from app.telemetry.metrics import Metrics
@@ -93,6 +93,8 @@ def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
 def with_real_key(env: dict[str, str]) -> dict[str, str]:
     """The placeholders of an OHIP example, filled the way an operator would."""
     filled = {name: ("example-value" if value == "REPLACE_ME" else value) for name, value in env.items()}
+    if env.get("OPERA_CASHIER_ID") == "REPLACE_ME":
+        filled["OPERA_CASHIER_ID"] = "4"  # the property's cashier for this interface, a number
     filled["OPERA_MCP_API_KEYS"] = new_api_key("frontdesk-bot", "opera:read,opera:write", "*").line
     filled["OPERA_DEFAULT_HOTEL_ID"] = "HOTEL1"
     filled["OPERA_BASE_URL"] = "https://ohip.example.com"
@@ -139,7 +141,9 @@ def test_compose_sandbox_env_file_is_accepted_by_a_standalone_sandbox(
 
 def test_compose_ohip_example_needs_real_values_then_starts_in_ohip_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     env = compose_server_env("deploy/compose/ohip.env.example")
-    settings = settings_from(env, monkeypatch)
+    with pytest.raises(ConfigError, match="OPERA_CASHIER_ID"):  # the cashier's placeholder stops the server
+        settings_from(env, monkeypatch)
+    settings = settings_from({**env, "OPERA_CASHIER_ID": "4"}, monkeypatch)
     assert startup_refusal(settings) is not None, "placeholder API keys must stop the server"
     settings = settings_from(with_real_key(env), monkeypatch)
     assert settings.mode == "ohip" and settings.mcp_auth == "api_key"
