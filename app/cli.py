@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date
 from types import FrameType
 from typing import Any
 
@@ -64,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--port", default=None, help="bind port (OPERA_PORT, default 8000)")
     sandbox.add_argument("--seed", type=int, default=None, help="seed of the generated hotels (OPERA_SANDBOX_SEED)")
     sandbox.add_argument("--business-date", default=None, help="the hotels' business date, YYYY-MM-DD")
+    sandbox.add_argument("--night-audits", type=int, default=None,
+                         help="run OPERA's night audit N times after seeding: nights posted, no-shows, date + N")
     sandbox.add_argument("--quota-rps", type=float, default=None,
                          help="OHIP's throttle: calls per second that pass at once (OHIP: 50; default off)")
     sandbox.add_argument("--quota-burst", type=int, default=None,
@@ -86,6 +87,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["sandbox_seed"] = args.seed
     if getattr(args, "business_date", None):
         out["sandbox_business_date"] = args.business_date
+    if getattr(args, "night_audits", None) is not None:
+        out["sandbox_night_audits"] = args.night_audits
     return out
 
 
@@ -142,6 +145,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
     if quota_burst is not None and quota_rps is None:
         return _fail("--quota-burst needs --quota-rps")
     config = SandboxConfig(seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
+                           night_audits=settings.sandbox_night_audits,
                            token_ttl=settings.sandbox_token_ttl, quota_rps=quota_rps, quota_burst=quota_burst,
                            request_log_max=settings.sandbox_request_log_max,
                            external_systems=(settings.external_system_code,))
@@ -152,7 +156,8 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
     quota = f"quota {quota_rps:g}/s, burst {app.state.sandbox.quota.limits.burst}" if quota_rps else "no quota"
     print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
           f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
-          f"business date {config.business_date or date.today()}; {quota})", file=sys.stderr, flush=True)
+          f"business date {next(iter(app.state.sandbox.enterprise.hotels.values())).business_date}; {quota})",
+          file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
     return 0
 

@@ -175,6 +175,7 @@ class Settings(BaseSettings):
     # --- embedded sandbox ------------------------------------------------------------------------------------
     sandbox_seed: int = 42
     sandbox_business_date: date | None = None
+    sandbox_night_audits: int = Field(default=0, ge=0, le=366, description="night audits run after seeding")
     sandbox_token_ttl: int = Field(default=3600, ge=5)
     sandbox_quota_rps: float | None = Field(default=None, gt=0, description="OHIP's environment throttle; unset: off")
     sandbox_quota_burst: int | None = Field(default=None, ge=1)

@@ -287,6 +287,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
         sandbox_app = create_sandbox_app(SandboxConfig(
             seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
+            night_audits=settings.sandbox_night_audits,
             token_ttl=settings.sandbox_token_ttl, quota_rps=settings.sandbox_quota_rps,
             quota_burst=settings.sandbox_quota_burst, request_log_max=settings.sandbox_request_log_max,
             external_systems=(settings.external_system_code,)))

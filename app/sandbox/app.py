@@ -31,10 +31,10 @@ from app.sandbox.faults import Fault, Faults, fault_from_spec
 from app.sandbox.oauth import TokenIssuer, check_app_key, token_routes
 from app.sandbox.quota import Quota, QuotaLimits
 from app.sandbox.recorder import Exchange, Recorder, mask_form, mask_headers, mask_token_response
-from app.sandbox.routes import crm, csh, fof, hsk, integration, inv, lov, par, rsv, rtp
+from app.sandbox.routes import bof, crm, csh, fof, hsk, integration, inv, lov, par, rsv, rtp
 from app.sandbox.routes.common import error_body, error_response, ohip_json, route_path
 from app.sandbox.seed import build_enterprise
-from app.sandbox.state import Enterprise, SandboxError
+from app.sandbox.state import Enterprise, NightAudit, SandboxError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,6 +51,8 @@ class SandboxConfig:
 
     seed: int = 42
     business_date: date | None = None  # None: today
+    #: Night audits run right after seeding (each posts a night, records no-shows and moves the date on by one).
+    night_audits: int = 0
     token_ttl: int = 3600
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"  # noqa: S105 - the public demo credential of the emulator
@@ -112,6 +114,8 @@ class Sandbox:
         )
         for hotel in enterprise.hotels.values():
             hotel.external_systems = tuple(self.config.external_systems)
+            for _ in range(self.config.night_audits):
+                enterprise.night_audit(hotel.code)
         attach(enterprise, self.events)  # after seeding: the seeded world is not news
         return enterprise
 
@@ -512,8 +516,29 @@ def _control_routes(sandbox: Sandbox, operations: frozenset[str]) -> list[BaseRo
         sandbox.reset()
         return ohip_json({"reset": True})
 
+    async def night_audit(request: Request) -> Response:
+        """Run OPERA's end of day: {"hotelId": "SAND01"} for one hotel (default every hotel), "times" for several."""
+        raw = await request.body()
+        try:
+            spec = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return ohip_json({"error": "the body must be JSON, e.g. {\"hotelId\": \"SAND01\"}"}, 400)
+        if not isinstance(spec, dict):
+            return ohip_json({"error": "the body must be a JSON object"}, 400)
+        hotels = [str(spec["hotelId"])] if spec.get("hotelId") else list(sandbox.enterprise.hotels)
+        times = spec.get("times", 1)
+        if not isinstance(times, int) or not 1 <= times <= 366:
+            return ohip_json({"error": "times must be a whole number from 1 to 366"}, 400)
+        unknown = [h for h in hotels if h not in sandbox.enterprise.hotels]
+        if unknown:
+            return ohip_json({"error": f"unknown hotel {unknown[0]}; known: {', '.join(sandbox.enterprise.hotels)}"},
+                             404)
+        audits = [sandbox.enterprise.night_audit(h) for _ in range(times) for h in hotels]
+        return ohip_json({"audits": [audit_body(a) for a in audits]})
+
     return [
         Route(CONTROL_PREFIX + "/stats", stats, methods=["GET"]),
+        Route(CONTROL_PREFIX + "/night-audit", night_audit, methods=["POST"]),
         Route(CONTROL_PREFIX + "/requests", recent, methods=["GET"]),
         Route(CONTROL_PREFIX + "/faults", add_fault, methods=["POST"]),
         Route(CONTROL_PREFIX + "/faults", list_faults, methods=["GET"]),
@@ -527,11 +552,18 @@ def _control_routes(sandbox: Sandbox, operations: frozenset[str]) -> list[BaseRo
     ]
 
 
+def audit_body(audit: NightAudit) -> dict[str, Any]:
+    return {
+        "hotelId": audit.hotel_id, "closed": audit.closed.isoformat(), "businessDate": audit.business_date.isoformat(),
+        "nightsPosted": len(audit.nights_posted), "noShows": list(audit.no_shows), "extended": list(audit.extended),
+    }
+
+
 def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
     """Build the emulator; `app.state.sandbox` is its `Sandbox`. Works standalone or mounted under a prefix."""
     sandbox = Sandbox(config or SandboxConfig())
     ohip_routes: list[BaseRoute] = [*token_routes(sandbox)]
-    for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh, integration):
+    for module in (rsv, par, rtp, lov, inv, crm, fof, hsk, csh, integration, bof):
         ohip_routes.extend(module.routes(sandbox))
     operations = frozenset(str(name) for route in ohip_routes if (name := getattr(route, "name", None)))
 

@@ -29,6 +29,8 @@ from app.sandbox.state import (
     nights_between,
 )
 
+#: Room tax on each night's room charge, posted with it by the night audit (transaction code 1100).
+ROOM_TAX_RATE = 0.10
 HOTEL_NAMES = {"SAND01": ("Sandbox Grand Austin", "USD"), "SAND02": ("Sandbox Harbour Lisbon", "EUR")}
 
 #: (code, description, room class, max occupancy, USD base price, share of the rooms)
@@ -130,6 +132,7 @@ CASHIERS = (
 )
 TRANSACTION_CODES = (
     TransactionCode("1000", "Accommodation", "Revenue", "ROOM", None, None, manual_post_allowed=False),
+    TransactionCode("1100", "Room tax", "Revenue", "TAX", None, None, manual_post_allowed=False),
     TransactionCode("2000", "Restaurant", "Revenue", "FB", 45.0),
     TransactionCode("2010", "Bar", "Revenue", "FB", 18.0),
     TransactionCode("2020", "Room service", "Revenue", "FB", 32.0),
@@ -280,7 +283,7 @@ def _seed_profiles(enterprise: Enterprise, rng: random.Random, business_date: da
 def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Random) -> Hotel:
     name, currency = HOTEL_NAMES.get(code, (f"Sandbox Hotel {code}", "USD"))
     types = ROOM_TYPES_BY_HOTEL.get(code, ROOM_TYPES_BY_HOTEL["SAND02"])
-    hotel = Hotel(code=code, name=name, currency=currency, business_date=business_date)
+    hotel = Hotel(code=code, name=name, currency=currency, business_date=business_date, room_tax_rate=ROOM_TAX_RATE)
     for rt_code, description, room_class, occupancy, price, _share in types:
         hotel.room_types[rt_code] = RoomType(rt_code, description, room_class, occupancy, price)
 
@@ -561,7 +564,7 @@ def _seed_folio(
     window = res.folio_window(1)
     window.payment_method = res.payment_method
     for night in nights:
-        enterprise.post_room_charge(hotel, res, night)
+        enterprise.post_night(hotel, res, night)  # the night audits that already ran: room and tax
         if rng.random() < 0.3:
             code = hotel.transaction_codes[rng.choice(("2000", "2010", "3000", "5000"))]
             quantity = rng.randint(1, 3)

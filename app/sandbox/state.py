@@ -546,6 +546,22 @@ class CancellationOutcome:
 # ------------------------------------------------------------------------------------------------------ hotel
 
 
+#: The transaction code of room tax, posted with each night's room charge by the night audit.
+ROOM_TAX_CODE = "1100"
+
+
+@dataclass(frozen=True)
+class NightAudit:
+    """What one end of day did: the date closed, the new business date, and the reservations it touched."""
+
+    hotel_id: str
+    closed: date
+    business_date: date
+    nights_posted: tuple[str, ...]
+    no_shows: tuple[str, ...]
+    extended: tuple[str, ...]
+
+
 @dataclass
 class Hotel:
     """One property with its configuration and operational state."""
@@ -570,6 +586,8 @@ class Hotel:
     out_of_order_reasons: dict[str, Code] = field(default_factory=dict)
     #: Reservation note types (lov ReservationNoteTypes): the codes a reservation comment's `type` names.
     note_types: dict[str, Code] = field(default_factory=dict)
+    #: Room tax on each night's room charge, posted with it by the night audit under ROOM_TAX_CODE.
+    room_tax_rate: float = 0.0
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
     external_systems: tuple[str, ...] = ()
 
@@ -1521,7 +1539,7 @@ class Enterprise:
         window = reservation.folio_window(1)
         if reservation.payment_method and window.payment_method is None:
             window.payment_method = reservation.payment_method
-        self.post_room_charge(hotel, reservation, hotel.business_date)
+        # Nothing is posted at check-in: OPERA's night audit posts room and tax for each night (night_audit).
         return reservation
 
     def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
@@ -1755,7 +1773,7 @@ class Enterprise:
             )
 
     def post_room_charge(self, hotel: Hotel, reservation: Reservation, night: date) -> Posting:
-        """The night's room charge on folio window 1 (check-in posts the first; the seed posts past nights)."""
+        """The night's room charge on folio window 1 (see post_night, which the night audit and the seed use)."""
         code = hotel.transaction_codes["1000"]
         posting = Posting(
             transaction_no=self.counters.next("transaction"),
@@ -1910,6 +1928,66 @@ class Enterprise:
         window.folio_numbers.append(number)
         return number
 
+    @staticmethod
+    def require_due_out(hotel: Hotel, reservation: Reservation) -> None:
+        """postCheckOut is documented for a reservation "in due out status"; Oracle's workflow for a guest who
+        leaves early first moves the departure to the business date (putReservation), then checks out."""
+        if reservation.departure > hotel.business_date:
+            raise SandboxError(
+                400,
+                "Reservation is not due out",
+                f"Reservation {reservation.reservation_id} departs {reservation.departure.isoformat()}, after the "
+                f"business date {hotel.business_date.isoformat()}; only a guest due out can be checked out. For an "
+                f"early departure, change the departure date to {hotel.business_date.isoformat()} first",
+                "OHIPSIM-CSH-NOT-DUE-OUT",
+                "reservation.departureDate",
+            )
+
+    def night_audit(self, hotel_id: str) -> NightAudit:
+        """OPERA's end of day for one hotel: each in-house guest's night is posted (room and tax), reservations
+        due in that never arrived become no-shows, guests due out but still in house stay one night more (OPERA's
+        audit will not close the day over them; the sandbox extends them, as a clerk would), and the business
+        date moves on by one day."""
+        hotel = self.hotel(hotel_id)
+        day = hotel.business_date
+        posted: list[str] = []
+        no_shows: list[str] = []
+        extended: list[str] = []
+        for reservation in hotel.reservations.values():
+            if reservation.status == "InHouse":
+                if reservation.departure <= day:
+                    reservation.departure = day + timedelta(days=1)
+                    extended.append(reservation.reservation_id)
+                self.post_night(hotel, reservation, day)
+                posted.append(reservation.reservation_id)
+            elif reservation.status == "Reserved" and reservation.arrival <= day:
+                reservation.status = "NoShow"
+                reservation.room_id = None
+                no_shows.append(reservation.reservation_id)
+        hotel.business_date = day + timedelta(days=1)
+        return NightAudit(hotel.code, day, hotel.business_date, tuple(posted), tuple(no_shows), tuple(extended))
+
+    def post_night(self, hotel: Hotel, reservation: Reservation, night: date) -> list[Posting]:
+        """One night of a stay as the night audit posts it: the room charge and its room tax."""
+        room = self.post_room_charge(hotel, reservation, night)
+        if hotel.room_tax_rate <= 0 or ROOM_TAX_CODE not in hotel.transaction_codes:
+            return [room]
+        code = hotel.transaction_codes[ROOM_TAX_CODE]
+        tax = Posting(
+            transaction_no=self.counters.next("transaction"),
+            transaction_code=code.code,
+            description=code.description,
+            transaction_type="Revenue",
+            amount=money(room.amount * hotel.room_tax_rate),
+            currency=hotel.currency,
+            posting_date=night,
+            folio_window_no=1,
+            quantity=1,
+            reference=f"Room tax {night.isoformat()}",
+        )
+        reservation.folio_window(1).postings.append(tax)
+        return [room, tax]
+
     def check_out(
         self, hotel_id: str, reservation_id: str, *, room_status: str = "Dirty", cashier_id: int | None = None
     ) -> Reservation:
@@ -1934,8 +2012,7 @@ class Enterprise:
                 "balance",
             )
         status = _canonical(room_status, HOUSEKEEPING_STATUSES, "room status", "checkoutInstr.roomStatus")
-        if reservation.departure > hotel.business_date:
-            reservation.departure = hotel.business_date  # an early departure shortens the stay
+        self.require_due_out(hotel, reservation)
         reservation.status = "CheckedOut"
         reservation.checked_out_at = self.now(hotel)
         reservation.checked_out_by = cashier.cashier_id

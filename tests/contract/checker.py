@@ -24,7 +24,7 @@ from typing import Any
 from jsonschema import Draft4Validator
 
 SPECS = Path(__file__).parent / "specs"
-MODULES = ("oauth", "rsv", "crm", "fof", "hsk", "csh", "par", "rtp", "lov", "inv", "int")
+MODULES = ("oauth", "rsv", "crm", "fof", "hsk", "csh", "par", "rtp", "lov", "inv", "int", "bof")
 CONTROL_PREFIX = "/_sandbox/"
 # the `o:errorCode` of answers the sandbox's gateway gives instead of the operation (injected outages, the quota's
 # 429): a test chose them to imitate OHIP's gateway, which answers 429 and 504 that no operation declares

@@ -51,8 +51,8 @@ HOTEL = "SAND01"
 async def opera(server: SandboxServer, **overrides: Any) -> AsyncIterator[OperaHTTP]:
     values: dict[str, Any] = {
         "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "base_url": server.url,
-        "app_key": SANDBOX_APP_KEY, "enterprise_id": SANDBOX_ENTERPRISE_ID, "cashier_id": 113, "requests_per_second": 1000.0,
-        "burst_capacity": 200,
+        "app_key": SANDBOX_APP_KEY, "enterprise_id": SANDBOX_ENTERPRISE_ID, "cashier_id": 113,
+        "requests_per_second": 1000.0, "burst_capacity": 200,
     }
     values.update(overrides)
     http = OperaHTTP(load_settings(**values), Metrics())

@@ -25,6 +25,22 @@ async def guest_in_house(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str
     return reservation_id
 
 
+async def night_audit(ohip: httpx.AsyncClient) -> dict[str, Any]:
+    response = await ohip.post("/_sandbox/night-audit", json={"hotelId": "SAND01"})
+    assert response.status_code == 200, response.text
+    audit: dict[str, Any] = response.json()["audits"][0]
+    return audit
+
+
+async def guest_due_out(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str:
+    """A one-night guest after the night audit: due out, with the night's room and tax on the folio."""
+    reservation_id = await book(ohip, room_type, nights=1)
+    room_id = await free_room(ohip, room_type)
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+    await night_audit(ohip)
+    return reservation_id
+
+
 async def folio(ohip: httpx.AsyncClient, reservation_id: str, *params: tuple[str, Any]) -> dict[str, Any]:
     response = await ohip.get(f"{CSH}/reservations/{reservation_id}/folios", params=list(params))
     assert response.status_code == 200, response.text
@@ -137,7 +153,7 @@ async def test_folio_fetch_instructions_keep_oracle_casing(ohip: httpx.AsyncClie
 
 
 async def test_a_summary_folio_has_balances_without_postings(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
 
     window = first_window(await folio(ohip, reservation_id, ("summaryOnly", "true")))
 
@@ -146,13 +162,14 @@ async def test_a_summary_folio_has_balances_without_postings(ohip: httpx.AsyncCl
 
 
 async def test_folio_postings_page_within_a_window(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     await charge(ohip, reservation_id, {"transactionCode": "2010"}, {"transactionCode": "4000"})
 
     window = first_window(await folio(ohip, reservation_id, ("limit", "2"), ("offset", "1")))
 
-    assert [p["transactionCode"] for p in window["folios"][0]["postings"]] == ["2010", "4000"]
-    assert (window["totalResults"], window["count"], window["hasMore"]) == (3, 2, False)
+    # the audit's room (1000) and tax (1100), then the two charges
+    assert [p["transactionCode"] for p in window["folios"][0]["postings"]] == ["1100", "2010"]
+    assert (window["totalResults"], window["count"], window["hasMore"]) == (4, 2, True)
 
 
 # --------------------------------------------------------------------------------------------------- codes
@@ -169,7 +186,7 @@ async def test_transaction_codes_are_listed_and_filtered(ohip: httpx.AsyncClient
         ("3000", "Minibar", 12.0)
     ]
     assert [c["transactionCode"] for c in by_text] == ["2020"]
-    assert [c["transactionCode"] for c in audit_only] == ["1000"]
+    assert [c["transactionCode"] for c in audit_only] == ["1000", "1100"]  # room and tax: the night audit's
 
 
 # -------------------------------------------------------------------------------------------------- charges
@@ -371,7 +388,7 @@ async def test_payment_refusals_are_specific(ohip: httpx.AsyncClient) -> None:
 
 
 async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     owed = await balance(ohip, reservation_id)
 
     refused = await generate_folio(ohip, reservation_id)
@@ -386,7 +403,7 @@ async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(o
 
 
 async def test_check_out_with_an_open_balance_states_the_balance(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     owed = await balance(ohip, reservation_id)
 
     response = await check_out(ohip, reservation_id)
@@ -397,7 +414,7 @@ async def test_check_out_with_an_open_balance_states_the_balance(ohip: httpx.Asy
 
 
 async def test_a_verification_only_check_out_changes_nothing(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
 
     dry = await check_out(ohip, reservation_id, verification_only=True)
@@ -408,7 +425,6 @@ async def test_a_verification_only_check_out_changes_nothing(ohip: httpx.AsyncCl
     real = await check_out(ohip, reservation_id, room_status="Pickup")
 
     assert real.status_code == 201, real.text
-    assert real.json()["warnings"][0]["code"] == "EARLY_DEPARTURE"
     final = await reservation(ohip, reservation_id)
     assert final["reservationStatus"] == "CheckedOut"
     room_id = final["roomStay"]["currentRoomInfo"]["roomId"]
@@ -417,7 +433,7 @@ async def test_a_verification_only_check_out_changes_nothing(ohip: httpx.AsyncCl
 
 
 async def test_a_verification_only_check_out_still_refuses_an_open_balance(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     response = await check_out(ohip, reservation_id, verification_only=True)
     assert response.status_code == 400
     assert "balance" in response.json()["detail"]
@@ -432,7 +448,7 @@ async def test_only_an_in_house_guest_can_check_out(ohip: httpx.AsyncClient) -> 
 
 @pytest.mark.lenient_requests  # a room status outside Oracle's list, on purpose
 async def test_check_out_refuses_an_unknown_room_status(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
     response = await check_out(ohip, reservation_id, room_status="Sparkling")
     assert response.status_code == 400
@@ -440,7 +456,7 @@ async def test_check_out_refuses_an_unknown_room_status(ohip: httpx.AsyncClient)
 
 
 async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx.AsyncClient) -> None:
-    reservation_id = await guest_in_house(ohip)
+    reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
 
     folio_without = await generate_folio(ohip, reservation_id, cashier=None)
@@ -457,3 +473,48 @@ async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx.AsyncCl
     assert (await generate_folio(ohip, reservation_id, cashier=4)).status_code == 201
     assert (await check_out(ohip, reservation_id, cashier=4)).status_code == 201
     assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
+
+
+async def test_an_early_departure_is_refused_until_the_departure_is_moved_to_the_business_date(
+    ohip: httpx.AsyncClient,
+) -> None:
+    """postCheckOut is for a guest "in due out status"; Oracle's workflow moves the departure first (putReservation)."""
+    reservation_id = await book(ohip, nights=3)
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    await night_audit(ohip)  # one night stayed; the business date is 2026-05-02, the departure 2026-05-04
+    refused = await check_out(ohip, reservation_id)
+    dry = await check_out(ohip, reservation_id, verification_only=True)
+    for response in (refused, dry):
+        assert response.status_code == 400 and response.json()["o:errorCode"] == "OHIPSIM-CSH-NOT-DUE-OUT"
+        assert "2026-05-02" in response.json()["detail"]
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "InHouse"
+
+    stay = {"roomStay": {"departureDate": "2026-05-02"}}
+    body = {"reservations": [{"reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                              "hotelId": "SAND01", **stay}]}
+    moved = await ohip.put(f"/rsv/v1/hotels/SAND01/reservations/{reservation_id}", json=body)
+    assert moved.status_code == 200, moved.text
+    await pay(ohip, reservation_id, await balance(ohip, reservation_id))
+    out = await check_out(ohip, reservation_id)
+    assert out.status_code == 201, out.text
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
+
+
+async def test_the_night_audit_posts_room_and_tax_records_no_shows_and_moves_the_date(
+    ohip: httpx.AsyncClient,
+) -> None:
+    staying = await guest_in_house(ohip)
+    assert await balance(ohip, staying) == 0  # nothing is posted at check-in
+    no_show = await book(ohip)
+    audit = await night_audit(ohip)
+    assert (audit["closed"], audit["businessDate"]) == ("2026-05-01", "2026-05-02")
+    assert no_show in audit["noShows"] and audit["nightsPosted"] >= 1
+    postings = first_window(await folio(ohip, staying))["folios"][0]["postings"]
+    assert [(p["transactionCode"], p["postingDate"]) for p in postings] == [
+        ("1000", "2026-05-01"), ("1100", "2026-05-01")
+    ]
+    room, tax = (p["postedAmount"]["amount"] for p in postings)
+    assert tax == round(room * 0.10, 2)
+    assert (await reservation(ohip, no_show))["reservationStatus"] == "NoShow"
+    business = await ohip.get("/bof/v1/hotels/SAND01/businessDate")
+    assert business.json() == {"hotels": [{"hotelId": "SAND01", "businessDate": "2026-05-02"}]}

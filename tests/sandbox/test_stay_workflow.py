@@ -41,9 +41,9 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
         assert profile.status_code == 201
         profile_id = profile.headers["location"].rsplit("/", 1)[1]
 
-        # Book a King for tonight and tomorrow.
+        # Book a King for tonight.
         guest_ids = [{"id": profile_id, "type": "Profile"}]
-        arrival, departure = today.isoformat(), (today + timedelta(days=2)).isoformat()
+        arrival, departure = today.isoformat(), (today + timedelta(days=1)).isoformat()
         booking = ohip.post(
             "/rsv/v1/hotels/SAND01/reservations",
             json={
@@ -130,17 +130,23 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
             )
             assert charge.status_code == 201, charge.text
 
+        # The night audit posts the night (room and tax) and makes the guest due out on the next business date.
+        audit = ohip.post("/_sandbox/night-audit", json={"hotelId": "SAND01"})
+        assert audit.status_code == 200 and audit.json()["audits"][0]["businessDate"] == departure
+
         folio_url = f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/folios"
         folio = ohip.get(folio_url, params=[("fetchInstructions", "Postings"), ("fetchInstructions", "Totalbalance")])
         window = folio.json()["reservationFolioInformation"]["folioWindows"][0]
         postings = window["folios"][0]["postings"]
+        tax = round(nightly * 0.10, 2)
         assert [(p["transactionCode"], p["transactionAmount"]) for p in postings] == [
-            ("1000", nightly),
             ("2000", 45.0),
             ("3000", 13.0),
+            ("1000", nightly),
+            ("1100", tax),
         ]
         balance = window["balance"]["amount"]
-        assert balance == round(nightly + 45.0 + 13.0, 2)
+        assert balance == round(nightly + tax + 45.0 + 13.0, 2)
 
         paid = ohip.post(
             f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/payments",
