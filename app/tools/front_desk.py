@@ -10,13 +10,20 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from app.opera.business_date import BusinessDateAPI
 from app.opera.cashiering import CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI, Room
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
-from app.opera.reservations import Reservation, ReservationPage, ReservationsAPI, ReservationSummary
+from app.opera.reservations import (
+    Reservation,
+    ReservationChanges,
+    ReservationPage,
+    ReservationsAPI,
+    ReservationSummary,
+)
 from app.tools.billing import GuardedText, HotelId, check_payment_method, pay, payment_method_code
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
@@ -114,6 +121,9 @@ class CheckOutResult(BaseModel):
     payments: list[Posting] = Field(default_factory=list, description="payments this call posted to settle the bill")
     settled: Money | None = Field(default=None, description="total this call paid")
     status: str = Field(description="reservation status after check-out")
+    departure_changed_from: Date | None = Field(
+        default=None, description="early departure: the departure booked before this call moved it to today"
+    )
     warnings: list[OperaWarning] = Field(default_factory=list)
 
 
@@ -126,7 +136,18 @@ def build(services: ToolServices) -> list[ToolDef]:
     front_office = FrontOfficeAPI(services.http)
     cashiering = CashieringAPI(services.http, cashier_id=services.settings.effective_cashier_id)
     lov = ListsOfValuesAPI(services.http)
+    business = BusinessDateAPI(services.http)
     metrics = services.metrics
+
+    async def business_today(hotel: str, tool: str, *, fresh: bool = False) -> Date:
+        """The hotel's OPERA business date: "today" for arrivals, departures and check-out, never the clock."""
+        try:
+            return await business.today(hotel, fresh=fresh)
+        except OperaError as exc:
+            raise tool_error(
+                exc, what=f"{tool}: reading the business date of {hotel}",
+                next_step="retry, or give the date explicitly",
+            ) from None
 
     async def guest_list(
         listing: Listing, hotel_id: str | None, *, day: Date | None, surname: str | None, room_id: str | None,
@@ -135,6 +156,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         """One page of a front-desk list, or with all_pages every page up to MAX_ROWS, reporting progress."""
         hotel = services.hotel(hotel_id)
         kind = listing.name
+        if day is None and listing.day_field is not None:
+            day = await business_today(hotel, f"list_{kind}")
         arrival = day if listing.day_field == "arrival" else None
         departure = day if listing.day_field == "departure" else None
 
@@ -175,7 +198,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
 
     async def list_arrivals(
-        date: Annotated[Date | None, Field(description="arrival day, YYYY-MM-DD; default today")] = None,
+        date: Annotated[
+            Date | None, Field(description="arrival day, YYYY-MM-DD; default the hotel's OPERA business date")
+        ] = None,
         surname: Annotated[str | None, Field(max_length=40, description="only guests with this surname")] = None,
         limit: Limit = 20,
         offset: Offset = 0,
@@ -184,12 +209,14 @@ def build(services: ToolServices) -> list[ToolDef]:
         ctx: Context | None = None,
     ) -> GuestList:
         return await guest_list(
-            ARRIVALS, hotel_id, day=date or Date.today(), surname=surname, room_id=None, limit=limit, offset=offset,
+            ARRIVALS, hotel_id, day=date, surname=surname, room_id=None, limit=limit, offset=offset,
             all_pages=all_pages, ctx=ctx,
         )
 
     async def list_departures(
-        date: Annotated[Date | None, Field(description="departure day, YYYY-MM-DD; default today")] = None,
+        date: Annotated[
+            Date | None, Field(description="departure day, YYYY-MM-DD; default the hotel's OPERA business date")
+        ] = None,
         surname: Annotated[str | None, Field(max_length=40, description="only guests with this surname")] = None,
         limit: Limit = 20,
         offset: Offset = 0,
@@ -198,7 +225,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         ctx: Context | None = None,
     ) -> GuestList:
         return await guest_list(
-            DEPARTURES, hotel_id, day=date or Date.today(), surname=surname, room_id=None, limit=limit,
+            DEPARTURES, hotel_id, day=date, surname=surname, room_id=None, limit=limit,
             offset=offset, all_pages=all_pages, ctx=ctx,
         )
 
@@ -449,6 +476,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             GuardedText | None,
             Field(description="payment method code (CA, VA, MC, AX...) to settle an open balance; never a card number"),
         ] = None,
+        early_departure: Annotated[
+            bool,
+            Field(description="true when the guest leaves before the booked departure: the stay is first shortened "
+                              "to today's business date, then checked out"),
+        ] = False,
         hotel_id: HotelId = None,
         idempotency_key: IdempotencyKey = None,
         ctx: Context | None = None,
@@ -466,6 +498,25 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}; only "
                 "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
             )
+        changed_from: Date | None = None
+        today = await business_today(hotel, "check_out", fresh=True)
+        if reservation.departure is not None and reservation.departure > today:
+            # OPERA checks out a guest due out; for one leaving early its workflow first moves the departure.
+            if not early_departure:
+                raise ToolError(
+                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) departs "
+                    f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
+                    "nothing was changed. Next step: if the guest is leaving early, call check_out again with "
+                    f"early_departure=true (the stay is shortened to {today.isoformat()}, then checked out)"
+                )
+            try:
+                await reservations.modify(hotel, reservation, ReservationChanges(departure=today))
+            except OperaError as exc:
+                raise tool_error(
+                    exc, what=f"check_out: shortening the stay of {reservation_id} to {today.isoformat()}",
+                    next_step="get_reservation to see the departure, then call check_out again",
+                ) from None
+            changed_from = reservation.departure
         try:
             folio = await cashiering.folio(hotel, reservation_id, postings=False)
         except OperaError as exc:
@@ -513,7 +564,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             hotel_id=hotel, reservation_id=reservation_id, guest_name=reservation.guest_name,
             room_id=reservation.room_id or folio.room_id, payments=paid,
             settled=Money(amount=total, currency=balance.currency) if paid else None,
-            status="CheckedOut", warnings=warnings,
+            status="CheckedOut", departure_changed_from=changed_from, warnings=warnings,
         )
 
     async def find_check_in(args: Mapping[str, Any], reference: str) -> CheckInResult | None:
@@ -595,9 +646,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="check_out", toolset="front_desk", access="billing", fn=check_out, title="Check out",
             description=(
                 "Check out an in-house guest: reads the folio; with an open balance it refuses unless "
-                "payment_method is given, in which case it pays the balance with it, generates the final folio "
-                "and checks out. The room becomes Vacant and Dirty. Cannot be undone here; confirm with the "
-                "guest first (get_folio shows the bill)."
+                "payment_method is given, in which case it pays the balance with it (a card method pays from the "
+                "reservation's card on file), generates the final folio and checks out. A guest leaving before "
+                "the booked departure needs early_departure=true: the stay is shortened to the hotel's business "
+                "date first. The room becomes Vacant and Dirty. Cannot be undone here; confirm with the guest "
+                "first (get_folio shows the bill)."
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_check_out, found_by="the reservation's CheckedOut status"),

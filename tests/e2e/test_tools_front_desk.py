@@ -194,7 +194,8 @@ async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: Server
 async def test_check_out_with_an_open_balance_is_refused_with_the_amount_and_next_step(
     server: ServerThread, hotel: Any
 ) -> None:
-    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0)
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
     async with mcp_client(server.url) as client:
         error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
     assert f"{guest.balance:.2f} USD" in error and "post_payment" in error and "payment_method" in error
@@ -229,3 +230,21 @@ async def test_a_card_number_as_payment_method_is_refused_and_never_repeated(ser
     assert "4111" not in error and not re.search(r"\d{4} \d{4}", error)
     assert guest.status == "InHouse"
 
+
+
+async def test_an_early_departure_is_named_then_shortened_to_the_business_date_and_checked_out(
+    server: ServerThread, hotel: Any
+) -> None:
+    """OPERA checks out only a guest due out; one leaving early has the departure moved first (REAL-OPERA 5)."""
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and r.departure > hotel.business_date)
+    booked_until = guest.departure
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "payment_method": "CA", "confirm": True})
+        assert guest.status == "InHouse" and guest.departure == booked_until and guest.balance > 0
+        out = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
+                                                  "early_departure": True, "confirm": True})
+    assert "early_departure=true" in error and booked_until.isoformat() in error
+    assert out["status"] == "CheckedOut" and out["departure_changed_from"] == booked_until.isoformat()
+    assert guest.status == "CheckedOut" and guest.departure == hotel.business_date and guest.balance == 0
