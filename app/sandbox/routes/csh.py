@@ -32,7 +32,7 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
-from app.sandbox.routes.fof import check_body_target, warning
+from app.sandbox.routes.fof import check_body_target
 from app.sandbox.routes.rsv import reservation_path, search_row
 from app.sandbox.state import (
     MAX_FOLIO_WINDOW,
@@ -516,8 +516,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 "OHIPSIM-CSH-STATUS",
                 "reservationStatus",
             )
-        departure = reservation.departure
         hotel.cashier(cashier_id, "check out", "reservation.cashierId")
+        sandbox.enterprise.require_due_out(hotel, reservation)
         if verification_only:
             # A dry run answers the same refusals as the real thing and changes nothing.
             if reservation.balance != 0:
@@ -533,16 +533,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             sandbox.enterprise.check_out(
                 hotel.code, reservation_id, room_status=room_status or "Dirty", cashier_id=cashier_id
             )
-        answer: dict[str, Any] = {}
-        if departure > hotel.business_date:
-            answer["warnings"] = [
-                warning(
-                    f"Early departure: the stay was booked until {departure.isoformat()} and ends "
-                    f"{hotel.business_date.isoformat()}",
-                    "EARLY_DEPARTURE",
-                )
-            ]
-        return created(request, reservation_path(hotel.code, reservation_id), answer)
+        return created(request, reservation_path(hotel.code, reservation_id), {})
 
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
