@@ -21,7 +21,7 @@ import yaml
 from app.config import Settings
 from tests.contract.plugin import SandboxServer
 from tests.deploy.conftest import OVERLAYS, REPO, binary
-from tests.deploy.test_assets import COMPOSE, REPLICAS, compose_server_env, only, settings_from
+from tests.deploy.test_assets import COMPOSE, REPLICAS, compose_server_env, only, settings_from, with_real_key
 from tests.support.apps import running_app, settings_for_sandbox, wait_ready
 from tests.support.mcp_client import call_ok, mcp_client
 from tests.support.servers import ServerThread, free_port
@@ -71,7 +71,7 @@ def test_kubernetes_grace_period_covers_prestop_shutdown_delay_and_drain(
 def test_compose_stop_grace_period_covers_shutdown_delay_and_drain(
     replica: str, env_file: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = compose_server_env(env_file, replica=replica)
+    env = with_real_key(compose_server_env(env_file, replica=replica))  # placeholders filled, as an operator does
     settings = settings_from(env, monkeypatch)
     grace = seconds(COMPOSE["services"][replica]["stop_grace_period"])
     assert grace >= settings.shutdown_delay + drain_bound(env, settings) + MARGIN_S, f"Docker would kill {replica}"
@@ -154,7 +154,7 @@ def test_compose_replicas_share_the_bundled_redis_and_wait_for_their_dependencie
     redis = COMPOSE["services"]["redis"]
     for env_file in ENV_FILES:
         for replica in REPLICAS:
-            settings = settings_from(compose_server_env(env_file, replica=replica), monkeypatch)
+            settings = settings_from(with_real_key(compose_server_env(env_file, replica=replica)), monkeypatch)
             assert settings.shared_state and settings.redis_url is not None
             url = urlsplit(settings.redis_url.get_secret_value())
             assert url.hostname in COMPOSE["services"] and str(url.port) in redis["expose"]

@@ -17,11 +17,12 @@ CASHIER = 113
 
 
 def in_house(hotel: Any) -> Any:
-    """An in-house guest with room charges on window 1."""
+    """An in-house guest due out today with room charges on window 1."""
     return next(
         r
         for r in hotel.reservations.values()
         if r.status == "InHouse" and r.balance > 0 and set(r.folio_windows) == {1}
+        and r.departure <= hotel.business_date  # due out: postCheckOut is for a guest in due out status
     )
 
 
