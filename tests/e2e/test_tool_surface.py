@@ -1,0 +1,120 @@
+"""Annotations that cannot drift: what tools/list says about each tool agrees with what the tool is.
+
+For every tool listed with all toolsets on, over both protocol eras: readOnlyHint is true exactly for read tools;
+a tool that needs a human's confirmation is destructiveHint and says "Destructive" in words, and a tool that says
+"Destructive" is destructiveHint; idempotentHint only for tools that are (reads, tools whose effect is a set state,
+tools that take idempotency_key); the order of tools/list is the same on every call and after a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.security.confirm import CONFIRM_PARAM, CONFIRMED_TOOLS
+from app.security.tool_guard import IDEMPOTENCY_PARAM
+from app.server import load_toolsets
+from tests.support.apps import embedded_settings, running_app
+from tests.support.mcp_client import Mode, mcp_client
+
+#: Writes whose effect is a state set to the given value: repeating the same call changes nothing more.
+IDEMPOTENT_BY_NATURE = {
+    "update_guest": "replaces the given fields; the same values again change nothing",
+    "update_room_status": "sets a room's status; setting it again changes nothing",
+    "set_service_request": "sets a room's service request on or off",
+}
+
+
+async def listed_tools(url: str, mode: Mode) -> list[Any]:
+    async with mcp_client(url, mode=mode) as client:
+        return list((await client.list_tools()).tools)
+
+
+def drift(tool: Any, access: str, exactly_once: bool) -> list[str]:
+    """Every contradiction between one listed tool and the tool as declared."""
+    name, hints, words = tool.name, tool.annotations, tool.description or ""
+    properties = tool.input_schema.get("properties", {})
+    problems: list[str] = []
+    if hints is None:
+        return [f"{name}: no annotations"]
+    if hints.read_only_hint is not (access == "read"):
+        problems.append(f"{name}: access {access} but readOnlyHint {hints.read_only_hint}")
+    if access == "read" and hints.destructive_hint:
+        problems.append(f"{name}: a read tool marked destructiveHint")
+    if access == "read" and not hints.idempotent_hint:
+        problems.append(f"{name}: a read tool not marked idempotentHint")
+    if name in CONFIRMED_TOOLS:
+        if not hints.destructive_hint:
+            problems.append(f"{name}: needs a human's confirmation but destructiveHint is {hints.destructive_hint}")
+        if CONFIRM_PARAM not in properties:
+            problems.append(f"{name}: needs a human's confirmation but takes no {CONFIRM_PARAM}")
+    elif CONFIRM_PARAM in properties:
+        problems.append(f"{name}: takes {CONFIRM_PARAM} but is not among the confirmed tools")
+    if ("Destructive" in words) is not bool(hints.destructive_hint):
+        problems.append(f"{name}: description {'says' if 'Destructive' in words else 'does not say'} "
+                        f"'Destructive' but destructiveHint is {hints.destructive_hint}")
+    takes_key = IDEMPOTENCY_PARAM in properties
+    if takes_key is not exactly_once:
+        problems.append(f"{name}: takes {IDEMPOTENCY_PARAM}: {takes_key}, declares exactly-once: {exactly_once}")
+    if takes_key and IDEMPOTENCY_PARAM not in words:
+        problems.append(f"{name}: takes {IDEMPOTENCY_PARAM} and its description does not say so")
+    if hints.idempotent_hint and access != "read" and not takes_key and name not in IDEMPOTENT_BY_NATURE:
+        problems.append(f"{name}: idempotentHint but a repeat may act again (no {IDEMPOTENCY_PARAM}, not a set state)")
+    if name in IDEMPOTENT_BY_NATURE and not hints.idempotent_hint:
+        problems.append(f"{name}: {IDEMPOTENT_BY_NATURE[name]}, yet idempotentHint is false")
+    if hints.open_world_hint is not True and name not in ("health_check", "get_server_info"):
+        problems.append(f"{name}: reaches OHIP but openWorldHint is {hints.open_world_hint}")
+    return problems
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_annotations_agree_with_access_confirmation_and_description(mode: Mode) -> None:
+    settings, port = embedded_settings()
+    with running_app(settings, port) as srv:
+        tools = await listed_tools(srv.url, mode)
+        declared = {t.name: t for t in load_toolsets(srv.app.state.services)}
+    assert {t.name for t in tools} == set(declared)
+    problems = [p for t in tools for p in drift(t, declared[t.name].access, declared[t.name].exactly_once is not None)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_drift_check_catches_each_kind_of_contradiction() -> None:
+    """The check above is only worth something if it fails on a lying tool: one per rule."""
+    from mcp.types import Tool, ToolAnnotations
+
+    def tool(name: str, description: str, properties: dict[str, Any], **hints: bool) -> Tool:
+        return Tool(name=name, description=description, input_schema={"type": "object", "properties": properties},
+                    annotations=ToolAnnotations(open_world_hint=True, **hints))
+
+    key = {IDEMPOTENCY_PARAM: {"type": "string"}}
+    confirm = {CONFIRM_PARAM: {"type": "boolean"}}
+    assert drift(tool("get_x", "Read.", {}, read_only_hint=False, idempotent_hint=True), "read", False)
+    assert drift(tool("get_x", "Read.", {}, read_only_hint=True, idempotent_hint=False), "read", False)
+    assert drift(tool("post_payment", "Destructive: ...", {**key, **confirm}, read_only_hint=False,
+                      destructive_hint=False), "billing", True)
+    assert drift(tool("post_payment", "Pay.", {**key, **confirm}, read_only_hint=False, destructive_hint=True),
+                 "billing", True)
+    assert drift(tool("post_charge", "Charge. idempotency_key", key, read_only_hint=False, destructive_hint=False,
+                      idempotent_hint=False), "billing", False)
+    assert drift(tool("assign_room", "Assign.", {}, read_only_hint=False, idempotent_hint=True), "write", False)
+    assert drift(tool("post_charge", "Charge.", {**confirm}, read_only_hint=False), "billing", False)
+    assert not drift(tool("post_charge", "Charge. idempotency_key", key, read_only_hint=False,
+                          destructive_hint=False, idempotent_hint=True), "billing", True)
+
+
+async def test_tools_list_order_is_stable_across_calls_eras_and_restarts() -> None:
+    settings, port = embedded_settings()
+    with running_app(settings, port) as srv:
+        first = [t.name for t in await listed_tools(srv.url, "auto")]
+        second = [t.name for t in await listed_tools(srv.url, "auto")]
+        legacy = [t.name for t in await listed_tools(srv.url, "legacy")]
+    settings, port = embedded_settings()
+    with running_app(settings, port) as srv:
+        restarted = [t.name for t in await listed_tools(srv.url, "auto")]
+    assert len(first) == 30
+    assert first == second == legacy == restarted
+    # Catalogue order: toolsets in the order of the README's table, so related tools sit together.
+    assert first.index("search_reservations") < first.index("check_availability") < first.index("search_guests")
+    assert first.index("list_arrivals") < first.index("get_housekeeping_overview") < first.index("get_folio")
+    assert first[-2:] == ["health_check", "get_server_info"]
