@@ -6,7 +6,7 @@ the app factory.)
 
 import asyncio
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.availability import RatePlansAPI
 from app.opera.cashiering import CashieringAPI
-from app.opera.errors import OperaError
+from app.opera.errors import OperaError, OperaForbiddenError
 from app.opera.lov import ListsOfValuesAPI
 from app.tools.registry import ToolServices
 
@@ -36,8 +36,15 @@ class HotelConfiguration(BaseModel):
     )
 
 
-async def hotel_configuration(services: ToolServices, hotel_id: str) -> HotelConfiguration:
-    """Read the sections concurrently; a section that fails is reported, not fatal."""
+def _no_hint(hotel_id: str) -> str:
+    return ""
+
+
+async def hotel_configuration(services: ToolServices, hotel_id: str,
+                              hotel_hint: Callable[[str], str] = _no_hint) -> HotelConfiguration:
+    """Read the sections concurrently; a section that fails is reported, not fatal. When OHIP refuses every
+    section for the hotel (403: unknown to OPERA or not granted), the hotel is the caller's mistake: -32602 with
+    the hotels it may use (`hotel_hint`)."""
     lov = ListsOfValuesAPI(services.http)
     sections: dict[str, Awaitable[Sequence[BaseModel]]] = {
         "room_types": lov.room_types(hotel_id),
@@ -60,12 +67,17 @@ async def hotel_configuration(services: ToolServices, hotel_id: str) -> HotelCon
         else:
             found[name] = [item.model_dump(exclude_none=True) for item in result]
     if len(unavailable) == len(sections):
+        if all(isinstance(r, OperaForbiddenError) for r in results):
+            raise ResourceNotFoundError(
+                f"OHIP refuses every configuration section of hotel {hotel_id} (403): the hotel is unknown to OPERA "
+                f"or not granted to this server.{hotel_hint(hotel_id)}")
         first = next(iter(unavailable.values()))
         raise ResourceError(f"the configuration of {hotel_id} could not be read from OHIP: {first}")
     return HotelConfiguration(hotel_id=hotel_id, unavailable=unavailable, **found)
 
 
-def register_resources(mcp: MCPServer, services: ToolServices) -> None:
+def register_resources(mcp: MCPServer, services: ToolServices, hotel_hint: Callable[[str], str] = _no_hint) -> None:
+    """`hotel_hint(hotel_id)` is a sentence naming the hotels the current caller may use instead."""
     @mcp.resource(
         CONFIGURATION_URI,
         name="hotel_configuration",
@@ -81,5 +93,5 @@ def register_resources(mcp: MCPServer, services: ToolServices) -> None:
             hotel = services.hotel(hotel_id)
         except ToolError as exc:
             raise ResourceNotFoundError(str(exc)) from None
-        config = await hotel_configuration(services, hotel)
+        config = await hotel_configuration(services, hotel, hotel_hint)
         return json.dumps(config.model_dump(mode="json"), indent=1)

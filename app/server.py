@@ -35,6 +35,7 @@ from app.opera.http import OperaHTTP
 from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
 from app.resources import register_resources
+from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavailability
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import SecurityMiddleware
@@ -60,6 +61,8 @@ balance when given a payment method). Errors say what failed, why (with OHIP's c
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 KNOWN_ROUTES = ("/mcp", "/health", "/ready", "/live", "/metrics")
+#: The embedded sandbox's hotels (SandboxConfig.hotels), offered to agents that name an unknown hotel.
+SANDBOX_HOTELS = ("SAND01", "SAND02")
 
 
 def load_toolsets(services: ToolServices) -> list[ToolDef]:
@@ -249,8 +252,11 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                                 *security.mcp_middleware()])
     register_tools(mcp, tools, settings)
     register_health_resources(mcp, reporter)
-    register_resources(mcp, services)
-    register_prompts(mcp)
+    hotel_hint = UnknownHotelHint(security.caller, configured_hotels(settings, SANDBOX_HOTELS if settings.sandbox_mode
+                                                                     else ()))
+    register_resources(mcp, services, hotel_hint.sentence)
+    register_prompts(mcp, tool_unavailability(tools, settings, security.caller))
+    mcp.middleware.append(hotel_hint)
 
     mcp.streamable_http_app(stateless_http=True, json_response=False, transport_security=transport_security(settings),
                             max_request_body_size=settings.max_body_bytes)

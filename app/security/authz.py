@@ -6,13 +6,20 @@ post_payment, check_out) opera:billing, whatever their module declares.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from mcp.types import ListToolsResult
+from mcp.types import CallToolResult, ListToolsResult, TextContent
 
-from app.security.principal import SCOPE_BILLING, SCOPE_READ, SCOPE_WRITE, Principal
-from app.tools.registry import ToolDef
+from app.security.principal import ANY_HOTEL, SCOPE_BILLING, SCOPE_READ, SCOPE_WRITE, Principal
+from app.tools.registry import ToolDef, switched_off
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+#: Why a tool is not offered to the caller of the request being served (None: it is offered).
+Unavailability = Callable[[str], "str | None"]
 
 #: Tools that need opera:billing even if their module declared them as plain writes.
 BILLING_TOOLS = frozenset({"post_charge", "post_payment", "check_out"})
@@ -37,6 +44,44 @@ def scope_refusal(principal: Principal, tool: str, scope: str) -> str | None:
     held = ", ".join(sorted(principal.scopes)) or "none"
     return (f"{tool} needs the {scope} scope and caller {principal.name!r} holds {held}; "
             f"ask the operator for a key or token with {scope}")
+
+
+def tool_unavailability(tools: Sequence[ToolDef], settings: Settings,
+                        caller: Callable[[], Principal | None]) -> Unavailability:
+    """Why a tool is not offered to the current caller: no such tool, OPERA_TOOLSETS/OPERA_READ_ONLY, or a scope
+    the caller's credentials lack; None when the caller may call it."""
+    by_name = {t.name: t for t in tools}
+
+    def why_not(name: str) -> str | None:
+        tool = by_name.get(name)
+        if tool is None:
+            return "this server has no such tool"
+        off = switched_off(tool, settings)
+        if off is not None:
+            return off
+        principal = caller()
+        scope = required_scope(tool)
+        if principal is not None and not principal.has_scope(scope):
+            return f"your credentials lack the {scope} scope"
+        return None
+
+    return why_not
+
+
+def configured_hotels(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
+    """The hotels this server is set up for: the default hotel, those whose business events it polls, and `extra`
+    (the embedded sandbox's hotels in sandbox mode); in that order, without repeats."""
+    seen: dict[str, None] = {}
+    for hotel in (settings.default_hotel_id, *settings.event_hotels, *extra):
+        seen.setdefault(hotel.upper(), None)
+    return list(seen)
+
+
+def hotels_for(principal: Principal | None, configured: Sequence[str]) -> list[str]:
+    """The hotels a caller may use: its own allow-list, or (when it may use any) the configured ones."""
+    if principal is None or ANY_HOTEL in principal.hotels:
+        return list(configured)
+    return sorted(principal.hotels)
 
 
 def hotel_refusal(principal: Principal, hotel_id: str) -> str | None:
@@ -72,4 +117,38 @@ class ToolListFilter:
             return result.model_copy(update={"tools": [t for t in result.tools if visible(t.name)]})
         if isinstance(result, dict) and isinstance(result.get("tools"), list):
             return {**result, "tools": [t for t in result["tools"] if isinstance(t, dict) and visible(t.get("name"))]}
+        return result
+
+
+#: The OHIP client's words for a 403 about a hotel (app/opera/http.py): the hotel is unknown to OPERA or not
+#: granted to this integration user; the gateway does not say which.
+_HOTEL_FORBIDDEN = re.compile(r"for hotel ([A-Za-z0-9_-]{1,20}) (?:to this integration user|with 403)")
+
+
+class UnknownHotelHint:
+    """MCP server middleware: a tool error saying OHIP refused the hotel (unknown to OPERA, or not granted) ends
+    with the hotels the caller may use, so the agent can pick a valid hotel_id instead of asking an operator."""
+
+    def __init__(self, caller: Callable[[], Principal | None], configured: Sequence[str]) -> None:
+        self.caller = caller
+        self.configured = list(configured)
+
+    def sentence(self, hotel_id: str) -> str:
+        hotels = [h for h in hotels_for(self.caller(), self.configured) if h != hotel_id.upper()]
+        if not hotels:
+            return ""
+        return f" The hotels you may use: {', '.join(hotels)} (pass one as hotel_id)."
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call" or not isinstance(result, CallToolResult) or not result.is_error:
+            return result
+        blocks = list(result.content)
+        for i, block in enumerate(blocks):
+            if isinstance(block, TextContent) and (found := _HOTEL_FORBIDDEN.search(block.text)):
+                hotel = found.group(1)
+                text = (f"{block.text} Hotel {hotel} is unknown to OPERA or not granted to this server."
+                        f"{self.sentence(hotel)}")
+                blocks[i] = block.model_copy(update={"text": text})
+                return result.model_copy(update={"content": blocks})
         return result
