@@ -142,6 +142,41 @@ class InboundMetrics:
             self.metrics.http_duration.labels(route).observe(time.perf_counter() - start)
 
 
+class JsonRpcBodyTooLarge:
+    """Pure ASGI, just outside SecurityMiddleware: its 413 for an /mcp body over OPERA_MAX_BODY_BYTES reaches the
+    MCP client as a JSON-RPC error (id null, -32600) with the limit in words, which the SDK client shows the agent,
+    instead of a body it cannot read (it would report a bare 'Server returned an error response')."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+            "code": -32600, "message": f"request body over {limit} bytes (OPERA_MAX_BODY_BYTES): send a smaller "
+                                       "request, e.g. shorter text arguments or fewer items per call"}}).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+
+        async def rewrite(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                held = message
+                return
+            if held is None:
+                await send(message)
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                headers = [(k, v) for k, v in held.get("headers", []) if k.lower() not in (b"content-length",
+                                                                                         b"content-type")]
+                await send({**held, "headers": [*headers, (b"content-type", b"application/json"),
+                                                (b"content-length", str(len(self.body)).encode())]})
+                await send({"type": "http.response.body", "body": self.body})
+
+        await self.app(scope, receive, rewrite)
+
+
 class PostOnly:
     """The MCP endpoint is stateless: no standalone GET stream, no sessions to DELETE; both answer 405."""
 
@@ -339,6 +374,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(SecurityMiddleware, layer=security)
+    app.add_middleware(JsonRpcBodyTooLarge, limit=settings.max_body_bytes)
     app.add_middleware(InboundMetrics, metrics=metrics)
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics

@@ -141,14 +141,28 @@ class UnknownHotelHint:
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         result = await call_next(ctx)
-        if ctx.method != "tools/call" or not isinstance(result, CallToolResult) or not result.is_error:
+        if ctx.method != "tools/call":
             return result
-        blocks = list(result.content)
-        for i, block in enumerate(blocks):
-            if isinstance(block, TextContent) and (found := _HOTEL_FORBIDDEN.search(block.text)):
-                hotel = found.group(1)
-                text = (f"{block.text} Hotel {hotel} is unknown to OPERA or not granted to this server."
-                        f"{self.sentence(hotel)}")
-                blocks[i] = block.model_copy(update={"text": text})
+        if isinstance(result, CallToolResult) and result.is_error:
+            blocks: list[Any] = list(result.content)
+            if self._extend(blocks):
                 return result.model_copy(update={"content": blocks})
+        elif isinstance(result, dict) and result.get("isError") and isinstance(result.get("content"), list):
+            blocks = list(result["content"])
+            if self._extend(blocks):
+                return {**result, "content": blocks}
         return result
+
+    def _extend(self, blocks: list[Any]) -> bool:
+        """Add the hotel sentence to the first text block that reports OHIP refusing a hotel; whether it did."""
+        for i, block in enumerate(blocks):
+            text = block.text if isinstance(block, TextContent) else (
+                block.get("text") if isinstance(block, dict) and block.get("type") == "text" else None)
+            if not isinstance(text, str) or not (found := _HOTEL_FORBIDDEN.search(text)):
+                continue
+            hotel = found.group(1)
+            text = f"{text} Hotel {hotel} is unknown to OPERA or not granted to this server.{self.sentence(hotel)}"
+            blocks[i] = block.model_copy(update={"text": text}) if isinstance(block, TextContent) else {
+                **block, "text": text}
+            return True
+        return False

@@ -4,19 +4,28 @@ For every tool listed with all toolsets on, over both protocol eras: readOnlyHin
 a tool that needs a human's confirmation is destructiveHint and says "Destructive" in words, and a tool that says
 "Destructive" is destructiveHint; idempotentHint only for tools that are (reads, tools whose effect is a set state,
 tools that take idempotency_key); the order of tools/list is the same on every call and after a restart.
+Also what an agent is told when it names a hotel it may not use, or sends a body over the limit.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
+from app.security.api_keys import new_api_key
 from app.security.confirm import CONFIRM_PARAM, CONFIRMED_TOOLS
 from app.security.tool_guard import IDEMPOTENCY_PARAM
 from app.server import load_toolsets
 from tests.support.apps import embedded_settings, running_app
-from tests.support.mcp_client import Mode, mcp_client
+from tests.support.mcp_client import Mode, call_error, mcp_client
 
 #: Writes whose effect is a state set to the given value: repeating the same call changes nothing more.
 IDEMPOTENT_BY_NATURE = {
@@ -118,3 +127,68 @@ async def test_tools_list_order_is_stable_across_calls_eras_and_restarts() -> No
     assert first.index("search_reservations") < first.index("check_availability") < first.index("search_guests")
     assert first.index("list_arrivals") < first.index("get_housekeeping_overview") < first.index("get_folio")
     assert first[-2:] == ["health_check", "get_server_info"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_an_unknown_hotel_answer_lists_the_hotels_the_caller_may_use(mode: Mode) -> None:
+    settings, port = embedded_settings()
+    with running_app(settings, port) as srv:
+        async with mcp_client(srv.url, mode=mode) as client:
+            error = await call_error(client, "search_reservations", {"hotel_id": "NOPE9"})
+            with pytest.raises(MCPError) as resource:
+                await client.read_resource("opera://hotels/NOPE9/configuration")
+    assert "Hotel NOPE9 is unknown to OPERA or not granted to this server" in error
+    assert "The hotels you may use: SAND01, SAND02 (pass one as hotel_id)" in error
+    assert resource.value.error.code == -32602
+    assert "SAND01, SAND02" in resource.value.message
+
+
+async def test_a_caller_restricted_to_hotels_is_told_its_own() -> None:
+    key = new_api_key("desk", "opera:read", "SAND02,NOPE9")
+    settings, port = embedded_settings(mcp_auth="api_key", mcp_api_keys=key.line)
+    with running_app(settings, port) as srv:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key.key}"}, timeout=httpx2.Timeout(30.0))
+        async with http, Client(streamable_http_client(f"{srv.url}/mcp", http_client=http)) as client:
+            not_its_own = await call_error(client, "search_reservations", {"hotel_id": "SAND01"})
+            unknown = await call_error(client, "search_reservations", {"hotel_id": "NOPE9"})
+    assert "its hotels are: NOPE9, SAND02" in not_its_own
+    assert "The hotels you may use: SAND02 (pass one as hotel_id)" in unknown
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_body_over_the_limit_reaches_the_agent_as_a_json_rpc_error(mode: Mode) -> None:
+    settings, port = embedded_settings(max_body_bytes=4096)
+    expected = "request body over 4096 bytes (OPERA_MAX_BODY_BYTES)"
+    with running_app(settings, port) as srv:
+        async with mcp_client(srv.url, mode=mode) as client:
+            with pytest.raises(MCPError) as too_big:
+                await client.call_tool("search_reservations", {"text": "x" * 5000})
+            assert (await client.list_tools()).tools  # the connection still works
+        async with httpx.AsyncClient(timeout=10) as raw:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "padding": "x" * 5000}).encode()
+            declared = await raw.post(f"{srv.url}/mcp", content=body, headers=RAW_HEADERS)
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for i in range(0, len(body), 1000):
+                    yield body[i:i + 1000]
+
+            chunked = await raw.post(f"{srv.url}/mcp", content=chunks(), headers=RAW_HEADERS)
+    assert too_big.value.error.code == -32600 and expected in too_big.value.message
+    for answer in (declared, chunked):
+        assert answer.status_code == 413
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json() == {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": ANY_TEXT}}
+        assert expected in answer.json()["error"]["message"]
+    assert "content-length" not in chunked.request.headers
+
+
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+RAW_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25"}
