@@ -1,8 +1,15 @@
-"""Confirmation of destructive actions (cancel_reservation, check_out, post_payment): a human says yes first.
+"""Confirmation of destructive actions (cancel_reservation, check_out, post_payment): preview, then a human's yes.
+
+Before anyone is asked, the tool's preview (ToolDef.preview, see app/tools/previews.py) runs every check the action
+needs: the caller's scope and hotel, the arguments, then the OHIP-side facts (status, balance, business date,
+payment method and card on file, OHIP's own verification). An action that would be refused fails with its real
+reason and no prompt. `dry_run=true` changes nothing and is never confirmed.
 
 When the client can elicit (form elicitation: a standalone request on a handshake-era connection that has a back
-channel, or an InputRequiredResult round on 2026-07-28), the human is asked with a one-line summary (guest, dates,
-amount). When it cannot, the tool needs `confirm=true`, and its description says so.
+channel, or an InputRequiredResult round on 2026-07-28), the human is asked with the preview's one-line summary
+(guest, stay, room, amount with its currency, payment method by name or card type and last four, hotel). When it
+cannot, the tool needs `confirm=true`; the refusal without it carries that same summary for the agent to show the
+human, and with confirm=true the preview still runs before the write.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Annotated, Any
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
@@ -24,10 +32,12 @@ CONFIRM_PARAM = "confirm"
 _INPUT_REQUIRED_VERSION = "2026-07-28"
 
 CONFIRM_DESCRIPTION = (
-    " Destructive: the server asks the human to confirm through the MCP client (elicitation). If your client "
-    "cannot show such a prompt, first get the human's explicit agreement yourself, then call again with "
-    "confirm=true; without one of the two the call is refused."
+    " Destructive: every check runs first (a call that would be refused fails with the reason and nobody is "
+    "asked), then the server asks the human to confirm through the MCP client (elicitation). If your client "
+    "cannot show such a prompt, the refusal gives the summary: show it to the human, get their explicit yes, then "
+    "call again with the same arguments plus confirm=true."
 )
+DRY_RUN_DESCRIPTION = " dry_run=true needs no confirmation."
 
 
 class DestructiveActionConfirmation(BaseModel):
@@ -38,9 +48,20 @@ class DestructiveActionConfirmation(BaseModel):
 
 @dataclass(frozen=True)
 class NotAsked:
-    """The client cannot elicit (or confirmation is off), so the `confirm` argument decides."""
+    """The human is not asked: the client cannot elicit (then `confirm` decides), or the call is a dry run."""
 
     why: str
+    #: What the human must agree to, as the preview worded it (None for a dry run).
+    summary: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PreviewRefused:
+    """The preview found the action would be refused, but the call carries an idempotency_key: an earlier call
+    with that key may already have done it, so the tool guard looks the key up before giving this refusal."""
+
+    message: str
 
 
 def client_can_elicit(ctx: Context[Any, Any]) -> bool:
@@ -64,12 +85,16 @@ def refusal(tool: str, outcome: Any, confirm: bool) -> tuple[str, str] | None:
             if data.confirm:
                 return None
             return "confirmation_declined", f"the human did not tick 'go ahead' for {tool}; nothing was changed"
+        if isinstance(data, PreviewRefused):
+            return None  # decided by the tool guard once the idempotency_key is looked up
         if isinstance(data, NotAsked):
-            if confirm:
+            if confirm or data.dry_run:
                 return None
+            shown = f' "{data.summary}"' if data.summary else " what will happen"
             return "confirmation_missing", (
-                f"{tool} is destructive and needs confirmation, and this client cannot ask the human directly; "
-                f"tell the human what will happen, get their explicit yes, then call {tool} again with confirm=true"
+                f"{tool} needs the human's explicit yes, and this client cannot ask them itself (no form "
+                f"elicitation); nothing was changed. Next step: show the human exactly this:{shown}; only if they "
+                f"say yes, call {tool} again with the same arguments plus confirm=true"
             )
     if outcome is None:
         return None if confirm else ("confirmation_missing", f"{tool} needs confirm=true")
@@ -77,22 +102,39 @@ def refusal(tool: str, outcome: Any, confirm: bool) -> tuple[str, str] | None:
     return "confirmation_declined", f"the human answered '{action}' to the confirmation of {tool}; nothing was changed"
 
 
-Summary = Callable[[str, Mapping[str, Any]], Awaitable[str]]
+def deferred_refusal(outcome: Any) -> str | None:
+    """The preview's refusal that waits for the idempotency_key lookup, if any."""
+    if isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, PreviewRefused):
+        return outcome.data.message
+    return None
+
+
+Preview = Callable[[Mapping[str, Any]], Awaitable[str]]
 PreCheck = Callable[[Mapping[str, Any]], Awaitable[None]]
+#: Records a refusal the preview found (audit, metrics) and returns the error to raise.
+OnRefusal = Callable[[Mapping[str, Any], ToolError], ToolError]
 
 
 def confirmation_parameter(
-    tool: str, arg_names: list[str], precheck: PreCheck, summary: Summary,
+    tool: str, arg_names: list[str], precheck: PreCheck, preview: Preview, on_refusal: OnRefusal,
 ) -> tuple[inspect.Parameter, Any]:
-    """A `Resolve` parameter that runs the caller checks, then asks the human (or defers to `confirm`)."""
+    """A `Resolve` parameter that runs the caller checks and the tool's preview, then asks the human (or defers to
+    `confirm`). It re-runs on every round of a 2026-07-28 call, so the preview is as fresh as the write."""
 
-    async def ask_human(**kwargs: Any) -> Elicit[DestructiveActionConfirmation] | NotAsked:
+    async def ask_human(**kwargs: Any) -> Elicit[DestructiveActionConfirmation] | NotAsked | PreviewRefused:
         ctx: Context[Any, Any] = kwargs.pop("ctx_for_confirmation")
         # Refuse a caller without the scope or the hotel before showing anyone a prompt or reading OHIP.
         await precheck(kwargs)
+        if kwargs.get("dry_run") is True:
+            return NotAsked("dry run: nothing is changed", dry_run=True)
+        try:
+            text = await preview(kwargs)
+        except ToolError as exc:
+            if kwargs.get("idempotency_key"):
+                return PreviewRefused(str(exc))
+            raise on_refusal(kwargs, exc) from None
         if not client_can_elicit(ctx):
-            return NotAsked("client cannot elicit")
-        text = await summary(tool, kwargs)
+            return NotAsked("client cannot elicit", summary=text)
         return Elicit(text, DestructiveActionConfirmation)
 
     params = [inspect.Parameter("ctx_for_confirmation", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]

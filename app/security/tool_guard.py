@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import json
 import logging
 import time
 import typing
@@ -34,7 +35,9 @@ from app.security.confirm import (
     CONFIRM_PARAM,
     CONFIRMATION_PARAM,
     CONFIRMED_TOOLS,
+    DRY_RUN_DESCRIPTION,
     confirmation_parameter,
+    deferred_refusal,
     refusal,
 )
 from app.security.idempotency import (
@@ -51,6 +54,7 @@ from app.security.idempotency import (
 )
 from app.security.minimisation import scrub_card_numbers
 from app.security.principal import Principal
+from app.tools.previews import close_memo, open_memo
 from app.tools.registry import (
     ExactlyOnce,
     ToolDef,
@@ -167,40 +171,30 @@ class ToolGuard:
             client.event_hooks["response"].append(_note_write_answer)
             self._hooked_client = client
 
-    # --- confirmation summary ---------------------------------------------------------------------------------------
-    async def summary(self, tool: str, args: Mapping[str, Any]) -> str:
+    # --- preview, then confirmation ------------------------------------------------------------------------------
+    async def preview(self, tool: ToolDef, args: Mapping[str, Any]) -> str:
+        """The tool's checks and the text the human confirms (see app/tools/previews.py); the handler's own
+        ToolError when the action would be refused."""
         hotel = self.hotel_of(args)
+        if tool.preview is not None:
+            return await tool.preview({**args, "hotel_id": hotel})
         reservation_id = args.get("reservation_id")
-        guest = stay = balance = None
-        if reservation_id:
-            try:
-                from app.opera.reservations import ReservationsAPI
-
-                record = await ReservationsAPI(self.services.http).get(hotel, str(reservation_id))
-                guest = record.guest_name
-                stay = f"{record.arrival:%a %d %b %Y} to {record.departure:%a %d %b %Y}"
-                if record.balance is not None:
-                    balance = f"{record.balance.amount:.2f} {record.balance.currency or ''}".strip()
-                reservation_id = record.confirmation_number or reservation_id
-            except (OperaError, ImportError):
-                pass  # the prompt then names the reservation id only; the action itself reports any problem
-        who = f"{guest}, " if guest else ""
-        when = f", {stay}" if stay else ""
         booking = f"reservation {reservation_id}" if reservation_id else "the reservation"
-        if tool == "cancel_reservation":
-            return f"Cancel {booking} ({who}hotel {hotel}{when})?"
-        if tool == "check_out":
-            method = args.get("payment_method")
-            owed = f", balance {balance}" if balance else ""
-            settle = f", settling with {method}" if method else ""
-            return f"Check out {who.rstrip(', ') or 'the guest'} ({booking}, hotel {hotel}{when}{owed}){settle}?"
-        if tool == "post_payment":
-            amount = args.get("amount")
-            currency = args.get("currency") or ""
-            method = args.get("payment_method") or "?"
-            return (f"Post a payment of {amount} {currency}".rstrip() + f" by {method} to {booking} "
-                    f"({who}hotel {hotel}{when}, folio window {args.get('window', 1)})?")
-        return f"Go ahead with {tool} on {booking} at hotel {hotel}?"
+        return f"Go ahead with {tool.name} on {booking} at hotel {hotel}?"
+
+    def preview_refused(self, tool: ToolDef, args: Mapping[str, Any], exc: ToolError) -> ToolError:
+        """A refusal the preview found, before anyone was asked: counted and audited like the handler's would be."""
+        marker = _call_marker.get()
+        if marker is not None:
+            marker.entered = True  # audited here, not again as an argument refusal
+        principal = self.layer.caller()
+        self.layer.metrics.refused_calls.labels("precondition").inc()
+        self.layer.audit.record(
+            event="tool_call", outcome="refused", reason="precondition", detail=str(exc)[:300], tool=tool.name,
+            hotel_id=self.hotel_of(args), caller=principal.audit_view() if principal else None,
+            ids=touched_ids(args),
+        )
+        return exc
 
     # --- the wrapper ----------------------------------------------------------------------------------------------
     def wrap(self, tool: ToolDef) -> ToolDef:
@@ -234,13 +228,19 @@ class ToolGuard:
                                             annotation=ConfirmFlag))
             annotations[CONFIRM_PARAM] = ConfirmFlag
         if confirmed:
-            description += CONFIRM_DESCRIPTION
+            description += CONFIRM_DESCRIPTION + (DRY_RUN_DESCRIPTION if "dry_run" in names else "")
             arg_names = [p.name for p in params if p.name != ctx_name]
 
             async def precheck(args: Mapping[str, Any]) -> None:
                 self.precheck(tool, args)
 
-            parameter, annotation = confirmation_parameter(tool.name, arg_names, precheck, self.summary)
+            async def preview(args: Mapping[str, Any]) -> str:
+                return await self.preview(tool, args)
+
+            def on_refusal(args: Mapping[str, Any], exc: ToolError) -> ToolError:
+                return self.preview_refused(tool, args, exc)
+
+            parameter, annotation = confirmation_parameter(tool.name, arg_names, precheck, preview, on_refusal)
             params.append(parameter)
             annotations[CONFIRMATION_PARAM] = annotation
         annotations["return"] = hints.get("return", signature.return_annotation)
@@ -253,6 +253,7 @@ class ToolGuard:
                 kwargs.pop(CONTEXT_PARAM, None)
             confirm = bool(kwargs.pop(CONFIRM_PARAM, False)) if adds_confirm else bool(kwargs.get(CONFIRM_PARAM))
             outcome = kwargs.pop(CONFIRMATION_PARAM, None) if confirmed else None
+            deferred = deferred_refusal(outcome)
             args = {k: v for k, v in kwargs.items() if k != ctx_name}
             marker = _call_marker.get()
             if marker is not None:
@@ -295,11 +296,17 @@ class ToolGuard:
                         return _rebuild(return_type, claim.result)
                 write = WriteInFlight(guard, tool, call, args, key, fp, return_type)
                 if exactly_once is not None and key is not None and (
-                        isinstance(claim, Reconcile) or (isinstance(claim, Fresh) and exactly_once.check_first)):
+                        isinstance(claim, Reconcile) or deferred is not None
+                        or (isinstance(claim, Fresh) and exactly_once.check_first)):
                     since = claim.since if isinstance(claim, Reconcile) else None
                     found = await write.reconcile(exactly_once, {**args, "hotel_id": hotel}, since=since)
                     if found is not None:
                         return found
+                if deferred is not None:
+                    # The preview refused and no earlier call with this key did it: nothing is written.
+                    if key is not None:
+                        await guard.layer.idempotency.release(key)
+                    raise guard.preview_refused(tool, args, ToolError(deferred))
                 stamp = set_write_reference(write_reference(key) if key is not None else None)
                 try:
                     task = asyncio.ensure_future(write.run(original, kwargs))
@@ -554,9 +561,11 @@ class ArgumentRefusalAudit:
             return await call_next(ctx)
         marker = CallMarker()
         reset = _call_marker.set(marker)
+        memo = open_memo()  # the preview's reads, handed to the handler of the same call
         try:
             result = await call_next(ctx)
         finally:
+            close_memo(memo)
             _call_marker.reset(reset)
         if marker.entered or not is_error_result(result):
             return result
@@ -596,8 +605,26 @@ def _error_text(result: Any) -> str:
 
 
 def _is_business_write(request: httpx.Request) -> bool:
+    """A request that may change OPERA: not a read, not the token, not a verification (`verificationOnly: true`,
+    e.g. a cancellation's dry run or a confirmation preview, which OHIP answers without changing anything)."""
     operation = request.extensions.get("ohip_operation")
-    return request.method != "GET" and isinstance(operation, str) and operation != TOKEN_OPERATION
+    if request.method == "GET" or not isinstance(operation, str) or operation == TOKEN_OPERATION:
+        return False
+    return not _is_verification_only(request)
+
+
+def _is_verification_only(request: httpx.Request) -> bool:
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        return False  # a streamed body: not one of ours, count it as a write
+    if b'"verificationOnly"' not in content:
+        return False
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("verificationOnly") is True
 
 
 async def _note_request_id(request: httpx.Request) -> None:

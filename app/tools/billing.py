@@ -15,7 +15,9 @@ from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting, Post
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
+from app.opera.reservations import ReservationsAPI
 from app.telemetry.metrics import Metrics
+from app.tools.previews import amount_text, booking_of, guest_of, money_text, recall, remember, room_of
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 
@@ -140,6 +142,20 @@ async def card_for_payment(
     return card
 
 
+async def payment_label(lov: ListsOfValuesAPI, hotel_id: str, method: str, card: CardOnFile | None) -> str:
+    """A payment method as a person reads it: 'Visa ending 1111' for a card on file, 'Cash (CA)' otherwise; never
+    a card number (OPERA gives this server none)."""
+    try:
+        known = await lov.payment_methods(hotel_id)
+    except OperaError:
+        known = []
+    entry = next((m for m in known if m.code == method), None)
+    name = (entry.description or entry.name) if entry is not None else None
+    if card is not None and card.last_four:
+        return f"{name or method} ending {card.last_four}"
+    return f"{name} ({method})" if name else method
+
+
 async def pay(
     cashiering: CashieringAPI, metrics: Metrics, hotel_id: str, reservation_id: str, *, method: str, amount: float,
     currency: str | None, window: int, reference: str | None, card: CardOnFile | Literal["look up"] | None = "look up",
@@ -213,6 +229,7 @@ class PaymentResult(BaseModel):
 def build(services: ToolServices) -> list[ToolDef]:
     cashiering = CashieringAPI(services.http, cashier_id=services.settings.effective_cashier_id)
     lov = ListsOfValuesAPI(services.http)
+    reservations = ReservationsAPI(services.http)
     metrics = services.metrics
 
     async def get_folio(
@@ -311,6 +328,53 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="get_folio shows the new balance; check_out settles it at departure",
         )
 
+    def payment_args(payment_method: str, card_last_four: str | None,
+                     reference: str | None) -> tuple[str, str | None, str | None]:
+        """post_payment's argument rules (its preview and the payment): the method code, the last four digits,
+        the reference (with the card's last four noted in it)."""
+        code = payment_method_code(payment_method)
+        last_four = last_four_digits(card_last_four)
+        reference_text = refuse_card_numbers("reference", reference, 100)
+        if last_four:
+            card_note = f"card ending {last_four}"
+            reference_text = f"{reference_text}; {card_note}" if reference_text else card_note
+        return code, last_four, reference_text
+
+    async def payment_plan(hotel: str, reservation_id: str, code: str,
+                           last_four: str | None) -> tuple[CardOnFile | None, Folio]:
+        """post_payment's OPERA-side rules (its preview and the payment): a payment method the hotel has, for a
+        card a card on file of that method (matching card_last_four), and an open folio (the guest is checked
+        in); returns the card and the folio."""
+        key = ("post_payment", hotel, reservation_id, code, last_four)
+        planned: tuple[CardOnFile | None, Folio] | None = recall(key)
+        if planned is not None:
+            return planned
+        await check_payment_method(lov, hotel, code)
+        try:
+            card = await card_for_payment(cashiering, hotel, reservation_id, code, last_four)
+            folio = await cashiering.folio(hotel, reservation_id, postings=False)
+        except OperaError as exc:
+            raise tool_error_for(exc, "post_payment", reservation_id) from None
+        remember(key, (card, folio))
+        return card, folio
+
+    async def preview_payment(args: Mapping[str, Any]) -> str:
+        """Before the human is asked: every check of the payment, then what it will post, in words."""
+        hotel = services.hotel(args.get("hotel_id"))
+        reservation_id = str(args["reservation_id"])
+        code, last_four, _ = payment_args(str(args["payment_method"]), args.get("card_last_four"),
+                                          args.get("reference"))
+        card, folio = await payment_plan(hotel, reservation_id, code, last_four)
+        currency = args.get("currency") or folio.currency
+        label = await payment_label(lov, hotel, code, card)
+        try:
+            record = await reservations.get(hotel, reservation_id)
+            whose = f"{guest_of(record)} in {room_of(record)} ({booking_of(record, hotel)})"
+        except OperaError:
+            whose = f"reservation {reservation_id} ({hotel})"  # the folio was read: the payment itself can go on
+        return (f"Take a payment of {amount_text(float(args['amount']), currency)} by {label} for {whose}, folio "
+                f"window {args.get('window') or 1}; the folio balance is {money_text(folio.balance)}?")
+
     async def post_payment(
         reservation_id: ReservationId,
         payment_method: Annotated[
@@ -328,17 +392,11 @@ def build(services: ToolServices) -> list[ToolDef]:
         idempotency_key: IdempotencyKey = None,
     ) -> PaymentResult:
         hotel = services.hotel(hotel_id)
-        code = payment_method_code(payment_method)
-        last_four = last_four_digits(card_last_four)
-        reference_text = refuse_card_numbers("reference", reference, 100)
-        if last_four:
-            card_note = f"card ending {last_four}"
-            reference_text = f"{reference_text}; {card_note}" if reference_text else card_note
+        code, last_four, reference_text = payment_args(payment_method, card_last_four, reference)
         reference_text = stamped(reference_text)
-        await check_payment_method(lov, hotel, code)
+        card, folio = await payment_plan(hotel, reservation_id, code, last_four)
+        chosen_currency = currency or folio.currency
         try:
-            card = await card_for_payment(cashiering, hotel, reservation_id, code, last_four)
-            chosen_currency = currency or (await cashiering.folio(hotel, reservation_id, postings=False)).currency
             posted = await pay(
                 cashiering, metrics, hotel, reservation_id, method=code, amount=amount, currency=chosen_currency,
                 window=window, reference=reference_text, card=card,
@@ -518,7 +576,9 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "posted. Never give a card number. Use get_folio first for the balance. Without idempotency_key "
                 "each call posts again, so do not repeat it after a success. Next: check_out."
             ),
+            destructive=True,
             exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio", check_first=True),
+            preview=preview_payment,
         ),
     ]
 

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from app.opera.business_date import BusinessDateAPI
-from app.opera.cashiering import CashieringAPI, Folio, Posting
+from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeAPI, Room
 from app.opera.housekeeping import HousekeepingState
@@ -24,7 +24,16 @@ from app.opera.reservations import (
     ReservationsAPI,
     ReservationSummary,
 )
-from app.tools.billing import GuardedText, HotelId, check_payment_method, pay, payment_method_code
+from app.tools.billing import (
+    GuardedText,
+    HotelId,
+    card_for_payment,
+    check_payment_method,
+    pay,
+    payment_label,
+    payment_method_code,
+)
+from app.tools.previews import booking_of, day_text, guest_of, money_text, recall, remember, room_of
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 ReservationId = Annotated[
@@ -448,7 +457,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             status=done.status or "InHouse", departure=reservation.departure, warnings=warnings + done.warnings,
         )
 
-    async def settle(hotel: str, reservation_id: str, folio: Folio, method: str) -> list[Posting]:
+    async def settle(hotel: str, reservation_id: str, folio: Folio, method: str,
+                     card: CardOnFile | None) -> list[Posting]:
         """Pay every window's open balance with `method`; the postings made so far go back with any failure."""
         paid: list[Posting] = []
         for window in folio.windows:
@@ -458,7 +468,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 posted = await pay(
                     cashiering, metrics, hotel, reservation_id, method=method, amount=window.balance.amount,
                     currency=window.balance.currency or folio.currency, window=window.window,
-                    reference="Settlement at check-out",
+                    reference="Settlement at check-out", card=card,
                 )
             except OperaError as exc:
                 already = sum(p.amount.amount for p in paid if p.amount)
@@ -469,6 +479,90 @@ def build(services: ToolServices) -> list[ToolDef]:
                 ) from None
             paid.extend(posted.postings)
         return paid
+
+    @dataclass(frozen=True)
+    class CheckOutPlan:
+        """What a check-out is decided from: the record, the business date, the folio, how it is settled."""
+
+        reservation: Reservation
+        today: Date
+        folio: Folio
+        method: str | None
+        card: CardOnFile | None
+
+    async def check_out_plan(hotel: str, reservation_id: str, method: str | None,
+                             early_departure: bool) -> CheckOutPlan:
+        """Every check a check-out makes before it changes anything (its preview and the check-out itself): the
+        guest is in house and due out (or leaving early with early_departure=true), the folio is not in credit,
+        and an open balance has a payment method the hotel has and, for a card, a card on file."""
+        key = ("check_out", hotel, reservation_id, method, early_departure)
+        planned: CheckOutPlan | None = recall(key)
+        if planned is not None:
+            return planned
+        reservation = await load_reservation(hotel, reservation_id, "check_out")
+        if reservation.status and reservation.status not in CHECK_OUT_READY:
+            raise ToolError(
+                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}; only "
+                "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
+            )
+        today = await business_today(hotel, "check_out", fresh=True)
+        if reservation.departure is not None and reservation.departure > today and not early_departure:
+            raise ToolError(
+                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) departs "
+                f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
+                "nothing was changed. Next step: if the guest is leaving early, call check_out again with "
+                f"early_departure=true (the stay is shortened to {today.isoformat()}, then checked out)"
+            )
+        try:
+            folio = await cashiering.folio(hotel, reservation_id, postings=False)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"check_out: reading the folio of {reservation_id}", next_step="retry") from None
+        balance = folio.balance
+        if round(balance.amount, 2) < 0:
+            raise ToolError(
+                f"the folio of reservation {reservation_id} is in credit by "
+                f"{_money_text(Money(amount=-balance.amount, currency=balance.currency))}; "
+                "the guest is owed a refund, which this server does not post. Next step: refund it at the desk in "
+                "OPERA, then call check_out again"
+            )
+        card: CardOnFile | None = None
+        if round(balance.amount, 2) > 0:
+            if method is None:
+                raise ToolError(
+                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) still owes "
+                    f"{_money_text(balance)}; nothing was changed. Next step: post_payment of {_money_text(balance)}, "
+                    "or call check_out with payment_method (e.g. CA or VA) to settle it and check out in one go"
+                )
+            await check_payment_method(lov, hotel, method)
+            try:
+                card = await card_for_payment(cashiering, hotel, reservation_id, method)
+            except OperaError as exc:
+                raise tool_error(
+                    exc, what=f"check_out: reading the cards on file of reservation {reservation_id}",
+                    next_step="retry",
+                ) from None
+        planned = CheckOutPlan(reservation=reservation, today=today, folio=folio, method=method, card=card)
+        remember(key, planned)
+        return planned
+
+    async def preview_check_out(args: Mapping[str, Any]) -> str:
+        """Before the human is asked: every check of the check-out, then what it will do, in words."""
+        hotel = services.hotel(args.get("hotel_id"))
+        given = args.get("payment_method")
+        method = payment_method_code(str(given)) if given and str(given).strip() else None
+        plan = await check_out_plan(hotel, str(args["reservation_id"]), method, bool(args.get("early_departure")))
+        record, balance = plan.reservation, plan.folio.balance
+        early = ""
+        if record.departure is not None and record.departure > plan.today:
+            early = (f"; leaving early: the departure moves from {day_text(record.departure)} to "
+                     f"{day_text(plan.today)}")
+        if round(balance.amount, 2) > 0 and plan.method is not None:
+            label = await payment_label(lov, hotel, plan.method, plan.card)
+            owed = f"; balance {money_text(balance)}, settled by {label}"
+        else:
+            owed = f"; balance {money_text(balance)}, nothing to pay"
+        room = f"room {plan.folio.room_id}" if not record.room_id and plan.folio.room_id else room_of(record)
+        return f"Check out {guest_of(record)} from {room} ({booking_of(record, hotel)}){early}{owed}?"
 
     async def check_out(
         reservation_id: ReservationId,
@@ -492,23 +586,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             if ctx is not None:
                 await ctx.report_progress(step, 4, message)
 
-        reservation = await load_reservation(hotel, reservation_id, "check_out")
-        if reservation.status and reservation.status not in CHECK_OUT_READY:
-            raise ToolError(
-                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}; only "
-                "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
-            )
+        plan = await check_out_plan(hotel, reservation_id, method, early_departure)
+        reservation, today, folio, balance = plan.reservation, plan.today, plan.folio, plan.folio.balance
         changed_from: Date | None = None
-        today = await business_today(hotel, "check_out", fresh=True)
         if reservation.departure is not None and reservation.departure > today:
             # OPERA checks out a guest due out; for one leaving early its workflow first moves the departure.
-            if not early_departure:
-                raise ToolError(
-                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) departs "
-                    f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
-                    "nothing was changed. Next step: if the guest is leaving early, call check_out again with "
-                    f"early_departure=true (the stay is shortened to {today.isoformat()}, then checked out)"
-                )
             try:
                 await reservations.modify(hotel, reservation, ReservationChanges(departure=today))
             except OperaError as exc:
@@ -517,29 +599,10 @@ def build(services: ToolServices) -> list[ToolDef]:
                     next_step="get_reservation to see the departure, then call check_out again",
                 ) from None
             changed_from = reservation.departure
-        try:
-            folio = await cashiering.folio(hotel, reservation_id, postings=False)
-        except OperaError as exc:
-            raise tool_error(exc, what=f"check_out: reading the folio of {reservation_id}", next_step="retry") from None
         await progress(1, "folio read")
-        balance = folio.balance
-        if round(balance.amount, 2) < 0:
-            raise ToolError(
-                f"the folio of reservation {reservation_id} is in credit by "
-                f"{_money_text(Money(amount=-balance.amount, currency=balance.currency))}; "
-                "the guest is owed a refund, which this server does not post. Next step: refund it at the desk in "
-                "OPERA, then call check_out again"
-            )
         paid: list[Posting] = []
-        if round(balance.amount, 2) > 0:
-            if method is None:
-                raise ToolError(
-                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) still owes "
-                    f"{_money_text(balance)}; nothing was changed. Next step: post_payment of {_money_text(balance)}, "
-                    "or call check_out with payment_method (e.g. CA or VA) to settle it and check out in one go"
-                )
-            await check_payment_method(lov, hotel, method)
-            paid = await settle(hotel, reservation_id, folio, method)
+        if round(balance.amount, 2) > 0 and plan.method is not None:
+            paid = await settle(hotel, reservation_id, folio, plan.method, plan.card)
         await progress(2, "balance settled")
         settled_note = "; the payment posted by this call stands, do not pay again" if paid else ""
         try:
@@ -654,5 +717,6 @@ def build(services: ToolServices) -> list[ToolDef]:
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_check_out, found_by="the reservation's CheckedOut status"),
+            preview=preview_check_out,
         ),
     ]

@@ -57,6 +57,10 @@ _write_reference: ContextVar[str | None] = ContextVar("opera_write_reference", d
 #: shows the write happened, else None (then it is safe to perform).
 Reconciler = Callable[[Mapping[str, Any], str], Awaitable[Any]]
 
+#: (validated arguments with hotel_id filled in) -> the one-line text a human confirms; raises the handler's own
+#: ToolError when the action would be refused (see app/tools/previews.py). Runs before anyone is asked.
+Preview = Callable[[Mapping[str, Any]], Awaitable[str]]
+
 
 def set_write_reference(reference: str | None) -> Token[str | None]:
     return _write_reference.set(reference)
@@ -124,6 +128,8 @@ class ToolDef:
     destructive: bool = False
     idempotent: bool = False
     exactly_once: ExactlyOnce | None = None
+    #: For a tool that needs confirmation: the checks and the confirmation text, run before the human is asked.
+    preview: Preview | None = None
 
     @property
     def annotations(self) -> ToolAnnotations:

@@ -24,6 +24,7 @@ from app.opera.reservations import (
     ReservationsAPI,
     ReservationSummary,
 )
+from app.tools.previews import booking_of, guest_of, money_text, recall, remember, room_of
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
 #: all_pages stops here, so one call cannot walk a whole property's history.
@@ -406,18 +407,12 @@ def build(services: ToolServices) -> list[ToolDef]:
 
     # -- cancel_reservation -----------------------------------------------------------------------------------
 
-    async def cancel_reservation(
-        reservation_id: ReservationId,
-        reason_code: Annotated[Code | None, Field(description="cancellation reason code from the hotel's "
-                                                              "CancellationReasons list; default: the first one")]
-        = None,
-        reason_text: Annotated[str | None, Field(description="free-text reason", max_length=2000)] = None,
-        dry_run: Annotated[bool, Field(description="true: only report what would happen, cancel nothing")]
-        = False,
-        hotel_id: HotelId = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> CancellationReport:
-        hotel = services.hotel(hotel_id)
+    async def cancel_plan(hotel: str, reservation_id: str, reason_code: str | None) -> tuple[Reservation, str]:
+        """The checks every cancellation (its preview, its dry run, the cancellation itself) makes: the record as
+        OPERA holds it now, not already cancelled, and a configured reason; returns it and the reason code."""
+        planned: tuple[Reservation, str] | None = recall(("cancel_reservation", hotel, reservation_id, reason_code))
+        if planned is not None:
+            return planned
         current = await read_reservation(hotel, reservation_id, "cancel_reservation", fresh=True)
         if current.status == "Cancelled":
             raise ToolError(
@@ -442,14 +437,46 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"cancellation reason {reason_code} is not configured in {hotel}; use one of "
                 f"{', '.join(r.code for r in reasons)}"
             )
+        return current, reason_code
+
+    async def send_cancel(hotel: str, current: Reservation, reason_code: str, reason_text: str | None, *,
+                          verification_only: bool) -> CancellationResult:
+        """postCancelReservation (verification_only: OHIP's own check, nothing changes), in one wording."""
         try:
-            result = await reservations.cancel(
-                hotel, reservation_id, reason_code=reason_code, reason_text=reason_text, verification_only=dry_run
+            return await reservations.cancel(
+                hotel, current.reservation_id, reason_code=reason_code, reason_text=reason_text,
+                verification_only=verification_only,
             )
         except OperaError as exc:
-            raise tool_error(exc, what=f"cancel_reservation {reservation_id} in {hotel} ({current.status})",
+            raise tool_error(exc, what=f"cancel_reservation {current.reservation_id} in {hotel} ({current.status})",
                              next_step="only reservations not yet checked in can be cancelled; check the status "
                                        "with get_reservation") from None
+
+    async def preview_cancel(args: Mapping[str, Any]) -> str:
+        """Before the human is asked: the cancellation's checks, then OHIP's verificationOnly cancellation."""
+        hotel = services.hotel(args.get("hotel_id"))
+        reservation_id, code = str(args["reservation_id"]), args.get("reason_code")
+        current, reason = await cancel_plan(hotel, reservation_id, code)
+        await send_cancel(hotel, current, reason, args.get("reason_text"), verification_only=True)
+        remember(("cancel_reservation", hotel, reservation_id, code), (current, reason))
+        total = f", stay total {money_text(current.total)}" if current.total else ""
+        return (f"Cancel the stay of {guest_of(current)} in {room_of(current)} ({booking_of(current, hotel)}"
+                f"{total}) with reason {reason}?")
+
+    async def cancel_reservation(
+        reservation_id: ReservationId,
+        reason_code: Annotated[Code | None, Field(description="cancellation reason code from the hotel's "
+                                                              "CancellationReasons list; default: the first one")]
+        = None,
+        reason_text: Annotated[str | None, Field(description="free-text reason", max_length=2000)] = None,
+        dry_run: Annotated[bool, Field(description="true: only report what would happen, cancel nothing")]
+        = False,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CancellationReport:
+        hotel = services.hotel(hotel_id)
+        current, reason_code = await cancel_plan(hotel, reservation_id, reason_code)
+        result = await send_cancel(hotel, current, reason_code, reason_text, verification_only=dry_run)
         who = f"{current.guest_name or 'guest'}, {current.arrival.isoformat()} to {current.departure.isoformat()}"
         if dry_run:
             message = (f"dry run: reservation {reservation_id} ({who}) can be cancelled with reason {reason_code}; "
@@ -553,6 +580,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_cancellation, found_by="the reservation's Cancelled status"),
+            preview=preview_cancel,
         ),
         ToolDef(
             name="reinstate_reservation", toolset="reservations", access="write", fn=reinstate_reservation,
