@@ -36,6 +36,7 @@ from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
 from app.resources import register_resources
 from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavailability
+from app.security.arguments import ArgumentGate
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import SecurityMiddleware
@@ -280,12 +281,15 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     disabled = {t.name: f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
                 for t in tools if (why := switched_off(t, settings)) is not None}
     services.extras["tool_names"] = [t.name for t in offered]
+    # Card numbers and schema-invalid arguments are refused before the SDK coerces anything (app/security/arguments.py).
+    gate = ArgumentGate(security)
     mcp = MCPServer(name="opera-cloud-mcp", title="OPERA Cloud front desk", version=__version__,
                     instructions=INSTRUCTIONS, log_level=settings.log_level,
                     request_state_security=request_state_security(settings),
                     middleware=[ToolCallObserver(metrics, {t.name for t in offered}), DisabledToolGuard(disabled),
-                                *security.mcp_middleware()])
+                                gate, *security.mcp_middleware()])
     register_tools(mcp, tools, settings)
+    gate.load(mcp)
     register_health_resources(mcp, reporter)
     hotel_hint = UnknownHotelHint(security.caller, configured_hotels(settings, SANDBOX_HOTELS if settings.sandbox_mode
                                                                      else ()))

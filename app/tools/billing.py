@@ -285,8 +285,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         ],
         amount: Annotated[float, Field(gt=0, le=100_000, description="price per unit, in the folio's currency")],
         quantity: Annotated[int, Field(ge=1, le=999, description="number of units")] = 1,
-        remark: Annotated[GuardedText | None, Field(description="shown on the folio line, e.g. 'Room service'")] = None,
-        reference: Annotated[GuardedText | None, Field(description="your reference, e.g. a check number")] = None,
+        remark: Annotated[GuardedText | None, Field(max_length=200,
+                                                    description="shown on the folio line, e.g. 'Room service'")] = None,
+        reference: Annotated[GuardedText | None, Field(max_length=100,
+                                                       description="your reference, e.g. a check number")] = None,
         window: FolioWindowNo = 1,
         currency: Currency = None,
         hotel_id: HotelId = None,
@@ -378,14 +380,17 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def post_payment(
         reservation_id: ReservationId,
         payment_method: Annotated[
-            GuardedText, Field(description="payment method code, e.g. CA (cash), VA, MC, AX; never a card number")
+            str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z][A-Za-z0-9]{0,19}$",
+                               description="payment method code, e.g. CA (cash), VA, MC, AX; never a card number")
         ],
         amount: Annotated[float, Field(gt=0, le=1_000_000, description="amount paid, in the folio's currency")],
         card_last_four: Annotated[
-            GuardedText | None,
-            Field(description="for card payments: the last 4 digits of the card on file, to check it is the one"),
+            str | None,
+            Field(pattern=r"^[0-9]{4}$",
+                  description="for card payments: the last 4 digits of the card on file, to check it is the one"),
         ] = None,
-        reference: Annotated[GuardedText | None, Field(description="your reference, e.g. a receipt number")] = None,
+        reference: Annotated[GuardedText | None, Field(max_length=100,
+                                                       description="your reference, e.g. a receipt number")] = None,
         window: FolioWindowNo = 1,
         currency: Currency = None,
         hotel_id: HotelId = None,
@@ -419,7 +424,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         transaction_no: Annotated[
             int, Field(ge=1, description="transaction_no of the charge to correct (get_folio with detail=true)")
         ],
-        reason: Annotated[GuardedText, Field(description="why it is corrected, e.g. 'minibar item not consumed'")],
+        reason: Annotated[GuardedText, Field(min_length=3, max_length=200,
+                                             description="why it is corrected, e.g. 'minibar item not consumed'")],
         amount: Annotated[
             float | None,
             Field(gt=0, le=100_000, description="how much to take off (positive); leave out to void the whole charge"),

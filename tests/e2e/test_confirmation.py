@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.types import ElicitResult
@@ -46,6 +47,12 @@ async def desk(server: ServerThread, mode: Mode, human: Human) -> AsyncIterator[
 
 def requests_of(server: ServerThread, operation: str, since: int = 0) -> list[Any]:
     return [e for e in server.app.state.sandbox.requests[since:] if e.operation_id == operation]
+
+
+def guest_name(server: ServerThread, reservation: Any) -> str:
+    """The guest's name as the sandbox holds it (given name, then surname)."""
+    profile = server.app.state.sandbox.enterprise.profiles[reservation.profile_id]
+    return f"{profile.given_name} {profile.surname}"
 
 
 def mark(server: ServerThread) -> int:
@@ -151,7 +158,7 @@ async def test_the_check_out_prompt_names_guest_stay_room_amount_and_card_never_
     owed = guest.balance
     human = Human()
     async with desk(server, "auto", human) as client:
-        name = (await call_ok(client, "get_reservation", {"reservation_id": guest.reservation_id}))["guest_name"]
+        name = guest_name(server, guest)
         done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "VA"})
     [prompt] = human.asked
     assert prompt.startswith(f"Check out {name} from room {guest.room_id} (reservation {guest.reservation_id}")
@@ -169,7 +176,7 @@ async def test_the_payment_prompt_gives_the_folio_currency_when_the_call_names_n
     human = Human(answer="decline")
     since = mark(server)
     async with desk(server, "auto", human) as client:
-        name = (await call_ok(client, "get_reservation", {"reservation_id": guest.reservation_id}))["guest_name"]
+        name = guest_name(server, guest)
         error = await call_error(client, "post_payment", {"reservation_id": guest.reservation_id,
                                                           "payment_method": "CA", "amount": 12.5})
     [prompt] = human.asked
@@ -188,7 +195,7 @@ async def test_the_cancel_prompt_names_the_guest_stay_and_reason(
     human = Human()
     since = mark(server)
     async with desk(server, "auto", human) as client:
-        name = (await call_ok(client, "get_reservation", {"reservation_id": future.reservation_id}))["guest_name"]
+        name = guest_name(server, future)
         done = await call_ok(client, "cancel_reservation", {"reservation_id": future.reservation_id})
     [prompt] = human.asked
     assert prompt.startswith(f"Cancel the stay of {name}") and "SAND01" in prompt
@@ -207,7 +214,7 @@ async def test_the_legacy_refusal_gives_the_summary_and_asks_for_confirm_true(
     human = Human()
     since = mark(server)
     async with desk(server, "legacy", human) as client:
-        name = (await call_ok(client, "get_reservation", {"reservation_id": guest.reservation_id}))["guest_name"]
+        name = guest_name(server, guest)
         refused = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
                                                          "payment_method": "CA"})
         assert guest.status == "InHouse" and requests_of(server, "postBillingPayment", since) == []
@@ -221,3 +228,53 @@ async def test_the_legacy_refusal_gives_the_summary_and_asks_for_confirm_true(
     # The confirmed call read the folio once: the preview's read was handed to the handler.
     folio_reads = [e for e in server.app.state.sandbox.requests[since:] if e.operation_id == "getFolio"]
     assert len(folio_reads) == 2  # one per call: the refused one and the confirmed one
+
+
+async def test_a_repeat_with_the_same_idempotency_key_returns_the_first_check_out(
+        server: ServerThread, hotel: Any, taken: set[str]) -> None:
+    guest = due_out_owing(hotel, taken)
+    key = f"checkout-{guest.reservation_id}-once"
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "confirm": True, "idempotency_key": key}
+    since = mark(server)
+    async with desk(server, "legacy", Human()) as client:
+        first = await call_ok(client, "check_out", args)
+        # The preview of the repeat finds the guest checked out; the key's first result is the answer, not that.
+        again = await call_ok(client, "check_out", args)
+    assert again == first and guest.status == "CheckedOut"
+    assert len(requests_of(server, "postCheckOut", since)) == 1
+    assert len(requests_of(server, "postBillingPayment", since)) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_refused_call_with_an_idempotency_key_gives_the_reason_and_leaves_the_key_free(
+        server: ServerThread, hotel: Any, taken: set[str], mode: Mode) -> None:
+    guest = due_out_owing(hotel, taken)
+    owed = guest.balance
+    key = f"checkout-{guest.reservation_id}-{mode}"
+    human = Human()
+    async with desk(server, mode, human) as client:
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "idempotency_key": key})
+        assert human.asked == [] and f"still owes {owed:.2f} USD" in error and guest.status == "InHouse"
+        # Nothing was done under the key, so the corrected call may use it (not "first used with other arguments").
+        done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
+                                                   "idempotency_key": key, "confirm": True})
+    assert done["status"] == "CheckedOut" and guest.balance == 0
+    assert len(human.asked) == (1 if mode == "auto" else 0)
+
+
+async def test_a_lost_dry_run_answer_is_no_write_of_unknown_outcome(
+        server: ServerThread, hotel: Any, taken: set[str]) -> None:
+    future = next(r for r in hotel.reservations.values()
+                  if r.status == "Reserved" and r.arrival > hotel.business_date and r.reservation_id not in taken)
+    taken.add(future.reservation_id)
+    args = {"reservation_id": future.reservation_id, "dry_run": True, "idempotency_key": f"dry-{future.reservation_id}"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        fault = await http.post(f"{server.url}/sandbox/_sandbox/faults",
+                                json={"operation": "postCancelReservation", "mode": "drop", "times": 1})
+        assert fault.status_code in (200, 201), fault.text
+    async with desk(server, "legacy", Human()) as client:
+        await call_error(client, "cancel_reservation", args)
+        # A verification changes nothing in OPERA: the key is free again, not held as "outcome unknown, wait".
+        report = await call_ok(client, "cancel_reservation", args)
+    assert report["dry_run"] is True and future.status == "Reserved"
