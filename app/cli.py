@@ -116,9 +116,12 @@ def serve(settings: Settings) -> int:
     mode = "SANDBOX (embedded OHIP emulator, no credentials set)" if settings.sandbox_mode else "OHIP"
     print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n{client_snippet(settings)}",
           file=sys.stderr, flush=True)
+    # No access log: a request line can hold a credential sent in a URL (refused with 400, but the log line would be
+    # written first), and inbound requests are already counted in opera_http_requests_total. proxy_headers off:
+    # OPERA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (app/security/middleware.py).
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
                             timeout_graceful_shutdown=int(settings.drain_timeout) or None,
-                            proxy_headers=False, server_header=False)
+                            proxy_headers=False, server_header=False, access_log=False)
     server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
     # sse-starlette ends every SSE response as soon as uvicorn is asked to exit; MCP tool calls answer over SSE,
     # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.

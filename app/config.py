@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "OPERA_"
@@ -140,8 +140,23 @@ class Settings(BaseSettings):
         default=2.0, ge=0, le=120,
         description="after SIGTERM, keep accepting (with /ready 503) this long before closing the listener",
     )
-    allowed_hosts: CsvList = Field(default_factory=list)
-    allowed_origins: CsvList = Field(default_factory=list)
+    allowed_hosts: CsvList = Field(default_factory=list, description="host, host:port or host:*; loopback added")
+    allowed_origins: CsvList = Field(default_factory=list, description="scheme://host[:port|:*]; loopback added")
+    probe_hosts: CsvList = Field(
+        default_factory=list,
+        description="extra Host values (or networks such as 10.0.0.0/8) admitted on /health /ready /live /metrics only",
+    )
+    trusted_proxies: CsvList = Field(
+        default_factory=list, description="addresses or networks of proxies whose forwarding header is believed",
+    )
+    trusted_proxy_header: str = Field(
+        default="X-Forwarded-For",
+        description="the header a trusted proxy names the client in (X-Forwarded-For, X-Real-IP or Forwarded)",
+    )
+    auth_failures_per_minute: int = Field(
+        default=20, ge=1, le=100_000,
+        description="failed authentications per source address (and per API key prefix) before 429",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     # --- tools -----------------------------------------------------------------------------------------------
@@ -182,10 +197,47 @@ class Settings(BaseSettings):
     sandbox_request_log_max: int | None = Field(default=2000, ge=1)
 
     @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", "business_events_hotels",
-                     mode="before")
+                     "probe_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("allowed_hosts", "probe_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        from app.security.middleware import parse_host_entry
+
+        for entry in value:
+            parse_host_entry(entry, networks=info.field_name == "probe_hosts")  # ValueError: one line
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        from app.security.middleware import parse_origin_entry
+
+        for entry in value:
+            parse_origin_entry(entry)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network such as 10.0.0.7 or 10.0.0.0/8 "
+                                 "(names are not accepted: a forwarding header is only believed from known "
+                                 "addresses)") from None
+        return value
+
+    @field_validator("trusted_proxy_header")
+    @classmethod
+    def _proxy_header(cls, value: str) -> str:
+        if not value or len(value) > 64 or not all(c.isascii() and (c.isalnum() or c == "-") for c in value):
+            raise ValueError("must be a header name such as X-Forwarded-For, X-Real-IP or Forwarded")
+        return value
 
     @field_validator("toolsets")
     @classmethod

@@ -52,11 +52,13 @@ class HealthReporter:
         """Process-only: if this answers, the event loop runs. Never calls OHIP."""
         return {"status": "alive", "uptime_s": round(time.monotonic() - self.lifecycle.monotonic_start, 1)}
 
-    def ready(self) -> tuple[bool, dict[str, Any]]:
-        """Ready = started, not draining, a token obtained (cached state), breaker not open. No OHIP call."""
-        return self._readiness(self._components())
+    def ready(self, details: bool = True) -> tuple[bool, dict[str, Any]]:
+        """Ready = started, not draining, a token obtained (cached state), breaker not open. No OHIP call.
+        Without `details` the reasons leave out the last errors (a caller from elsewhere sees only what is wrong)."""
+        return self._readiness(self._components(), details)
 
-    def _readiness(self, components: dict[str, dict[str, Any]]) -> tuple[bool, dict[str, Any]]:
+    def _readiness(self, components: dict[str, dict[str, Any]],
+                   details: bool = True) -> tuple[bool, dict[str, Any]]:
         reasons: list[str] = []
         if not self.lifecycle.started:
             reasons.append("starting")
@@ -64,20 +66,23 @@ class HealthReporter:
             reasons.append("draining: shutting down, finishing in-flight calls")
         auth = components.get("auth", {})
         if auth.get("status") != "ok":
-            reasons.append(f"no OHIP token yet{': ' + str(auth['last_error']) if auth.get('last_error') else ''}")
+            error = f": {auth['last_error']}" if details and auth.get("last_error") else ""
+            reasons.append(f"no OHIP token yet{error}")
         if components.get("breaker", {}).get("status") == "down":
             reasons.append("circuit breaker open: OHIP failing")
         shared = components.get("shared_state")
         if shared is not None and shared.get("status") != "ok":
             reasons.append("shared state store (Redis) unreachable: writes are refused"
-                           + (f" ({shared['last_error']})" if shared.get("last_error") else ""))
+                           + (f" ({shared['last_error']})" if details and shared.get("last_error") else ""))
         ok = not reasons
         return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
 
-    def health(self) -> dict[str, Any]:
+    def health(self, details: bool = True) -> dict[str, Any]:
+        """The detailed report; without `details` (a caller that is neither on this machine nor authenticated)
+        only the statuses: no OHIP base URL, no last errors, nothing that helps an attacker aim."""
         # One reading of the OHIP client's state, so the components and the readiness shown agree.
         components = self._components()
-        ok, readiness = self._readiness(components)
+        ok, readiness = self._readiness(components, details)
         statuses = {c.get("status") for c in components.values()}
         if "down" in statuses or self.lifecycle.draining:
             overall = "down" if not ok else "degraded"
@@ -95,4 +100,9 @@ class HealthReporter:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.lifecycle.started_at)),
             "ready": readiness,
             "components": components,
+        } if details else {
+            "status": overall,
+            "ready": readiness,
+            "components": {name: {"status": c.get("status")} for name, c in components.items()},
+            "details": "only for callers on this machine or with a valid key or token",
         }

@@ -39,7 +39,7 @@ from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavail
 from app.security.arguments import ArgumentGate
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
-from app.security.middleware import SecurityMiddleware
+from app.security.middleware import HEALTH_DETAILS, SecurityMiddleware
 from app.security.tool_guard import is_error_result
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
@@ -197,9 +197,12 @@ class PostOnly:
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """The SDK's own Host/Origin check is off: SecurityMiddleware is the one gate, on every route, and matches
+    exactly (the SDK's `host:*` matches by prefix, so `localhost:1@attacker.example` would pass it, while it
+    refuses a bare `host` that ours admits). The SDK still checks the Content-Type of every POST."""
     hosts = [*settings.allowed_hosts, *LOOPBACK_HOSTS]
     origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+    return TransportSecuritySettings(enable_dns_rebinding_protection=False, allowed_hosts=hosts,
                                      allowed_origins=origins)
 
 
@@ -305,11 +308,11 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         return JSONResponse(reporter.live())
 
     async def ready(request: Request) -> Response:
-        ok, body = reporter.ready()
+        ok, body = reporter.ready(details=bool(request.scope.get(HEALTH_DETAILS)))
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def health(request: Request) -> Response:
-        return JSONResponse(reporter.health())
+        return JSONResponse(reporter.health(details=bool(request.scope.get(HEALTH_DETAILS))))
 
     async def metrics_endpoint(request: Request) -> Response:
         if settings.metrics_token is not None:

@@ -7,6 +7,7 @@ Starlette app; `aclose` in the lifespan's shutdown. `startup_refusal` is the CLI
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,17 @@ from app.security.api_keys import ApiKeyConfigError, ApiKeyRing
 from app.security.audit import AuditLog, AuditSink, FileAuditSink, LoggerAuditSink
 from app.security.authz import ToolListFilter, scope_map
 from app.security.idempotency import IdempotencyStore, MemoryIdempotencyStore
-from app.security.middleware import METADATA_PATH, AuthFailure
+from app.security.middleware import (
+    METADATA_PATH,
+    AuthFailure,
+    RefusalDigest,
+    TrustedProxies,
+    parse_host_entry,
+    parse_origin_entry,
+)
 from app.security.oauth import JWTVerifier, OAuthConfig, OAuthConfigError, TokenRejected
 from app.security.principal import ALL_SCOPES, Principal, anonymous, current_principal
-from app.security.ratelimit import InboundRateLimiter
+from app.security.ratelimit import AuthFailureThrottle, InboundRateLimiter
 from app.security.tool_guard import ArgumentRefusalAudit, ToolGuard
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
@@ -34,9 +42,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")  # `host:*` also admits the host without a port
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 REALM = "opera-cloud-mcp"
+#: Failed authentications are also counted per prefix of this many characters of the presented API key
+#: ("omcp_" and 7 random characters: a guesser cycling through sources still meets one limit).
+KEY_PREFIX_CHARS = 12
 
 
 def startup_refusal(settings: Settings) -> str | None:
@@ -76,10 +87,15 @@ class SecurityLayer:
         self.redactor = redactor or Redactor()
         self.mode = settings.mcp_auth
         self.max_body_bytes = settings.max_body_bytes
-        self.allowed_hosts = [*settings.allowed_hosts, *LOOPBACK_HOSTS]
+        hosts = [*settings.allowed_hosts, *LOOPBACK_HOSTS]
         if not settings.is_loopback_bind and settings.host not in ("0.0.0.0", "::"):
-            self.allowed_hosts += [settings.host, f"{settings.host}:*"]
-        self.allowed_origins = [*settings.allowed_origins, *LOOPBACK_ORIGINS]
+            hosts.append(f"[{settings.host}]:*" if ":" in settings.host else f"{settings.host}:*")
+        # Matched exactly (host and port; `*` only as a whole port), never by prefix (app/security/middleware.py).
+        self.allowed_hosts = [parse_host_entry(h) for h in hosts]
+        self.probe_hosts = [parse_host_entry(h, networks=True) for h in settings.probe_hosts]
+        self.allowed_origins = [parse_origin_entry(o) for o in [*settings.allowed_origins, *LOOPBACK_ORIGINS]]
+        self.proxies = TrustedProxies(settings.trusted_proxies, settings.trusted_proxy_header)
+        self.auth_throttle = AuthFailureThrottle(settings.auth_failures_per_minute)
         self.limiter = inbound_limiter or InboundRateLimiter(settings.inbound_requests_per_minute)
         self.idempotency: IdempotencyStore = idempotency or MemoryIdempotencyStore()
         #: Set by create_app: where the process is in its life (no write starts while draining).
@@ -88,6 +104,8 @@ class SecurityLayer:
         self.write_gate: Callable[[], str | None] = lambda: None
         sink = audit_sink or (FileAuditSink(settings.audit_log) if settings.audit_log else LoggerAuditSink())
         self.audit = AuditLog(sink, self.redactor)
+        #: Refused requests, audited one line per caller (or source) and reason per minute, with a count.
+        self.refusals = RefusalDigest(self.audit)
         self.keys: ApiKeyRing | None = None
         self.verifier: JWTVerifier | None = None
         self._own_client: httpx.AsyncClient | None = None
@@ -129,6 +147,7 @@ class SecurityLayer:
     async def aclose(self) -> None:
         if self._own_client is not None:
             await self._own_client.aclose()
+        self.refusals.close()
         self.audit.close()
 
     # --- authentication ------------------------------------------------------------------------------------------
@@ -138,6 +157,15 @@ class SecurityLayer:
         authorization = headers.get("authorization", "")
         scheme, _, value = authorization.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else ""
+
+    def failure_keys(self, headers: Headers, client_ip: str) -> list[str]:
+        """What failed authentications are counted against: the source address and, for API keys, the first
+        characters of the presented key (hashed; a JWT's first characters are its header, the same for all)."""
+        keys = [f"ip:{client_ip}"]
+        credential = self.credential_of(headers)
+        if self.mode == "api_key" and len(credential) >= KEY_PREFIX_CHARS:
+            keys.append("prefix:" + hashlib.sha256(credential[:KEY_PREFIX_CHARS].encode()).hexdigest()[:24])
+        return keys
 
     async def authenticate(self, headers: Headers, client_ip: str) -> Principal | None:
         if self.mode == "none":

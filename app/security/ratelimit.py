@@ -114,3 +114,40 @@ class SharedInboundRateLimiter(InboundRateLimiter):
                     log.warning("the fleet-wide inbound rate limit answers again")
                 return None if admitted else max(wait, 1e-3)
         return self._local().take(caller)
+
+
+class AuthFailureThrottle:
+    """Failed authentication, throttled per source address and per presented-key prefix.
+
+    Each failure takes one token from the bucket of its source (and of its key prefix); OPERA_AUTH_FAILURES_PER_MINUTE
+    tokens, refilled at that rate. While a bucket is empty, requests from that source (or with that prefix) are
+    answered 429 with Retry-After before any credential work, so a guesser gets about one verdict per refill
+    interval instead of hundreds a second. Process-local on purpose: a guesser spread over replicas still meets
+    the limit on each, and a shared store outage must not open or close the door for everyone.
+    """
+
+    def __init__(self, per_minute: float, max_keys: int = 50_000) -> None:
+        self._buckets = InboundRateLimiter(per_minute, max_callers=max_keys)
+
+    def _peek(self, key: str, now: float) -> float | None:
+        bucket = self._buckets._buckets.get(key)
+        if bucket is None:
+            return None
+        tokens = min(self._buckets.capacity, bucket.tokens + (now - bucket.updated) * self._buckets.rate)
+        return None if tokens >= 1.0 else (1.0 - tokens) / self._buckets.rate
+
+    def blocked(self, keys: list[str], now: float | None = None) -> float | None:
+        """The seconds to wait if any of `keys` has used up its failures, else None. Takes nothing."""
+        now = time.monotonic() if now is None else now
+        waits = [w for key in keys if (w := self._peek(key, now)) is not None]
+        return max(waits) if waits else None
+
+    def failed(self, keys: list[str], now: float | None = None) -> None:
+        """Count one failed authentication against each of `keys`."""
+        now = time.monotonic() if now is None else now
+        for key in keys:
+            self._buckets.take(key, now)
+
+    @staticmethod
+    def retry_after_header(wait_s: float) -> str:
+        return InboundRateLimiter.retry_after_header(wait_s)
