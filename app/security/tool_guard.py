@@ -54,6 +54,7 @@ from app.security.idempotency import (
 )
 from app.security.minimisation import scrub_card_numbers
 from app.security.principal import Principal
+from app.security.untrusted import mark_guest_text, unmark
 from app.tools.previews import close_memo, open_memo
 from app.tools.registry import (
     ExactlyOnce,
@@ -268,14 +269,14 @@ class ToolGuard:
                     raise guard.refuse(tool.name, principal, refused[0], refused[1], hotel_id=hotel,
                                        ids=touched_ids(args))
             guard._hook_ohip_client()
-            kwargs = scrub_card_numbers(kwargs)
+            kwargs = unmark(scrub_card_numbers(kwargs))
             args = {k: v for k, v in kwargs.items() if k != ctx_name}
             call = ToolCall(tool=tool.name, principal=principal, hotel_id=hotel)
             token = _current_call.set(call)
             try:
                 if not writes:
                     try:
-                        return scrub_card_numbers(await original(**kwargs))
+                        return mark_guest_text(scrub_card_numbers(await original(**kwargs)))
                     except BaseException as exc:
                         guard._audit_failure(tool, call, args, exc, False)
                         raise
@@ -429,7 +430,7 @@ class WriteInFlight:
 
     async def run(self, original: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         try:
-            result = scrub_card_numbers(await original(**kwargs))
+            result = mark_guest_text(scrub_card_numbers(await original(**kwargs)))
         except BaseException as exc:
             await self._settle_failure(exc)
             raise
@@ -517,7 +518,7 @@ class WriteInFlight:
                 )
             metrics.idempotent_reconciliations.labels(self.tool.name, "not_found").inc()
             return None
-        result = scrub_card_numbers(found)
+        result = mark_guest_text(scrub_card_numbers(found))
         await self.store.complete(self.key, self.fp, _dump(result))
         metrics.idempotent_reconciliations.labels(self.tool.name, "found").inc()
         self.guard.layer.audit.record(
@@ -666,4 +667,3 @@ def _rebuild(return_type: Any, stored: dict[str, Any]) -> Any:
     if isinstance(return_type, type) and issubclass(return_type, BaseModel):
         return return_type.model_validate(stored)
     return stored.get("result", stored)
-

@@ -111,7 +111,7 @@ async def test_a_charge_and_a_payment_whose_answers_are_lost_are_posted_once(
                 if p.transaction_type == "Payment" and p.amount == 7.25]
     assert len(charges) == 1 and len(payments) == 1
     assert charged["total"]["amount"] == 12.5 and paid["amount"]["amount"] == 7.25
-    assert [p["reference"] for p in charged["postings"]] == [charges[0].reference]
+    assert [p["reference"] for p in charged["postings"]] == [f"⟦{charges[0].reference}⟧"]  # OPERA free text, marked
 
 
 async def test_a_key_used_without_a_lost_answer_is_replayed_without_calling_ohip(

@@ -125,7 +125,7 @@ async def test_a_write_built_on_a_read_keeps_what_the_desk_changed_meanwhile() -
     # the change was built from what OPERA held, not from the cached read: the clerk's work survives
     assert ours["reservation"]["departure"] == extended["new"] == record.departure.isoformat()
     assert {commented["new"], "Booked a taxi for 7 am"} <= {c.text for c in record.comments}
-    assert {commented["new"], "Booked a taxi for 7 am"} <= set(ours["reservation"]["comments"])
+    assert {f"⟦{commented['new']}⟧", "⟦Booked a taxi for 7 am⟧"} <= set(ours["reservation"]["comments"])
     assert after["departure"] == extended["new"]  # our own write dropped the cached read
 
 

@@ -81,7 +81,7 @@ async def test_a_charge_shows_on_the_folio(server: ServerThread, hotel: Any) -> 
     assert charged["total"] == {"amount": 19.0, "currency": "USD"}
     assert [p["transaction_code"] for p in charged["postings"]] == ["2010"]
     assert folio["balance"]["amount"] == pytest.approx(before + 19.0)
-    assert any(p["remark"] == "Two beers" for w in folio["windows"] for p in w["postings"])
+    assert any(p["remark"] == "⟦Two beers⟧" for w in folio["windows"] for p in w["postings"])
 
 
 async def test_charges_with_an_unknown_code_or_no_amount_are_refused(server: ServerThread, hotel: Any) -> None:

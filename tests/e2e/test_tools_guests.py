@@ -15,7 +15,7 @@ async def test_create_find_update_a_guest_and_book_for_them(app_url: str) -> Non
             "phone": "+44 20 7946 0000", "city": "London", "country": "gb",
         })
         profile_id = created["profile_id"]
-        assert created["guest"]["name"] == "Wendeline Harrowgate" and created["guest"]["country"] == "GB"
+        assert created["guest"]["name"] == "⟦Wendeline Harrowgate⟧" and created["guest"]["country"] == "GB"
         assert "create_reservation" in created["next_step"]
 
         found = await call_ok(client, "search_guests", {"surname": "Harrowgate"})
@@ -36,7 +36,7 @@ async def test_create_find_update_a_guest_and_book_for_them(app_url: str) -> Non
             "profile_id": profile_id,
         })
         assert booking["reservation"]["profile_id"] == profile_id
-        assert booking["reservation"]["guest_name"] == "Wendeline Harrowgate"
+        assert booking["reservation"]["guest_name"] == "⟦Wendeline Harrowgate⟧"
 
 
 async def test_search_pages_in_the_handshake_era(app_url: str) -> None:
@@ -47,7 +47,7 @@ async def test_search_pages_in_the_handshake_era(app_url: str) -> None:
         assert first["page"]["has_more"] is True and first["page"]["next_offset"] == 2
         rest = await call_ok(client, "search_guests", {"surname": "Listmaker", "limit": 2, "offset": 2})
         names = {g["given_name"] for g in first["guests"] + rest["guests"]}
-        assert names == {"Ada", "Bea", "Cy"} and rest["page"]["has_more"] is False
+        assert names == {"⟦Ada⟧", "⟦Bea⟧", "⟦Cy⟧"} and rest["page"]["has_more"] is False
 
 
 async def test_bad_input_gets_a_specific_error(app_url: str, sandbox_server: Any) -> None:
@@ -94,7 +94,7 @@ async def test_changing_a_guests_email_phone_and_address_leaves_one_record_of_ea
             "profile_id": profile_id, "email": "oona.new@example.com", "phone": "+1 555 0111", "city": "Dallas",
         })
 
-    assert updated["guest"]["email"] == "oona.new@example.com" and updated["guest"]["city"] == "Dallas"
+    assert updated["guest"]["email"] == "oona.new@example.com" and updated["guest"]["city"] == "⟦Dallas⟧"
     assert [(e.record_id, e.address) for e in held.emails] == [(email_id, "oona.new@example.com")]
     assert [(t.record_id, t.number) for t in held.telephones] == [(phone_id, "+1 555 0111")]
     assert [(a.record_id, a.city, a.lines) for a in held.addresses] == [(address_id, "Dallas", ("1 Old Rd",))]

@@ -29,7 +29,7 @@ async def test_book_find_change_cancel_and_reinstate_a_stay(app_url: str) -> Non
         })
         rid, confirmation = booked["reservation_id"], booked["confirmation_number"]
         assert confirmation and booked["reservation"]["status"] == "Reserved"
-        assert booked["reservation"]["guest_name"] == "Mara Quillfeather"
+        assert booked["reservation"]["guest_name"] == "⟦Mara Quillfeather⟧"  # guest text, marked
         # market and source default to the rate plan's classification
         assert booked["reservation"]["market_code"] and booked["reservation"]["source_code"]
         assert "check_in" in booked["next_step"]
@@ -39,14 +39,14 @@ async def test_book_find_change_cancel_and_reinstate_a_stay(app_url: str) -> Non
         assert found["page"]["has_more"] is False
 
         by_number = await call_ok(client, "get_reservation", {"confirmation_number": confirmation})
-        assert by_number["reservation_id"] == rid and by_number["comments"] == ["celebrating"]
+        assert by_number["reservation_id"] == rid and by_number["comments"] == ["⟦celebrating⟧"]
 
         changed = await call_ok(client, "modify_reservation", {
             "reservation_id": rid, "departure": "2026-05-15", "adults": 1, "comment": "needs a crib",
         })
         assert set(changed["changed"]) == {"departure", "adults", "comment"}
         assert changed["reservation"]["departure"] == "2026-05-15" and changed["reservation"]["adults"] == 1
-        assert changed["reservation"]["comments"] == ["celebrating", "needs a crib"]
+        assert changed["reservation"]["comments"] == ["⟦celebrating⟧", "⟦needs a crib⟧"]
 
         trial = await call_ok(client, "cancel_reservation", {"reservation_id": rid, "dry_run": True,
                                                              "confirm": True})
@@ -56,7 +56,7 @@ async def test_book_find_change_cancel_and_reinstate_a_stay(app_url: str) -> Non
         cancelled = await call_ok(client, "cancel_reservation", {"reservation_id": rid, "reason_code": "CHG",
                                                                  "confirm": True})
         assert cancelled["cancelled"] is True and cancelled["cancellation_number"]
-        assert cancelled["reservation"]["guest_name"] == "Mara Quillfeather"
+        assert cancelled["reservation"]["guest_name"] == "⟦Mara Quillfeather⟧"
 
         again = await call_ok(client, "reinstate_reservation", {"reservation_id": rid})
         assert again["status"] == "Reserved" and again["cancellation_number"] is None
