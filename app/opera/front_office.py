@@ -6,13 +6,15 @@ Speaks OHIP only: builds fof request bodies exactly as Oracle's schemas name the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
-from app.opera.reservations import as_dict, status_of
+from app.opera.reservations import as_date, as_dict, status_of
 
 GET_HOTEL_ROOMS = Operation("fof", "getHotelRooms", "GET", "/hotels/{hotelId}/rooms")
 POST_ROOM_ASSIGNMENT = Operation(
@@ -44,10 +46,69 @@ class Room(BaseModel):
     )
     service_request: str | None = Field(default=None, description="DoNotDisturb, MakeUpRoom, ...")
     features: list[str] = Field(default_factory=list, description="room feature codes, e.g. NS (non smoking)")
+    next_stay_date: date | None = Field(
+        default=None, description="the next day another stay is assigned to the room, or it goes out of order"
+    )
 
     @property
     def ready_for_guest(self) -> bool:
-        return self.front_office_status == "Vacant" and self.room_status in ("Clean", "Inspected")
+        return self.front_office_status == "Vacant" and self.room_status in READY_STATUSES
+
+
+#: getHotelRooms answers for at most 180 days (Oracle's operation description); nextStayDate covers the rest.
+MAX_ROOM_WINDOW = timedelta(days=180)
+#: Housekeeping statuses a guest can be put in a room with; out of order/service rooms are never assignable.
+READY_STATUSES = ("Clean", "Inspected")
+OUT_OF_SERVICE = ("OutOfOrder", "OutOfService")
+
+
+@dataclass(frozen=True)
+class Stay:
+    """The stay a room is sought for: its nights, its room type, and the business date (a stay arriving today needs
+    a room that is vacant and ready now). `reservation_id` and `own_room` name the stay itself, whose own
+    assignment never counts against it."""
+
+    arrival: date
+    departure: date
+    today: date
+    room_type: str | None = None
+    reservation_id: str | None = None
+    own_room: str | None = None
+
+    @property
+    def last_day(self) -> date:
+        """The day after the stay's last night; a day use (arrival == departure) holds its one day."""
+        return max(self.departure, self.arrival + timedelta(days=1))
+
+    @property
+    def arriving_today(self) -> bool:
+        return self.arrival <= self.today
+
+
+def unassignable_because(
+    room: Room, stay: Stay, *, statuses: Sequence[str] = READY_STATUSES, vacant_only: bool = True
+) -> str | None:
+    """Why `room` cannot be assigned to `stay`, or None when it can: the one rule find_available_rooms, assign_room
+    and the check-in picker share, and OPERA's (postRoomAssignment refuses another room type, a room out of order or
+    service, one held by another stay on the same nights, and on the arrival day one that is occupied or not Clean
+    or Inspected; getHotelRooms' date window and nextStayDate say which rooms are held)."""
+    if stay.room_type and room.room_type and room.room_type != stay.room_type:
+        return f"it is a {room.room_type} room and the stay booked {stay.room_type}"
+    if room.room_status in OUT_OF_SERVICE:
+        return f"it is {room.room_status}"
+    if room.room_id == stay.own_room:
+        return None
+    if stay.arriving_today:
+        if vacant_only and room.front_office_status not in (None, "Vacant"):
+            return f"it is {room.front_office_status}"
+        if room.room_status not in statuses:
+            return f"it is {room.room_status}, not {' or '.join(statuses)}"
+        if "Arrival" in room.reservation_statuses:
+            return "it is assigned to another guest arriving today"
+    if room.next_stay_date is not None and room.next_stay_date < stay.last_day:
+        return (f"it is assigned to another stay, or out of order, from {room.next_stay_date.isoformat()}, "
+                f"before this stay ends on {stay.last_day.isoformat()}")
+    return None
 
 
 class RoomPage(BaseModel):
@@ -111,6 +172,7 @@ def _room(raw: dict[str, Any]) -> Room:
         reservation_statuses=[str(s) for s in _list(status.get("reservationStatusList"))],
         service_request=housekeeping.get("guestServiceRequest"),
         features=[str(f["code"]) for f in features if isinstance(f, dict) and f.get("code")],
+        next_stay_date=as_date(as_dict(raw.get("roomOccupancyInfo")).get("nextStayDate")),
     )
 
 
@@ -137,11 +199,15 @@ class FrontOfficeAPI:
         floor: str | None = None,
         from_room: str | None = None,
         to_room: str | None = None,
+        stay: Stay | None = None,
+        window: bool = True,
         limit: int = 20,
         offset: int = 0,
         fresh: bool = False,
     ) -> RoomPage:
-        """getHotelRooms. `fresh` skips the response cache: use it when about to put a guest in a room."""
+        """getHotelRooms. `fresh` skips the response cache: use it when about to put a guest in a room. With a
+        `stay`, OPERA is asked for the rooms free on its nights (hotelRoomStartDate/EndDate and reservationId, unless
+        `window` is false: then every room comes back, to say why one is not free) and for each room's next stay."""
         params: dict[str, Any] = {
             "hotelRoomStatus": list(room_statuses) or None,
             # The v1 spec's name. WORKFLOWS.md and Postman say hotelRoomFrontOfficeStatus, which fof v1 does not
@@ -155,6 +221,12 @@ class FrontOfficeAPI:
             "limit": limit,
             "offset": offset,
         }
+        if stay is not None:
+            params["includeNextStayInfo"] = True
+            params["reservationId"] = stay.reservation_id
+            if window:
+                params["hotelRoomStartDate"] = stay.arrival.isoformat()
+                params["hotelRoomEndDate"] = min(stay.last_day, stay.arrival + MAX_ROOM_WINDOW).isoformat()
         response = await self._http.call(
             GET_HOTEL_ROOMS, hotel_id=hotel_id, params=params, cache="none" if fresh else "rooms"
         )

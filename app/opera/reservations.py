@@ -114,6 +114,24 @@ def money_from_total(raw: Any, *, after_tax: bool = True) -> Money | None:
     return None
 
 
+def nights_of(arrival: date, departure: date) -> int:
+    return max(0, (departure - arrival).days)
+
+
+def stay_price(nightly: Sequence[Money], arrival: date, departure: date) -> tuple[Money | None, Money | None]:
+    """(nightly rate, room total) of a stay: the one reading every tool reports, from a full record's nightly rates
+    or a search row's rateAmount (one rate). The rate is the first night's before tax; the total is the nightly
+    rates over the nights booked, before tax (a day use is charged one day). Not OPERA's tax-inclusive totals,
+    which a search row does not carry: one formula, so a list and the full record never disagree."""
+    if not nightly:
+        return None, None
+    rate = nightly[0]
+    days = max(1, nights_of(arrival, departure))
+    rates = list(nightly)[:days]
+    rates += [rates[-1]] * (days - len(rates))  # a row's one rate stands for every night
+    return rate, Money(amount=round(sum(m.amount for m in rates), 2), currency=rate.currency)
+
+
 def person_name(given: Any, surname: Any) -> str | None:
     parts = [p for p in (as_text(given), as_text(surname)) if p]
     return " ".join(parts) or None
@@ -150,12 +168,14 @@ class ReservationSummary(BaseModel):
     room_type: str | None = Field(default=None, description="booked room type code, e.g. KNG")
     room_id: str | None = Field(default=None, description="assigned room number, if any")
     rate_plan: str | None = Field(default=None, description="rate plan code, e.g. BAR")
-    rate_amount: Money | None = Field(default=None, description="nightly rate (first night)")
-    balance: Money | None = Field(default=None, description="open balance on the reservation")
-
-    @property
-    def nights(self) -> int:
-        return (self.departure - self.arrival).days
+    rate_amount: Money | None = Field(default=None, description="nightly rate before tax (the first night's)")
+    nights: int = Field(default=0, description="nights booked (0 for a day use)")
+    total: Money | None = Field(
+        default=None, description="room total of the stay before tax: the nightly rates over the nights booked"
+    )
+    balance: Money | None = Field(
+        default=None, description="what the guest owes now, as OPERA's folio shows it (get_folio); 0 before check-in"
+    )
 
 
 class Reservation(ReservationSummary):
@@ -163,9 +183,11 @@ class Reservation(ReservationSummary):
 
     guarantee_code: str | None = Field(default=None, description="e.g. 6PM, CC, DEP")
     payment_method: str | None = Field(default=None, description="payment method code, e.g. CA, VA")
+    card_on_file: str | None = Field(
+        default=None, description="the tokenized card a card payment_method pays from: its type and last four digits"
+    )
     market_code: str | None = None
     source_code: str | None = None
-    total: Money | None = Field(default=None, description="total cost of the stay")
     comments: list[str] = Field(default_factory=list, description="comments on the reservation")
     cancellation_number: str | None = Field(default=None, description="set once cancelled")
     cancellation_reason: str | None = Field(default=None, description="reason code and text, once cancelled")
@@ -256,6 +278,8 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
         return None
     guest = as_dict(row.get("reservationGuest"))
     guest_name = as_text(guest.get("fullName")) or person_name(guest.get("givenName"), guest.get("surname"))
+    row_rate = money_from_amount(stay.get("rateAmount"))
+    rate, total = stay_price([row_rate] if row_rate else [], arrival, departure)
     return ReservationSummary(
         reservation_id=rid,
         confirmation_number=id_of(row.get("reservationIdList"), "Confirmation"),
@@ -270,7 +294,9 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
         room_type=as_text(stay.get("roomType")),
         room_id=as_text(stay.get("roomId")),
         rate_plan=as_text(stay.get("ratePlanCode")),
-        rate_amount=money_from_amount(stay.get("rateAmount")),
+        rate_amount=rate,
+        nights=nights_of(arrival, departure),
+        total=total,
         balance=money_from_amount(stay.get("balance"))
         or money_from_amount(as_dict(row.get("revenuesAndBalances")).get("balance")),
     )
@@ -286,12 +312,27 @@ def _primary_guest(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return person_name(given, surname), id_of(info.get("profileIdList"), "Profile")
 
 
-def _first_night_rate(rate_line: Mapping[str, Any]) -> Money | None:
+def _nightly_rates(rate_line: Mapping[str, Any]) -> list[Money]:
+    """The rate line's rates before tax, night by night (a rate spanning several nights counts for each)."""
+    out: list[Money] = []
     for rate in as_list(as_dict(rate_line.get("rates")).get("rate")):
-        found = money_from_total(as_dict(rate).get("base"), after_tax=False)
-        if found:
-            return found
-    return None
+        entry = as_dict(rate)
+        found = money_from_total(entry.get("base"), after_tax=False)
+        if found is None:
+            continue
+        start, end = as_date(entry.get("start")), as_date(entry.get("end"))
+        span = (end - start).days if start and end and end > start else 1
+        out.extend([found] * span)
+    return out
+
+
+def _card_on_file(payment: Mapping[str, Any]) -> str | None:
+    """'VA ending 1111' from a reservationPaymentMethods row's tokenized paymentCard; never more than 4 digits."""
+    card = as_dict(payment.get("paymentCard"))
+    last_four = as_text(card.get("cardNumberLast4Digits"))
+    if not card or not last_four or not last_four.isdigit() or len(last_four) != 4:
+        return None
+    return f"{as_text(card.get('cardType')) or as_text(payment.get('paymentMethod')) or 'card'} ending {last_four}"
 
 
 def reservation_from_record(
@@ -314,6 +355,11 @@ def reservation_from_record(
     if balance is None and payments:
         balance = money_from_amount(payments[0].get("balance"))
     guest_name, profile_id = _primary_guest(record)
+    nightly = _nightly_rates(line)
+    if not nightly and (stated := money_from_total(stay.get("total"), after_tax=False)) is not None:
+        nights = max(1, nights_of(arrival, departure))
+        nightly = [Money(amount=round(stated.amount / nights, 2), currency=stated.currency)]
+    rate, total = stay_price(nightly, arrival, departure)
     cancellation = as_dict(record.get("cancellation"))
     reason = " ".join(p for p in (as_text(cancellation.get("code")), as_text(cancellation.get("description"))) if p)
     comments = []
@@ -335,13 +381,15 @@ def reservation_from_record(
         room_type=as_text(room.get("roomType")) or as_text(line.get("roomType")),
         room_id=as_text(room.get("roomId")) or as_text(line.get("roomId")),
         rate_plan=as_text(line.get("ratePlanCode")),
-        rate_amount=_first_night_rate(line),
+        rate_amount=rate,
+        nights=nights_of(arrival, departure),
+        total=total,
         balance=balance,
         guarantee_code=as_text(as_dict(stay.get("guarantee")).get("guaranteeCode")),
         payment_method=as_text(payments[0].get("paymentMethod")) if payments else None,
+        card_on_file=_card_on_file(payments[0]) if payments else None,
         market_code=as_text(line.get("marketCode")),
         source_code=as_text(line.get("sourceCode")),
-        total=money_from_total(stay.get("total")) or money_from_total(line.get("total")),
         comments=comments,
         cancellation_number=as_text(as_dict(cancellation.get("cancellationNo")).get("id"))
         or id_of(record.get("reservationIdList"), "Cancellation"),

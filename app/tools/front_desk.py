@@ -1,9 +1,10 @@
 """Front-desk toolset: today's arrivals, departures and in-house guests, free rooms, room assignment, check-in and
 check-out (which settles the bill first when given a payment method)."""
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 from app.opera.business_date import BusinessDateAPI
 from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
-from app.opera.front_office import FrontOfficeAPI, Room
+from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
@@ -265,13 +266,53 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Next step: call find_available_rooms with one of these"
             )
 
-    def assignable(room: Room, statuses: list[str], vacant_only: bool) -> bool:
-        """Really free: of a status asked, in service, vacant (if asked) and not held for another stay due in."""
-        return (
-            room.room_status in statuses
-            and room.room_status not in ("OutOfOrder", "OutOfService")
-            and (room.front_office_status == "Vacant" or not vacant_only)
-            and "Arrival" not in room.reservation_statuses
+    @dataclass
+    class FreeRooms:
+        rooms: list[Room]
+        warnings: list[OperaWarning]
+        more: bool
+        next_offset: int
+
+    async def free_rooms(
+        hotel: str, stay: Stay, *, statuses: Sequence[str] = READY_STATUSES, vacant_only: bool = True,
+        floor: str | None = None, limit: int = 20, offset: int = 0,
+    ) -> FreeRooms:
+        """Rooms that can be assigned to `stay` (unassignable_because, the rule assign_room applies too), read fresh.
+
+        OPERA is asked for the rooms free on the stay's nights; it may honour only part of the query
+        (hotelFORoomStatus is the spec's name, Oracle's workflows say hotelRoomFrontOfficeStatus), so every row is
+        checked again and pages are read until `limit` rooms qualify. next_offset counts server rows, so paging on
+        from it never skips or repeats a room."""
+        now = stay.arriving_today  # only a stay arriving today needs the room vacant and ready now
+        rooms: list[Room] = []
+        warnings: list[OperaWarning] = []
+        at, more = offset, True
+        for _ in range(AVAILABLE_PAGES):
+            page = await front_office.rooms(
+                hotel, room_statuses=list(statuses) if now else [],
+                front_office_statuses=["Vacant"] if now and vacant_only else [],
+                room_types=[stay.room_type] if stay.room_type else [], floor=floor, stay=stay,
+                limit=max(limit, 50), offset=at, fresh=True,  # the answer is about to be assigned: never cached
+            )
+            warnings.extend(page.warnings)
+            taken = 0
+            for room in page.items:
+                if len(rooms) == limit:
+                    break
+                taken += 1
+                if unassignable_because(room, stay, statuses=statuses, vacant_only=vacant_only) is None:
+                    rooms.append(room)
+            at += taken
+            more = page.page.has_more or taken < len(page.items)
+            if len(rooms) == limit or not more or not page.items:
+                break
+        return FreeRooms(rooms=rooms, warnings=warnings, more=more, next_offset=at)
+
+    def stay_of(reservation: Reservation, today: Date) -> Stay:
+        return Stay(
+            arrival=reservation.arrival, departure=reservation.departure, today=today,
+            room_type=reservation.room_type, reservation_id=reservation.reservation_id,
+            own_room=reservation.room_id,
         )
 
     async def find_available_rooms(
@@ -280,48 +321,46 @@ def build(services: ToolServices) -> list[ToolDef]:
             list[HousekeepingState] | None,
             Field(max_length=4, description="housekeeping statuses to include; default Clean and Inspected"),
         ] = None,
-        vacant_only: Annotated[bool, Field(description="false also lists Occupied rooms")] = True,
+        vacant_only: Annotated[
+            bool, Field(description="false also lists Occupied rooms whose guest leaves today")
+        ] = True,
         floor: Annotated[str | None, Field(max_length=10, description="only this floor")] = None,
+        reservation_id: Annotated[
+            ReservationId | None,
+            Field(description="rooms this reservation can be given: its room type, free for all its nights"),
+        ] = None,
         limit: Limit = 20,
         offset: Offset = 0,
         hotel_id: HotelId = None,
     ) -> AvailableRooms:
         hotel = services.hotel(hotel_id)
-        if room_type:
-            await check_room_type(hotel, room_type)
-        statuses: list[str] = list(room_status) if room_status else ["Clean", "Inspected"]
-        # OPERA may honour only part of the query (hotelFORoomStatus is the spec's name; Oracle's workflows say
-        # hotelRoomFrontOfficeStatus), so every row is checked again here and pages are read until `limit` rooms
-        # really qualify. next_offset counts server rows, so paging on from it never skips or repeats a room.
-        rooms: list[Room] = []
-        warnings: list[OperaWarning] = []
-        start, more = offset, True
-        try:
-            for _ in range(AVAILABLE_PAGES):
-                page = await front_office.rooms(
-                    hotel, room_statuses=statuses, front_office_statuses=["Vacant"] if vacant_only else [],
-                    room_types=[room_type] if room_type else [], floor=floor, limit=max(limit, 50), offset=start,
-                    fresh=True,  # the answer is about to be assigned: never from the cache
+        statuses: list[str] = list(room_status) if room_status else list(READY_STATUSES)
+        today = await business_today(hotel, "find_available_rooms")
+        if reservation_id:
+            reservation = await load_reservation(hotel, reservation_id, "find_available_rooms")
+            if room_type and reservation.room_type and room_type != reservation.room_type:
+                raise ToolError(
+                    f"reservation {reservation_id} booked room type {reservation.room_type}, and assign_room gives "
+                    f"it only a {reservation.room_type} room. Next step: leave room_type out, or change the booked "
+                    "room type with modify_reservation first"
                 )
-                warnings.extend(page.warnings)
-                taken = 0
-                for room in page.items:
-                    if len(rooms) == limit:
-                        break
-                    taken += 1
-                    if assignable(room, statuses, vacant_only):
-                        rooms.append(room)
-                start += taken
-                more = page.page.has_more or taken < len(page.items)
-                if len(rooms) == limit or not more or not page.items:
-                    break
+            stay = stay_of(reservation, today)
+        else:
+            if room_type:
+                await check_room_type(hotel, room_type)
+            # A room for a guest now: free tonight.
+            stay = Stay(arrival=today, departure=today + timedelta(days=1), today=today, room_type=room_type)
+        try:
+            found = await free_rooms(
+                hotel, stay, statuses=statuses, vacant_only=vacant_only, floor=floor, limit=limit, offset=offset
+            )
         except OperaError as exc:
             raise tool_error(exc, what=f"find_available_rooms in {hotel}", next_step="check the filters") from None
         return AvailableRooms(
-            hotel_id=hotel, rooms=rooms, warnings=warnings,
+            hotel_id=hotel, rooms=found.rooms, warnings=found.warnings,
             page=PageInfo(
-                offset=offset, limit=limit, count=len(rooms), total=None, has_more=more,
-                next_offset=start if more else None,
+                offset=offset, limit=limit, count=len(found.rooms), total=None, has_more=found.more,
+                next_offset=found.next_offset if found.more else None,
             ),
         )
 
@@ -343,45 +382,73 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
     ) -> RoomAssigned:
         hotel = services.hotel(hotel_id)
+        reservation = await load_reservation(hotel, reservation_id, "assign_room")
+        today = await business_today(hotel, "assign_room")
+        stay = stay_of(reservation, today)
         try:
+            await refuse_unassignable(hotel, reservation, stay, room_id)
             done = await front_office.assign_room(hotel, reservation_id, room_id)
         except OperaError as exc:
             raise tool_error(
                 exc, what=f"assign_room {room_id} to reservation {reservation_id}",
-                next_step=(
-                    "pick a Vacant Clean or Inspected room of the booked room type (get_reservation shows it) with "
-                    "find_available_rooms(room_type=...)"
-                ),
+                next_step=f"find_available_rooms with reservation_id={reservation_id} lists the rooms it can be given",
             ) from None
         return RoomAssigned(
             hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, warnings=done.warnings,
             next_step="check_in on the arrival day",
         )
 
+    def stay_text(reservation: Reservation) -> str:
+        return (f"reservation {reservation.reservation_id} ({reservation.guest_name or 'guest'}, "
+                f"{reservation.room_type or 'no room type'}, {reservation.arrival.isoformat()} to "
+                f"{reservation.departure.isoformat()})")
+
+    async def refuse_unassignable(hotel: str, reservation: Reservation, stay: Stay, room_id: str) -> None:
+        """Refuse, before OPERA is asked, a room the rule says cannot go to this stay, naming rooms that can."""
+        rows = await front_office.rooms(
+            hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
+        )
+        room = next((r for r in rows.items if r.room_id == room_id), None)
+        if room is None:
+            why = f"{hotel} has no room {room_id}"
+        else:
+            why = unassignable_because(room, stay) or ""
+            if not why:
+                return
+        alternatives = (await free_rooms(hotel, stay, limit=5)).rooms
+        if alternatives:
+            listed = ", ".join(r.room_id for r in alternatives)
+            step = (f"assign_room with one of {listed} (find_available_rooms with reservation_id="
+                    f"{reservation.reservation_id} lists them)")
+        else:
+            step = (f"no {stay.room_type or ''} room is free for all these nights; ask housekeeping to ready one "
+                    "(update_room_status), or change the room type or dates with modify_reservation")
+        raise ToolError(
+            f"room {room_id} cannot be assigned to {stay_text(reservation)}: {why}; nothing was changed. "
+            f"Next step: {step}"
+        )
+
     async def room_candidates(hotel: str, reservation: Reservation) -> list[str]:
-        """Vacant rooms of the booked type, Inspected before Clean, not held for another arrival today."""
+        """Rooms the rule lets this stay have (vacant, ready, free for all its nights), Inspected before Clean."""
         room_type = reservation.room_type
         if not room_type:
             raise ToolError(
                 f"reservation {reservation.reservation_id} has no room type, so no room can be picked. "
                 "Next step: call check_in with room_id"
             )
-        ready = await front_office.rooms(
-            hotel, room_statuses=["Inspected", "Clean"], front_office_statuses=["Vacant"], room_types=[room_type],
-            limit=100, fresh=True,
-        )
-        free = [r for r in ready.items if r.ready_for_guest and "Arrival" not in r.reservation_statuses]
+        stay = stay_of(reservation, await business_today(hotel, "check_in"))
+        free = (await free_rooms(hotel, stay, limit=100)).rooms
         free.sort(key=lambda r: (r.room_status != "Inspected", r.room_id))
         if free:
             return [r.room_id for r in free[:PICK_ATTEMPTS]]
         waiting = await front_office.rooms(
             hotel, room_statuses=["Dirty", "Pickup"], front_office_statuses=["Vacant"], room_types=[room_type],
-            limit=100, fresh=True,
+            stay=stay, limit=100, fresh=True,
         )
         dirty = ", ".join(f"{r.room_id} ({r.room_status})" for r in waiting.items[:20]) or "none"
         raise ToolError(
-            f"no Vacant Clean or Inspected {room_type} room is free in {hotel} for reservation "
-            f"{reservation.reservation_id}; vacant {room_type} rooms still to be cleaned: {dirty}. "
+            f"no Vacant Clean or Inspected {room_type} room is free in {hotel} for all the nights of "
+            f"{stay_text(reservation)}; vacant {room_type} rooms still to be cleaned: {dirty}. "
             "Next step: ask housekeeping to clean one (then update_room_status to Clean or Inspected) and call "
             "check_in again, or offer another room type (modify_reservation)"
         )
@@ -430,6 +497,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             if room_id:
                 chosen_by, room = "caller", room_id
                 if room != reservation.room_id:
+                    stay = stay_of(reservation, await business_today(hotel, "check_in"))
+                    await refuse_unassignable(hotel, reservation, stay, room)
                     warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
             elif reservation.room_id:
                 chosen_by, room = "reservation", reservation.room_id
@@ -444,9 +513,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             raise tool_error(
                 exc, what=f"check_in of reservation {reservation_id}",
                 next_step=(
-                    "the room must be Vacant and Clean or Inspected and of the booked type: see "
-                    f"find_available_rooms(room_type={reservation.room_type or '...'}), or leave room_id out to "
-                    "let the server pick one"
+                    "the room must be Vacant and Clean or Inspected, of the booked type and free for the stay: "
+                    f"find_available_rooms with reservation_id={reservation_id} lists such rooms, or leave room_id "
+                    "out to let the server pick one"
                 ),
             ) from None
         await progress(4, "checked in")
@@ -681,10 +750,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="find_available_rooms", toolset="front_desk", access="read", fn=find_available_rooms,
             title="Find rooms",
             description=(
-                "Find rooms that can really be given to a guest now: by default Vacant, Clean or Inspected, not "
-                "out of order/service and not already assigned to another arrival. Pass room_status (e.g. "
-                "['Dirty']) and vacant_only=false to see other rooms. Use it before assign_room or check_in with a "
-                "specific room; page on with page.next_offset."
+                "Find rooms that can really be given to a guest: by default Vacant, Clean or Inspected, not "
+                "out of order/service and free tonight (next_stay_date says when another stay takes one). With "
+                "reservation_id: exactly the rooms assign_room accepts for it (its room type, free for all its "
+                "nights). Pass room_status (e.g. ['Dirty']) and vacant_only=false to see other rooms. Use it "
+                "before assign_room or check_in with a specific room; page on with page.next_offset."
             ),
             read_only=True, idempotent=True,
         ),

@@ -88,7 +88,7 @@ class ModifiedReservation(BaseModel):
 
 
 class CancellationReport(CancellationResult):
-    reservation: ReservationSummary | None = Field(default=None, description="the reservation concerned")
+    reservation: ReservationSummary | None = Field(default=None, description="the reservation as OPERA now holds it")
     message: str = Field(description="what happened, or with dry_run what would happen")
 
 
@@ -115,6 +115,14 @@ def check_range(name: str, start: date | None, end: date | None) -> None:
         raise ToolError(
             f"{name}_to {end.isoformat()} is before {name}_from {start.isoformat()}; swap them or widen the range"
         )
+
+
+def cancellation_report(result: CancellationResult, record: Reservation, message: str) -> CancellationReport:
+    """One status for a cancellation: the reservation's as OPERA holds it after the call (a dry run changes
+    nothing, so it is the status before), at the top and inside alike."""
+    summary = ReservationSummary(**record.model_dump(include=set(ReservationSummary.model_fields)))
+    status = summary.status = summary.status or result.status
+    return CancellationReport(**(result.model_dump() | {"status": status}), reservation=summary, message=message)
 
 
 def details_of(record: Reservation) -> ReservationDetails:
@@ -486,8 +494,13 @@ def build(services: ToolServices) -> list[ToolDef]:
             message = (f"reservation {reservation_id} ({who}) is cancelled"
                        + (f", cancellation number {result.cancellation_number}" if result.cancellation_number else "")
                        + "; reinstate_reservation undoes it while the arrival date has not passed")
-        summary = ReservationSummary(**current.model_dump(include=set(ReservationSummary.model_fields)))
-        return CancellationReport(**result.model_dump(), reservation=summary, message=message)
+        record = current
+        if result.cancelled:
+            try:
+                record = await reservations.get(hotel, reservation_id, fresh=True)
+            except OperaError:
+                record = current.model_copy(update={"status": result.status or "Cancelled"})
+        return cancellation_report(result, record, message)
 
     async def find_cancellation(args: Mapping[str, Any], reference: str) -> CancellationReport | None:
         if args.get("dry_run"):
@@ -495,15 +508,13 @@ def build(services: ToolServices) -> list[ToolDef]:
         record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
         if record.status != "Cancelled":
             return None
-        summary = ReservationSummary(**record.model_dump(include=set(ReservationSummary.model_fields)))
-        return CancellationReport(
+        return cancellation_report(CancellationResult(
             reservation_id=record.reservation_id, dry_run=False, cancelled=True,
             cancellation_number=record.cancellation_number, status=record.status,
-            reason_code=record.cancellation_reason or str(args.get("reason_code") or ""), reservation=summary,
-            message=(f"reservation {record.reservation_id} is cancelled"
-                     + (f", cancellation number {record.cancellation_number}" if record.cancellation_number else "")
-                     + "; reinstate_reservation undoes it while the arrival date has not passed"),
-        )
+            reason_code=record.cancellation_reason or str(args.get("reason_code") or ""),
+        ), record, (f"reservation {record.reservation_id} is cancelled"
+                    + (f", cancellation number {record.cancellation_number}" if record.cancellation_number else "")
+                    + "; reinstate_reservation undoes it while the arrival date has not passed"))
 
     # -- reinstate_reservation --------------------------------------------------------------------------------
 

@@ -98,8 +98,11 @@ async def test_free_rooms_are_vacant_clean_rooms_of_the_type(server: ServerThrea
     for room in rooms["rooms"]:
         assert room["room_type"] == "KNG" and room["front_office_status"] == "Vacant"
         assert room["room_status"] in ("Clean", "Inspected")
-    # Rooms held for a stay due in today are not free, whatever their status (assign_room would refuse them).
-    held = {r.room_id for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn" and r.room_id}
+    # Rooms held tonight, by a stay due in today or a guest staying on, are not free, whatever their status
+    # (assign_room would refuse them); a room whose guest leaves today is.
+    today = hotel.business_date
+    held = {r.room_id for r in hotel.reservations.values()
+            if r.room_id and (hotel.computed_status(r) == "DueIn" or (r.status == "InHouse" and r.departure > today))}
     expected_dirty = {r.room_id for r in hotel.rooms.values()
                       if r.room_type == "KNG" and r.room_status == "Dirty" and r.room_id not in held}
     assert {r["room_id"] for r in dirty["rooms"]} == expected_dirty
@@ -187,7 +190,10 @@ async def test_check_in_without_a_clean_room_names_the_dirty_ones(server: Server
                 await call_ok(client, "update_room_status", {"room_ids": rooms[start:start + 50],
                                                              "room_status": status})
     assert f"no Vacant Clean or Inspected {room_type} room" in error
-    assert to_dirty[0] in error and "update_room_status" in error
+    held = {r.room_id for r in hotel.reservations.values() if r.status == "Reserved" and r.room_id
+            and r.reservation_id != reservation.reservation_id and r.arrival < reservation.departure}
+    free_dirty = [room for room in to_dirty if room not in held]  # the rooms cleaning would make assignable
+    assert (free_dirty[0] if free_dirty else "still to be cleaned: none") in error and "update_room_status" in error
     assert hotel.reservations[reservation.reservation_id].status == "Reserved"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -53,6 +54,31 @@ class RoomDay:
     front_office_status: str  # Vacant | Occupied
     reservation_statuses: list[str]  # hsk/fof `reservationStatusList`
     persons: int  # guests in the room now
+
+
+def held_for(hotel: Hotel, room: Room, start: date, end: date, *, excluding: str | None = None) -> bool:
+    """Another stay holds the room on a night of [start, end) (a day use, start == end, holds its one day): a
+    reservation assigned to it, or the guest in it. This is what getHotelRooms' date window leaves out (Oracle's
+    workflow "Get a list of hotel rooms available by date range": hotelRoomStartDate/EndDate, optionally the
+    reservationId the rooms are for, whose own room stays in)."""
+    last = max(end, start + timedelta(days=1))
+    return any(
+        r.room_id == room.room_id and r.reservation_id != excluding and r.status in ("Reserved", "InHouse")
+        and r.arrival < last and start < max(r.departure, r.arrival + timedelta(days=1))
+        for r in hotel.reservations.values()
+    )
+
+
+def next_stay(hotel: Hotel, room: Room, *, excluding: str | None = None) -> date | None:
+    """fof `roomOccupancyInfo.nextStayDate`: the next arrival assigned to the room, or the next day it is out of
+    order or service, from the business date on (includeNextStayInfo=true)."""
+    today = hotel.business_date
+    days = [
+        r.arrival for r in hotel.reservations.values()
+        if r.room_id == room.room_id and r.status == "Reserved" and r.arrival >= today and r.reservation_id != excluding
+    ]
+    days += [max(repair.start, today) for repair in room.repairs if repair.end >= today]
+    return min(days, default=None)
 
 
 def room_day(hotel: Hotel, room: Room) -> RoomDay:
@@ -255,6 +281,16 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                     "hotelRoomEndDate",
                 )
         wildcard = (query_value(request, "roomNumberWildcard") or "").replace("*", "").replace("%", "")
+        for_reservation = as_text(query_value(request, "reservationId"), "reservationId", max_length=80)
+        next_stay_info = bool(as_bool(query_value(request, "includeNextStayInfo"), "includeNextStayInfo"))
+        checks: list[Callable[[Room, RoomDay], bool]] = []
+        if wildcard:
+            checks.append(lambda room, day: room.room_id.startswith(wildcard))
+        if start is not None:
+            window_end = end or start + timedelta(days=1)
+            checks.append(
+                lambda room, day: not held_for(hotel, room, start, window_end, excluding=for_reservation)
+            )
         selection = RoomFilter(
             room_statuses=enum_values(request, ROOM_STATUSES, "hotelRoomStatus"),
             # Oracle's WORKFLOWS and Postman say hotelRoomFrontOfficeStatus; the spec says hotelFORoomStatus.
@@ -266,10 +302,18 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             floors=query_values(request, "floor"),
             from_room=query_value(request, "fromRoomNumber"),
             to_room=query_value(request, "toRoomNumber"),
-            also=(lambda room, day: room.room_id.startswith(wildcard)) if wildcard else None,
+            also=(lambda room, day: all(check(room, day) for check in checks)) if checks else None,
         ).rooms(hotel)
         page, paging = paged(selection, limit, offset)
         rooms = [room_row(hotel, room, day) for room, day in page]
+        if next_stay_info:
+            for row, (room, _) in zip(rooms, page, strict=True):
+                upcoming = next_stay(hotel, room, excluding=for_reservation)
+                if upcoming is not None:
+                    row["roomOccupancyInfo"] = {
+                        "nextStayDate": upcoming.isoformat(),
+                        "nightsToNextStay": (upcoming - hotel.business_date).days,
+                    }
         return ohip_json({"hotelRoomsDetails": {"room": rooms, "hotelId": hotel.code}, **paging})
 
     async def post_room_assignment(request: Request) -> Response:

@@ -134,6 +134,16 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
     }
     if res.payment_method:
         body["reservationPaymentMethods"] = payment_methods_body(res)
+    # rsv hotelReservationType.cashiering (resCashieringType): the balance getReservation returns with the
+    # RevenuesAndBalances fetch instruction, the folio windows' balance (0 before check-in).
+    windows = res.folio_windows.values()
+    body["cashiering"] = {
+        "revenuesAndBalances": {
+            "totalRevenue": money_body(sum(w.revenue for w in windows), res.currency),
+            "totalPayment": money_body(sum(w.payments for w in windows), res.currency),
+            "balance": money_body(res.balance, res.currency),
+        }
+    }
     if res.comments:
         body["comments"] = [
             {"comment": {"text": {"value": c.text}, "type": "GEN", "internal": False}, "id": c.comment_id,
