@@ -1,5 +1,6 @@
-"""A third-party client, the MCP Inspector CLI (TypeScript SDK, pinned by .ci/inspector.sh), lists the tools with
---strict clean and calls search_reservations and check_availability in both protocol eras."""
+"""A third-party client, the MCP Inspector CLI (TypeScript SDK, pinned in tests/support/node_tools.py and run with
+the pinned Node 22 the test session installs), lists the tools with --strict clean and calls search_reservations and
+check_availability in both protocol eras."""
 
 from __future__ import annotations
 
@@ -10,22 +11,22 @@ from pathlib import Path
 import pytest
 
 from tests.support.apps import embedded_settings, running_app
-
-ROOT = Path(__file__).resolve().parents[2]
-INSPECTOR = ROOT / ".ci" / ".cache" / "inspector" / "node_modules" / ".bin" / "mcp-inspector"
+from tests.support.node_tools import NodeToolsMissing, inspector_command, node_env
 
 
-def inspector(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    assert INSPECTOR.exists(), "MCP Inspector missing: run `bash .ci/inspector.sh install` (.ci/run does)"
-    env = {
-        "HOME": str(tmp_path),
-        "MCP_CATALOG_PATH": str(tmp_path / "mcp.json"),
-        "PATH": "/usr/bin:/bin",
-        "NO_COLOR": "1",
-    }
+@pytest.fixture(scope="session")
+def inspector_cli() -> list[str]:
+    """The pinned Inspector, installed into .ci/.cache by this session when missing."""
+    try:
+        return inspector_command()
+    except NodeToolsMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def inspector(cli: list[str], tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(INSPECTOR), "--cli", url, *args, "--format", "json", "-q"],
-        env=env,
+        [*cli, "--cli", url, *args, "--format", "json", "-q"],
+        env=node_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -41,8 +42,10 @@ def server_url() -> object:
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
-def test_inspector_lists_tools_with_strict_schemas(tmp_path: Path, server_url: str, era: str) -> None:
-    result = inspector(tmp_path, server_url, "--protocol-era", era, "--method", "tools/list", "--strict")
+def test_inspector_lists_tools_with_strict_schemas(
+    inspector_cli: list[str], tmp_path: Path, server_url: str, era: str
+) -> None:
+    result = inspector(inspector_cli, tmp_path, server_url, "--protocol-era", era, "--method", "tools/list", "--strict")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     names = {t["name"] for t in json.loads(result.stdout)["result"]["tools"]}
     assert {"search_reservations", "check_availability", "check_in", "post_charge"} <= names
@@ -57,9 +60,11 @@ def test_inspector_lists_tools_with_strict_schemas(tmp_path: Path, server_url: s
     ],
 )
 def test_inspector_calls_tools(
-    tmp_path: Path, server_url: str, era: str, tool: str, args: dict[str, object], expect: str
+    inspector_cli: list[str], tmp_path: Path, server_url: str, era: str, tool: str, args: dict[str, object],
+    expect: str,
 ) -> None:
     result = inspector(
+        inspector_cli,
         tmp_path,
         server_url,
         "--protocol-era",
