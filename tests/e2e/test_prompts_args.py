@@ -164,3 +164,21 @@ async def test_prompts_follow_the_callers_scopes(all_tool_names: set[str]) -> No
         "checkout_assistant"]
     assert "update_room_status" in writer_texts["housekeeping_report"]
     assert "update_room_status" not in reader_texts["housekeeping_report"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_resources_with_a_wrong_uri_or_hotel_are_invalid_params(
+        server: ServerThread, mode: Mode, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with mcp_client(server.url, mode=mode) as client:
+        refused = {}
+        for uri in ("health://nope", "opera://hotels/SAND01/config", "opera://hotels/NOT%20A/configuration",
+                    "opera://hotels/NOPE9/configuration"):
+            with pytest.raises(MCPError) as error:
+                await client.read_resource(uri)
+            refused[uri] = error.value
+    assert {uri: e.error.code for uri, e in refused.items()} == dict.fromkeys(refused, INVALID_PARAMS)
+    assert "not a valid OPERA hotel code" in refused["opera://hotels/NOT%20A/configuration"].message
+    assert "hotels you may use: SAND01, SAND02" in refused["opera://hotels/NOPE9/configuration"].message
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
