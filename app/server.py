@@ -35,8 +35,8 @@ from app.opera.http import OperaHTTP
 from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
 from app.resources import register_resources
-from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavailability
 from app.security.arguments import ArgumentGate
+from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavailability
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import HEALTH_DETAILS, SecurityMiddleware
