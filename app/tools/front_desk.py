@@ -149,6 +149,12 @@ def build(services: ToolServices) -> list[ToolDef]:
     business = BusinessDateAPI(services.http)
     metrics = services.metrics
 
+    def offered(tool: str, step: str, otherwise: str = "") -> str:
+        """`step` when this server offers `tool` (OPERA_TOOLSETS, OPERA_READ_ONLY), else `otherwise`: a next step
+        never names a tool the agent cannot call."""
+        names = services.extras.get("tool_names")
+        return step if names is None or tool in names else otherwise
+
     async def business_today(hotel: str, tool: str, *, fresh: bool = False) -> Date:
         """The hotel's OPERA business date: "today" for arrivals, departures and check-out, never the clock."""
         try:
@@ -341,8 +347,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             if room_type and reservation.room_type and room_type != reservation.room_type:
                 raise ToolError(
                     f"reservation {reservation_id} booked room type {reservation.room_type}, and assign_room gives "
-                    f"it only a {reservation.room_type} room. Next step: leave room_type out, or change the booked "
-                    "room type with modify_reservation first"
+                    f"it only a {reservation.room_type} room. Next step: leave room_type out"
+                    + offered("modify_reservation", ", or change the booked room type with modify_reservation first",
+                              ", or ask the front office to change the booked room type in OPERA first")
                 )
             stay = stay_of(reservation, today)
         else:
@@ -371,7 +378,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         except OperaNotFoundError as exc:
             raise tool_error(
                 exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
-                next_step="find the reservation_id with list_arrivals, list_in_house or search_reservations",
+                next_step="find the reservation_id with list_arrivals or list_in_house"
+                + offered("search_reservations", ", or search_reservations"),
             ) from None
         except OperaError as exc:
             raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None
@@ -421,8 +429,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             step = (f"assign_room with one of {listed} (find_available_rooms with reservation_id="
                     f"{reservation.reservation_id} lists them)")
         else:
-            step = (f"no {stay.room_type or ''} room is free for all these nights; ask housekeeping to ready one "
-                    "(update_room_status), or change the room type or dates with modify_reservation")
+            step = (f"no {stay.room_type or ''} room is free for all these nights; ask housekeeping to ready one"
+                    + offered("update_room_status", " (update_room_status)")
+                    + offered("modify_reservation", ", or change the room type or dates with modify_reservation",
+                              ", or ask the front office to change the room type or dates in OPERA"))
         raise ToolError(
             f"room {room_id} cannot be assigned to {stay_text(reservation)}: {why}; nothing was changed. "
             f"Next step: {step}"
@@ -445,12 +455,16 @@ def build(services: ToolServices) -> list[ToolDef]:
             hotel, room_statuses=["Dirty", "Pickup"], front_office_statuses=["Vacant"], room_types=[room_type],
             stay=stay, limit=100, fresh=True,
         )
-        dirty = ", ".join(f"{r.room_id} ({r.room_status})" for r in waiting.items[:20]) or "none"
+        to_clean = [r for r in waiting.items
+                    if unassignable_because(r, stay, statuses=("Dirty", "Pickup")) is None][:20]
+        dirty = ", ".join(f"{r.room_id} ({r.room_status})" for r in to_clean) or "none"
         raise ToolError(
             f"no Vacant Clean or Inspected {room_type} room is free in {hotel} for all the nights of "
             f"{stay_text(reservation)}; vacant {room_type} rooms still to be cleaned: {dirty}. "
-            "Next step: ask housekeeping to clean one (then update_room_status to Clean or Inspected) and call "
-            "check_in again, or offer another room type (modify_reservation)"
+            "Next step: ask housekeeping to clean one"
+            + offered("update_room_status", " (then update_room_status to Clean or Inspected)")
+            + " and call check_in again, or offer another room type"
+            + offered("modify_reservation", " (modify_reservation)", " (changed in OPERA)")
         )
 
     async def assign_first_free(
@@ -487,8 +501,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             raise ToolError(
                 f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}, "
                 f"arriving {reservation.arrival.isoformat()}; only a reservation due in today (DueIn) can be "
-                "checked in. Next step: list_arrivals shows who is due in today; change the dates with "
-                "modify_reservation if the guest came early"
+                "checked in. Next step: list_arrivals shows who is due in today"
+                + offered("modify_reservation", "; change the dates with modify_reservation if the guest came early",
+                          "; if the guest came early, the front office changes the dates in OPERA")
             )
         await progress(1, "reservation is due in")
         chosen_by: Literal["caller", "reservation", "server"]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mcp.types import ElicitResult
 
+from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import Mode, call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
@@ -306,3 +307,27 @@ async def test_get_reservation_shows_the_card_on_file_a_card_refusal_points_to(
         record = await call_ok(client, "get_reservation", {"reservation_id": guest.reservation_id})
     assert record["payment_method"] == guest.payment_method
     assert record["card_on_file"] == f"{card.card_type} ending {card.last_four}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_next_steps_name_only_tools_this_server_offers(mode: Mode) -> None:
+    settings, port = embedded_settings(toolsets="front_desk,billing")
+    with running_app(settings, port) as srv:
+        hotel = srv.app.state.sandbox.enterprise.hotels["SAND01"]
+        by_id = sorted(hotel.reservations.values(), key=lambda r: int(r.reservation_id))
+        due = next(r for r in by_id if hotel.computed_status(r) == "DueIn" and r.room_id is None)
+        future = next(r for r in by_id if r.status == "Reserved" and r.arrival > hotel.business_date)
+        other_type = next(t for t in hotel.room_types if t != due.room_type)
+        async with mcp_client(srv.url, mode=mode) as client:
+            tools = (await client.list_tools()).tools
+            schemas = {t.name: set((t.input_schema or {}).get("properties", {})) for t in tools}
+            calls: list[tuple[str, dict[str, Any]]] = [
+                ("find_available_rooms", {"reservation_id": due.reservation_id, "room_type": other_type}),
+                ("check_in", {"reservation_id": future.reservation_id}),
+                ("check_in", {"reservation_id": "999999999"}),
+                ("assign_room", {"reservation_id": due.reservation_id, "room_id": "9999"}),
+            ]
+            refusals = {f"{name} {args}": await call_error(client, name, args) for name, args in calls}
+    assert "modify_reservation" not in schemas and "update_room_status" not in schemas
+    problems = {call: found for call, text in refusals.items() if (found := unusable_steps(text, schemas))}
+    assert not problems, problems
