@@ -401,9 +401,10 @@ class SecurityMiddleware:
 
         if probe or sandbox or path.startswith(METADATA_PATH):
             if path in DETAILED_PATHS:
-                # Details (OHIP base URL, last errors) for this machine and for authenticated callers only.
-                details = layer.mode == "none" or layer.proxies.is_local(peer, client_ip, headers)
-                if not details and layer.credential_of(headers):
+                # Details (OHIP base URL, last errors) for this machine and for authenticated callers only (with
+                # OPERA_MCP_AUTH=none nobody is authenticated: callers from elsewhere get the statuses).
+                details = layer.proxies.is_local(peer, client_ip, headers)
+                if not details and layer.mode != "none" and layer.credential_of(headers):
                     if await self._authenticate(refuse, headers, client_ip) is None:
                         return
                     details = True

@@ -254,6 +254,23 @@ def health_details(app: RunningApp, api_keys: Keys) -> None:
         assert relayed.status_code == 200 and base_url not in relayed.text
 
 
+def test_ready_reasons_leave_out_the_last_error_for_callers_from_elsewhere(tmp_path: Path) -> None:
+    # OHIP's token endpoint refuses connections: /ready is 503 and knows why.
+    dead = f"http://127.0.0.1:{free_port()}/oauth/v1/tokens"
+    with stoppable_app(tmp_path, token_url=dead, trusted_proxies="127.0.0.1") as (app, _):
+        deadline = time.monotonic() + 30
+        while not (local := httpx.get(f"{app.url}/ready")).json()["reasons"][-1].startswith("no OHIP token yet:"):
+            assert time.monotonic() < deadline, local.text
+            time.sleep(0.05)
+        assert local.status_code == 503
+        outside = httpx.get(f"{app.url}/ready", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert outside.status_code == 503
+        assert outside.json()["reasons"] == ["no OHIP token yet"]
+        public = httpx.get(f"{app.url}/health", headers={"X-Forwarded-For": "203.0.113.9"}).json()
+        assert public["components"]["auth"] == {"status": "down"}
+        assert public["ready"] == outside.json()
+
+
 # --- 4. the inbound limiter keys on the client behind a trusted proxy -----------------------------------------
 PING = rpc("ping")
 
