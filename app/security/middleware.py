@@ -91,10 +91,15 @@ class OriginPattern:
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a host (or peer) string names, an IPv4-mapped IPv6 one as IPv4 (a dual-stack listener
+    reports IPv4 peers as ::ffff:a.b.c.d), or None for a name."""
     try:
-        return ipaddress.ip_address(host[1:-1] if host.startswith("[") else host)
+        address = ipaddress.ip_address(host[1:-1] if host.startswith("[") else host)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def split_host(value: str, *, wildcard_port: bool = False) -> tuple[str, int | None] | None:
