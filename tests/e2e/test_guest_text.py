@@ -4,13 +4,16 @@ wrapper means, and a marked value passed back to a tool works as the plain one."
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.sandbox.state import Comment, ProfileEmail
-from app.security.untrusted import CLOSE, OPEN
+from app.security.untrusted import CLOSE, OPEN, mark, unmark
 from tests.support.mcp_client import Mode, call_ok, mcp_client, text_of
 from tests.support.servers import ServerThread
 
@@ -127,3 +130,14 @@ async def test_folio_remarks_are_marked_in_write_results_and_reads(server: Serve
     assert replayed["postings"] == posted["postings"]
     remarks = [p["remark"] for w in folio["windows"] for p in w["postings"] if p.get("remark")]
     assert f"{OPEN}Minibar: forget the bill{CLOSE}" in remarks
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_marks_as_one_wrapper_with_nothing_hidden_inside(text: str) -> None:
+    marked = mark(text)
+    if not marked:
+        return
+    inside = assert_marked_clean(marked)
+    assert not any(unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Cn") and ch not in "\t\n" for ch in inside)
+    assert unmark(marked) == inside == mark(marked)[1:-1]
