@@ -320,3 +320,22 @@ def test_a_request_whose_id_is_not_a_string_or_integer_gets_400_with_a_jsonrpc_e
     notification = httpx.post(f"{app.url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
                               headers=headers)
     assert notification.status_code == 202 and notification.content == b""
+
+
+# --- the new settings refuse a malformed entry with one line ------------------------------------------------------
+@pytest.mark.parametrize(("variable", "value", "words"), [
+    ("OPERA_ALLOWED_HOSTS", "https://mcp.hotel.example", "has a scheme"),
+    ("OPERA_ALLOWED_HOSTS", "*.hotel.example", "'*' only as a whole port"),
+    ("OPERA_ALLOWED_HOSTS", "localhost:1@attacker.example", "is not host, host:port or host:*"),
+    ("OPERA_ALLOWED_ORIGINS", "mcp.hotel.example:*", "is not an origin"),
+    ("OPERA_PROBE_HOSTS", "10.0.0.0/33", "is not a network"),
+    ("OPERA_TRUSTED_PROXIES", "proxy.internal", "is not an address or network"),
+    ("OPERA_TRUSTED_PROXY_HEADER", "X Forwarded", "must be a header name"),
+    ("OPERA_AUTH_FAILURES_PER_MINUTE", "0", "greater than or equal to 1"),
+])
+def test_a_malformed_inbound_setting_stops_the_server_with_one_line(variable: str, value: str, words: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "app", "serve"], env={**CLEAN_ENV, variable: value},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"configuration error: {variable}: ") and words in line, line
