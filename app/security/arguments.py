@@ -399,6 +399,11 @@ class ToolInput:
         fix = f"pass e.g. {_show(prop, fix_value)}" if path == prop else f"fix {path} and call again"
         rule = str(error.validator)
         want = expected(sub)
+        if prop == "hotel_id" and path == prop:
+            shown = given(bad).removeprefix("the string ") if isinstance(bad, str) else given(bad)
+            return self._refuse(path, rule, f"hotel_id {shown} is not a valid OPERA hotel code (at most 20 letters, "
+                                            f"digits, _ and -); leave it out for the server's default hotel "
+                                            f"(get_server_info names it)")
         if rule in ("type", "format", "anyOf", "oneOf", "enum", "const", "pattern"):
             if rule == "pattern" and len(str(bad)) > 24:
                 sentence = f"{path} must be {want}, and the string sent does not match"

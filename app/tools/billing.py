@@ -34,7 +34,8 @@ GuardedText = Annotated[str, BeforeValidator(_as_text)]
 
 HotelId = Annotated[
     str | None,
-    Field(description="OPERA hotel code; leave out for the server's default hotel", max_length=20),
+    Field(description="OPERA hotel code, e.g. SAND01; leave out for the server's default hotel", max_length=20,
+          pattern=r"^[A-Za-z0-9_-]*$"),
 ]
 ReservationId = Annotated[
     str,

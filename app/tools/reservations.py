@@ -37,7 +37,8 @@ ToolContext = Context[Any, Any]
 
 HotelId = Annotated[
     str | None,
-    Field(description="OPERA hotel code, e.g. SAND01; leave out for the server's default hotel", max_length=20),
+    Field(description="OPERA hotel code, e.g. SAND01; leave out for the server's default hotel", max_length=20,
+          pattern=r"^[A-Za-z0-9_-]*$"),
 ]
 ReservationId = Annotated[
     str,
@@ -263,7 +264,8 @@ def build(services: ToolServices) -> list[ToolDef]:
 
     async def create_reservation(
         arrival: Annotated[date, Field(description="arrival date (YYYY-MM-DD)")],
-        departure: Annotated[date, Field(description="departure date (YYYY-MM-DD), after arrival")],
+        departure: Annotated[date, Field(description="departure date (YYYY-MM-DD), after arrival and at most "
+                                                     f"{MAX_STAY_NIGHTS} nights later")],
         room_type: Annotated[Code, Field(description="room type code from check_availability, e.g. KNG")],
         rate_plan: Annotated[Code, Field(description="rate plan code from check_availability, e.g. BAR")],
         adults: Annotated[int, Field(ge=1, le=20, description="adults in the room (at least 1)")],
@@ -356,7 +358,8 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def modify_reservation(
         reservation_id: ReservationId,
         arrival: Annotated[date | None, Field(description="new arrival date")] = None,
-        departure: Annotated[date | None, Field(description="new departure date")] = None,
+        departure: Annotated[date | None, Field(description="new departure date (YYYY-MM-DD), after arrival and at "
+                                                            f"most {MAX_STAY_NIGHTS} nights later")] = None,
         room_type: Annotated[Code | None, Field(description="new room type code")] = None,
         rate_plan: Annotated[Code | None, Field(description="new rate plan code")] = None,
         adults: Annotated[int | None, Field(ge=1, le=20, description="new number of adults")] = None,

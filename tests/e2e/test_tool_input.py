@@ -147,6 +147,18 @@ async def test_limits_enforced_in_code_are_in_the_schema(server: ServerThread, m
 
 
 @pytest.mark.parametrize("mode", ERAS)
+async def test_a_malformed_hotel_id_is_refused_by_its_published_pattern(server: ServerThread, mode: Mode) -> None:
+    async with mcp_client(server.url, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+    patterns = {next(b for b in t.input_schema["properties"]["hotel_id"]["anyOf"] if b["type"] == "string")
+                .get("pattern") for t in tools if "hotel_id" in t.input_schema["properties"]}
+    assert patterns == {"^[A-Za-z0-9_-]*$"}
+    text = await refused(server, mode, "list_in_house", {"hotel_id": "../oauth"})
+    assert 'hotel_id "../oauth" is not a valid OPERA hotel code' in text
+    assert "leave it out for the server's default hotel" in text
+
+
+@pytest.mark.parametrize("mode", ERAS)
 async def test_what_pydantic_still_refuses_comes_out_in_one_sentence(server: ServerThread, mode: Mode) -> None:
     # A trailing line break passes the schema's pattern as Python reads "$" but not pydantic's (Rust) regex.
     text = await refused(server, mode, "create_reservation", stay(f"Newline{mode}", room_type="KNG\n"))
