@@ -590,6 +590,16 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
             )
         today = await business_today(hotel, "check_out", fresh=True)
+        if reservation.arrival >= today and reservation.departure is not None and reservation.departure > today:
+            # Shortening the stay to today would make departure = arrival: a day use, whose room and tax OPERA
+            # posts with csh postRoomAndTaxForDayUse. This server does not, so it says so before changing anything.
+            raise ToolError(
+                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) arrived today "
+                f"({today.isoformat()}) and is booked until {reservation.departure.isoformat()}; leaving on the "
+                "arrival day makes it a day use in OPERA (departure = arrival, the day's room and tax posted by "
+                "OPERA's day-use posting), which this server does not do; nothing was changed. Next step: check "
+                "the guest out at the desk in OPERA, or keep the stay and check out on the departure day"
+            )
         if reservation.departure is not None and reservation.departure > today and not early_departure:
             raise ToolError(
                 f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) departs "

@@ -56,6 +56,15 @@ def free_ready(hotel: Any, stay: Any) -> list[Any]:
     ]
 
 
+async def due_in(client: Any, hotel: Any, room_type: str) -> Any:
+    """Book a guest due in today for three nights, without a room; as the sandbox's hotel holds it."""
+    today: date = hotel.business_date
+    made = await call_ok(client, "create_reservation", {
+        "arrival": today.isoformat(), "departure": (today + timedelta(days=3)).isoformat(), "room_type": room_type,
+        "rate_plan": "BAR", "adults": 1, "given_name": "Ada", "surname": "Agree"})
+    return hotel.reservations[made["reservation_id"]]
+
+
 async def due_in_with_a_later_arrival(client: Any, hotel: Any, room_type: str) -> tuple[Any, Any]:
     """Book a guest due in today for three nights, and another stay of the same room type arriving tomorrow (during
     those nights); both without a room. Returns them as the sandbox's hotel holds them."""
@@ -269,13 +278,13 @@ async def test_every_next_step_of_a_refusal_names_a_tool_and_arguments_that_exis
     checked_out = next(r for r in by_id if r.status == "CheckedOut")
     in_house = next(r for r in by_id if r.status == "InHouse" and r.departure > today)
     async with mcp_client(server.url, mode=mode, elicitation_callback=accept) as client:
-        due, later = await due_in_with_a_later_arrival(client, hotel, "KNG")
+        due = await due_in(client, hotel, "KNG")
         other_type = next(t for t in hotel.room_types if t != due.room_type)
         tools = (await client.list_tools()).tools
         schemas = {t.name: set((t.input_schema or {}).get("properties", {})) for t in tools}
         calls: list[tuple[str, dict[str, Any]]] = [
             ("assign_room", {"reservation_id": due.reservation_id, "room_id": "9999"}),
-            ("assign_room", {"reservation_id": later.reservation_id,
+            ("assign_room", {"reservation_id": due.reservation_id,
                              "room_id": next(r.room_id for r in hotel.rooms.values() if r.room_type == other_type)}),
             ("find_available_rooms", {"reservation_id": due.reservation_id, "room_type": other_type}),
             ("find_available_rooms", {"room_type": "ZZZ"}),
@@ -331,3 +340,23 @@ async def test_next_steps_name_only_tools_this_server_offers(mode: Mode) -> None
     assert "modify_reservation" not in schemas and "update_room_status" not in schemas
     problems = {call: found for call, text in refusals.items() if (found := unusable_steps(text, schemas))}
     assert not problems, problems
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_same_day_check_out_is_refused_with_a_next_step_that_can_succeed(
+        server: ServerThread, hotel: Any, mode: Mode) -> None:
+    async with mcp_client(server.url, mode=mode, elicitation_callback=accept) as client:
+        await clean_rooms(client, hotel, "KNG")
+        guest = await due_in(client, hotel, "KNG")
+        await call_ok(client, "check_in", {"reservation_id": guest.reservation_id})
+        since = len(server.app.state.sandbox.requests)
+        plain = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
+        early = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "early_departure": True, "confirm": True})
+    sent = [e.operation_id for e in server.app.state.sandbox.requests[since:]]
+    for refusal in (plain, early):
+        assert "day use" in refusal and "nothing was changed" in refusal
+        assert "early_departure=true" not in refusal  # the call that OPERA would refuse is not suggested
+    assert "putReservation" not in sent and "postCheckOut" not in sent
+    assert hotel.reservations[guest.reservation_id].status == "InHouse"
+    assert hotel.reservations[guest.reservation_id].departure == guest.departure
