@@ -10,6 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, ListToolsResult, TextContent
 
 from app.security.principal import ANY_HOTEL, SCOPE_BILLING, SCOPE_READ, SCOPE_WRITE, Principal
@@ -25,6 +26,8 @@ Unavailability = Callable[[str], "str | None"]
 BILLING_TOOLS = frozenset({"post_charge", "post_payment", "check_out"})
 
 _SCOPE_BY_ACCESS = {"read": SCOPE_READ, "write": SCOPE_WRITE, "billing": SCOPE_BILLING}
+#: JSON-RPC "invalid params": the caller asked for something its credentials do not cover.
+INVALID_PARAMS = -32602
 
 
 def required_scope(tool: ToolDef) -> str:
@@ -91,6 +94,31 @@ def hotel_refusal(principal: Principal, hotel_id: str) -> str | None:
     allowed = ", ".join(sorted(principal.hotels)) or "none"
     return (f"caller {principal.name!r} is not allowed to act for hotel {hotel_id}; "
             f"its hotels are: {allowed}. Use one of those hotel_id values")
+
+
+class PromptHotelCheck:
+    """MCP server middleware: prompts/get for a hotel outside the caller's allow-list (its hotel_id argument, or the
+    default hotel when it names none) is refused with -32602 naming the caller's hotels before anything is rendered,
+    as tools and resources refuse it. `refused(prompt, principal, hotel, why)` counts and audits the refusal."""
+
+    def __init__(self, caller: Callable[[], Principal | None], default_hotel: str,
+                 refused: Callable[[str, Principal | None, str, str], object]) -> None:
+        self.caller = caller
+        self.default_hotel = default_hotel
+        self.refused = refused
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method == "prompts/get" and isinstance(ctx.params, dict):
+            arguments = ctx.params.get("arguments")
+            given = arguments.get("hotel_id") if isinstance(arguments, dict) else None
+            hotel = (given.strip() if isinstance(given, str) else "") or self.default_hotel
+            principal = self.caller()
+            why = "no authenticated caller" if principal is None else hotel_refusal(principal, hotel)
+            if why:
+                name = str(ctx.params.get("name"))[:60]
+                self.refused(name, principal, hotel[:40], why)
+                raise MCPError(code=INVALID_PARAMS, message=f"prompt {name} refused: {why}")
+        return await call_next(ctx)
 
 
 class ToolListFilter:

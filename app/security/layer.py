@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 from app.config import ConfigError, Settings
 from app.security.api_keys import ApiKeyConfigError, ApiKeyRing
 from app.security.audit import AuditLog, AuditSink, FileAuditSink, LoggerAuditSink
-from app.security.authz import ToolListFilter, scope_map
+from app.security.authz import PromptHotelCheck, ToolListFilter, scope_map
 from app.security.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from app.security.middleware import (
     METADATA_PATH,
@@ -138,7 +138,10 @@ class SecurityLayer:
     def mcp_middleware(self) -> list[Any]:
         """MCP server middleware: tools/list filtered by scope; refusals before a handler runs audited."""
         scopes = getattr(self, "_scopes_by_tool", {})
-        return [ToolListFilter(scopes, self.caller), ArgumentRefusalAudit(self, lambda: set(scopes))]
+        middleware: list[Any] = [ToolListFilter(scopes, self.caller), ArgumentRefusalAudit(self, lambda: set(scopes))]
+        if self.guard is not None:
+            middleware.append(PromptHotelCheck(self.caller, self.settings.default_hotel_id, self.guard.refuse_prompt))
+        return middleware
 
     def caller(self) -> Principal | None:
         """The caller of the request being served: its principal, the anonymous one when OPERA_MCP_AUTH=none."""

@@ -3,7 +3,9 @@
 Signatures are checked against the issuer's JWKS (fetched with httpx, cached, refreshed on a TTL, refetched once
 when a token names an unknown `kid`, with a cooldown so a flood of forged kids cannot hammer the issuer), so a key
 rotated at the authorization server is accepted without a restart. Only allow-listed asymmetric algorithms are
-accepted (never `none`, never HMAC with a public key); `iss`, `aud`, `exp` and `nbf` are required and checked.
+accepted (never `none`, never HMAC with a public key). `exp`, `iss` and `aud` must be present; `iss` and `aud` are
+matched exactly (no prefix, no trailing slash, case kept); `exp`, and `nbf` and `iat` when present, are checked
+against the clock with a leeway of at most MAX_LEEWAY_S (a token dated in the future beyond it is not valid yet).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+#: Clock skew tolerated on exp, nbf and iat. Beyond two minutes an expired token would stay usable too long.
+MAX_LEEWAY_S = 120.0
+#: The claims a token must carry; nbf and iat are checked when present (many issuers send neither).
+REQUIRED_CLAIMS = ("exp", "iss", "aud")
 
 
 class TokenRejected(Exception):
@@ -66,6 +72,9 @@ class OAuthConfig:
                 f"OPERA_MCP_OAUTH_ALGORITHMS: {', '.join(bad) or '(empty)'} not allowed; "
                 f"choose from {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}"
             )
+        leeway = tuning.get("leeway_s", cls.leeway_s)
+        if not 0 <= leeway <= MAX_LEEWAY_S:
+            raise OAuthConfigError(f"the OAuth clock leeway must be between 0 and {MAX_LEEWAY_S:g} s, not {leeway:g}")
         assert issuer and audience and jwks_url
         return cls(issuer=issuer, audience=audience, jwks_url=jwks_url, algorithms=tuple(algorithms),
                    hotels_claim=hotels_claim, **tuning)
@@ -177,7 +186,7 @@ class JWTVerifier:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, key=key.jwk.key, algorithms=[str(alg)], audience=self.config.audience, issuer=self.config.issuer,
-                leeway=self.config.leeway_s, options={"require": ["exp", "iss", "aud"]},
+                leeway=self.config.leeway_s, options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError:
             raise TokenRejected("expired", "the token has expired") from None

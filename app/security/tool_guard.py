@@ -136,6 +136,12 @@ class ToolGuard:
         )
         return ToolError(f"{tool} refused: {message}")
 
+    def refuse_prompt(self, prompt: str, principal: Principal | None, hotel_id: str, why: str) -> None:
+        """A prompts/get refused for its hotel (authz.PromptHotelCheck): counted and audited like a tool's."""
+        self.layer.metrics.refused_calls.labels("hotel").inc()
+        self.layer.audit.record(event="prompt", outcome="refused", reason="hotel", detail=why, tool=prompt,
+                                hotel_id=hotel_id, caller=principal.audit_view() if principal else None)
+
     def hotel_of(self, args: Mapping[str, Any]) -> str:
         return str(args.get("hotel_id") or self.settings.default_hotel_id)[:40]
 
@@ -162,6 +168,11 @@ class ToolGuard:
         if why:
             if call is not None:
                 call.refused = ("hotel", why)
+            elif _call_marker.get() is None:
+                # Not a tool call (a resource read): counted and audited here, as the tool guard does for tools.
+                self.layer.metrics.refused_calls.labels("hotel").inc()
+                self.layer.audit.record(event="resource", outcome="refused", reason="hotel", detail=why,
+                                        hotel_id=hotel_id[:40], caller=principal.audit_view())
             raise ToolError(f"refused: {why}")
 
     # --- OHIP request ids for the audit trail --------------------------------------------------------------------
@@ -233,6 +244,9 @@ class ToolGuard:
             arg_names = [p.name for p in params if p.name != ctx_name]
 
             async def precheck(args: Mapping[str, Any]) -> None:
+                marker = _call_marker.get()
+                if marker is not None:
+                    marker.entered = True  # a refusal here is audited by precheck, not again as "not_served"
                 self.precheck(tool, args)
 
             async def preview(args: Mapping[str, Any]) -> str:
@@ -667,3 +681,4 @@ def _rebuild(return_type: Any, stored: dict[str, Any]) -> Any:
     if isinstance(return_type, type) and issubclass(return_type, BaseModel):
         return return_type.model_validate(stored)
     return stored.get("result", stored)
+

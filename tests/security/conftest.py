@@ -67,9 +67,12 @@ class JWKSServer:
         now = int(time.time())
         payload: dict[str, Any] = {
             "iss": ISSUER, "aud": AUDIENCE, "sub": "agent-7", "client_id": "frontdesk-app", "iat": now,
-            "nbf": now, "exp": now + lifetime, "scope": scopes, "hotels": list(hotels),
+            "nbf": now, "exp": now + lifetime, "scope": scopes,
+            "hotels": list(hotels) if isinstance(hotels, (list, tuple)) else hotels,
         }
         payload.update(claims)
+        # A claim given as None is left out of the token (a token without exp, without a hotels claim...).
+        payload = {name: value for name, value in payload.items() if value is not None}
         return jwt.encode(payload, key.private, algorithm="RS256", headers={"kid": key.kid})
 
 
