@@ -186,6 +186,20 @@ async def test_get_reservation_carries_the_balance_get_folio_shows(
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_check_out_refuses_with_the_balance_get_reservation_shows(
+        server: ServerThread, hotel: Any, taken: set[str], mode: Mode) -> None:
+    guest = next(r for r in sorted(hotel.reservations.values(), key=lambda r: int(r.reservation_id))
+                 if hotel.computed_status(r) == "DueOut" and r.balance > 0 and r.reservation_id not in taken)
+    taken.add(guest.reservation_id)
+    async with mcp_client(server.url, mode=mode, elicitation_callback=accept) as client:
+        record = await call_ok(client, "get_reservation", {"reservation_id": guest.reservation_id})
+        refusal = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
+    assert record["balance"] == {"amount": pytest.approx(guest.balance), "currency": "USD"}
+    assert f"{record['balance']['amount']:.2f} USD" in refusal
+    assert hotel.reservations[guest.reservation_id].status == "InHouse"
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_cancellation_reports_one_status(
         server: ServerThread, hotel: Any, taken: set[str], mode: Mode) -> None:
     today = hotel.business_date
