@@ -35,7 +35,9 @@ class ServerThread:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=5,
-            **config,
+            # As app/cli.py serves: the client address is never taken from X-Forwarded-For by uvicorn itself
+            # (OPERA_TRUSTED_PROXIES decides), and no access log.
+            **{"proxy_headers": False, "access_log": False, **config},
         )
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"uvicorn-{self.port}")
