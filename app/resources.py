@@ -6,11 +6,13 @@ the app factory.)
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, Field
 
 from app.opera.availability import RatePlansAPI
@@ -76,6 +78,36 @@ async def hotel_configuration(services: ToolServices, hotel_id: str,
     return HotelConfiguration(hotel_id=hotel_id, unavailable=unavailable, **found)
 
 
+class ResourceUriGate:
+    """MCP server middleware: resources/read of a URI that is no resource and fits no template is refused with -32602
+    listing what can be read, instead of the SDK's bare 'Unknown resource'."""
+
+    def __init__(self, mcp: MCPServer) -> None:
+        self.mcp = mcp
+        self._known: tuple[set[str], list[tuple[str, re.Pattern[str]]]] | None = None
+
+    async def known(self) -> tuple[set[str], list[tuple[str, re.Pattern[str]]]]:
+        if self._known is None:
+            fixed = {str(r.uri) for r in await self.mcp.list_resources()}
+            templates = []
+            for t in await self.mcp.list_resource_templates():
+                parts = re.split(r"(\{[^}]+\})", t.uri_template)
+                pattern = "".join("[^/]*" if p.startswith("{") else re.escape(p) for p in parts)
+                templates.append((t.uri_template, re.compile(pattern)))
+            self._known = (fixed, templates)
+        return self._known
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method == "resources/read" and isinstance(ctx.params, dict):
+            uri = ctx.params.get("uri")
+            fixed, templates = await self.known()
+            if not isinstance(uri, str) or (uri not in fixed and not any(p.fullmatch(uri) for _, p in templates)):
+                shown = repr(uri[:100]) if isinstance(uri, str) else "missing"
+                readable = ", ".join([*sorted(fixed), *(t for t, _ in templates)])
+                raise MCPError(code=-32602, message=f"unknown resource {shown}; this server offers: {readable}")
+        return await call_next(ctx)
+
+
 def register_resources(mcp: MCPServer, services: ToolServices, hotel_hint: Callable[[str], str] = _no_hint) -> None:
     """`hotel_hint(hotel_id)` is a sentence naming the hotels the current caller may use instead."""
     @mcp.resource(
@@ -95,3 +127,5 @@ def register_resources(mcp: MCPServer, services: ToolServices, hotel_hint: Calla
             raise ResourceNotFoundError(str(exc)) from None
         config = await hotel_configuration(services, hotel, hotel_hint)
         return json.dumps(config.model_dump(mode="json"), indent=1)
+
+    mcp.middleware.append(ResourceUriGate(mcp))

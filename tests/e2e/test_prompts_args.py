@@ -179,6 +179,9 @@ async def test_resources_with_a_wrong_uri_or_hotel_are_invalid_params(
             refused[uri] = error.value
     assert {uri: e.error.code for uri, e in refused.items()} == dict.fromkeys(refused, INVALID_PARAMS)
     assert "not a valid OPERA hotel code" in refused["opera://hotels/NOT%20A/configuration"].message
+    offered = "health://live, health://ready, health://status, opera://hotels/{hotel_id}/configuration"
+    assert refused["health://nope"].message == f"unknown resource 'health://nope'; this server offers: {offered}"
+    assert offered in refused["opera://hotels/SAND01/config"].message
     assert "hotels you may use: SAND01, SAND02" in refused["opera://hotels/NOPE9/configuration"].message
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
