@@ -421,7 +421,8 @@ async def test_a_bodiless_401_that_outlives_a_fresh_token_is_explained(
         await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
         monkeypatch.setattr(sandbox_server.sandbox.tokens, "is_valid", lambda token: False)
         with pytest.raises(OperaAuthError) as info:
-            await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
+            # Bounded: a refresh-and-replay loop would never return (and ask for a token on every turn).
+            await asyncio.wait_for(http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1}), timeout=10)
     assert sandbox_server.sandbox.token_requests == 2
     assert [e.status for e in business_calls(sandbox_server, "getHotelReservations")] == [200, 401, 401]
     assert [e.response for e in business_calls(sandbox_server, "getHotelReservations")][1:] == [None, None]

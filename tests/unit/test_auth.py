@@ -9,6 +9,7 @@ import asyncio
 import base64
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,7 +19,8 @@ import pytest
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID, Settings, load_settings
 from app.opera.auth import DEFAULT_SCOPE, TokenManager, refresh_margin
-from app.opera.errors import OperaAuthError, OperaServerError
+from app.opera.errors import OperaAuthError, OperaError, OperaServerError
+from app.opera.resilience import RetryPolicy
 from app.opera.stores import EncryptedFileTokenStore, MemoryTokenStore, RedisTokenStore, SharedRedis, StoredToken
 from app.telemetry.metrics import Metrics
 from tests.support.redis import RedisServer
@@ -311,3 +313,93 @@ async def test_the_token_manager_carries_on_when_the_shared_store_is_unreachable
         await shared.aclose()
     assert len(endpoint.requests) == 2
     assert "shared OHIP token could not be read" in caplog.text
+
+
+# --- the token endpoint's own retries -------------------------------------------------------------------------------
+class ScriptedTokenEndpoint:
+    """A token endpoint that answers the given statuses in turn (then 200); an entry may carry headers, or be an
+    exception raised as a transport failure. Each answer's arrival time is kept."""
+
+    def __init__(self, *script: int | tuple[int, dict[str, str]] | Exception) -> None:
+        self.script = list(script)
+        self.arrivals: list[float] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.arrivals.append(time.monotonic())
+        step = self.script.pop(0) if self.script else 200
+        if isinstance(step, Exception):
+            raise step
+        status, headers = step if isinstance(step, tuple) else (step, {})
+        if status != 200:
+            return httpx.Response(status, headers=headers)
+        return httpx.Response(200, json={"access_token": f"token-{len(self.arrivals)}", "expires_in": 3600})
+
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
+
+
+def retrying_manager(endpoint: ScriptedTokenEndpoint, metrics: Metrics, retries: int = 3, *,
+                     base: float = 0.1, jitter: float = 1.0) -> TokenManager:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+    policy = RetryPolicy(max_retries=retries, base=base, rng=lambda: jitter)
+    return TokenManager(settings(max_retries=retries), metrics, client, retry=policy, clock=FakeClock())
+
+
+async def test_a_token_endpoint_gateway_failure_is_retried_with_growing_backoff() -> None:
+    endpoint = ScriptedTokenEndpoint(503, 502, 504)
+    metrics = Metrics()
+    tokens = retrying_manager(endpoint, metrics)
+    assert await tokens.get_token() == "token-4"
+    assert len(endpoint.arrivals) == 4
+    # Full jitter at its top (rng = 1): 0.1 s, then 0.2 s, then 0.4 s before the three retries.
+    for gap, least in zip(endpoint.gaps(), (0.1, 0.2, 0.4), strict=True):
+        assert gap >= least * 0.95, endpoint.gaps()
+    for status in ("503", "502", "504"):
+        assert metrics.registry.get_sample_value("opera_ohip_retries_total", {"reason": status}) == 1
+    assert metrics.registry.get_sample_value("opera_ohip_token_requests_total", {"outcome": "success"}) == 1
+
+
+async def test_a_token_endpoint_retry_waits_at_least_retry_after() -> None:
+    endpoint = ScriptedTokenEndpoint((503, {"Retry-After": "1"}))
+    tokens = retrying_manager(endpoint, Metrics(), jitter=0.0)  # no jitter: only Retry-After makes it wait
+    assert await tokens.get_token() == "token-2"
+    [gap] = endpoint.gaps()
+    assert 0.95 <= gap < 3.0
+
+
+async def test_a_throttled_token_request_waits_out_ohips_one_second_window() -> None:
+    endpoint = ScriptedTokenEndpoint(429)
+    tokens = retrying_manager(endpoint, Metrics(), jitter=0.0)
+    assert await tokens.get_token() == "token-2"
+    [gap] = endpoint.gaps()
+    assert gap >= 0.95
+
+
+async def test_token_endpoint_retries_are_bounded_and_then_reported_as_ohip_down() -> None:
+    endpoint = ScriptedTokenEndpoint(503, 503, 503, 503, 503, 503)
+    metrics = Metrics()
+    tokens = retrying_manager(endpoint, metrics, retries=2, base=0.01)
+    with pytest.raises(OperaServerError) as info:
+        await tokens.get_token()
+    assert len(endpoint.arrivals) == 3  # the first try and two retries, no more
+    assert "HTTP 503" in info.value.message and "down" in info.value.message
+    assert metrics.registry.get_sample_value("opera_ohip_token_requests_total", {"outcome": "failure"}) == 1
+
+
+async def test_refused_credentials_are_never_retried() -> None:
+    endpoint = ScriptedTokenEndpoint(401, 401, 401)
+    tokens = retrying_manager(endpoint, Metrics(), base=0.01)
+    with pytest.raises(OperaAuthError):
+        await tokens.get_token()
+    assert len(endpoint.arrivals) == 1
+
+
+async def test_a_token_endpoint_that_cannot_be_reached_is_retried_then_named() -> None:
+    endpoint = ScriptedTokenEndpoint(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
+    tokens = retrying_manager(endpoint, Metrics(), base=0.05)
+    assert await tokens.get_token() == "token-3"
+    assert len(endpoint.arrivals) == 3 and min(endpoint.gaps()) >= 0.05 * 0.95
+    unreachable = ScriptedTokenEndpoint(*[httpx.ConnectError("refused")] * 5)
+    with pytest.raises(OperaError, match="could not reach the OHIP token endpoint"):
+        await retrying_manager(unreachable, Metrics(), retries=1, base=0.01).get_token()
+    assert len(unreachable.arrivals) == 2
