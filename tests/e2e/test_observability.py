@@ -15,7 +15,7 @@ import pytest
 from app.server import build_redactor
 from app.telemetry.logging import configure_logging
 from tests.support.apps import embedded_settings, running_app, settings_for_sandbox, wait_ready
-from tests.support.mcp_client import call_ok, mcp_client
+from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 CARD = "4111 1111 1111 1111"
 
@@ -99,7 +99,8 @@ async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: 
     with running_app(settings) as srv:
         await asyncio.to_thread(wait_ready, srv.url)
         async with mcp_client(srv.url) as client:
-            await call_ok(client, "search_reservations", {"text": f"paid by {CARD}"})
+            # Refused before any OHIP call, and never logged.
+            await call_error(client, "search_reservations", {"text": f"paid by {CARD}"})
             await call_ok(client, "search_reservations", {"surname": "Smith"})
         token = srv.app.state.http.token_manager.current_token()
     lines = [line for line in captured_logs.getvalue().splitlines() if line.strip()]

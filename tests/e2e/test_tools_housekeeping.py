@@ -39,7 +39,7 @@ async def test_overview_filters_and_refuses_a_bad_page_size(server: ServerThread
                               {"room_status": ["Dirty"], "front_office_status": "Occupied", "limit": 100})
         error = await call_error(client, "get_housekeeping_overview", {"limit": 0})
     assert {r["room_id"] for r in board["rooms"]} == occupied_dirty
-    assert "limit" in error and "greater than or equal to 1" in error
+    assert "limit" in error and "1-100" in error
 
 
 async def test_rooms_cleaned_show_clean_and_repeating_the_update_is_harmless(server: ServerThread, hotel: Any) -> None:
