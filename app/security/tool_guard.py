@@ -283,7 +283,9 @@ class ToolGuard:
                     raise guard.refuse(tool.name, principal, refused[0], refused[1], hotel_id=hotel,
                                        ids=touched_ids(args))
             guard._hook_ohip_client()
-            kwargs = unmark(scrub_card_numbers(kwargs))
+            # Card numbers never get this far (app/security/arguments.py refuses them); guest-text delimiters an
+            # agent copied from an answer are taken off.
+            kwargs = unmark(kwargs)
             args = {k: v for k, v in kwargs.items() if k != ctx_name}
             call = ToolCall(tool=tool.name, principal=principal, hotel_id=hotel)
             token = _current_call.set(call)
@@ -593,7 +595,9 @@ class ArgumentRefusalAudit:
         arguments = params.get("arguments")
         self.layer.metrics.refused_calls.labels(reason).inc()
         self.layer.audit.record(
-            event="tool_call", outcome="refused", reason=reason, tool=tool, detail=text[:300],
+            event="tool_call", outcome="refused", reason=reason, tool=tool,
+            # The validator's own text can quote the value sent: the audit keeps only what kind of refusal it was.
+            detail="the arguments failed the tool's input schema" if reason == "invalid_arguments" else text[:300],
             caller=principal.audit_view() if principal else None,
             hotel_id=str(arguments.get("hotel_id"))[:40] if isinstance(arguments, dict) and arguments.get("hotel_id")
             else None,
