@@ -23,7 +23,8 @@ from tests.support.servers import ServerThread, serve
 
 REVISIONS = ("2025-11-25", "2026-07-28")
 FIXTURE_TOOLS = {"test_simple_text", "test_image_content", "test_error_handling", "test_sampling",
-                 "test_input_required_result_elicitation", "test_missing_capability"}
+                 "test_input_required_result_elicitation", "test_missing_capability", "json_schema_2020_12_tool",
+                 "test_custom_headers"}
 FIXTURE_PROMPTS = {"test_simple_prompt", "test_prompt_with_arguments", "test_input_required_result_prompt"}
 
 

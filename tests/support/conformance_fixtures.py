@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import io
 import json
 import struct
@@ -78,6 +79,28 @@ RED_PIXEL = base64.b64encode(_png_pixel(255, 0, 0)).decode("ascii")
 SILENCE = base64.b64encode(_wav_silence()).decode("ascii")
 #: Values test_prompt_with_arguments' arg1 can be completed to.
 CITIES = ("paris", "park", "party", "prague", "porto", "tokyo", "testing", "test")
+
+
+#: The input schema the json-schema-2020-12 scenario expects to come back unchanged from tools/list: a 2020-12
+#: dialect, $defs with an $anchor, composition (allOf/anyOf) and conditional (if/then/else) keywords.
+SCHEMA_2020_12: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {"address": {"$anchor": "addressDef", "type": "object",
+                          "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
 
 
 def _text(text: str) -> CallToolResult:
@@ -195,6 +218,26 @@ def register_conformance_fixtures(mcp: MCPServer) -> None:
     @mcp.tool(description="Conformance fixture: always fails as a tool error.")
     def test_error_handling() -> CallToolResult:
         raise ToolError("This tool intentionally returns an error for testing")
+
+    def json_schema_2020_12_tool(name: str | None = None, address: dict[str, str] | None = None,
+                                 contactMethod: str | None = None, phone: str | None = None,
+                                 email: str | None = None) -> CallToolResult:
+        return _text(f"contact {name}: {contactMethod} {phone or email}")
+
+    # The published schema is the hand-written 2020-12 one (the signature only carries the call); the argument
+    # gate compiles it like any other tool's.
+    mcp._tool_manager.add_tool(json_schema_2020_12_tool, description="Conformance fixture: a JSON Schema 2020-12 "
+                               "input schema with $defs, $anchor, allOf/anyOf and if/then/else.").parameters = (
+        copy.deepcopy(SCHEMA_2020_12))
+
+    def test_custom_headers(region: str) -> CallToolResult:
+        return _text(f"region: {region}")
+
+    # `region` is mirrored in an Mcp-Param-Region header (SEP-2243), which the SDK checks against the body.
+    mcp._tool_manager.add_tool(test_custom_headers, description="Conformance fixture: an argument mirrored in a "
+                               "custom header.").parameters = {
+        "type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}},
+        "required": ["region"], "additionalProperties": False}
 
     # --- tools: notifications during a call -------------------------------------------------------------------
     @mcp.tool(description="Conformance fixture: three log notifications while it runs.")
