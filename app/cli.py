@@ -1,10 +1,12 @@
-"""Console entry `opera-cloud-mcp`: serve (default), sandbox, check-config."""
+"""Console entry `opera-cloud-mcp`: serve (default), stdio, sandbox, check-config, new-api-key."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -69,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="OHIP's throttle: calls per second that pass at once (OHIP: 50; default off)")
     sandbox.add_argument("--quota-burst", type=int, default=None,
                          help="calls per second before 429; those past --quota-rps wait 1 s (default 2x rps)")
+    sub.add_parser("stdio", help="serve MCP over stdin/stdout, for desktop clients that launch servers (logs on "
+                                 "stderr)")
     sub.add_parser("check-config", help="print the effective configuration with secrets masked")
     new_key = sub.add_parser("new-api-key", help="print a new API key and the OPERA_MCP_API_KEYS line that admits it")
     new_key.add_argument("--name", required=True, help="who or what uses the key, e.g. frontdesk-bot")
@@ -98,10 +102,108 @@ def _fail(message: str) -> int:
 
 
 def client_snippet(settings: Settings) -> str:
+    """The endpoint and a client entry to paste, with the header a client must send when the server wants one."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
     url = f"http://{host}:{settings.port}/mcp"
-    config = {"mcpServers": {"opera-cloud": {"type": "http", "url": url}}}
-    return f"MCP endpoint: {url}\nClient configuration:\n{json.dumps(config, indent=2)}"
+    entry: dict[str, Any] = {"type": "http", "url": url}
+    if settings.mcp_auth == "api_key":
+        entry["headers"] = {"Authorization": "Bearer <your key>"}
+    elif settings.mcp_auth == "oauth":
+        entry["headers"] = {"Authorization": "Bearer <access token>"}
+    config = {"mcpServers": {"opera-cloud": entry}}
+    return (f"MCP endpoint: {url}\nClient configuration (Claude Code .mcp.json, Cursor .cursor/mcp.json; VS Code "
+            f"wants the entry under \"servers\" in .vscode/mcp.json; Claude Desktop: `opera-cloud-mcp stdio`):\n"
+            f"{json.dumps(config, indent=2)}")
+
+
+#: What check-config says of a value nobody set but the server derives.
+SANDBOX_NOTE = "default: the embedded sandbox's"
+
+
+def effective_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """(OPERA_* name, the value the server uses, how it came about when it was not set) for every setting; secrets
+    masked as ********. What check-config prints."""
+    from app.opera.auth import DEFAULT_SCOPE
+    from app.security.layer import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
+
+    s = settings
+    sandbox = s.sandbox_mode
+    derived: dict[str, tuple[Any, str]] = {}
+    if sandbox:
+        derived["client_id"] = (s.effective_client_id, SANDBOX_NOTE)
+        derived["client_secret"] = ("********", SANDBOX_NOTE + ", a public demo credential")
+        derived["app_key"] = ("********", SANDBOX_NOTE)
+        derived["base_url"] = (s.effective_base_url, "derived: the embedded sandbox on OPERA_HOST:OPERA_PORT")
+        derived["enterprise_id"] = (s.effective_enterprise_id, SANDBOX_NOTE)
+    if s.cashier_id is None:
+        derived["cashier_id"] = (s.effective_cashier_id, SANDBOX_NOTE + " app cashier") if sandbox else (
+            "", "unset: no tool that posts money is offered")
+    if s.token_url is None:
+        derived["token_url"] = (s.effective_token_url, "derived from OPERA_BASE_URL")
+    if s.scope is None:
+        derived["scope"] = (DEFAULT_SCOPE, "derived: every scope granted to the OHIP application")
+    hosts = [*s.allowed_hosts, *LOOPBACK_HOSTS]
+    if not s.is_loopback_bind and s.host not in ("0.0.0.0", "::"):
+        hosts.append(f"[{s.host}]:*" if ":" in s.host else f"{s.host}:*")
+    derived["allowed_hosts"] = (hosts, "default: loopback" if not s.allowed_hosts else "loopback added")
+    derived["allowed_origins"] = ([*s.allowed_origins, *LOOPBACK_ORIGINS],
+                                  "default: loopback" if not s.allowed_origins else "loopback added")
+    if s.graceful_shutdown_timeout is None:
+        derived["graceful_shutdown_timeout"] = (
+            s.drain_timeout, "derived: OPERA_LIMITER_MAX_WAIT + OPERA_REQUEST_TIMEOUT + 5 s")
+    if not s.business_events_hotels:
+        derived["business_events_hotels"] = (s.event_hotels, "default: OPERA_DEFAULT_HOTEL_ID")
+    if s.mcp_auth == "oauth" and s.mcp_oauth_audience is None and s.mcp_resource_url:
+        derived["mcp_oauth_audience"] = (s.mcp_resource_url, "default: OPERA_MCP_RESOURCE_URL")
+    if s.request_state_key is None:
+        derived["request_state_key"] = ("", "unset: a key per process in sandbox mode" if sandbox else
+                                        "unset: derived from OPERA_CLIENT_SECRET, the same on every replica")
+    rows: list[tuple[str, str, str]] = []
+    for name, value in settings.masked().items():
+        if name.startswith("("):
+            continue
+        field = name.removeprefix("OPERA_").lower()
+        note = ""
+        if field in derived:
+            value, note = derived[field]
+        elif value is None:
+            value, note = "", "unset"
+        shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        rows.append((name, shown, note))
+    rows.append(("(mode)", s.mode, "no OHIP credentials set" if sandbox else ""))
+    return rows
+
+
+def bind_listener(host: str, port: int) -> socket.socket | str:
+    """The listening socket uvicorn will serve on, bound before anything is printed; or why it cannot be, in one
+    line (the port is taken, the address is not this machine's, or needs privileges)."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        return (f"cannot listen on {where}: {host!r} is not an address or name this machine resolves "
+                "(OPERA_HOST / --host; e.g. 127.0.0.1, or 0.0.0.0 for every interface)")
+    sock = socket.socket(family, kind, proto)
+    # As uvicorn's own bind: a port whose last connections are in TIME_WAIT can be bound again at once.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            return (f"cannot listen on {where}: the port is in use (another opera-cloud-mcp?); stop that process or "
+                    "choose another port with --port / OPERA_PORT")
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return (f"cannot listen on {where}: {host} is not an address of this machine; set OPERA_HOST / --host "
+                    "to one of its addresses, 127.0.0.1, or 0.0.0.0 for every interface")
+        if exc.errno == errno.EACCES:
+            return f"cannot listen on {where}: ports below 1024 need privileges; choose a port such as 8000"
+        return f"cannot listen on {where}: {exc.strerror or exc}"
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(settings: Settings) -> int:
@@ -109,6 +211,9 @@ def serve(settings: Settings) -> int:
     from app.telemetry.logging import configure_logging
     from app.telemetry.tracing import setup_tracing
 
+    listener = bind_listener(settings.host, settings.port)
+    if isinstance(listener, str):
+        return _fail(listener)
     configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
                       redactor=build_redactor(settings), environment=settings.environment)
     provider = setup_tracing(settings)
@@ -127,8 +232,9 @@ def serve(settings: Settings) -> int:
     # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         if provider is not None:
             provider.shutdown()
     if not server.started:
@@ -141,8 +247,6 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
     from app.sandbox.app import SandboxConfig, create_sandbox_app
     from app.telemetry.logging import configure_logging
 
-    configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
-                      environment="sandbox")
     quota_rps = getattr(args, "quota_rps", None) or settings.sandbox_quota_rps
     quota_burst = getattr(args, "quota_burst", None) or settings.sandbox_quota_burst
     if quota_burst is not None and quota_rps is None:
@@ -156,12 +260,22 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
         app = create_sandbox_app(config)
     except ValueError as exc:
         return _fail(f"sandbox: {exc}")
+    listener = bind_listener(settings.host, settings.port)
+    if isinstance(listener, str):
+        return _fail(listener)
+    configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
+                      environment="sandbox")
     quota = f"quota {quota_rps:g}/s, burst {app.state.sandbox.quota.limits.burst}" if quota_rps else "no quota"
     print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
           f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
           f"business date {next(iter(app.state.sandbox.enterprise.hotels.values())).business_date}; {quota})",
           file=sys.stderr, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                                           server_header=False))
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
     return 0
 
 
@@ -172,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     if args.command == "check-config":
-        for key, value in settings.masked().items():
-            print(f"{key}={value if not isinstance(value, list) else ','.join(map(str, value))}")
+        for name, value, note in effective_settings(settings):
+            print(f"{name}={value}" + (f" ({note})" if note else ""))
         return 0
     if args.command == "sandbox":
         return run_sandbox(settings, args)
@@ -181,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_new_api_key(args)
     from app.security.layer import startup_refusal
 
+    if args.command == "stdio":
+        from app.stdio import run_stdio
+
+        return run_stdio(settings)
     refusal = startup_refusal(settings)
     if refusal:
         return _fail(f"configuration error: {refusal}")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 
 import pytest
 
+#: A key's line as `new-api-key` prints it (the SHA-256 of the key, never the key).
+KEY_LINE = "frontdesk:f1e5e5dbb9dd7dea684e908aae7e9041e794a1523b69b709e9802c868b3a2407:opera:read:*"
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OPERA_", "OTEL_"))}
 
 
@@ -96,7 +101,7 @@ def test_check_config_prints_effective_values_and_masks_secrets() -> None:
     assert "OPERA_CLIENT_ID=my-client" in out and "OPERA_ENTERPRISE_ID=ENT01" in out and "OPERA_CASHIER_ID=4" in out
     # The version sits inside module paths and is never appended to the base URL.
     assert "OPERA_BASE_URL=https://ohip.example.com\n" in out
-    assert "(token url used)=https://ohip.example.com/oauth/v1/tokens" in out
+    assert "OPERA_TOKEN_URL=https://ohip.example.com/oauth/v1/tokens (derived from OPERA_BASE_URL)\n" in out
     assert "(mode)=ohip" in out
 
 
@@ -113,8 +118,8 @@ def test_without_credentials_the_mode_is_sandbox() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0
     assert "(mode)=sandbox" in result.stdout
-    assert "(cashier used)=113" in result.stdout
-    assert "(base url used)=http://127.0.0.1:8000/sandbox" in result.stdout
+    assert "OPERA_CASHIER_ID=113 (default: the embedded sandbox's app cashier)\n" in result.stdout
+    assert "OPERA_BASE_URL=http://127.0.0.1:8000/sandbox (derived: the embedded sandbox" in result.stdout
 
 
 @pytest.mark.parametrize("env", [
@@ -127,4 +132,89 @@ def test_no_cashier_is_needed_when_no_tool_posts_money(env: dict[str, str]) -> N
         "OPERA_APP_KEY": "5f7e3b2a-9c41-4d6e-8a2b-1c3d5e7f9a0b", "OPERA_ENTERPRISE_ID": "ENT01", **env,
     })
     assert result.returncode == 0, result.stderr
-    assert "OPERA_CASHIER_ID=None" in result.stdout
+    assert "OPERA_CASHIER_ID= (unset: no tool that posts money is offered)\n" in result.stdout
+
+
+def test_check_config_shows_derived_defaults_as_such_and_every_secret_masked() -> None:
+    result = run_cli("check-config", env={"OPERA_MCP_AUTH": "api_key", "OPERA_MCP_API_KEYS": KEY_LINE,
+                                          "OPERA_METRICS_TOKEN": "metrics-token-9876",
+                                          "OPERA_ALLOWED_HOSTS": "mcp.hotel.example"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "OPERA_ALLOWED_ORIGINS=http://127.0.0.1:*,http://localhost:*,http://[::1]:* (default: loopback)" in lines
+    assert "OPERA_ALLOWED_HOSTS=mcp.hotel.example,127.0.0.1:*,localhost:*,[::1]:* (loopback added)" in lines
+    assert "OPERA_SCOPE=urn:opc:hgbu:ws:__myscopes__ (derived: every scope granted to the OHIP application)" in lines
+    assert ("OPERA_GRACEFUL_SHUTDOWN_TIMEOUT=45.0 (derived: OPERA_LIMITER_MAX_WAIT + OPERA_REQUEST_TIMEOUT + 5 s)"
+            in lines)
+    assert "OPERA_BUSINESS_EVENTS_HOTELS=SAND01 (default: OPERA_DEFAULT_HOTEL_ID)" in lines
+    assert "OPERA_MCP_API_KEYS=********" in lines and "OPERA_METRICS_TOKEN=********" in lines
+    assert "f1e5e5dbb9dd" not in result.stdout and "metrics-token-9876" not in result.stdout
+    assert "OPERA_USERNAME= (unset)" in lines and "None" not in result.stdout
+    default = run_cli("check-config").stdout.splitlines()
+    assert "OPERA_ALLOWED_HOSTS=127.0.0.1:*,localhost:*,[::1]:* (default: loopback)" in default
+
+
+def _listening_socket() -> socket.socket:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    return busy
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["sandbox"]])
+def test_a_busy_port_is_one_line_on_stderr_and_exit_2_before_any_banner(command: list[str]) -> None:
+    with _listening_socket() as busy:
+        port = busy.getsockname()[1]
+        result = run_cli(*command, "--port", str(port))
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"cannot listen on 127.0.0.1:{port}: the port is in use (another opera-cloud-mcp?); stop that process or "
+        "choose another port with --port / OPERA_PORT"]
+
+
+@pytest.mark.parametrize(("host", "problem"), [
+    ("192.0.2.1", "192.0.2.1 is not an address of this machine"),
+    ("no-such-host.invalid", "'no-such-host.invalid' is not an address or name this machine resolves"),
+])
+def test_a_bind_address_that_is_not_this_machine_is_one_line_and_exit_2(host: str, problem: str) -> None:
+    result = run_cli("--host", host, env={"OPERA_ALLOW_UNAUTHENTICATED": "true"})
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"cannot listen on {host}:8000: {problem}") and "OPERA_HOST" in line
+
+
+def banner_of(env: dict[str, str]) -> str:
+    """Start the server on a free port, read its banner (stderr up to the end of the client entry), stop it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env={**CLEAN_ENV, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line == "}\n":
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize(("env", "header"), [
+    ({}, None),
+    ({"OPERA_MCP_AUTH": "api_key",
+      "OPERA_MCP_API_KEYS": KEY_LINE}, "Bearer <your key>"),
+])
+def test_the_banner_snippet_carries_the_auth_header_when_one_is_required(env: dict[str, str],
+                                                                         header: str | None) -> None:
+    banner = banner_of(env)
+    assert "Claude Code" in banner and "Cursor" in banner and "VS Code" in banner and "stdio" in banner
+    entry = json.loads(banner[banner.index("{"):])["mcpServers"]["opera-cloud"]
+    assert entry["type"] == "http" and entry["url"].endswith("/mcp")
+    assert entry.get("headers") == ({"Authorization": header} if header else None)
+    assert "f1e5e5dbb9dd" not in banner
