@@ -190,3 +190,19 @@ async def test_check_out_of_a_guest_who_left_yesterday_sends_no_write(desk: Serv
         error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
     assert "CheckedOut" in error and "in-house" in error, error
     assert writes_since(desk, mark) == []
+
+
+async def test_a_charge_refused_by_ohip_leaves_its_idempotency_key_free_for_the_retry(desk: ServerThread) -> None:
+    h = hotel(desk)
+    guest = next(r for r in h.reservations.values() if r.status == "InHouse")
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2000", "amount": 7.5,
+              "remark": "Retried charge", "idempotency_key": "retry-after-503"}
+    # OHIP's gateway answers 503: the charge was not processed, so the key must not stay claimed.
+    sandbox(desk).faults.inject(operation="postBillingCharges", status=503, times=1)
+    async with mcp_client(desk.url) as client:
+        await call_error(client, "post_charge", charge)
+        posted = await call_ok(client, "post_charge", charge)  # the same call again: it runs, now
+        again = await call_ok(client, "post_charge", charge)  # and a third time: the first success, replayed
+    assert again == posted
+    made = [e for e in requests(desk, "postBillingCharges") if e.status < 300]
+    assert len(made) == 1 and len(requests(desk, "postBillingCharges")) == 2

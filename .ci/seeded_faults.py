@@ -1,0 +1,338 @@
+"""Seeded faults: does the suite notice when a promise breaks?
+
+Copies app/ and tests/ (with pyproject.toml, uv.lock and the docs and deploy files some tests read) to a scratch
+directory, then, fault by fault, applies one small textual edit to the copy of app/, runs only the tests that should
+catch it, and restores the file. Each edit names its search text, which must occur exactly once, so the script
+fails loudly when the code moves instead of seeding nothing. A fault is "caught" when at least one of its tests
+fails (or hangs past the per-run timeout), "survived" when they all pass.
+
+    uv run python .ci/seeded_faults.py            # every fault; a baseline run of all their tests first
+    uv run python .ci/seeded_faults.py --list     # the faults and their tests
+    uv run python .ci/seeded_faults.py --only token_retry_off --only ready_ignores_breaker --no-baseline
+
+Exit status: 0 all caught, 1 some survived, 2 the baseline failed or a search text is missing or repeated. It is
+slow (each fault starts servers), so it is not part of `uv run pytest`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIED = ("app", "tests", "deploy", "docs", "bench", "pyproject.toml", "uv.lock", "README.md", "SECURITY.md",
+          "CHANGELOG.md", ".env.example")
+RUN_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Edit:
+    path: str
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    what: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    fault: Fault
+    verdict: str  # caught | survived | timeout
+    seconds: float
+    detail: str = ""
+    failed: list[str] = field(default_factory=list)
+
+
+def edit(path: str, search: str, replace: str) -> Edit:
+    return Edit(path, search, replace)
+
+
+OAUTH_RULES = "tests/security/test_oauth_rules.py"
+BEFORE_PROMPTS = "tests/security/test_checks_before_prompts.py"
+PROMISES = "tests/e2e/test_promises.py"
+AUTH_UNIT = "tests/unit/test_auth.py"
+IDEM_UNIT = "tests/unit/test_idempotency.py"
+DECODE_OPTIONS = 'options={"require": list(REQUIRED_CLAIMS)}'
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("refresh_loop", "a persistent 401 from OHIP refreshes and replays forever",
+          (edit("app/opera/http.py", "if _stale_token(response) and not replayed_with_fresh_token:",
+                "if _stale_token(response):"),),
+          ("tests/integration/test_opera_http.py::test_a_bodiless_401_that_outlives_a_fresh_token_is_explained",)),
+    Fault("jwt_exp_optional", "OAuth: a JWT without exp is accepted",
+          (edit("app/security/oauth.py", 'REQUIRED_CLAIMS = ("exp", "iss", "aud")',
+                'REQUIRED_CLAIMS = ("iss", "aud")'),),
+          (f"{OAUTH_RULES}::test_a_token_without_exp_cannot_call_a_tool",)),
+    Fault("jwt_hotels_ignored", "OAuth: the hotels claim is ignored (every hotel allowed)",
+          (edit("app/security/oauth.py",
+                "hotels = {h.upper() if h != ANY_HOTEL else h for h in _words(claims.get(self.config.hotels_claim))}",
+                "hotels = {ANY_HOTEL}"),),
+          (f"{OAUTH_RULES}::test_the_hotels_claim_limits_tools_resources_and_prompts",
+           f"{OAUTH_RULES}::test_a_token_without_a_hotels_claim_may_use_no_hotel")),
+    Fault("jwt_nbf_unchecked", "OAuth: nbf is not honoured",
+          (edit("app/security/oauth.py", DECODE_OPTIONS,
+                'options={"require": list(REQUIRED_CLAIMS), "verify_nbf": False}'),),
+          (f"{OAUTH_RULES}::test_nbf_is_honoured_within_the_leeway_and_not_beyond",)),
+    Fault("jwt_iat_unchecked", "OAuth: an iat in the future is not refused",
+          (edit("app/security/oauth.py", DECODE_OPTIONS,
+                'options={"require": list(REQUIRED_CLAIMS), "verify_iat": False}'),),
+          (f"{OAUTH_RULES}::test_iat_in_the_future_beyond_the_leeway_is_refused",)),
+    Fault("jwt_exp_unchecked", "OAuth: an expired token is accepted",
+          (edit("app/security/oauth.py", DECODE_OPTIONS,
+                'options={"require": list(REQUIRED_CLAIMS), "verify_exp": False}'),),
+          (f"{OAUTH_RULES}::test_exp_is_honoured_within_the_leeway_and_not_beyond",)),
+    Fault("jwt_iss_unchecked", "OAuth: the issuer is not checked",
+          (edit("app/security/oauth.py", DECODE_OPTIONS,
+                'options={"require": list(REQUIRED_CLAIMS), "verify_iss": False}'),),
+          (f"{OAUTH_RULES}::test_the_issuer_must_match_exactly",)),
+    Fault("jwt_aud_unchecked", "OAuth: the audience is not checked",
+          (edit("app/security/oauth.py", DECODE_OPTIONS,
+                'options={"require": list(REQUIRED_CLAIMS), "verify_aud": False}'),),
+          (f"{OAUTH_RULES}::test_the_audience_must_match_exactly",)),
+    Fault("jwt_leeway_unbounded", "OAuth: any clock leeway is accepted",
+          (edit("app/security/oauth.py", "if not 0 <= leeway <= MAX_LEEWAY_S:", "if not 0 <= leeway:"),),
+          (f"{OAUTH_RULES}::test_the_leeway_is_bounded",)),
+    Fault("hotel_guard_noop", "the hotel guard is a no-op: a SAND01 key reads opera://hotels/SAND02/configuration",
+          (edit("app/security/tool_guard.py", "        why = hotel_refusal(principal, hotel_id)\n",
+                "        why = None\n"),),
+          (f"{BEFORE_PROMPTS}::test_a_sand01_key_cannot_read_the_sand02_configuration_or_prompts",
+           f"{OAUTH_RULES}::test_the_hotels_claim_limits_tools_resources_and_prompts")),
+    Fault("prompt_hotel_unchecked", "prompts are rendered for any hotel",
+          (edit("app/security/authz.py", '        if ctx.method == "prompts/get" and isinstance(ctx.params, dict):\n'
+                                         '            arguments = ctx.params.get("arguments")',
+                '        if False and isinstance(ctx.params, dict):\n'
+                '            arguments = ctx.params.get("arguments")'),),
+          (f"{BEFORE_PROMPTS}::test_a_sand01_key_cannot_read_the_sand02_configuration_or_prompts",)),
+    Fault("checks_after_prompt", "scope and hotel checked only after the confirmation prompt",
+          (edit("app/security/confirm.py", "        await precheck(kwargs)\n", ""),),
+          (f"{BEFORE_PROMPTS}::test_every_billing_tool_needs_opera_billing_before_any_prompt_or_ohip_request",
+           f"{BEFORE_PROMPTS}::test_another_hotels_guest_is_never_shown_in_a_prompt_or_read_from_ohip")),
+    Fault("billing_with_write", "check_out and post_charge callable with opera:write alone",
+          (edit("app/security/authz.py", 'BILLING_TOOLS = frozenset({"post_charge", "post_payment", "check_out"})',
+                'BILLING_TOOLS = frozenset({"post_payment"})'),
+           edit("app/security/authz.py", '"billing": SCOPE_BILLING}', '"billing": SCOPE_WRITE}')),
+          (f"{BEFORE_PROMPTS}::test_every_billing_tool_needs_opera_billing_before_any_prompt_or_ohip_request",)),
+    Fault("token_retry_off", "the token endpoint's 429/502/503/504 are never retried",
+          (edit("app/opera/auth.py", "if status in (429, 502, 503, 504) and attempt < self._retry.max_retries:",
+                "if False:"),),
+          (f"{AUTH_UNIT}::test_a_token_endpoint_gateway_failure_is_retried_with_growing_backoff",
+           f"{AUTH_UNIT}::test_a_token_endpoint_retry_waits_at_least_retry_after")),
+    Fault("token_retry_after_ignored", "the token endpoint's Retry-After is ignored",
+          (edit("app/opera/auth.py", 'self._retry.backoff(attempt, response.headers.get("Retry-After"), status=status)',
+                "self._retry.backoff(attempt, None, status=status)"),),
+          (f"{AUTH_UNIT}::test_a_token_endpoint_retry_waits_at_least_retry_after",)),
+    Fault("token_backoff_off", "the token endpoint is retried without backoff",
+          (edit("app/opera/auth.py",
+                'await asyncio.sleep(self._retry.backoff(attempt, response.headers.get("Retry-After"), status=status))',
+                "await asyncio.sleep(0)"),
+           edit("app/opera/auth.py", "await asyncio.sleep(self._retry.backoff(attempt))", "await asyncio.sleep(0)")),
+          (f"{AUTH_UNIT}::test_a_token_endpoint_gateway_failure_is_retried_with_growing_backoff",
+           f"{AUTH_UNIT}::test_a_throttled_token_request_waits_out_ohips_one_second_window",
+           f"{AUTH_UNIT}::test_a_token_endpoint_that_cannot_be_reached_is_retried_then_named")),
+    Fault("limiter_never_waits", "the outbound limiter lets queued callers through without waiting",
+          (edit("app/opera/resilience.py", "            await self._sleep(wait)\n", "            pass\n"),),
+          ("tests/unit/test_resilience.py::test_limiter_serves_queued_callers_in_arrival_order",)),
+    Fault("ready_ignores_breaker", "/ready ignores an open breaker",
+          (edit("app/health.py", 'if components.get("breaker", {}).get("status") == "down":', "if False:"),),
+          (f"{PROMISES}::test_ready_turns_503_while_the_breaker_is_open",)),
+    Fault("gateway_failure_plain", "a POST answered 502/504 is reported as a plain server error",
+          (edit("app/opera/http.py", "if self.retry.status_may_have_run(status) and not idempotent:", "if False:"),),
+          (f"{PROMISES}::test_a_booking_answered_by_a_gateway_failure_is_an_unknown_outcome",)),
+    Fault("unknown_write_keeps_cache", "a write of unknown outcome does not invalidate the cache",
+          (edit("app/opera/http.py",
+                "await self.cache.invalidate_after_write(hotel_id, op.module)  # it may have happened",
+                "pass  # it may have happened"),),
+          (f"{PROMISES}::test_a_change_whose_answer_is_lost_is_not_hidden_by_the_cache",)),
+    Fault("idempotency_never_released", "the idempotency store never releases a key after a failed call",
+          (edit("app/security/idempotency.py",
+                '        if entry is not None and entry.state != "done":\n            del self._entries[key]\n',
+                '        if entry is not None and entry.state != "done":\n            pass\n'),),
+          (f"{IDEM_UNIT}::test_a_released_key_is_fresh_again[memory]",
+           f"{IDEM_UNIT}::test_a_release_wakes_a_waiting_repeat_which_then_holds_the_key",
+           f"{PROMISES}::test_a_charge_refused_by_ohip_leaves_its_idempotency_key_free_for_the_retry")),
+    Fault("idempotency_ttl_off", "idempotency records never expire",
+          (edit("app/security/idempotency.py",
+                "expired = [k for k, e in self._entries.items() if now - e.created > self.ttl_s]",
+                "expired: list[str] = []"),),
+          (f"{IDEM_UNIT}::test_records_expire_after_their_ttl",
+           f"{IDEM_UNIT}::test_expired_records_are_purged_whatever_their_state")),
+    Fault("idempotency_unbounded", "the idempotency store grows without bound",
+          (edit("app/security/idempotency.py", "if len(self._entries) > self.max_entries:", "if False:"),),
+          (f"{IDEM_UNIT}::test_the_size_bound_drops_only_finished_records",)),
+    Fault("idempotency_bound_drops_live", "the size bound drops records still in flight or of unknown outcome",
+          (edit("app/security/idempotency.py", 'for key in [k for k, e in self._entries.items() if e.state == "done"]:',
+                "for key in list(self._entries):"),),
+          (f"{IDEM_UNIT}::test_the_size_bound_drops_only_finished_records",)),
+    Fault("idempotency_no_wait", "a repeat does not wait for the call in flight",
+          (edit("app/security/idempotency.py", "            remaining = deadline - time.monotonic()\n",
+                "            remaining = 0.0\n"),),
+          (f"{IDEM_UNIT}::test_a_repeat_waits_for_the_call_in_flight_and_gets_its_result[memory]",)),
+    Fault("idempotency_lease_forever", "a claim whose process died is never taken over",
+          (edit("app/security/idempotency.py", 'if entry.state == "unknown" or entry.lease_until <= now:',
+                'if entry.state == "unknown":'),),
+          (f"{IDEM_UNIT}::test_a_claim_whose_process_died_runs_out_and_is_reconciled[memory]",)),
+    Fault("counter_check_in", "check-ins are not counted",
+          (edit("app/tools/front_desk.py", 'metrics.front_desk_events.labels("check_in").inc()', "pass"),),
+          (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("counter_check_out", "check-outs are not counted",
+          (edit("app/tools/front_desk.py", 'metrics.front_desk_events.labels("check_out").inc()', "pass"),),
+          (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("counter_charge", "charges are not counted",
+          (edit("app/tools/billing.py", 'metrics.front_desk_events.labels("charge").inc()', "pass"),),
+          (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("counter_payment", "payments are not counted",
+          (edit("app/tools/billing.py", 'metrics.front_desk_events.labels("payment").inc()', "pass"),),
+          (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("picker_prefers_dirty", "the room picker takes Dirty rooms first",
+          (edit("app/tools/front_desk.py", "free = (await free_rooms(hotel, stay, limit=100)).rooms",
+                'free = (await free_rooms(hotel, stay, statuses=("Dirty", "Clean", "Inspected"), limit=100)).rooms'),
+           edit("app/tools/front_desk.py", 'free.sort(key=lambda r: (r.room_status != "Inspected", r.room_id))',
+                'free.sort(key=lambda r: (r.room_status != "Dirty", r.room_id))')),
+          (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("check_out_any_status", "check_out accepts a guest in any status",
+          (edit("app/tools/front_desk.py", "if reservation.status and reservation.status not in CHECK_OUT_READY:",
+                "if False:"),),
+          (f"{PROMISES}::test_check_out_of_a_guest_who_left_yesterday_sends_no_write",)),
+)
+
+
+def copy_tree(scratch: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "node_modules")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, scratch / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, scratch / name)
+
+
+def environment(scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The scratch copy first: the project's editable install would otherwise import the real app/.
+    env["PYTHONPATH"] = str(scratch) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def check_imports_from(scratch: Path) -> None:
+    found = subprocess.run([sys.executable, "-c", "import app, tests; print(app.__file__)"], cwd=scratch,
+                           env=environment(scratch), capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(found).resolve().is_relative_to(scratch.resolve()):
+        sys.exit(f"seeded_faults: `import app` resolves to {found}, not the scratch copy; refusing to run")
+
+
+def run_tests(scratch: Path, tests: tuple[str, ...]) -> tuple[str, float, list[str], str]:
+    """(verdict, seconds, failed test ids, last output lines): verdict is pass, fail or timeout."""
+    command = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+               "-rf", "--timeout", "300"]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter running our own test ids
+            command, cwd=scratch, env=environment(scratch), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - started, [], ""
+    seconds = time.monotonic() - started
+    lines = done.stdout.splitlines()
+    failed = [line.split(" ", 2)[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    tail = "\n".join(lines[-3:])
+    if done.returncode == 0:
+        return "pass", seconds, [], tail
+    if done.returncode in (4, 5):  # usage error or no tests collected: the fault table names tests that are gone
+        sys.exit(f"seeded_faults: pytest could not run {' '.join(tests)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return "fail", seconds, failed, tail
+
+
+def apply(scratch: Path, fault: Fault) -> dict[Path, str]:
+    """Apply the fault's edits to the copy; returns the original texts. Exits when a search text is not unique."""
+    originals: dict[Path, str] = {}
+    for change in fault.edits:
+        target = scratch / change.path
+        text = target.read_text()
+        originals.setdefault(target, text)
+        count = text.count(change.search)
+        if count != 1:
+            for path, original in originals.items():
+                path.write_text(original)
+            sys.exit(f"seeded_faults: fault {fault.name}: the search text occurs {count} times in {change.path} "
+                     f"(expected exactly once); update the fault to the code as it is now:\n  {change.search!r}")
+        target.write_text(text.replace(change.search, change.replace))
+    return originals
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", default=[], help="run only this fault (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the faults and their tests, run nothing")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unfaulted run of all the tests")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    options = parser.parse_args()
+    names = {f.name for f in FAULTS}
+    unknown = [n for n in options.only if n not in names]
+    if unknown:
+        parser.error(f"unknown fault {', '.join(unknown)}; the faults are: {', '.join(sorted(names))}")
+    chosen = [f for f in FAULTS if not options.only or f.name in options.only]
+    if options.list:
+        for fault in chosen:
+            print(f"{fault.name}: {fault.what}")
+            for test in fault.tests:
+                print(f"    {test}")
+        return 0
+
+    scratch = Path(tempfile.mkdtemp(prefix="seeded-faults-"))
+    try:
+        copy_tree(scratch)
+        check_imports_from(scratch)
+        for fault in chosen:  # every search text is checked before anything runs
+            for path, original in apply(scratch, fault).items():
+                path.write_text(original)
+        if not options.no_baseline:
+            everything = tuple(dict.fromkeys(t for f in chosen for t in f.tests))
+            verdict, seconds, failed, tail = run_tests(scratch, everything)
+            print(f"baseline: {len(everything)} tests, {verdict} in {seconds:.0f} s", flush=True)
+            if verdict != "pass":
+                print(f"seeded_faults: the tests fail without any fault ({', '.join(failed) or tail}); fix them first")
+                return 2
+        outcomes: list[Outcome] = []
+        for fault in chosen:
+            originals = apply(scratch, fault)
+            try:
+                verdict, seconds, failed, tail = run_tests(scratch, fault.tests)
+            finally:
+                for path, original in originals.items():
+                    path.write_text(original)
+            result = {"fail": "caught", "pass": "survived", "timeout": "caught (timeout)"}[verdict]
+            outcome = Outcome(fault, result, seconds, tail, failed)
+            outcomes.append(outcome)
+            print(f"{fault.name:32} {result:16} {seconds:6.1f} s  {failed[0] if failed else ''}", flush=True)
+        print()
+        print("| Seeded fault | Result | Caught by |")
+        print("|---|---|---|")
+        for o in outcomes:
+            by = ", ".join(f"`{t.split('::')[-1]}`" for t in o.failed) or ("-" if o.verdict == "survived" else "hang")
+            print(f"| {o.fault.what} | {o.verdict} | {by} |")
+        survived = [o.fault.name for o in outcomes if o.verdict == "survived"]
+        print(f"\n{len(outcomes) - len(survived)} of {len(outcomes)} faults caught"
+              + (f"; survived: {', '.join(survived)}" if survived else ""))
+        return 1 if survived else 0
+    finally:
+        if options.keep:
+            print(f"scratch copy kept at {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
