@@ -136,7 +136,11 @@ async def test_one_tool_call_traces_tool_span_with_child_ohip_span(spans, sandbo
         spans.clear()
         async with mcp_client(srv.url) as client:
             await call_ok(client, "search_reservations", {"surname": "Smith"})
-        await asyncio.sleep(0.2)
+        # The tool span ends just after its answer is sent: wait for it rather than for a fixed time.
+        deadline = time.monotonic() + 10
+        while not any(s.name == "tools/call search_reservations" for s in spans.get_finished_spans()):
+            assert time.monotonic() < deadline, "the tool span never finished"
+            await asyncio.sleep(0.02)
     finished = spans.get_finished_spans()
     tool = [s for s in finished if s.name == "tools/call search_reservations"]
     assert len(tool) == 1, [s.name for s in finished]

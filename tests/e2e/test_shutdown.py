@@ -65,12 +65,18 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
                 return message
 
             call = asyncio.create_task(slow_call())
-            await asyncio.sleep(1.0)  # the call is now waiting on the stalled OHIP response
+            # Wait until the stall has fired: the call is then waiting on the stalled OHIP response (4 s).
+            deadline = time.monotonic() + 3
+            while (await http.get(f"{base}/sandbox/_sandbox/faults")).json()["faults"]:
+                assert time.monotonic() < deadline and not call.done(), "the slow call never reached OHIP"
+                await asyncio.sleep(0.02)
             assert not call.done()
             proc.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
-            ready = await http.get(f"{base}/ready")
-            assert ready.status_code == 503
+            # /ready turns 503 as soon as the signal is handled, well inside the 2 s shutdown delay.
+            deadline = time.monotonic() + 1.5
+            while (ready := await http.get(f"{base}/ready")).status_code != 503:
+                assert time.monotonic() < deadline, "/ready still 200 after SIGTERM"
+                await asyncio.sleep(0.02)
             assert any("draining" in r for r in ready.json()["reasons"])
             assert (await http.get(f"{base}/live")).status_code == 200
             message = await asyncio.wait_for(call, timeout=30)

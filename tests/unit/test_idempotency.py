@@ -4,6 +4,7 @@ unknown and its reconciliation, the lease of a claim whose process died, waits, 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -83,16 +84,16 @@ async def test_the_unknown_since_time_survives_a_failed_reconciliation(store: An
 
 
 async def test_a_repeat_waits_for_the_call_in_flight_and_gets_its_result(store: Any) -> None:
-    await store.begin("k7", "fp", lease_s=30)
-
-    async def finish_later() -> None:
-        await asyncio.sleep(0.2)
-        await store.complete("k7", "fp", {"done": 1})
-
-    finisher = asyncio.create_task(finish_later())
-    claim = await store.begin("k7", "fp", lease_s=30)
-    await finisher
+    store.wait_s = 30.0  # far beyond the finish below: the repeat is woken by the result, not by its bound
+    await store.begin("k7", "fp", lease_s=60)
+    repeat = asyncio.create_task(store.begin("k7", "fp", lease_s=60))
+    await asyncio.sleep(0.2)
+    assert not repeat.done()  # it waits while the first call is in flight
+    started = time.monotonic()
+    await store.complete("k7", "fp", {"done": 1})
+    claim = await asyncio.wait_for(repeat, timeout=10)
     assert isinstance(claim, Replay) and claim.result == {"done": 1}
+    assert time.monotonic() - started < 5  # woken by the settle (memory) or its poll (Redis), long before 30 s
 
 
 async def test_a_repeat_is_told_when_the_call_in_flight_outlasts_the_wait(store: Any) -> None:
@@ -138,3 +139,31 @@ async def test_the_size_bound_drops_only_finished_records() -> None:
     await store.begin("d", "fp", lease_s=30)
     assert store.state_of("a") == "in_flight" and store.state_of("c") == "unknown"
     assert store.state_of("b") is None
+
+
+async def test_expired_records_are_purged_whatever_their_state() -> None:
+    now = [1000.0]
+    store = MemoryIdempotencyStore(ttl_s=60, clock=lambda: now[0])
+    await store.begin("done", "fp", lease_s=30)
+    await store.complete("done", "fp", {"n": 1})
+    await store.begin("unknown", "fp", lease_s=30)
+    await store.mark_unknown("unknown", "fp")
+    await store.begin("young", "fp", lease_s=30)
+    now[0] += 30
+    await store.begin("younger", "fp", lease_s=30)
+    assert len(store) == 4
+    now[0] += 31  # the first three are 61 s old, "younger" 31 s
+    await store.begin("trigger", "fp", lease_s=30)  # purging happens on use, no timer
+    assert [store.state_of(k) for k in ("done", "unknown", "young")] == [None, None, None]
+    assert store.state_of("younger") == "in_flight" and len(store) == 2
+
+
+async def test_a_release_wakes_a_waiting_repeat_which_then_holds_the_key() -> None:
+    store = MemoryIdempotencyStore(wait_s=30.0)
+    await store.begin("k", "fp", lease_s=60)
+    repeat = asyncio.create_task(store.begin("k", "fp", lease_s=60))
+    await asyncio.sleep(0.05)
+    assert not repeat.done()
+    await store.release("k")  # the first call failed before writing anything
+    assert isinstance(await asyncio.wait_for(repeat, timeout=5), Fresh)
+    assert store.state_of("k") == "in_flight"

@@ -4,6 +4,8 @@ Retry-After."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -37,18 +39,24 @@ def sample(metrics: Metrics, name: str, labels: dict[str, str] | None = None) ->
 # --- limiter ----------------------------------------------------------------------------------------------------
 async def test_limiter_serves_queued_callers_in_arrival_order() -> None:
     limiter = RateLimiter(rate=50.0, burst=1, max_wait=5.0)
-    finished: list[int] = []
+    finished: list[tuple[int, float, float]] = []  # caller, its wait, when it left
 
     async def caller(n: int) -> None:
-        await limiter.acquire()
-        finished.append(n)
+        waited = await limiter.acquire()
+        finished.append((n, waited, time.monotonic()))
 
     tasks = []
     for n in range(8):
         tasks.append(asyncio.create_task(caller(n)))
         await asyncio.sleep(0)  # each caller arrives after the previous one
     await asyncio.gather(*tasks)
-    assert finished == list(range(8))
+    assert [n for n, _, _ in finished] == list(range(8))
+    # They really queued: each caller past the burst waits one slot (20 ms at 50/s) longer than the one before,
+    # and leaves that much later; a limiter that let everyone through at once would fail here.
+    waits = [w for _, w, _ in finished]
+    assert waits[0] == 0.0 and all(b - a == pytest.approx(0.02, abs=0.005) for a, b in itertools.pairwise(waits))
+    left = [t for _, _, t in finished]
+    assert left[-1] - left[0] >= 7 * 0.02 * 0.9
 
 
 async def test_limiter_spaces_callers_beyond_the_burst() -> None:
