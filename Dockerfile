@@ -45,6 +45,8 @@ ENV PATH=/app/.venv/bin:$PATH \
 # hadolint ignore=DL3064
 ENV OPERA_TOKEN_CACHE_DIR=/var/cache/opera-cloud-mcp
 WORKDIR /app
+# The MCP Registry checks that an OCI package names the server it is listed as (server.json).
+LABEL io.modelcontextprotocol.server.name="io.github.opera-cloud-mcp/opera-cloud-mcp"
 USER ${APP_UID}:${APP_UID}
 EXPOSE 8000
 # /live answers from the process alone (never OHIP), so a slow OHIP cannot get the container restarted.
