@@ -42,6 +42,7 @@ from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavail
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import HEALTH_DETAILS, SecurityMiddleware
+from app.security.narrowing import NarrowingEndpoint, NarrowingGuard, NarrowingPaths
 from app.security.tool_guard import is_error_result
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
@@ -315,7 +316,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                     # subscriptions/listen and claims no listChanged it would never send.
                     subscriptions=False,
                     middleware=[ToolCallObserver(metrics, {t.name for t in offered}), DisabledToolGuard(disabled),
-                                gate, *security.mcp_middleware()])
+                                NarrowingGuard(offered), gate, *security.mcp_middleware()])
     register_tools(mcp, tools, settings)
     for register in extra_registrations:
         register(mcp)
@@ -329,7 +330,10 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
     mcp.streamable_http_app(stateless_http=True, json_response=False, transport_security=transport_security(settings),
                             max_request_body_size=settings.max_body_bytes)
-    mcp_endpoint: ASGIApp = PostOnly(StreamableHTTPASGIApp(mcp.session_manager))
+    # /mcp/readonly, /mcp/toolsets/..., /mcp/hotels/... and the X-MCP-* headers narrow one request
+    # (app/security/narrowing.py); NarrowingPaths, outermost, serves those URLs as /mcp.
+    mcp_endpoint: ASGIApp = NarrowingEndpoint(PostOnly(StreamableHTTPASGIApp(mcp.session_manager)),
+                                              settings.toolsets, security.caller, security.narrowing_refused)
 
     async def live(request: Request) -> Response:
         return JSONResponse(reporter.live())
@@ -410,6 +414,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     app.add_middleware(SecurityMiddleware, layer=security)
     app.add_middleware(JsonRpcBodyTooLarge, limit=settings.max_body_bytes)
     app.add_middleware(InboundMetrics, metrics=metrics)
+    app.add_middleware(NarrowingPaths)
     app.state.lifecycle = lifecycle
     app.state.metrics = metrics
     app.state.http = http

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from app.config import ConfigError, Settings
 from app.security.api_keys import ApiKeyConfigError, ApiKeyRing
@@ -29,6 +30,7 @@ from app.security.middleware import (
     parse_host_entry,
     parse_origin_entry,
 )
+from app.security.narrowing import current_narrowing
 from app.security.oauth import JWTVerifier, OAuthConfig, OAuthConfigError, TokenRejected
 from app.security.principal import ALL_SCOPES, Principal, anonymous, current_principal
 from app.security.ratelimit import AuthFailureThrottle, InboundRateLimiter
@@ -144,8 +146,21 @@ class SecurityLayer:
         return middleware
 
     def caller(self) -> Principal | None:
-        """The caller of the request being served: its principal, the anonymous one when OPERA_MCP_AUTH=none."""
-        return current_principal() or (anonymous() if self.mode == "none" else None)
+        """The caller of the request being served: its principal, the anonymous one when OPERA_MCP_AUTH=none; as
+        the request narrowed it (X-MCP-Readonly: read scope only; X-MCP-Hotel: that hotel only)."""
+        principal = current_principal() or (anonymous() if self.mode == "none" else None)
+        narrowing = current_narrowing()
+        return narrowing.narrow(principal) if narrowing is not None and principal is not None else principal
+
+    def narrowing_refused(self, status: int, reason: str, detail: str, principal: Principal | None,
+                          scope: Scope) -> None:
+        """A narrowing the request asked for and could not have (app/security/narrowing.py): counted, audited."""
+        self.metrics.refused_calls.labels(reason).inc()
+        caller: dict[str, Any] = dict(principal.audit_view()) if principal else {"kind": "unauthenticated"}
+        client = scope.get("client")
+        self.refusals.record(principal.identity if principal else f"ip:{client[0] if client else ''}", reason=reason,
+                             detail=detail, caller=caller,
+                             http={"method": scope.get("method"), "path": scope.get("path"), "status": status})
 
     async def aclose(self) -> None:
         if self._own_client is not None:
