@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.types import ElicitResult
 
 from app.config import (
     SANDBOX_APP_KEY,
@@ -111,3 +112,41 @@ def test_stdout_is_only_the_protocol_logs_go_to_stderr_and_api_keys_do_not_apply
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     write = next(r for r in records if r.get("tool") == "create_guest")
     assert write["caller"]["kind"] == "stdio" and write["caller"]["name"] == "local-user"
+
+
+class Human:
+    """The person at the desktop client: answers every confirmation question with yes, and records it."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        self.asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_confirmation_by_elicitation_and_exactly_once_over_stdio(mode: str, sandbox_server: Any) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    human = Human()
+    params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], cwd=str(ROOT),
+                                   env={**CLEAN_ENV, **ohip_env(sandbox_server.url)})
+    async with Client(params, mode=mode, elicitation_callback=human) as client:  # type: ignore[arg-type]
+        guest = await call_ok(client, "create_guest", {"surname": "Achterberg"})
+        offers = await call_ok(client, "check_availability", {"arrival": BUSINESS_DATE, "departure": "2026-05-03",
+                                                              "adults": 1, "only_bookable": True})
+        offer = offers["offers"][0]
+        stay = {"arrival": BUSINESS_DATE, "departure": "2026-05-03", "room_type": offer["room_type"],
+                "rate_plan": offer["rate_plan"], "adults": 1, "profile_id": guest["profile_id"],
+                "payment_method": "CA", "idempotency_key": f"stdio-stay-{mode}-0001"}
+        booked = await call_ok(client, "create_reservation", stay)
+        again = await call_ok(client, "create_reservation", stay)
+        assert again["reservation_id"] == booked["reservation_id"]
+        assert human.asked == []
+        cancelled = await call_ok(client, "cancel_reservation", {"reservation_id": booked["reservation_id"],
+                                                                 "reason_text": "Plans changed"})
+    assert len(human.asked) == 1 and "Achterberg" in human.asked[0]
+    assert cancelled["status"] == "Cancelled"
+    assert hotel.reservations[booked["reservation_id"]].status == "Cancelled"
+    booked_once = [r for r in hotel.reservations.values() if r.profile_id == guest["profile_id"]]
+    assert len(booked_once) == 1
