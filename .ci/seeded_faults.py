@@ -196,6 +196,12 @@ FAULTS: tuple[Fault, ...] = (
     Fault("counter_payment", "payments are not counted",
           (edit("app/tools/billing.py", 'metrics.front_desk_events.labels("payment").inc()', "pass"),),
           (f"{PROMISES}::test_a_whole_stay_moves_each_business_counter_by_one_and_the_picker_tries_only_ready_rooms",)),
+    Fault("counter_reservation_created", "bookings are not counted",
+          (edit("app/tools/reservations.py", 'metrics.reservations.labels("created").inc()', "pass"),),
+          ("tests/e2e/test_tools_reservations.py::test_book_find_change_cancel_and_reinstate_a_stay",)),
+    Fault("counter_reservation_cancelled", "cancellations are not counted",
+          (edit("app/tools/reservations.py", 'metrics.reservations.labels("cancelled").inc()', "pass"),),
+          ("tests/e2e/test_tools_reservations.py::test_book_find_change_cancel_and_reinstate_a_stay",)),
     Fault("picker_prefers_dirty", "the room picker takes Dirty rooms first",
           (edit("app/tools/front_desk.py", "free = (await free_rooms(hotel, stay, limit=100)).rooms",
                 'free = (await free_rooms(hotel, stay, statuses=("Dirty", "Clean", "Inspected"), limit=100)).rooms'),
@@ -246,7 +252,9 @@ def run_tests(scratch: Path, tests: tuple[str, ...]) -> tuple[str, float, list[s
         return "timeout", time.monotonic() - started, [], ""
     seconds = time.monotonic() - started
     lines = done.stdout.splitlines()
-    failed = [line.split(" ", 2)[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    # pytest's short summary ("FAILED tests/x.py::test_y - why"); log lines that start with ERROR are not tests.
+    failed = [line.split(" ", 2)[1] for line in lines
+              if line.startswith(("FAILED ", "ERROR ")) and "::" in line.split(" ", 2)[1]]
     tail = "\n".join(lines[-3:])
     if done.returncode == 0:
         return "pass", seconds, [], tail
