@@ -46,6 +46,22 @@ def ohip_env(sandbox_url: str) -> dict[str, str]:
             "OPERA_ENTERPRISE_ID": SANDBOX_ENTERPRISE_ID, "OPERA_CASHIER_ID": str(SANDBOX_CASHIER_ID)}
 
 
+#: The Claude Desktop entry the README gives (claude_desktop_config.json), with this checkout as the directory.
+CLAUDE_DESKTOP_ENTRY: dict[str, Any] = {
+    "command": "uv", "args": ["--directory", "/path/to/opera-cloud-mcp", "run", "opera-cloud-mcp", "stdio"],
+    "env": {"OPERA_READ_ONLY": "true"}}
+
+
+async def test_the_readme_claude_desktop_entry_starts_the_server() -> None:
+    args = [str(ROOT) if a == "/path/to/opera-cloud-mcp" else a for a in CLAUDE_DESKTOP_ENTRY["args"]]
+    env = {**CLEAN_ENV, **CLAUDE_DESKTOP_ENTRY["env"]}
+    params = StdioServerParameters(command=CLAUDE_DESKTOP_ENTRY["command"], args=args, env=env, cwd="/")
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+    assert "search_reservations" in {t.name for t in tools}
+    assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools)
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_whole_stay_over_stdio(mode: str, sandbox_server: Any) -> None:
     async with stdio_client(ohip_env(sandbox_server.url), mode) as client:
