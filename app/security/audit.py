@@ -2,7 +2,7 @@
 
 Events name the caller, the tool, the hotel, the ids touched, the outcome, OHIP's x-request-ids and the trace id;
 never contact or card data (ids come from an allow-list of keys, and every event is redacted once more).
-Sink: JSON lines appended to OPERA_AUDIT_LOG (flushed per event), or the `audit` logger.
+Sink: JSON lines appended to OPERA_AUDIT_LOG (flushed per event, reopened when rotated), or the `audit` logger.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from opentelemetry import trace
 
@@ -34,24 +35,74 @@ class AuditSink(Protocol):
 
 
 class FileAuditSink:
-    """JSON lines appended to a file (mode 0600), flushed after every event; safe from several threads."""
+    """JSON lines appended to a file (mode 0600), flushed after every event; safe from several threads.
+
+    Rotation-safe without copytruncate: before each event the path's inode is compared with the open file's (one
+    stat, about a microsecond), so after logrotate renames the file the next event goes to a new one; SIGHUP
+    (`request_reopen`) reopens at once. A line is written whole by one append, so none is split or lost.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._file = os.fdopen(fd, "a", encoding="utf-8")
         self._lock = threading.Lock()
+        self._reopen_requested = False
+        self.reopened = 0
+        self._file, self._identity = self._open()
+
+    def _open(self) -> tuple[TextIO, tuple[int, int]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        status = os.fstat(fd)
+        return os.fdopen(fd, "a", encoding="utf-8"), (status.st_dev, status.st_ino)
+
+    def _moved(self) -> bool:
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return (status.st_dev, status.st_ino) != self._identity
+
+    def _reopen(self) -> None:
+        """Under the lock: close the file (flushed, so its last line stays whole in the rotated file) and open
+        the path again, creating it when logrotate has moved it away."""
+        self._reopen_requested = False
+        self._file.close()
+        self._file, self._identity = self._open()
+        self.reopened += 1
 
     def write(self, event: Mapping[str, Any]) -> None:
         line = json.dumps(event, separators=(",", ":"), default=str, ensure_ascii=False)
         with self._lock:
+            if self._reopen_requested or self._moved():
+                self._reopen()
             self._file.write(line + "\n")
             self._file.flush()
+
+    def request_reopen(self) -> None:
+        """Reopen the file (SIGHUP after logrotate). Safe in a signal handler: when a write holds the lock (in
+        this thread or another) it only marks the file, and that write's successor reopens it."""
+        self._reopen_requested = True
+        if self._lock.acquire(blocking=False):
+            try:
+                if not self._file.closed:
+                    self._reopen()
+            finally:
+                self._lock.release()
 
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+def reopen_on_sighup(sink: AuditSink) -> None:
+    """SIGHUP (logrotate's postrotate, `systemctl reload`) reopens the audit file; without a file it is ignored,
+    so a stray SIGHUP never stops the server. Call from the main thread, before serving."""
+    if not hasattr(signal, "SIGHUP"):
+        return
+    if isinstance(sink, FileAuditSink):
+        signal.signal(signal.SIGHUP, lambda signum, frame: sink.request_reopen())
+    else:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 class LoggerAuditSink:
