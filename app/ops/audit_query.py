@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -84,6 +84,17 @@ class AuditFilter:
     reservations: frozenset[str] = field(default_factory=frozenset)
     rooms: frozenset[str] = field(default_factory=frozenset)
     outcomes: frozenset[str] = field(default_factory=frozenset)
+    #: Reservations the trail places in one of `rooms` (a check-in, an assignment): their other events, a charge
+    #: or a payment that does not name the room, belong to the room too.
+    room_reservations: frozenset[str] = field(default_factory=frozenset)
+
+    def with_room_reservations(self, events: Iterable[Mapping[str, Any]]) -> AuditFilter:
+        if not self.rooms:
+            return self
+        linked = {str(ids["reservation_id"]).lower() for e in events
+                  if str((ids := _part(e, "ids")).get("room_id", "")).lower() in self.rooms
+                  and ids.get("reservation_id") is not None}
+        return replace(self, room_reservations=frozenset(linked))
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         if self.since is not None or self.until is not None:
@@ -97,12 +108,14 @@ class AuditFilter:
             (self.hotels, {event.get("hotel_id")}),
             (self.tools, {event.get("tool"), event.get("event")}),
             (self.reservations, {ids.get("reservation_id"), ids.get("confirmation_number")}),
-            (self.rooms, {ids.get("room_id")}),
             (self.outcomes, {event.get("outcome")}),
         )
         for wanted, have in checks:
             if wanted and not wanted & {str(v).lower() for v in have if v is not None}:
                 return False
+        if self.rooms:
+            room, reservation = (str(ids.get(k, "")).lower() for k in ("room_id", "reservation_id"))
+            return room in self.rooms or reservation in self.room_reservations
         return True
 
 
@@ -233,7 +246,9 @@ def add_audit_command(sub: Any) -> None:
     audit.add_argument("--hotel", default=None, help="hotel code, e.g. SAND01")
     audit.add_argument("--tool", default=None, help="tool name (post_payment) or event (http_refused, prompt)")
     audit.add_argument("--reservation", default=None, help="reservation id or confirmation number")
-    audit.add_argument("--room", default=None, help="room number")
+    audit.add_argument("--room", default=None,
+                       help="room number: events naming the room, and every event of a reservation the trail "
+                            "places in it (its charges and payments)")
     audit.add_argument("--outcome", default=None, help="ok, refused, error or unknown")
     audit.add_argument("--json", action="store_true", help="print the matching events as JSON lines")
     audit.add_argument("--limit", type=int, default=None, help="only the last N matching events")
@@ -257,7 +272,9 @@ def run_audit(args: argparse.Namespace, settings: Settings, now: datetime | None
         reading = TrailReading(files=trail_files(path))
         if not reading.files:
             raise AuditQueryError(f"no audit file at {path} (nor rotated ones beside it)")
-        matched = [event for event in read_trail(reading) if query.matches(event)]
+        trail = list(read_trail(reading))
+        query = query.with_room_reservations(trail)
+        matched = [event for event in trail if query.matches(event)]
     except (AuditQueryError, ConfigError) as exc:
         print(f"audit: {exc}", file=sys.stderr)
         return 2
@@ -269,6 +286,7 @@ def run_audit(args: argparse.Namespace, settings: Settings, now: datetime | None
     elif matched:
         print(format_table(table_rows(matched, now.tzinfo), now.strftime("%z") or "UTC"))
     unreadable = f", {reading.unreadable} unreadable lines skipped" if reading.unreadable else ""
-    print(f"{len(matched)} of {reading.events} events matched ({len(reading.files)} files: "
+    files = f"{len(reading.files)} file" + ("s" if len(reading.files) != 1 else "")
+    print(f"{len(matched)} of {reading.events} events matched ({files}: "
           f"{', '.join(p.name for p in reading.files)}{unreadable})", file=sys.stderr)
     return 0
