@@ -21,7 +21,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.request_state import RequestStateSecurity
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, Icon, TextContent
+from mcp.types import CallToolResult, Icon, ListToolsResult, TextContent
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -109,6 +109,37 @@ class ToolCallObserver:
             self.metrics.tool_calls.labels(tool, outcome).inc()
             self.metrics.tool_duration.labels(tool).observe(elapsed)
             log.info("tool call", extra={"tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1)})
+
+
+def drop_generated_titles(schema: Any, key: str | None = None) -> Any:
+    """A JSON schema without its `title` keywords (pydantic's 'Hotel Id' for hotel_id, 'ReservationSummary' for a
+    model): they repeat the names beside them. A property or definition that is itself called `title` stays."""
+    if isinstance(schema, dict):
+        keep_all = key in ("properties", "$defs", "patternProperties")
+        return {k: drop_generated_titles(v, k) for k, v in schema.items()
+                if keep_all or not (k == "title" and isinstance(v, str))}
+    if isinstance(schema, list):
+        return [drop_generated_titles(v) for v in schema]
+    return schema
+
+
+class CompactToolSchemas:
+    """MCP middleware: tools/list carries each tool's schemas without generated titles, which cost an agent about
+    a seventh of the list's tokens and tell it nothing (bench/context_budget.py measures it)."""
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        result = await call_next(ctx)
+        if ctx.method != "tools/list":
+            return result
+        if isinstance(result, ListToolsResult):
+            return result.model_copy(update={"tools": [t.model_copy(update={
+                "input_schema": drop_generated_titles(t.input_schema),
+                "output_schema": drop_generated_titles(t.output_schema)}) for t in result.tools]})
+        if isinstance(result, dict) and isinstance(result.get("tools"), list):
+            return {**result, "tools": [
+                {k: drop_generated_titles(v) if k in ("inputSchema", "outputSchema") else v for k, v in t.items()}
+                if isinstance(t, dict) else t for t in result["tools"]]}
+        return result
 
 
 class DisabledToolGuard:
@@ -327,6 +358,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     register_resources(mcp, services, hotel_hint.sentence)
     register_prompts(mcp, tool_unavailability(tools, settings, security.caller))
     mcp.middleware.append(hotel_hint)
+    mcp.middleware.append(CompactToolSchemas())
 
     mcp.streamable_http_app(stateless_http=True, json_response=False, transport_security=transport_security(settings),
                             max_request_body_size=settings.max_body_bytes)

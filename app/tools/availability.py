@@ -118,10 +118,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="check_availability", toolset="availability", access="read", fn=check_availability,
             title="Check availability and prices",
             description=(
-                "What can be sold for a stay: offers per room type and rate plan with nightly and total prices "
-                "and whether each is bookable, plus rooms left per room type. Needs arrival and departure (at most "
-                f"{MAX_NIGHTS} nights), optionally guests, rooms, room_types, rate_plans. Use it before "
-                "create_reservation or before changing dates or room type with modify_reservation."
+                "What can be sold for a stay: offers per room type and rate plan with nightly and total prices and "
+                "whether bookable, and rooms left per type. Needs arrival and departure (at most "
+                f"{MAX_NIGHTS} nights); optionally guests, rooms, room_types, rate_plans. Next: create_reservation, "
+                "or modify_reservation for new dates or room type."
             ),
             read_only=True, idempotent=True,
         ),
@@ -129,9 +129,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="list_rate_plans", toolset="availability", access="read", fn=list_rate_plans,
             title="List rate plans",
             description=(
-                "The hotel's rate plans: code, description, category, market and source codes, room types sold, "
-                "packages. Use it to explain rates to a guest or to pick a rate_plan; prices for dates come from "
-                "check_availability."
+                "The hotel's rate plans (code, description, category, market and source codes, room types, packages), "
+                "to explain rates or pick a rate_plan. Prices on dates: check_availability."
             ),
             read_only=True, idempotent=True,
         ),
@@ -139,8 +138,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="get_rate_plan", toolset="availability", access="read", fn=get_rate_plan,
             title="Get a rate plan",
             description=(
-                "One rate plan's details (description, long text, room types, packages, currency) by code. "
-                "Next: check_availability with rate_plans=[code] for prices on dates."
+                "One rate plan by code (description, long text, room types, packages, currency). Next: "
+                "check_availability with rate_plans=[code] for prices."
             ),
             read_only=True, idempotent=True,
         ),

@@ -538,10 +538,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="get_folio", toolset="billing", access="read", fn=get_folio, title="Guest folio",
             description=(
-                "Show a checked-in guest's bill: balance owed, and per folio window the charges, payments and "
-                "payment method; detail=true lists every posting. Needs the reservation_id (from list_in_house or "
-                "search_reservations). Use it before check_out or when a guest asks about the bill; next: "
-                "post_payment to settle, or check_out with payment_method."
+                "A checked-in guest's bill by reservation_id: balance, and per window charges, payments and payment "
+                "method; detail=true lists every posting. Use before check_out or when the guest asks; next: "
+                "post_payment, or check_out with payment_method."
             ),
             read_only=True, idempotent=True,
         ),
@@ -549,27 +548,25 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="list_transaction_codes", toolset="billing", access="read", fn=list_transaction_codes,
             title="Transaction codes",
             description=(
-                "List the hotel's transaction codes (what a charge is for: accommodation, restaurant, minibar, ...), "
-                "filterable by text. Use it to find the code before post_charge."
+                "The hotel's transaction codes (what a charge is for: room, restaurant, minibar...), filterable by "
+                "text. Use before post_charge."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="post_charge", toolset="billing", access="billing", fn=post_charge, title="Post a charge",
             description=(
-                "Post a charge (e.g. minibar, restaurant) to an in-house guest's folio: transaction_code (from "
-                "list_transaction_codes), amount per unit > 0 and quantity >= 1. Without idempotency_key each call "
-                "posts again, so do not repeat it after a success. Next: get_folio to see the balance."
+                "Post a charge to an in-house guest's folio: transaction_code (list_transaction_codes), amount per "
+                "unit and quantity. Each call without idempotency_key posts again. Next: get_folio."
             ),
             exactly_once=ExactlyOnce(find_charge, found_by="the posting reference on the folio", check_first=True),
         ),
         ToolDef(
             name="correct_charge", toolset="billing", access="billing", fn=correct_charge, title="Correct a charge",
             description=(
-                "Take back a charge posted in error, whole or in part, as OPERA does: a negative posting of the same "
-                "transaction code that names the original (transaction_no from get_folio with detail=true) and "
-                "says why (reason). amount is how much to take off; leave it out to void the whole charge. Never "
-                "takes off more than is left of the charge. Without idempotency_key each call posts again. Next: "
+                "Take back a charge posted in error, whole or in part, as OPERA does: a negative posting of its code "
+                "naming the original (transaction_no from get_folio detail=true), with a reason; amount is how much "
+                "(default: all that is left, never more). Each call without idempotency_key posts again. Next: "
                 "get_folio."
             ),
             exactly_once=ExactlyOnce(find_correction, found_by="the posting reference on the folio", check_first=True),
@@ -577,11 +574,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="post_payment", toolset="billing", access="billing", fn=post_payment, title="Post a payment",
             description=(
-                "Record a payment on a guest's folio: a payment method code (CA cash, VA, MC, AX, ...) and the "
-                "amount. A card payment is taken from the reservation's card on file of that method (OPERA's "
-                "card id; card_last_four, if given, must match it); without one it is refused before anything is "
-                "posted. Never give a card number. Use get_folio first for the balance. Without idempotency_key "
-                "each call posts again, so do not repeat it after a success. Next: check_out."
+                "Record a payment: payment method code (CA cash, VA, MC, AX...) and amount (get_folio shows the "
+                "balance). A card pays from the reservation's card on file of that method (card_last_four, if given, "
+                "must match); without one it is refused before anything is posted. Never give a card number. Each call "
+                "without idempotency_key posts again. Next: check_out."
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio", check_first=True),

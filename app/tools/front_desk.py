@@ -748,26 +748,25 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="list_arrivals", toolset="front_desk", access="read", fn=list_arrivals, title="Arrivals",
             description=(
-                "List guests arriving on a day (default today): confirmation number, guest, room type, assigned "
-                "room, status (DueIn when due today). Use it at the start of a shift or when a guest arrives; "
-                "next: check_in with the reservation_id. Paginated (page.next_offset), or all_pages=true."
+                "Guests arriving on a day (default: the hotel's business date) with confirmation number, room type, "
+                "room and status. Use at shift start or when a guest arrives; next: check_in. Paged, or "
+                "all_pages=true."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="list_departures", toolset="front_desk", access="read", fn=list_departures, title="Departures",
             description=(
-                "List guests departing on a day (default today) with room and balance. Use it to prepare "
-                "check-outs; next: get_folio, then check_out. Paginated, or all_pages=true."
+                "Guests departing on a day (default: the business date) with room and balance. Next: get_folio, then "
+                "check_out. Paged, or all_pages=true."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="list_in_house", toolset="front_desk", access="read", fn=list_in_house, title="In-house guests",
             description=(
-                "List guests staying in the hotel now, optionally the one in a room (room_id) or by surname. Use "
-                "it to find who is in a room before post_charge, get_folio or check_out. Paginated, or "
-                "all_pages=true."
+                "Guests staying now, optionally in one room (room_id) or by surname: who is in a room before "
+                "post_charge, get_folio or check_out. Paged, or all_pages=true."
             ),
             read_only=True, idempotent=True,
         ),
@@ -775,40 +774,37 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="find_available_rooms", toolset="front_desk", access="read", fn=find_available_rooms,
             title="Find rooms",
             description=(
-                "Find rooms that can really be given to a guest: by default Vacant, Clean or Inspected, not "
-                "out of order/service and free tonight (next_stay_date says when another stay takes one). With "
-                "reservation_id: exactly the rooms assign_room accepts for it (its room type, free for all its "
-                "nights). Pass room_status (e.g. ['Dirty']) and vacant_only=false to see other rooms. Use it "
-                "before assign_room or check_in with a specific room; page on with page.next_offset."
+                "Rooms that can be given to a guest now: Vacant, Clean or Inspected, in service, free tonight "
+                "(next_stay_date says when another stay takes one). With reservation_id: exactly the rooms assign_room "
+                "accepts for it. room_status (e.g. ['Dirty']) and vacant_only=false show others. Next: assign_room or "
+                "check_in with room_id."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="assign_room", toolset="front_desk", access="write", fn=assign_room, title="Assign a room",
             description=(
-                "Assign a specific room to a reservation (before arrival or at check-in). The room must be of "
-                "the booked room type and free; find one with find_available_rooms. Next: check_in."
+                "Assign a room of the booked type that is free for the stay (from find_available_rooms with "
+                "reservation_id), before arrival or at check-in. Next: check_in."
             ),
         ),
         ToolDef(
             name="check_in", toolset="front_desk", access="write", fn=check_in, title="Check in",
             description=(
-                "Check in a reservation that is due in today. Without room_id it uses the assigned room, or picks "
-                "a Vacant Inspected (else Clean) room of the booked type and assigns it. Refuses, saying why, when "
-                "the reservation is not due in or no clean room of that type is free (it lists the dirty ones for "
-                "housekeeping). Next: post_charge during the stay, check_out at departure."
+                "Check in a reservation due in today. Without room_id: the assigned room, else a Vacant Inspected "
+                "(else Clean) room of the booked type. Refuses with the reason when not due in or no clean room is "
+                "free (naming the dirty ones). Next: post_charge during the stay, check_out at departure."
             ),
             exactly_once=ExactlyOnce(find_check_in, found_by="the reservation's InHouse status"),
         ),
         ToolDef(
             name="check_out", toolset="front_desk", access="billing", fn=check_out, title="Check out",
             description=(
-                "Check out an in-house guest: reads the folio; with an open balance it refuses unless "
-                "payment_method is given, in which case it pays the balance with it (a card method pays from the "
-                "reservation's card on file), generates the final folio and checks out. A guest leaving before "
-                "the booked departure needs early_departure=true: the stay is shortened to the hotel's business "
-                "date first. The room becomes Vacant and Dirty. Cannot be undone here; confirm with the guest "
-                "first (get_folio shows the bill)."
+                "Check out a guest due out. With a balance it refuses unless payment_method is given: then it pays the "
+                "balance (a card method: the reservation's card on file), generates the final folio and checks out. "
+                "Leaving before the booked departure needs early_departure=true (the stay is first shortened to the "
+                "business date). The room becomes Vacant and Dirty; it cannot be undone here, so show the bill first "
+                "(get_folio)."
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_check_out, found_by="the reservation's CheckedOut status"),

@@ -186,35 +186,34 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="search_guests", toolset="guests", access="read", fn=search_guests, title="Search guest profiles",
             description=(
-                "Find guest profiles by surname, given name, e-mail or phone (at least one). Paginated: when "
-                "page.has_more, call again with offset=page.next_offset. Use it before create_guest to avoid "
-                "duplicates, and to get the profile_id that create_reservation takes."
+                "Find guest profiles by surname, given name, e-mail or phone (at least one), for the profile_id "
+                "create_reservation takes, and before create_guest to avoid duplicates. Paged: "
+                "offset=page.next_offset."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="get_guest", toolset="guests", access="read", fn=get_guest, title="Get a guest profile",
             description=(
-                "Read one guest profile (name, e-mail, phone, address, VIP, language) by profile_id. Next: "
-                "update_guest to correct it, or create_reservation with this profile_id."
+                "One guest profile (name, e-mail, phone, address, VIP, language) by profile_id. Next: update_guest, or "
+                "create_reservation with the profile_id."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="create_guest", toolset="guests", access="write", fn=create_guest, title="Create a guest profile",
             description=(
-                "Create a guest profile (surname required; given name, e-mail, phone, address optional). Call "
-                "search_guests first so the guest is not created twice. Returns the new profile_id; next: "
-                "create_reservation with it."
+                "Create a guest profile: surname; optionally given name, e-mail, phone, address. search_guests first "
+                "so the guest is not created twice. Returns profile_id; next: create_reservation."
             ),
             exactly_once=ExactlyOnce(find_guest, found_by="the profile's external reference", check_first=True),
         ),
         ToolDef(
             name="update_guest", toolset="guests", access="write", fn=update_guest, title="Update a guest profile",
             description=(
-                "Correct or complete a guest profile: name, e-mail, phone, address, language or VIP code. Give "
-                "only what changes: a new e-mail, phone or address replaces the guest's primary one (other "
-                "records stay as they are). Returns the profile as OPERA now holds it."
+                "Correct or complete a guest profile: name, e-mail, phone, address, language or VIP code. Give only "
+                "what changes; a new e-mail, phone or address replaces the primary one. Returns the profile as OPERA "
+                "holds it."
             ),
             idempotent=True,
         ),

@@ -358,10 +358,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="get_housekeeping_overview", toolset="housekeeping", access="read", fn=get_housekeeping_overview,
             title="Housekeeping board",
             description=(
-                "Show the housekeeping board: how many rooms are Clean, Dirty, Inspected, Out of Order..., and the "
-                "rooms with status, occupancy, guest requests (DND, make up room). Filter by status, floor, room "
-                "type or request. Use it to plan cleaning or to see why no clean room is free; next: "
-                "update_room_status once rooms are done. Paginated, or all_pages=true."
+                "The housekeeping board: counts by status (Clean, Dirty, Inspected, Out of Order...) and the rooms "
+                "with status, occupancy and guest requests. Filter by status, floor, room type or request. Use it to "
+                "plan cleaning; next: update_room_status. Paged, or all_pages=true."
             ),
             read_only=True, idempotent=True,
         ),
@@ -369,12 +368,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="update_room_status", toolset="housekeeping", access="write", fn=update_room_status,
             title="Set room status",
             description=(
-                "Set the status of one or more rooms: Clean or Inspected after cleaning, Dirty, Pickup; or take "
-                "them OutOfOrder / OutOfService with reason_code, from_date and through_date (and the "
-                "return_status for afterwards). Occupied rooms, or rooms assigned to a stay on those nights, cannot "
-                "be taken out. Setting the same housekeeping status twice is harmless. Next: find_available_rooms / "
-                "check_in for arrivals waiting for a clean room. Once a repair is done, return_to_service="
-                "OutOfOrder/OutOfService puts the rooms back (repeating it is harmless)."
+                "Set rooms Clean, Inspected, Dirty or Pickup; or OutOfOrder/OutOfService with reason_code, from_date, "
+                "through_date and return_status (not occupied rooms or rooms assigned on those nights), and back with "
+                "return_to_service=OutOfOrder/OutOfService. Repeating it is harmless. Next: find_available_rooms or "
+                "check_in for waiting arrivals."
             ),
             idempotent=True,
         ),
@@ -382,8 +379,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="set_service_request", toolset="housekeeping", access="write", fn=set_service_request,
             title="Guest service request",
             description=(
-                "Record a guest's housekeeping request on rooms: DoNotDisturb, MakeUpRoom, ServiceDeclined, or "
-                "NoStatusSelected to clear it. Setting it twice is harmless. Housekeeping sees it on "
+                "Set a guest's housekeeping request on rooms: DoNotDisturb, MakeUpRoom, ServiceDeclined, or "
+                "NoStatusSelected to clear it; repeating it is harmless. Housekeeping sees it on "
                 "get_housekeeping_overview."
             ),
             idempotent=True,

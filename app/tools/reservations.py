@@ -543,11 +543,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="search_reservations", toolset="reservations", access="read", fn=search_reservations,
             title="Search reservations",
             description=(
-                "Find reservations by guest surname or given name, free text, confirmation number, arrival or "
-                "departure date ranges, status or room. Use it to find the reservation_id other tools need. "
-                "Results are paginated: when page.has_more, call again with offset=page.next_offset (or "
-                "all_pages=true). detail=true adds guarantee, payment method and comments per row. Next: "
-                "get_reservation for one record, modify_reservation or cancel_reservation to change it."
+                "Find reservations by surname, given name, free text, confirmation number, arrival/departure date "
+                "range, status or room, to get the reservation_id other tools need. Paged: offset=page.next_offset, or "
+                "all_pages=true; detail=true adds guarantee, payment method and comments. Next: get_reservation, "
+                "modify_reservation or cancel_reservation."
             ),
             read_only=True, idempotent=True,
         ),
@@ -555,9 +554,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="get_reservation", toolset="reservations", access="read", fn=get_reservation,
             title="Get a reservation",
             description=(
-                "Read one reservation's full record (guest, dates, room, rate, status, balance, guarantee, "
-                "payment method, comments, cancellation) by reservation_id or by the guest's confirmation_number. "
-                "Next: modify_reservation, cancel_reservation, or the front-desk tools (assign_room, check_in)."
+                "One reservation in full (guest, dates, room, rate, status, balance, guarantee, payment method, card "
+                "on file, comments, cancellation) by reservation_id or confirmation_number. Next: modify_reservation, "
+                "cancel_reservation, assign_room or check_in."
             ),
             read_only=True, idempotent=True,
         ),
@@ -565,11 +564,10 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="create_reservation", toolset="reservations", access="write", fn=create_reservation,
             title="Book a reservation",
             description=(
-                "Book a stay: arrival, departure, room_type, rate_plan and adults, plus the guest as profile_id "
-                "(from search_guests or create_guest) or as given_name and surname. Use check_availability first "
-                "to pick a bookable room_type and rate_plan. Market and source codes default to the rate plan's. "
-                "Returns the reservation id and confirmation number. Next: give the confirmation number to the "
-                "guest; on the arrival day assign_room and check_in."
+                "Book a stay. Needs arrival, departure, room_type, rate_plan (a bookable pair from "
+                "check_availability), adults, and the guest: profile_id (search_guests/create_guest) or given_name and "
+                "surname. Market and source codes default to the rate plan's. Returns reservation_id and "
+                "confirmation_number (give it to the guest). Next: check_in on the arrival day."
             ),
             exactly_once=ExactlyOnce(find_booking, found_by="the booking's external reference", check_first=True),
         ),
@@ -577,9 +575,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="modify_reservation", toolset="reservations", access="write", fn=modify_reservation,
             title="Change a reservation",
             description=(
-                "Change a reservation that is not cancelled or checked out: dates, room type, rate plan, number "
-                "of adults or children, guarantee, payment method, or add a comment. Give only what changes. "
-                "Check new dates or room types with check_availability first. Returns the updated record."
+                "Change a reservation not cancelled or checked out: dates, room type, rate plan, adults, children, "
+                "guarantee, payment method, or add a comment. Give only what changes; check new dates or room types "
+                "with check_availability first. Returns the updated record."
             ),
             exactly_once=ExactlyOnce(find_modification, found_by="the reservation already holding every change"),
         ),
@@ -587,9 +585,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="cancel_reservation", toolset="reservations", access="write", fn=cancel_reservation,
             title="Cancel a reservation",
             description=(
-                "Cancel a reservation that has not been checked in, with a reason code (default: the hotel's "
-                "first cancellation reason). dry_run=true only reports whether it can be cancelled and changes "
-                "nothing: use it first when unsure. Returns the cancellation number. Undo with "
+                "Cancel a reservation not yet checked in, with a reason code (default: the hotel's first). "
+                "dry_run=true only says whether it can be cancelled. Returns the cancellation number; undo with "
                 "reinstate_reservation."
             ),
             destructive=True,
@@ -600,8 +597,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             name="reinstate_reservation", toolset="reservations", access="write", fn=reinstate_reservation,
             title="Reinstate a cancelled reservation",
             description=(
-                "Bring a cancelled reservation back to Reserved, if its arrival date has not passed and rooms "
-                "are still available. Find it with search_reservations status=Cancelled. Returns the record."
+                "Bring a cancelled reservation back to Reserved while its arrival date has not passed and rooms are "
+                "free (find it with search_reservations status=Cancelled). Returns the record."
             ),
         ),
     ]

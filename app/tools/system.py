@@ -72,18 +72,17 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="health_check", toolset="system", access="read", fn=health_check, title="Server health",
             description=(
-                "Report whether this server can reach OPERA Cloud now: token, OHIP reachability, circuit breaker, "
-                "rate limiter and cache, each with its last error. Use it when other tools fail with connection, "
-                "authentication or 'unavailable' errors, before retrying."
+                "Whether this server can reach OPERA Cloud now: token, OHIP, circuit breaker, rate limiter, cache, "
+                "each with its last error. Use it when tools fail with connection, authentication or 'unavailable' "
+                "errors, before retrying."
             ),
             read_only=True, idempotent=True,
         ),
         ToolDef(
             name="get_server_info", toolset="system", access="read", fn=get_server_info, title="Server facts",
             description=(
-                "Tell which OPERA Cloud environment this server talks to (sandbox or real OHIP), the default hotel "
-                "used when hotel_id is left out, whether it is read-only, and which tools it offers. Call it once at "
-                "the start of a session to learn the default hotel."
+                "The OPERA environment (sandbox or real OHIP), the default hotel used without hotel_id, read-only or "
+                "not, and the tools offered. Call it once at the start."
             ),
             read_only=True, idempotent=True,
         ),
