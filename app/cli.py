@@ -21,6 +21,11 @@ from app import __version__
 from app.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+#: uvicorn's idle keep-alive, for the MCP endpoint, the embedded sandbox and `opera-cloud-mcp sandbox`: longer than
+#: the OHIP client keeps an idle connection (app/opera/http.py POOL_LIMITS, 30 s), so a quiet moment never makes the
+#: server drop a connection the client is about to reuse (uvicorn's 5 s default opened 63 connections in 10,000
+#: calls to the sandbox instead of the pool's 20).
+SERVER_KEEP_ALIVE_S = 35
 
 
 class DrainingServer(uvicorn.Server):
@@ -233,7 +238,8 @@ def serve(settings: Settings) -> int:
     # OPERA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (app/security/middleware.py).
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
                             timeout_graceful_shutdown=int(settings.drain_timeout) or None,
-                            proxy_headers=False, server_header=False, access_log=False)
+                            proxy_headers=False, server_header=False, access_log=False,
+                            timeout_keep_alive=SERVER_KEEP_ALIVE_S)
     server = DrainingServer(config, app.state.lifecycle.begin_drain, settings.shutdown_delay)
     # sse-starlette ends every SSE response as soon as uvicorn is asked to exit; MCP tool calls answer over SSE,
     # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.
@@ -278,7 +284,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
           f"business date {next(iter(app.state.sandbox.enterprise.hotels.values())).business_date}; {quota})",
           file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                                           server_header=False))
+                                           server_header=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S))
     try:
         server.run(sockets=[listener])
     finally:

@@ -1,0 +1,105 @@
+"""The two floors a tool call is measured against, each run as its own process by bench/bench_tool_call.py.
+
+    python -m bench.floors mcp --port P
+        A: a bare MCPServer with one async tool, served by uvicorn as app/cli.py serves the product (stateless,
+        SSE answers, no access log, no proxy headers, no server header, the same keep-alive).
+    python -m bench.floors ohip --url URL --token T --hotel H --concurrency C --requests N [--library httpx2]
+        B: one pooled AsyncClient sending the product's exact getReservation GET (the same headers, the same pool
+        limits) C at a time, N in all; prints one JSON line: per-call latencies (ms) and the process CPU seconds
+        the N calls took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import uuid
+from typing import Any
+
+
+def serve_bare_mcp(port: int) -> None:
+    import uvicorn
+    from mcp.server.mcpserver import MCPServer
+
+    from app.cli import SERVER_KEEP_ALIVE_S
+
+    mcp = MCPServer("floor")
+
+    @mcp.tool()
+    async def get_reservation(reservation_id: str, hotel_id: str | None = None) -> dict[str, Any]:
+        """The floor's one tool: answers at once."""
+        return {"reservation_id": reservation_id, "hotel_id": hotel_id, "status": "InHouse"}
+
+    app = mcp.streamable_http_app(stateless_http=True, json_response=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False,
+                server_header=False, access_log=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S)
+
+
+async def ohip_floor(url: str, token: str, hotel: str, concurrency: int, requests: int, library: str) -> None:
+    from app.config import SANDBOX_APP_KEY
+
+    client_mod: Any
+    if library == "httpx2":
+        import httpx2 as client_mod
+    else:
+        import httpx as client_mod
+    limits = client_mod.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
+    transport = client_mod.AsyncHTTPTransport(limits=limits, retries=0)
+    async with client_mod.AsyncClient(transport=transport, timeout=client_mod.Timeout(30.0),
+                                      follow_redirects=False,
+                                      headers={"User-Agent": "opera-cloud-mcp/bench"}) as client:
+
+        async def one() -> float:
+            headers = {"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": hotel,
+                       "x-request-id": str(uuid.uuid4()), "x-externalsystem": "OPERAMCP",
+                       "Accept": "application/json"}
+            start = time.perf_counter()
+            response = await client.send(client.build_request("GET", url, headers=headers))
+            response.json()
+            if response.status_code != 200:
+                raise SystemExit(f"floor B: {response.status_code} {response.text[:200]}")
+            return (time.perf_counter() - start) * 1000
+
+        latencies: list[float] = []
+        remaining = requests
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                latencies.append(await one())
+
+        for _ in range(min(50, requests)):  # warm the pool and the imports
+            await one()
+        cpu = time.process_time()
+        wall = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - wall
+        cpu = time.process_time() - cpu
+    print(json.dumps({"latencies_ms": latencies, "cpu_s": cpu, "wall_s": wall}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="floor", required=True)
+    a = sub.add_parser("mcp")
+    a.add_argument("--port", type=int, required=True)
+    b = sub.add_parser("ohip")
+    b.add_argument("--url", required=True)
+    b.add_argument("--token", required=True)
+    b.add_argument("--hotel", default="SAND01")
+    b.add_argument("--concurrency", type=int, default=1)
+    b.add_argument("--requests", type=int, default=500)
+    b.add_argument("--library", choices=("httpx", "httpx2"), default="httpx")
+    args = parser.parse_args(argv)
+    if args.floor == "mcp":
+        serve_bare_mcp(args.port)
+    else:
+        asyncio.run(ohip_floor(args.url, args.token, args.hotel, args.concurrency, args.requests, args.library))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
