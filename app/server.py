@@ -33,7 +33,7 @@ from app import __version__
 from app.config import Settings
 from app.health import HealthReporter, Lifecycle
 from app.opera.events import BusinessEventPoller
-from app.opera.http import OperaHTTP
+from app.opera.http import OHIP_CALLS, OhipCall, OperaHTTP
 from app.opera.stores import StoreSet, open_stores
 from app.prompts import register_prompts
 from app.resources import register_resources
@@ -87,7 +87,8 @@ def load_toolsets(services: ToolServices) -> list[ToolDef]:
 
 
 class ToolCallObserver:
-    """MCP middleware: counts and times every tools/call, and logs one line per call (never its arguments)."""
+    """MCP middleware: counts and times every tools/call, and logs one INFO line per call (never its arguments) with
+    the OHIP exchanges it made: operations, statuses, their time and request ids (app/opera/http.py OHIP_CALLS)."""
 
     def __init__(self, metrics: Metrics, tool_names: set[str]) -> None:
         self.metrics = metrics
@@ -98,6 +99,8 @@ class ToolCallObserver:
             return await call_next(ctx)
         raw = ctx.params.get("name") if isinstance(ctx.params, dict) else None
         tool = raw if isinstance(raw, str) and raw in self.tool_names else "unknown"
+        calls: list[OhipCall] = []
+        token = OHIP_CALLS.set(calls)
         start = time.perf_counter()
         outcome = "error"
         try:
@@ -105,10 +108,18 @@ class ToolCallObserver:
             outcome = "error" if is_error_result(result) else "ok"
             return result
         finally:
+            OHIP_CALLS.reset(token)
             elapsed = time.perf_counter() - start
             self.metrics.tool_calls.labels(tool, outcome).inc()
             self.metrics.tool_duration.labels(tool).observe(elapsed)
-            log.info("tool call", extra={"tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1)})
+            if log.isEnabledFor(logging.INFO):
+                log.info("tool call %s %s in %.0f ms, %d OHIP", tool, outcome, elapsed * 1000, len(calls), extra={
+                    "tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1),
+                    "ohip_calls": len(calls), "ohip_operations": [c.operation for c in calls],
+                    "ohip_statuses": [c.status for c in calls],
+                    "ohip_duration_ms": round(sum(c.duration_ms for c in calls), 1),
+                    "ohip_request_ids": [c.request_id for c in calls],
+                })
 
 
 def drop_generated_titles(schema: Any, key: str | None = None) -> Any:

@@ -8,16 +8,22 @@ answer of that hotel, and CRM writes also drop every cached profile read; a busi
 OPERA_CACHE_TTL, which also caps every business TTL. A read that a write is built from is never cached (the
 domain APIs' `fresh=True`). A GET that was in flight while a write ran is not stored, so a changed record is never
 served stale: the store keeps a write epoch per tag, and with a shared store (Redis) that holds across replicas.
+
+A hit on the in-memory store costs no parsing: the answer is kept parsed beside its bytes, frozen (`FrozenDict`,
+`FrozenList`: read like dicts and lists, refuse every change), so all callers can share it. With Redis, a hit is
+parsed from the shared bytes (a fresh value each time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NoReturn, get_args
 
 from app.opera.errors import OperaSharedStateError
 from app.opera.stores import CacheStore, MemoryCacheStore
@@ -39,6 +45,54 @@ DEFAULT_TTLS: Mapping[str, float] = {
 #: Bodies larger than this are not worth the memory.
 MAX_ENTRY_BYTES = 1_048_576
 LABEL = "ohip"
+
+
+def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(f"a cached OHIP answer is shared by every caller and cannot be changed; copy it first "
+                    f"({type(self).__name__})")
+
+
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes: a cached answer shared by every caller (`dict(x)` or `x.copy()` to change)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = pop = popitem = clear = setdefault = _refuse
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        raise TypeError("unhashable type: 'FrozenDict'")
+
+
+class FrozenList(list[Any]):
+    """A list that refuses changes (see FrozenDict)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def copy(self) -> list[Any]:
+        return list(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (list(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        raise TypeError("unhashable type: 'FrozenList'")
+
+
+def freeze(value: Any) -> Any:
+    """`value` (parsed JSON) with every dict and list frozen, recursively; other values are immutable already."""
+    if isinstance(value, dict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return FrozenList([freeze(v) for v in value])
+    return value
 
 
 @dataclass(frozen=True)
@@ -83,6 +137,16 @@ class ResponseCache:
         self._store: CacheStore = store if store is not None else MemoryCacheStore(
             max_entries, on_evict=self._count_eviction, clock=clock
         )
+        # In-process store only: the frozen answer of each key, with the very bytes object it was made from, so a hit
+        # (the store hands back the same object) needs no parsing. Bounded like the store; stale pairs never match.
+        self._parsed: OrderedDict[str, tuple[bytes, CachedAnswer]] | None = (
+            OrderedDict() if isinstance(self._store, MemoryCacheStore) else None
+        )
+        self._parsed_max = max_entries
+        # Misses in flight, by key: a second caller of the same key awaits the first one's OHIP call (per process,
+        # whatever the store). A write or event detaches them all, so a caller that starts after a write never gets
+        # an answer fetched before it.
+        self._flights: dict[str, asyncio.Future[Any]] = {}
         # The store's write epochs as last read here. A miss reads them afresh for the hotel's tags, before the GET
         # goes to OHIP, so `epoch()` can stay synchronous; an epoch read too early only makes a put be skipped.
         self._epochs: dict[str, int] = {}
@@ -128,14 +192,25 @@ class ResponseCache:
             await self._read_epochs(self._all_tags(key.split("|", 1)[0]))
             return None
         self._metrics.cache_hits.labels(LABEL).inc()
-        # Parsed afresh on every hit, so a caller that mutates its body cannot change what others get.
+        if self._parsed is not None:
+            kept = self._parsed.get(key)
+            if kept is not None and kept[0] is raw:
+                self._parsed.move_to_end(key)
+                return kept[1]
         stored = json.loads(raw)
-        return CachedAnswer(
+        answer = CachedAnswer(
             status=int(stored["status"]),
             body=stored["body"],
             headers=[(str(k), str(v)) for k, v in stored["headers"]],
             request_id=str(stored["request_id"]),
         )
+        if self._parsed is None:
+            return answer  # parsed afresh from the shared store on every hit: nobody else holds this value
+        frozen = CachedAnswer(answer.status, freeze(answer.body), answer.headers, answer.request_id)
+        self._parsed[key] = (raw, frozen)
+        while len(self._parsed) > self._parsed_max:
+            self._parsed.popitem(last=False)
+        return frozen
 
     async def put(
         self, key: str, answer: CachedAnswer, *, kind: CacheClass, tags: Sequence[str], epoch: tuple[int, ...]
@@ -154,6 +229,12 @@ class ResponseCache:
         if len(raw) > MAX_ENTRY_BYTES:
             return False
         stored = await self._store.put(key, raw, ttl=ttl, tags=tags, epoch=epoch)
+        if stored and self._parsed is not None:
+            self._parsed[key] = (raw, CachedAnswer(answer.status, freeze(answer.body), list(answer.headers),
+                                                   answer.request_id))
+            self._parsed.move_to_end(key)
+            while len(self._parsed) > self._parsed_max:
+                self._parsed.popitem(last=False)
         self._metrics.cache_entries.labels(LABEL).set(len(self._store))
         return stored
 
@@ -179,7 +260,24 @@ class ResponseCache:
         """Drop every business answer of `hotel_id` (a business event we cannot map to kinds, a night audit)."""
         return await self._drop((_hotel_tag(hotel_id),))
 
+    def flight(self, key: str) -> asyncio.Future[Any] | None:
+        """The miss of `key` already in flight, to await instead of calling OHIP again; None: none."""
+        return self._flights.get(key)
+
+    def take_off(self, key: str) -> asyncio.Future[Any]:
+        """Register this caller's miss of `key` as the one the next callers wait for; `land` it when done."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # An answer nobody else waited for must not be reported as "never retrieved".
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._flights[key] = future
+        return future
+
+    def land(self, key: str, future: asyncio.Future[Any]) -> None:
+        if self._flights.get(key) is future:
+            del self._flights[key]
+
     async def _drop(self, tags: Sequence[str]) -> int:
+        self._flights.clear()
         dropped = 0
         for tag in tags:
             self._epochs.pop(tag, None)
@@ -194,6 +292,8 @@ class ResponseCache:
         return dropped
 
     async def clear(self) -> None:
+        if self._parsed is not None:
+            self._parsed.clear()
         await self._store.clear()
         self._metrics.cache_entries.labels(LABEL).set(0)
 

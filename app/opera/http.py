@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,13 +21,14 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport, RequestInfo
 from opentelemetry.trace import Span
 
 from app import __version__
 from app.config import Settings
 from app.opera.auth import TokenManager
-from app.opera.cache import CacheClass, CachedAnswer, ResponseCache
+from app.opera.cache import CacheClass, CachedAnswer, ResponseCache, freeze
 from app.opera.errors import (
     OperaAuthError,
     OperaBadRequestError,
@@ -76,6 +78,27 @@ CHECK_BEFORE_RETRY = {
     "generateFolio": "get_folio to see whether the folio was generated before trying again",
 }
 DEFAULT_CHECK = "read the record this call changes to see whether the change happened before trying again"
+
+
+@dataclass(frozen=True)
+class OhipCall:
+    """One OHIP exchange as the tool-call log line reports it (the per-exchange line is DEBUG)."""
+
+    operation: str
+    status: int | str  # the HTTP status, or the transport error's type
+    duration_ms: float
+    request_id: str
+
+
+#: The OHIP exchanges of the tool call being served: the MCP face sets a list here for each call and logs it in the
+#: call's one INFO line (app/server.py ToolCallObserver); None outside a tool call.
+OHIP_CALLS: ContextVar[list[OhipCall] | None] = ContextVar("ohip_calls", default=None)
+
+
+def tracing_enabled() -> bool:
+    """A real tracer provider is installed (app/telemetry/tracing.py sets one only when an exporter is configured;
+    tests install their own): only then is every OHIP request wrapped in a client span."""
+    return not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
 @dataclass(frozen=True)
@@ -223,6 +246,10 @@ async def _name_span(span: Span, request: RequestInfo) -> None:
             span.set_attribute(key.replace("_", ".", 1), value)
 
 
+class FlightAbandoned(Exception):
+    """The caller whose OHIP read others were waiting for was cancelled first; one of them asks OHIP instead."""
+
+
 # --- the client -------------------------------------------------------------------------------------------------
 class OperaHTTP:
     """The pooled OHIP client; built once in the app lifespan and shared by every domain API."""
@@ -236,8 +263,12 @@ class OperaHTTP:
         token_store: TokenStore | None = None,
         cache_store: CacheStore | None = None,
         limiter: RateLimiterBackend | None = None,
+        tracing: bool | None = None,
     ) -> None:
         self.settings = settings
+        #: Client spans per OHIP request (None: when a tracer provider is installed at start()). Without them the
+        #: request still carries the caller's traceparent (propagated by hand, which costs next to nothing).
+        self.tracing = tracing
         self.metrics = metrics
         self.retry = RetryPolicy(max_retries=settings.max_retries)
         self.limiter: RateLimiterBackend = limiter or RateLimiter(
@@ -269,8 +300,10 @@ class OperaHTTP:
             raise RuntimeError("this OperaHTTP was closed; build a new one")
         base = self._transport_override or httpx.AsyncHTTPTransport(limits=POOL_LIMITS, retries=0)
         self._base_transport = base
+        if self.tracing is None:
+            self.tracing = tracing_enabled()
         self._client = httpx.AsyncClient(
-            transport=AsyncOpenTelemetryTransport(base, request_hook=_name_span),
+            transport=AsyncOpenTelemetryTransport(base, request_hook=_name_span) if self.tracing else base,
             timeout=httpx.Timeout(self.settings.request_timeout),
             follow_redirects=False,
             headers={"User-Agent": f"opera-cloud-mcp/{__version__}"},
@@ -374,17 +407,53 @@ class OperaHTTP:
         )
         query = query_pairs(params)
         kind: CacheClass = cache if method == "GET" and self.cache.enabled else "none"
-        cache_key = ""
-        tags: tuple[str, ...] = ()
-        epoch: tuple[int, ...] = ()
-        if kind != "none":
-            cache_key = self.cache.key(hotel_id, method, url, query)
-            cached = await self.cache.get(cache_key)
-            if cached is not None:
-                return OperaResponse(cached.status, cached.body, httpx.Headers(cached.headers),
-                                     cached.request_id, from_cache=True)
-            tags = self.cache.tags(hotel_id, op.module, kind)
-            epoch = self.cache.epoch(tags)
+        if kind == "none":
+            return await self._call_ohip(op, method, url, query, json, hotel_id, idempotent, kind, "", (), ())
+        cache_key = self.cache.key(hotel_id, method, url, query)
+        cached = await self.cache.get(cache_key)
+        if cached is not None:
+            return OperaResponse(cached.status, cached.body, httpx.Headers(cached.headers),
+                                 cached.request_id, from_cache=True)
+        while (flight := self.cache.flight(cache_key)) is not None:
+            # The same read is already on its way to OHIP: its answer (or its error) is this caller's too.
+            try:
+                shared: OperaResponse = await asyncio.shield(flight)
+            except FlightAbandoned:
+                continue  # its caller was cancelled before OHIP answered: the next one in line asks OHIP
+            return OperaResponse(shared.status, freeze(shared.body), shared.headers, shared.request_id,
+                                 from_cache=True)
+        tags = self.cache.tags(hotel_id, op.module, kind)
+        epoch = self.cache.epoch(tags)
+        flight = self.cache.take_off(cache_key)
+        try:
+            response = await self._call_ohip(op, method, url, query, json, hotel_id, idempotent, kind, cache_key,
+                                              tags, epoch)
+        except Exception as exc:
+            flight.set_exception(exc)
+            raise
+        except BaseException:
+            flight.set_exception(FlightAbandoned())
+            raise
+        else:
+            flight.set_result(response)
+        finally:
+            self.cache.land(cache_key, flight)
+        return response
+
+    async def _call_ohip(
+        self,
+        op: Operation,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        json: Mapping[str, Any] | None,
+        hotel_id: str,
+        idempotent: bool | None,
+        kind: CacheClass,
+        cache_key: str,
+        tags: tuple[str, ...],
+        epoch: tuple[int, ...],
+    ) -> OperaResponse:
         client = await self._live_client()
 
         self.breaker.admit()
@@ -453,6 +522,8 @@ class OperaHTTP:
             }
             if content is not None:
                 headers["Content-Type"] = "application/json"
+            if not self.tracing:
+                propagate.inject(headers)  # the caller's traceparent, as the tracing transport would send it
             request = client.build_request(
                 method, url, params=tuple(query), content=content, headers=headers,
                 extensions={"ohip_operation": op.name, "ohip_hotel_id": hotel_id, "ohip_request_id": request_id},
@@ -511,7 +582,14 @@ class OperaHTTP:
         elapsed = time.perf_counter() - started
         self.metrics.ohip_requests.labels(op.module, op.operation_id, _status_class(status)).inc()
         self.metrics.ohip_duration.labels(op.module, op.operation_id).observe(elapsed)
-        level = logging.WARNING if status is None or status >= 500 else logging.INFO
+        calls = OHIP_CALLS.get()
+        if calls is not None:
+            calls.append(OhipCall(op.name, status if status is not None else (error or "error"),
+                                  round(elapsed * 1000, 1), request_id))
+        # One line per exchange at DEBUG (the tool call's INFO line carries the same fields); failures stay visible.
+        level = logging.WARNING if status is None or status >= 500 else logging.DEBUG
+        if not log.isEnabledFor(level):
+            return
         log.log(
             level,
             "OHIP %s %s -> %s in %.0f ms",

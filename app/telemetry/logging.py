@@ -12,7 +12,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from app.telemetry.redaction import Redactor
 
-_STANDARD = frozenset(RESERVED_ATTRS) | {"color_message", "message", "asctime", "trace_id", "span_id", "taskName"}
+_STANDARD = frozenset(RESERVED_ATTRS) | {"color_message", "message", "asctime", "trace_id", "span_id", "taskName",
+                                         "environment"}
 _NOISY = ("mcp.server.streamable_http_manager", "mcp.server.streamable_http", "mcp.server.lowlevel.server",
           "mcp.server.mcpserver", "httpx", "httpcore", "sse_starlette")
 
@@ -36,9 +37,9 @@ class ContextFilter(logging.Filter):
             message = str(record.msg)
         record.msg = self.redactor.text(message)
         record.args = None
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD and key not in ("environment",):
-                record.__dict__[key] = self.redactor.value(value)
+        fields = record.__dict__
+        for key in fields.keys() - _STANDARD:  # only the extra fields: the standard ones are ours or the library's
+            fields[key] = self.redactor.value(fields[key])
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks can quote values; keep the type and a scrubbed message only.
             exc = record.exc_info[1]

@@ -93,8 +93,9 @@ SECRET = "client-secret-never-logged"
 async def test_logs_are_json_lines_with_trace_ids_and_no_secrets(captured_logs: io.StringIO, sandbox_server) -> None:  # type: ignore[no-untyped-def]
     secret = SECRET
     settings = settings_for_sandbox(sandbox_server.url, client_secret=secret)
+    # DEBUG: the per-OHIP-call lines too (at INFO the tool call's one line carries them).
     configure_logging(
-        level="INFO", structured=True, redactor=build_redactor(settings), environment="test", stream=captured_logs
+        level="DEBUG", structured=True, redactor=build_redactor(settings), environment="test", stream=captured_logs
     )
     with running_app(settings) as srv:
         await asyncio.to_thread(wait_ready, srv.url)

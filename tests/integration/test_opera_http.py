@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from app.config import (
     SANDBOX_APP_KEY,
@@ -234,18 +236,39 @@ async def test_every_call_carries_ohip_headers_and_a_named_span(
 async def test_each_ohip_call_is_logged_once_without_secrets(
     sandbox_server: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.opera.http")
+    caplog.set_level(logging.DEBUG, logger="app.opera.http")
     async with opera(sandbox_server) as http:
         await http.call(SEARCH, hotel_id=HOTEL, params={"surname": "Smith", "limit": 3})
         token = http.token_manager.current_token()
     (record,) = [r for r in caplog.records if r.name == "app.opera.http"]
-    assert record.levelno == logging.INFO
+    assert record.levelno == logging.DEBUG  # the tool call's INFO line carries its OHIP calls
     fields = record.__dict__
     assert fields["operation"] == "rsv.getHotelReservations" and fields["method"] == "GET"
     assert fields["url"].endswith("/rsv/v1/hotels/SAND01/reservations") and fields["hotel_id"] == HOTEL
     assert fields["params"] == {"surname": "Smith", "limit": "3"} and fields["status"] == 200
     assert fields["request_size_bytes"] == 0 and fields["duration_ms"] >= 0 and fields["request_id"]
     assert token and token not in caplog.text and SANDBOX_CLIENT_SECRET not in caplog.text
+
+
+async def test_without_tracing_no_span_is_made_but_the_callers_traceparent_reaches_ohip(
+    sandbox_server: SandboxServer, spans: InMemorySpanExporter
+) -> None:
+    settings = load_settings(client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET,
+                             base_url=sandbox_server.url, app_key=SANDBOX_APP_KEY,
+                             enterprise_id=SANDBOX_ENTERPRISE_ID, cashier_id=113)
+    http = OperaHTTP(settings, Metrics(), tracing=False)
+    caller = SpanContext(trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736, span_id=0x00F067AA0BA902B7, is_remote=True,
+                         trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    try:
+        reservation_id = await first_reservation_id(http)
+        spans.clear()
+        with trace.use_span(NonRecordingSpan(caller)):
+            await http.call(GET, hotel_id=HOTEL, path_params={"reservationId": reservation_id})
+    finally:
+        await http.aclose()
+    (sent,) = business_calls(sandbox_server, "getReservation")
+    assert sent.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert not [s.name for s in spans.get_finished_spans() if s.name.startswith("OHIP")]
 
 
 async def test_ohip_errors_keep_the_detail_and_error_code(sandbox_server: SandboxServer) -> None:
@@ -410,6 +433,51 @@ async def test_a_modified_reservation_is_never_served_stale(sandbox_server: Sand
         after = await http.call(GET, cache="business", **ask)  # type: ignore[arg-type]
     assert not after.from_cache
     assert "Quiet room please" in str(after.body)
+    assert len(business_calls(sandbox_server, "getReservation")) == 2
+
+
+async def test_concurrent_cold_reads_of_one_reservation_make_one_ohip_call(sandbox_server: SandboxServer) -> None:
+    async with opera(sandbox_server) as http:
+        reservation_id = await first_reservation_id(http)
+        ask = {"hotel_id": HOTEL, "path_params": {"reservationId": reservation_id}}
+        answers = await asyncio.gather(*(http.call(GET, cache="reservation", **ask)  # type: ignore[arg-type]
+                                         for _ in range(16)))
+        later = await http.call(GET, cache="reservation", **ask)  # type: ignore[arg-type]
+    assert len(business_calls(sandbox_server, "getReservation")) == 1
+    assert all(a.status == 200 and a.body == answers[0].body for a in answers) and later.body == answers[0].body
+    assert [a.from_cache for a in answers].count(False) == 1 and later.from_cache
+    assert len({a.request_id for a in answers}) == 1  # every caller's answer names the one OHIP request
+
+
+async def test_concurrent_cold_reads_share_the_refusal_of_their_one_ohip_call(sandbox_server: SandboxServer) -> None:
+    async with opera(sandbox_server) as http:
+        ask = {"hotel_id": HOTEL, "path_params": {"reservationId": "999999"}}
+        answers = await asyncio.gather(*(http.call(GET, cache="reservation", **ask)  # type: ignore[arg-type]
+                                         for _ in range(8)), return_exceptions=True)
+    assert all(isinstance(a, OperaNotFoundError) for a in answers)
+    assert len(business_calls(sandbox_server, "getReservation")) == 1
+
+
+async def test_a_read_that_starts_after_a_write_does_not_wait_for_a_read_sent_before_it(
+    sandbox_server: SandboxServer,
+) -> None:
+    async with opera(sandbox_server) as http:
+        reservation_id = await first_reservation_id(http)
+        ask = {"hotel_id": HOTEL, "path_params": {"reservationId": reservation_id}}
+        sandbox_server.sandbox.faults.inject(operation="getReservation", mode="stall", delay=0.5, times=1)
+        early = asyncio.create_task(http.call(GET, cache="reservation", **ask))  # type: ignore[arg-type]
+        key = http.cache.key(HOTEL, "GET", f"{sandbox_server.url}/rsv/v1/hotels/{HOTEL}/reservations/"
+                                           f"{reservation_id}", [])
+        await asyncio.sleep(0)  # one turn of the loop: the early read runs up to its request to OHIP
+        assert http.cache.flight(key) is not None
+        change = {"reservations": [{
+            "reservationIdList": [{"id": reservation_id, "type": "Reservation"}], "hotelId": HOTEL,
+            "comments": [{"comment": {"text": {"value": "Late arrival"}, "type": "GEN", "internal": False}}],
+        }]}
+        await http.call(MODIFY, json=change, **ask)  # type: ignore[arg-type]
+        after = await http.call(GET, cache="reservation", **ask)  # type: ignore[arg-type]
+        await early
+    assert "Late arrival" in str(after.body) and not after.from_cache
     assert len(business_calls(sandbox_server, "getReservation")) == 2
 
 

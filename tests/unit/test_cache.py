@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
+import pytest
+
 from app.opera.cache import DEFAULT_TTLS, CachedAnswer, ResponseCache
 from app.opera.stores import MemoryCacheStore
 from app.telemetry.metrics import Metrics
+
+
+class BytesOnlyStore:
+    """A store that, like Redis, hands back new bytes on every get (not the in-process MemoryCacheStore)."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryCacheStore(100)
+
+    async def get(self, key: str) -> bytes | None:
+        raw = await self.inner.get(key)
+        return bytes(bytearray(raw)) if raw is not None else None
+
+    async def epoch(self, tags: Sequence[str]) -> tuple[int, ...]:
+        return await self.inner.epoch(tags)
+
+    async def put(self, key: str, value: bytes, *, ttl: float, tags: Sequence[str], epoch: tuple[int, ...]) -> bool:
+        return await self.inner.put(key, value, ttl=ttl, tags=tags, epoch=epoch)
+
+    async def drop_tagged(self, tag: str) -> int:
+        return await self.inner.drop_tagged(tag)
+
+    async def clear(self) -> None:
+        await self.inner.clear()
+
+    def __len__(self) -> int:
+        return len(self.inner)
 
 
 class FakeClock:
@@ -61,8 +92,28 @@ async def test_hit_returns_the_stored_answer_and_counts() -> None:
     assert sample(metrics, "opera_cache_entries", cache="ohip") == 1
 
 
-async def test_mutating_a_hit_does_not_change_the_cache() -> None:
+async def test_a_hit_cannot_be_changed_by_one_caller_for_the_others() -> None:
     cache, _, _ = build()
+    fetched = CachedAnswer(200, {"reservation": {"name": "Smith", "comments": ["late"]}}, [], "rid")
+    await store(cache, "k", fetched)
+    fetched.body["reservation"]["name"] = "Changed by the caller that fetched it"  # type: ignore[index]
+    first = await cache.get("k")
+    assert first is not None and first.body is not None
+    reservation = first.body["reservation"]
+    for change in (lambda: reservation.__setitem__("name", "X"), lambda: reservation.pop("name"),
+                   lambda: reservation.update(name="X"), lambda: reservation["comments"].append("x"),
+                   lambda: reservation["comments"].__setitem__(0, "x"), lambda: first.body.clear()):  # type: ignore[union-attr]
+        with pytest.raises(TypeError, match="cannot be changed"):
+            change()
+    mine = reservation.copy()
+    mine["name"] = "Mine"
+    again = await cache.get("k")
+    assert again is not None and again.body == {"reservation": {"name": "Smith", "comments": ["late"]}}
+    assert json.loads(json.dumps(again.body)) == again.body and isinstance(again.body, dict)
+
+
+async def test_a_hit_through_a_shared_store_is_parsed_afresh_and_may_be_changed() -> None:
+    cache = ResponseCache(Metrics(), enabled=True, ttl=300, max_entries=10, store=BytesOnlyStore())
     await store(cache, "k", answer("Smith"))
     first = await cache.get("k")
     assert first is not None and first.body is not None
