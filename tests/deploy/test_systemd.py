@@ -6,19 +6,30 @@ and never truncates."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from app.config import Settings
 from app.ops.backup import secret_fields
+from app.security.api_keys import new_api_key
 from tests.deploy.conftest import REPO
 from tests.deploy.test_assets import env_file, only, settings_from, with_real_key
 from tests.deploy.test_scale_out import MARGIN_S, drain_bound
 from tests.support.debian import debian_tool
+from tests.support.fleet import Process, replica_env, standalone_sandbox
+from tests.support.servers import free_port
 
 SYSTEMD = REPO / "deploy" / "systemd"
 UNIT = SYSTEMD / "opera-cloud-mcp.service"
@@ -128,6 +139,8 @@ def test_the_service_is_hardened_restarted_on_failure_and_logs_to_the_journal() 
                 "SyslogIdentifier": "opera-cloud-mcp", "ExecReload": "/bin/kill -HUP $MAINPID"}
     assert {key: one(key) for key in expected} == expected
     assert DIRECTIVES["Install.WantedBy"] == ["multi-user.target"]
+    # /proc/stat hidden (ProcSubset=pid) leaves prometheus_client without process metrics, silently.
+    assert "Service.ProcSubset" not in DIRECTIVES
 
 
 def test_memory_limit_is_the_containers(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -173,3 +186,73 @@ def test_logrotate_never_truncates_and_signals_the_service() -> None:
     assert "copytruncate" not in directives and "nocreate" in directives and "delaycompress" in directives
     assert "systemctl kill --signal=HUP --kill-whom=main opera-cloud-mcp.service" in LOGROTATE.read_text()
     assert f"{Path(env_file(ENV_EXAMPLE)['OPERA_AUDIT_LOG']).parent}/*.jsonl" in LOGROTATE.read_text()
+
+
+def syscall_set(systemd_analyze: str, filters: list[str]) -> set[str]:
+    """The system calls the groups and names of SystemCallFilter= values stand for (nested groups expanded)."""
+    names: set[str] = set()
+    for item in filters:
+        if not item.startswith("@"):
+            names.add(item)
+            continue
+        listed = subprocess.run([systemd_analyze, "syscall-filter", item], capture_output=True, text=True,
+                                check=True, timeout=60).stdout.splitlines()[1:]
+        entries = [line.split("#", 1)[0].strip() for line in listed]
+        names |= syscall_set(systemd_analyze, [e for e in entries if e])
+    return names
+
+
+def traced_server_syscalls(strace: str, trace: Path, tmp_path: Path) -> str:
+    """Run the server under strace through what it does in service: start-up with a token fetched and cached,
+    a read and a refused write (an audit event), the audit file renamed and SIGHUP, another event, /metrics,
+    then SIGTERM and the drain. Returns the trace."""
+    key = new_api_key("desk", "opera:read", "*")
+    with standalone_sandbox() as sandbox:
+        port = free_port()
+        env = replica_env(sandbox.url, None, port, enable_persistent_token_cache="true",
+                          token_cache_dir=str(tmp_path / "cache"), audit_log=str(tmp_path / "logs" / "audit.jsonl"),
+                          mcp_auth="api_key", mcp_api_keys=key.line)
+        server = Process("traced", [strace, "-f", "-qq", "-o", str(trace), sys.executable, "-m", "app", "serve"], env,
+                         port, "/ready")
+        try:
+            server.start()
+            assert server.proc is not None
+            (child,) = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+
+            async def calls() -> None:
+                http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key.key}"}, timeout=30)
+                async with http, Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client:
+                    assert not (await client.call_tool("list_arrivals", {"date": "2026-05-01", "limit": 3})).is_error
+                    charge = {"reservation_id": "1", "transaction_code": "2010", "amount": 1}
+                    assert (await client.call_tool("post_charge", charge)).is_error
+                    (tmp_path / "logs" / "audit.jsonl").rename(tmp_path / "logs" / "audit.jsonl.1")
+                    os.kill(int(child), signal.SIGHUP)
+                    assert (await client.call_tool("post_charge", charge)).is_error
+
+            asyncio.run(calls())
+            assert httpx.get(f"{server.url}/metrics", timeout=10).status_code == 200
+            os.kill(int(child), signal.SIGTERM)  # the server, not strace (which would detach and leave it)
+            assert server.wait(60) == 0
+        finally:
+            server.stop()
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["audit.jsonl", "audit.jsonl.1"]
+    assert [p.name for p in (tmp_path / "cache").iterdir()]
+    return trace.read_text()
+
+
+def test_every_system_call_the_server_makes_passes_the_units_filter(systemd_analyze: str, tmp_path: Path) -> None:
+    """SystemCallFilter= and MemoryDenyWriteExecute= would kill or break the service at the first call outside
+    them; strace shows the server stays inside through start-up, calls, the audit reopen and the drain."""
+    strace = debian_tool("strace", "strace")
+    text = traced_server_syscalls(strace, tmp_path / "trace", tmp_path)
+    used = {m.group(1) for line in text.splitlines()
+            if (m := re.match(r"\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", line))}
+    filters = DIRECTIVES["Service.SystemCallFilter"]
+    allowed = syscall_set(systemd_analyze, [f for line in filters if not line.startswith("~") for f in line.split()])
+    denied = syscall_set(systemd_analyze, [f for line in filters if line.startswith("~")
+                                           for f in line.removeprefix("~").split()])
+    assert len(used) > 30, "the trace is nearly empty"
+    assert used <= allowed - denied, f"outside the filter: {sorted(used - (allowed - denied))}"
+    assert one("MemoryDenyWriteExecute") == "yes"
+    assert not re.search(r"PROT_(WRITE\|PROT_EXEC|EXEC\|PROT_WRITE)", text), "a writable and executable mapping"
+    assert not re.search(r"mprotect\([^)]*PROT_EXEC", text), "memory made executable after the start"
