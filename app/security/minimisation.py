@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from app.telemetry.redaction import mask_cards
+from app.telemetry.redaction import mask_cards, may_hold_card
 
 FREE_TEXT_KEYS = frozenset({"comments", "comment", "reference", "references", "notes", "note", "remarks",
                             "description", "text", "message", "instructions"})
@@ -37,9 +37,30 @@ def _scrub(value: Any, watched: bool, depth: int = 0) -> Any:
     return value
 
 
+def _holds_card(value: Any, watched: bool, depth: int = 0) -> bool:
+    """Whether a watched string below `value` has a card number, read in place (no dump of the model): most results
+    have none, and then the result is returned as it is."""
+    if depth > 8:
+        return False
+    if isinstance(value, str):
+        return watched and may_hold_card(value) and mask_cards(value) != value
+    if isinstance(value, BaseModel):
+        kind = type(value)
+        names = [*kind.model_fields, *kind.model_computed_fields, *(value.__pydantic_extra__ or ())]
+        return any(_holds_card(getattr(value, name), watched or _watched(name), depth + 1) for name in names)
+    if isinstance(value, dict):
+        return any(_holds_card(v, watched or (isinstance(k, str) and _watched(k)), depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_card(v, watched, depth + 1) for v in value)
+    return False
+
+
 def scrub_card_numbers(value: T) -> T:
     """`value` (tool arguments as a dict, or a tool result model) with card numbers masked in watched fields."""
     if isinstance(value, BaseModel):
+        if not _holds_card(value, False):
+            return value
         dumped = value.model_dump(mode="python")
         scrubbed = _scrub(dumped, False)
         return value if scrubbed == dumped else type(value).model_validate(scrubbed)
