@@ -22,19 +22,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.config import Settings
 from app.opera.errors import OperaLimiterTimeoutError, OperaSharedStateError
@@ -102,6 +104,18 @@ def _redis_target(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 6379}/{db}"
 
 
+def _import_redis() -> None:
+    """redis-py takes about 0.4 s to import: it is loaded when the first Redis client is built (OPERA_REDIS_URL set),
+    before any of the names below is used (every use is in a method of a SharedRedis or of a store holding one)."""
+    global aioredis, Retry, NoBackoff, RedisConnectionError, RedisError, RedisTimeoutError
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
 def _error_kind(exc: RedisError) -> str:
     if isinstance(exc, RedisTimeoutError):
         return "timeout"
@@ -131,6 +145,7 @@ class SharedRedis:
         self.prefix = prefix
         self.target = _redis_target(url)
         self.timeout = timeout
+        _import_redis()
         # No retries inside redis-py: a replica that cannot reach Redis should fall back within one timeout.
         self.client: aioredis.Redis = aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
