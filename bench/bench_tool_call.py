@@ -352,9 +352,10 @@ def category(frame: str) -> str:
     return CATEGORIES.get(head, f"other ({head})")
 
 
-def profile(server: Proc, sandbox: Proc, arguments: dict[str, Any], era: str, seconds: float, tmp: Path) -> None:
+def profile(server: Proc, sandbox: Proc, arguments: dict[str, Any], era: str, seconds: float, tmp: Path,
+            raw: Path | None = None) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    out = tmp / "profile.txt"
+    out = raw or tmp / "profile.txt"
     recorder = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250",
                                  "--duration", str(int(seconds)), "--output", str(out), "--nonblocking"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -388,9 +389,10 @@ def profile(server: Proc, sandbox: Proc, arguments: dict[str, Any], era: str, se
     print("hottest innermost frames:")
     for name, count in leaves.most_common(12):
         print(f"  {100 * count / total:5.1f}%  {name}")
-    print("functions with their callees (inclusive), top 25 below the server's own loop (< 60%):")
-    for name, count in [(n, c) for n, c in inclusive.most_common() if c < 0.6 * total][:25]:
+    print("functions with their callees (inclusive), top 30 below the server's own loop (< 60%):")
+    for name, count in [(n, c) for n, c in inclusive.most_common() if c < 0.6 * total][:30]:
         print(f"  {100 * count / total:5.1f}%  {name}")
+    print(f"(py-spy's raw stacks: {out}; flamegraph: py-spy record --format flamegraph)" if raw else "")
 
 
 # --- soak and start-up ---------------------------------------------------------------------------------------------
@@ -441,6 +443,7 @@ def main() -> int:
     parser.add_argument("--eras", default=",".join(ERAS))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=float, default=12.0)
+    parser.add_argument("--profile-raw", type=Path, default=None, help="keep py-spy's raw stacks in this file")
     parser.add_argument("--connections-calls", type=int, default=10_000,
                         help="calls at c=16 (cache off) whose new TCP connections to OHIP are counted; 0: skip")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of c=16 load per soaked server; 0: skip")
@@ -529,7 +532,7 @@ def main() -> int:
             cold = _cold_burst(on, sandbox, reservation_id)
             print(f"OHIP calls for 16 concurrent cold reads of one key (cache on): {cold} (goal 1)")
         if args.profile:
-            profile(off, sandbox, read, eras[-1], args.profile_seconds, tmp)
+            profile(off, sandbox, read, eras[-1], args.profile_seconds, tmp, args.profile_raw)
         if args.soak:
             soak(off, sandbox, read, args.soak, tmp)
     if args.soak:
