@@ -362,9 +362,10 @@ class ProfilesAPI:
         codes = await self._new_record_codes(hotel_id, details, None)
         profile: dict[str, Any] = {**profile_details(details, codes=codes), "profileType": "Guest",
                                    "statusCode": "Active"}
+        body: dict[str, Any] = {"profileDetails": profile}
         if external_reference is not None:
-            profile["externalReferences"] = [external_reference.body()]
-        body = {"profileDetails": profile}
+            # Beside profileDetails, as Oracle's crm `profile` request puts it (profileType has no such field).
+            body["externalReferences"] = [external_reference.body()]
         response = await self.http.call(POST_PROFILE, hotel_id=hotel_id, json=body)
         profile_id = response.location_id or id_of(as_dict(response.body).get("profileIdList"), "Profile")
         if not profile_id:

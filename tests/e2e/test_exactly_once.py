@@ -155,3 +155,25 @@ async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) 
             again = await call_ok(client, "create_reservation", stay("Forgotten", idempotency_key=key))
     assert again["reservation_id"] == booked["reservation_id"]
     assert len(bookings_of(sandbox_server.sandbox, "Forgotten")) == 1
+
+
+async def test_a_guest_profile_whose_answer_is_lost_is_created_once(app: Any, sandbox_server: Any) -> None:
+    """The profile carries its reference where Oracle's postProfile puts it (beside profileDetails), so OPERA can be
+    asked whether the lost create happened."""
+    key = str(uuid.uuid4())
+    enterprise = sandbox_server.sandbox.enterprise
+
+    def made() -> list[Any]:
+        return [p for p in enterprise.profiles.values() if p.surname == "Lostprofile"]
+
+    await inject_fault(sandbox_server.url, operation="postProfile", mode="drop")
+    args = {"surname": "Lostprofile", "given_name": "Ada", "idempotency_key": key}
+    async with mcp_client(app.url) as client:
+        lost = await call_error(client, "create_guest", args)
+        assert "unknown" in lost
+        assert len(made()) == 1  # the sandbox did create it
+        again = await call_ok(client, "create_guest", args)
+    assert len(made()) == 1
+    assert again["profile_id"] == made()[0].profile_id
+    posts = [e for e in sandbox_server.sandbox.requests if e.operation_id == "postProfile"]
+    assert len(posts) == 1, "the repeat must not create the profile again"
