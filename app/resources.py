@@ -104,7 +104,8 @@ class ResourceUriGate:
             if not isinstance(uri, str) or (uri not in fixed and not any(p.fullmatch(uri) for _, p in templates)):
                 shown = repr(uri[:100]) if isinstance(uri, str) else "missing"
                 readable = ", ".join([*sorted(fixed), *(t for t, _ in templates)])
-                raise MCPError(code=-32602, message=f"unknown resource {shown}; this server offers: {readable}")
+                raise MCPError(code=-32602, message=f"unknown resource {shown}; this server offers: {readable}",
+                               data={"uri": uri[:2048]} if isinstance(uri, str) else None)
         return await call_next(ctx)
 
 
