@@ -101,11 +101,12 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
 
 @contextmanager
 def started(name: str, argv: Sequence[str], env: dict[str, str], ready_path: str, port: int,
-            logdir: Path) -> Iterator[Proc]:
+            logdir: Path, cwd: Path = ROOT) -> Iterator[Proc]:
+    """A server process; `cwd` is the checkout whose `app` it runs (`python -m app` imports from the directory)."""
     log = (logdir / f"{name}.log").open("wb")
     full_env = {**os.environ, **env}
     full_env.pop("VIRTUAL_ENV", None)
-    popen = subprocess.Popen(argv, env=full_env, stdout=subprocess.DEVNULL, stderr=log, cwd=str(ROOT))
+    popen = subprocess.Popen(argv, env=full_env, stdout=subprocess.DEVNULL, stderr=log, cwd=str(cwd))
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url + ready_path, popen)
@@ -469,15 +470,19 @@ def main() -> int:
         sandbox_port = free_port()
         from app.sandbox.app import CONTROL_PREFIX
 
+        # The sandbox is part of the product (`opera-cloud-mcp sandbox`, its keep-alive): run from its checkout.
         sandbox = stack.enter_context(started(
-            "sandbox", [python, "-m", "app", "sandbox"], {"OPERA_PORT": str(sandbox_port), "OPERA_HOST": "127.0.0.1"},
-            CONTROL_PREFIX + "/stats", sandbox_port, tmp))
+            "sandbox", [product_python, "-m", "app", "sandbox"],
+            {"OPERA_PORT": str(sandbox_port), "OPERA_HOST": "127.0.0.1"},
+            CONTROL_PREFIX + "/stats", sandbox_port, tmp, product_dir))
         a_port, off_port, on_port = free_port(), free_port(), free_port()
         floor_a = stack.enter_context(_started_mcp_floor(python, a_port, tmp))
         off = stack.enter_context(started("off", [product_python, "-m", "app"],
-                                          product_env(off_port, sandbox.url, cache=False), "/ready", off_port, tmp))
+                                          product_env(off_port, sandbox.url, cache=False), "/ready", off_port, tmp,
+                                          product_dir))
         on = stack.enter_context(started("on", [product_python, "-m", "app"],
-                                         product_env(on_port, sandbox.url, cache=True), "/ready", on_port, tmp))
+                                         product_env(on_port, sandbox.url, cache=True), "/ready", on_port, tmp,
+                                         product_dir))
         guests = call_tool(off.url, "2026-07-28", "list_in_house", {"limit": 1})
         reservation_id = str(guests["items"][0]["reservation_id"])
         read = {"reservation_id": reservation_id}
@@ -593,7 +598,8 @@ def _soak_embedded(python: str, product_dir: Path, seconds: float) -> None:
     # Cache off, so that every call reaches the embedded sandbox and its request log (the part that grew).
     env = {"OPERA_PORT": str(port), "OPERA_HOST": "127.0.0.1", "OPERA_ENABLE_CACHE": "false",
            "OPERA_INBOUND_REQUESTS_PER_MINUTE": "100000000"}
-    with started("embedded default, cache off", [python, "-m", "app"], env, "/ready", port, tmp) as server:
+    with started("embedded default, cache off", [python, "-m", "app"], env, "/ready", port, tmp,
+                 product_dir) as server:
         guests = call_tool(server.url, "2026-07-28", "list_in_house", {"limit": 1})
         soak(server, None, {"reservation_id": str(guests["items"][0]["reservation_id"])}, seconds, tmp)
 
