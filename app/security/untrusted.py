@@ -80,6 +80,11 @@ def mark(text: str) -> str:
     return f"{OPEN}{cleaned}{CLOSE}" if cleaned else cleaned
 
 
+def guest_label(name: str | None, fallback: str = "guest") -> str:
+    """A guest's name as tool errors and confirmation summaries quote it: marked as untrusted, or `fallback`."""
+    return mark(name) if name and clean(name) else fallback
+
+
 def unmark(value: T) -> T:
     """Tool arguments with the wrapper's brackets removed from every string, nested ones too."""
     return _unmark(value, 0)  # type: ignore[no-any-return]

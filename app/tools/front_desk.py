@@ -25,6 +25,7 @@ from app.opera.reservations import (
     ReservationsAPI,
     ReservationSummary,
 )
+from app.security.untrusted import guest_label
 from app.tools.billing import (
     GuardedText,
     HotelId,
@@ -407,7 +408,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
 
     def stay_text(reservation: Reservation) -> str:
-        return (f"reservation {reservation.reservation_id} ({reservation.guest_name or 'guest'}, "
+        return (f"reservation {reservation.reservation_id} ({guest_label(reservation.guest_name)}, "
                 f"{reservation.room_type or 'no room type'}, {reservation.arrival.isoformat()} to "
                 f"{reservation.departure.isoformat()})")
 
@@ -499,7 +500,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         reservation = await load_reservation(hotel, reservation_id, "check_in")
         if reservation.status and reservation.status not in CHECK_IN_READY:
             raise ToolError(
-                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}, "
+                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) is {reservation.status}, "
                 f"arriving {reservation.arrival.isoformat()}; only a reservation due in today (DueIn) can be "
                 "checked in. Next step: list_arrivals shows who is due in today"
                 + offered("modify_reservation", "; change the dates with modify_reservation if the guest came early",
@@ -586,7 +587,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         reservation = await load_reservation(hotel, reservation_id, "check_out")
         if reservation.status and reservation.status not in CHECK_OUT_READY:
             raise ToolError(
-                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) is {reservation.status}; only "
+                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) is {reservation.status}; only "
                 "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
             )
         today = await business_today(hotel, "check_out", fresh=True)
@@ -594,7 +595,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             # Shortening the stay to today would make departure = arrival: a day use, whose room and tax OPERA
             # posts with csh postRoomAndTaxForDayUse. This server does not, so it says so before changing anything.
             raise ToolError(
-                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) arrived today "
+                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) arrived today "
                 f"({today.isoformat()}) and is booked until {reservation.departure.isoformat()}; leaving on the "
                 "arrival day makes it a day use in OPERA (departure = arrival, the day's room and tax posted by "
                 "OPERA's day-use posting), which this server does not do; nothing was changed. Next step: check "
@@ -602,7 +603,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             )
         if reservation.departure is not None and reservation.departure > today and not early_departure:
             raise ToolError(
-                f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) departs "
+                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) departs "
                 f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
                 "nothing was changed. Next step: if the guest is leaving early, call check_out again with "
                 f"early_departure=true (the stay is shortened to {today.isoformat()}, then checked out)"
@@ -623,7 +624,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         if round(balance.amount, 2) > 0:
             if method is None:
                 raise ToolError(
-                    f"reservation {reservation_id} ({reservation.guest_name or 'guest'}) still owes "
+                    f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) still owes "
                     f"{_money_text(balance)}; nothing was changed. Next step: post_payment of {_money_text(balance)}, "
                     "or call check_out with payment_method (e.g. CA or VA) to settle it and check out in one go"
                 )

@@ -20,6 +20,7 @@ from typing import Any
 
 from app.opera.models import Money
 from app.opera.reservations import ReservationSummary
+from app.security.untrusted import guest_label
 
 _memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("opera_preview_memo", default=None)
 
@@ -73,7 +74,7 @@ def joined(parts: Iterable[str | None]) -> str:
 
 
 def guest_of(record: ReservationSummary) -> str:
-    return record.guest_name or "the guest"
+    return guest_label(record.guest_name, "the guest")
 
 
 def room_of(record: ReservationSummary) -> str:

@@ -24,6 +24,7 @@ from app.opera.reservations import (
     ReservationsAPI,
     ReservationSummary,
 )
+from app.security.untrusted import guest_label
 from app.tools.previews import booking_of, guest_of, money_text, recall, remember, room_of
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
 
@@ -488,7 +489,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel = services.hotel(hotel_id)
         current, reason_code = await cancel_plan(hotel, reservation_id, reason_code)
         result = await send_cancel(hotel, current, reason_code, reason_text, verification_only=dry_run)
-        who = f"{current.guest_name or 'guest'}, {current.arrival.isoformat()} to {current.departure.isoformat()}"
+        who = f"{guest_label(current.guest_name)}, {current.arrival.isoformat()} to {current.departure.isoformat()}"
         if dry_run:
             message = (f"dry run: reservation {reservation_id} ({who}) can be cancelled with reason {reason_code}; "
                        "nothing was changed. Call again with dry_run=false to cancel it.")

@@ -50,9 +50,10 @@ def requests_of(server: ServerThread, operation: str, since: int = 0) -> list[An
 
 
 def guest_name(server: ServerThread, reservation: Any) -> str:
-    """The guest's name as the sandbox holds it (given name, then surname)."""
+    """The guest's name as the sandbox holds it (given name, then surname), as the summary quotes it: marked as guest
+    text (⟦...⟧), since the legacy refusal carries it to the model."""
     profile = server.app.state.sandbox.enterprise.profiles[reservation.profile_id]
-    return f"{profile.given_name} {profile.surname}"
+    return f"⟦{profile.given_name} {profile.surname}⟧"
 
 
 def mark(server: ServerThread) -> int:
