@@ -32,6 +32,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from app.security.tool_guard import is_error_result
+from app.security.untrusted import unmark
 from app.telemetry.redaction import luhn_valid
 
 if TYPE_CHECKING:
@@ -510,6 +511,11 @@ class ArgumentGate:
             return refusal.result()
         if tool is None:
             return await call_next(ctx)
+        if isinstance(arguments, dict):
+            # A guest name an agent copied from an answer comes wrapped as ⟦...⟧ (app/security/untrusted.py): the
+            # limits apply to the name itself, so the wrapper comes off before the schema is checked.
+            arguments = unmark(arguments)
+            ctx.params["arguments"] = arguments
         refusal_or_none = tool.check(arguments)
         if refusal_or_none is not None:
             self._audit(tool.name, refusal_or_none, arguments)

@@ -141,3 +141,16 @@ def test_any_text_marks_as_one_wrapper_with_nothing_hidden_inside(text: str) -> 
     inside = assert_marked_clean(marked)
     assert not any(unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Cn") and ch not in "\t\n" for ch in inside)
     assert unmark(marked) == inside == mark(marked)[1:-1]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_name_at_its_length_limit_passed_back_marked_is_not_refused(server: ServerThread, mode: Mode) -> None:
+    """The schema's limits apply to the name itself: the wrapper an answer put around it is not counted."""
+    surname = ("Longname" + uuid.uuid4().hex)[:40]
+    async with mcp_client(server.url, mode=mode) as client:
+        created = await call_ok(client, "create_guest", {"surname": surname})
+        marked = created["guest"]["surname"]
+        assert len(marked) == 42
+        again = await call_ok(client, "create_guest", {"surname": marked, "given_name": "Twin"})
+    profiles = server.app.state.sandbox.enterprise.profiles
+    assert profiles[again["profile_id"]].surname == surname
