@@ -32,10 +32,9 @@ CONFIRM_PARAM = "confirm"
 _INPUT_REQUIRED_VERSION = "2026-07-28"
 
 CONFIRM_DESCRIPTION = (
-    " Destructive: every check runs first (a call that would be refused fails with the reason and nobody is "
-    "asked), then the server asks the human to confirm through the MCP client (elicitation). If your client "
-    "cannot show such a prompt, the refusal gives the summary: show it to the human, get their explicit yes, then "
-    "call again with the same arguments plus confirm=true."
+    " Destructive: checks run first, then the human is asked to confirm (elicitation). If your client cannot ask, "
+    "the refusal gives a summary: show it to the human and, on their explicit yes, repeat the call with "
+    "confirm=true."
 )
 DRY_RUN_DESCRIPTION = " dry_run=true needs no confirmation."
 

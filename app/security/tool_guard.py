@@ -73,10 +73,8 @@ IDEMPOTENCY_PARAM = "idempotency_key"
 CONTEXT_PARAM = "security_context"
 
 IDEMPOTENCY_DESCRIPTION = (
-    " Pass idempotency_key (a fresh unique string per intended action, e.g. a UUID) so that repeating the call "
-    "after a timeout or a lost answer returns the first result instead of doing it twice (the server stamps the "
-    "write with it in OPERA and checks there when the first outcome is unknown); reusing a key with different "
-    "arguments is refused."
+    " Pass idempotency_key (a fresh UUID per action): a repeat after a timeout or lost answer returns the first "
+    "result instead of acting twice; the same key with other arguments is refused."
 )
 ConfirmFlag = Annotated[
     bool,

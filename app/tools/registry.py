@@ -44,9 +44,7 @@ HOTEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 IdempotencyKey = Annotated[
     str | None,
     Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
-          description="a fresh unique string per intended action (e.g. a UUID); repeating the call with the same "
-                      "key and arguments within 24 h returns the first result and never does it twice, even after "
-                      "a timeout or a lost answer"),
+          description="a fresh UUID per action; the same key and arguments within 24 h return the first result"),
 ]
 
 #: The reference the tool guard gives the write in progress (derived from its idempotency_key), for stamping into
