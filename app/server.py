@@ -42,7 +42,7 @@ from app.security.authz import UnknownHotelHint, configured_hotels, tool_unavail
 from app.security.idempotency import RedisIdempotencyStore
 from app.security.layer import SecurityLayer
 from app.security.middleware import HEALTH_DETAILS, SecurityMiddleware
-from app.security.narrowing import NarrowingEndpoint, NarrowingGuard, NarrowingPaths
+from app.security.narrowing import NarrowingEndpoint, NarrowingGuard, NarrowingPaths, current_narrowing
 from app.security.tool_guard import is_error_result
 from app.telemetry.metrics import Metrics
 from app.telemetry.redaction import Redactor
@@ -77,6 +77,35 @@ LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 KNOWN_ROUTES = ("/mcp", "/health", "/ready", "/live", "/metrics")
 #: The embedded sandbox's hotels (SandboxConfig.hotels), offered to agents that name an unknown hotel.
 SANDBOX_HOTELS = ("SAND01", "SAND02")
+
+
+def connection_view(settings: Settings, offered: list[ToolDef]) -> dict[str, Any]:
+    """What get_server_info reports for this request: the connection's narrowing (X-MCP-*, /mcp/...) applied to the
+    operator's switches; empty when the request narrows nothing."""
+    narrowing = current_narrowing()
+    if narrowing is None:
+        return {}
+    return {
+        "default_hotel_id": (narrowing.hotel or settings.default_hotel_id).upper(),
+        "read_only": settings.read_only or narrowing.read_only,
+        "toolsets": [ts for ts in settings.toolsets if narrowing.toolsets is None or ts in narrowing.toolsets],
+        "tools": sorted(t.name for t in offered if narrowing.why_not(t) is None),
+    }
+
+
+def narrowed_unavailability(tools: list[ToolDef], base: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """`base` (operator switches and the caller's scopes), then the request's narrowing, for the prompts."""
+    by_name = {t.name: t for t in tools}
+
+    def why_not(name: str) -> str | None:
+        why = base(name)
+        narrowing = current_narrowing()
+        tool = by_name.get(name)
+        if why is None and narrowing is not None and tool is not None:
+            why = narrowing.why_not(tool)
+        return why
+
+    return why_not
 
 
 def load_toolsets(services: ToolServices) -> list[ToolDef]:
@@ -349,6 +378,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     disabled = {t.name: f"{t.name} is switched off: {why}. Ask an operator, or use another tool."
                 for t in tools if (why := switched_off(t, settings)) is not None}
     services.extras["tool_names"] = [t.name for t in offered]
+    services.extras["connection"] = lambda: connection_view(settings, offered)
     # Card numbers and schema-invalid arguments are refused before the SDK coerces anything (app/security/arguments.py).
     gate = ArgumentGate(security)
     mcp = MCPServer(name="opera-cloud-mcp", title=SERVER_TITLE, description=SERVER_DESCRIPTION,
@@ -367,7 +397,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     hotel_hint = UnknownHotelHint(security.caller, configured_hotels(settings, SANDBOX_HOTELS if settings.sandbox_mode
                                                                      else ()))
     register_resources(mcp, services, hotel_hint.sentence)
-    register_prompts(mcp, tool_unavailability(tools, settings, security.caller))
+    register_prompts(mcp, narrowed_unavailability(tools, tool_unavailability(tools, settings, security.caller)))
     mcp.middleware.append(hotel_hint)
     mcp.middleware.append(CompactToolSchemas())
 

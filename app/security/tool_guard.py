@@ -53,6 +53,7 @@ from app.security.idempotency import (
     write_reference,
 )
 from app.security.minimisation import scrub_card_numbers
+from app.security.narrowing import current_narrowing
 from app.security.principal import Principal
 from app.security.untrusted import mark_guest_text, unmark
 from app.tools.previews import close_memo, open_memo
@@ -141,7 +142,11 @@ class ToolGuard:
                                 hotel_id=hotel_id, caller=principal.audit_view() if principal else None)
 
     def hotel_of(self, args: Mapping[str, Any]) -> str:
-        return str(args.get("hotel_id") or self.settings.default_hotel_id)[:40]
+        """The hotel a call is for: its argument, else the connection's hotel (X-MCP-Hotel, /mcp/hotels/...), else
+        OPERA_DEFAULT_HOTEL_ID."""
+        narrowing = current_narrowing()
+        default = narrowing.hotel if narrowing is not None and narrowing.hotel else self.settings.default_hotel_id
+        return str(args.get("hotel_id") or default)[:40]
 
     def precheck(self, tool: ToolDef, args: Mapping[str, Any]) -> Principal:
         principal = self.layer.caller()

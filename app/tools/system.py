@@ -61,11 +61,17 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
 
     async def get_server_info() -> ServerInfo:
+        facts: dict[str, Any] = {
+            "default_hotel_id": settings.default_hotel_id, "read_only": settings.read_only,
+            "toolsets": list(settings.toolsets), "tools": sorted(services.extras.get("tool_names", [])),
+        }
+        # A connection narrowed by X-MCP-* headers or an /mcp/... URL sees its own hotel, read-only and tools.
+        connection = services.extras.get("connection")
+        if connection is not None:
+            facts.update(connection())
         return ServerInfo(
             name="opera-cloud-mcp", version=__version__, mode=settings.mode, environment=settings.environment,
-            default_hotel_id=settings.default_hotel_id, ohip_base_url=settings.effective_base_url,
-            api_version=settings.api_version, read_only=settings.read_only, toolsets=list(settings.toolsets),
-            tools=sorted(services.extras.get("tool_names", [])),
+            ohip_base_url=settings.effective_base_url, api_version=settings.api_version, **facts,
         )
 
     return [

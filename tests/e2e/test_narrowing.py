@@ -179,3 +179,22 @@ def test_narrowing_urls_pass_the_same_host_origin_and_method_checks(server: Serv
     assert post(url, {"Origin": server.url}).status_code == 200
     assert httpx.get(url, headers=MCP_HEADERS).status_code == 405
     assert post(f"{url}?api_key=omcp_0123456789abcdef").status_code == 400
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_get_server_info_and_prompts_describe_the_narrowed_connection(server: ServerThread, mode: str) -> None:
+    """An agent on a narrowed connection is told its own hotel, read-only and tools, and a prompt never sends it to a
+    tool the connection narrowed away."""
+    url = f"{server.url}/mcp/hotels/SAND02/toolsets/reservations,billing,system"
+    async with client_at(url, {"X-MCP-Readonly": "true"}, mode) as client:
+        info = await call_ok(client, "get_server_info")
+        prompt = await client.get_prompt("checkout_assistant", {"reservation": "500001"})
+    listed = await names_at(url, {"X-MCP-Readonly": "true"}, mode)
+    assert info["default_hotel_id"] == "SAND02" and info["read_only"] is True
+    assert info["toolsets"] == ["reservations", "billing", "system"]
+    assert set(info["tools"]) == set(listed) and "check_out" not in info["tools"] and "get_folio" in info["tools"]
+    text = " ".join(getattr(m.content, "text", "") for m in prompt.messages)
+    assert "get_folio" in text and "check_out(" not in text and "post_payment(" not in text
+    async with client_at(f"{server.url}/mcp", None, mode) as client:
+        plain = await call_ok(client, "get_server_info")
+    assert plain["default_hotel_id"] == "SAND01" and "check_out" in plain["tools"]
