@@ -455,10 +455,12 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             # which only accepts connections once start-up is over.
             warm = asyncio.create_task(_warm_up(http), name="ohip-token-warm-up")
             if settings.sandbox_mode:
+                # Over stdio the sandbox is reached in process (an ASGI transport): its URL is only nominal there.
+                where = settings.effective_base_url if transport is None else "in process (no listener)"
                 log.warning(
                     "SANDBOX MODE: no OPERA credentials set; serving against the embedded OHIP sandbox at %s "
                     "(hotels SAND01, SAND02). Set OPERA_CLIENT_ID, OPERA_CLIENT_SECRET, OPERA_BASE_URL and "
-                    "OPERA_APP_KEY for real OPERA Cloud.", settings.effective_base_url)
+                    "OPERA_APP_KEY for real OPERA Cloud.", where)
             drain_watch = asyncio.create_task(_cut_at_drain_bound(lifecycle, settings), name="drain-bound")
             if poller is not None:
                 poller.start()
