@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import shutil
 import subprocess
 import time
 
@@ -15,6 +14,7 @@ import pytest
 from app.server import build_redactor
 from app.telemetry.logging import configure_logging
 from tests.support.apps import embedded_settings, running_app, settings_for_sandbox, wait_ready
+from tests.support.debian import debian_tool
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 CARD = "4111 1111 1111 1111"
@@ -58,8 +58,7 @@ def test_mcp_endpoint_answers_405_to_get_and_delete() -> None:
 
 
 async def test_metrics_count_tool_calls_and_pass_promtool() -> None:
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is required (apt-get install prometheus; .ci/run installs it)"
+    promtool = debian_tool("promtool", "prometheus")
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
         await asyncio.to_thread(wait_ready, srv.url)
