@@ -56,7 +56,9 @@ def test_kubernetes_grace_period_covers_prestop_shutdown_delay_and_drain(
     docs = rendered[overlay]
     pod = only(docs, "Deployment")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    literal_env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    # The kubelet expands $(VAR) from the container's other variables (POD_IP from the downward API).
+    literal_env = {e["name"]: e["value"].replace("$(POD_IP)", "10.0.0.7") for e in container.get("env", [])
+                   if "value" in e}
     env = {**only(docs, "ConfigMap")["data"], **literal_env}
     settings = settings_from(env, monkeypatch)
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
