@@ -597,7 +597,8 @@ def _soak_embedded(python: str, product_dir: Path, seconds: float) -> None:
     port = free_port()
     # Cache off, so that every call reaches the embedded sandbox and its request log (the part that grew).
     env = {"OPERA_PORT": str(port), "OPERA_HOST": "127.0.0.1", "OPERA_ENABLE_CACHE": "false",
-           "OPERA_INBOUND_REQUESTS_PER_MINUTE": "100000000"}
+           "OPERA_INBOUND_REQUESTS_PER_MINUTE": "100000000", "OPERA_REQUESTS_PER_SECOND": "100000",
+           "OPERA_BURST_CAPACITY": "100000"}
     with started("embedded default, cache off", [python, "-m", "app"], env, "/ready", port, tmp,
                  product_dir) as server:
         guests = call_tool(server.url, "2026-07-28", "list_in_house", {"limit": 1})
