@@ -22,7 +22,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, get_args
 
 from app.opera.errors import OperaSharedStateError
@@ -101,6 +101,9 @@ class CachedAnswer:
     body: dict[str, Any] | None
     headers: list[tuple[str, str]]
     request_id: str
+    #: Values the domain layer built from this answer (OperaResponse.derived), kept as long as the answer is: every
+    #: in-memory hit of the same entry gets the same object. Empty, and thrown away, for a Redis hit.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _hotel_tag(hotel_id: str) -> str:

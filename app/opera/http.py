@@ -12,12 +12,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -81,6 +81,8 @@ CHECK_BEFORE_RETRY = {
 }
 DEFAULT_CHECK = "read the record this call changes to see whether the change happened before trying again"
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class OhipCall:
@@ -124,6 +126,22 @@ class OperaResponse:
     headers: httpx.Headers
     request_id: str
     from_cache: bool = False
+    #: The cached answer's memo when this is an in-memory cache hit (see `derived`); None otherwise.
+    memo: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """`build()`, kept with the cached answer this response came from: the next in-memory hit of the same entry
+        gets the very same object without building it again (it lives as long as the entry; a write that drops the
+        entry drops it too). The value is shared by every caller, so whoever receives it must not change it; the
+        domain models are changed only through `model_copy`. Without a memo (not from the cache, or from Redis),
+        simply `build()`."""
+        if self.memo is None:
+            return build()
+        try:
+            return cast(T, self.memo[key])
+        except KeyError:
+            value = self.memo[key] = build()
+            return value
 
     @property
     def location_id(self) -> str | None:
@@ -317,13 +335,15 @@ class OperaHTTP:
             headers={"User-Agent": f"opera-cloud-mcp/{__version__}"},
         )
         self._tokens = TokenManager(self.settings, self.metrics, self._client, store=self._token_store)
+        # Read when /metrics is scraped, not on every request (walking the pool twice per OHIP call).
+        self.metrics.pool_connections.labels("active").set_function(lambda: self._pool_counts()[0])
+        self.metrics.pool_connections.labels("idle").set_function(lambda: self._pool_counts()[1])
 
     async def aclose(self) -> None:
         self._closed = True
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-        self._update_pool_gauge()
 
     @property
     def token_manager(self) -> TokenManager:
@@ -389,11 +409,6 @@ class OperaHTTP:
             return len(connections) - idle, idle
         return self._in_flight, 0
 
-    def _update_pool_gauge(self) -> None:
-        active, idle = self._pool_counts()
-        self.metrics.pool_connections.labels("active").set(active)
-        self.metrics.pool_connections.labels("idle").set(idle)
-
     # --- the call -------------------------------------------------------------------------------------------
     async def call(
         self,
@@ -421,7 +436,7 @@ class OperaHTTP:
         cached = await self.cache.get(cache_key)
         if cached is not None:
             return OperaResponse(cached.status, cached.body, httpx.Headers(cached.headers),
-                                 cached.request_id, from_cache=True)
+                                 cached.request_id, from_cache=True, memo=cached.memo)
         while (flight := self.cache.flight(cache_key)) is not None:
             # The same read is already on its way to OHIP: its answer (or its error) is this caller's too.
             try:
@@ -538,7 +553,6 @@ class OperaHTTP:
             )
             started = time.perf_counter()
             self._in_flight += 1
-            self._update_pool_gauge()
             try:
                 response = await client.send(request)
             except httpx.HTTPError as exc:
@@ -554,7 +568,6 @@ class OperaHTTP:
                 raise self._transport_failure(op, idempotent, failure, exc, request_id, hotel_id, attempt) from None
             finally:
                 self._in_flight -= 1
-                self._update_pool_gauge()
 
             status = response.status_code
             self._record(op, method, url, query, content, hotel_id, request_id, status, started)

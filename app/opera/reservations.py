@@ -607,7 +607,8 @@ class ReservationsAPI:
             GET_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
             params={"fetchInstructions": list(FULL_RECORD)}, cache="none" if fresh else "reservation",
         )
-        return self._record_from(response, hotel_id, reservation_id)
+        # A cache hit reuses the record built from the same answer (shared: changed only through model_copy).
+        return response.derived("reservation", lambda: self._record_from(response, hotel_id, reservation_id))
 
     async def create(self, hotel_id: str, booking: BookingRequest) -> CreatedReservation:
         """postReservation, then a read-back for the confirmation number and the record OPERA holds."""
@@ -666,8 +667,7 @@ class ReservationsAPI:
             if answered is None:
                 raise
             updated = answered
-        updated.warnings = warnings_from(response.body) + updated.warnings
-        return updated
+        return updated.model_copy(update={"warnings": warnings_from(response.body) + updated.warnings})
 
     async def cancel(
         self, hotel_id: str, reservation_id: str, *, reason_code: str, reason_text: str | None = None,
@@ -710,8 +710,7 @@ class ReservationsAPI:
             PUT_REINSTATE_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body
         )
         record = await self.get(hotel_id, reservation_id)
-        record.warnings = warnings_from(response.body) + record.warnings
-        return record
+        return record.model_copy(update={"warnings": warnings_from(response.body) + record.warnings})
 
     async def cancellation_reasons(self, hotel_id: str) -> list[ReasonCode]:
         """The hotel's active CancellationReasons list of values (reference data, cached)."""

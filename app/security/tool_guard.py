@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -81,6 +82,33 @@ ConfirmFlag = Annotated[
     bool,
     Field(description="set true only after the human explicitly agreed, when the client cannot ask them itself"),
 ]
+
+
+#: Results already presented (see `present`), by the identity of the result object.
+_PRESENTED: dict[int, tuple[weakref.ref[Any], Any]] = {}
+_SAME = object()
+
+
+def present(result: Any) -> Any:
+    """A tool's result as it leaves: card numbers masked in watched fields (app/security/minimisation.py) and guest
+    text marked (app/security/untrusted.py). Both are pure functions of the result, so a model object seen before,
+    such as the reservation every cache hit of one entry shares (OperaResponse.derived), gets the answer it got
+    then without being walked again; the entry goes with the object."""
+    if not isinstance(result, BaseModel):
+        return mark_guest_text(scrub_card_numbers(result))
+    key = id(result)
+    kept = _PRESENTED.get(key)
+    if kept is not None and kept[0]() is result:
+        return result if kept[1] is _SAME else kept[1]
+    out = mark_guest_text(scrub_card_numbers(result))
+
+    def forget(ref: weakref.ref[Any], key: int = key) -> None:
+        if (held := _PRESENTED.get(key)) is not None and held[0] is ref:
+            del _PRESENTED[key]
+
+    # Never the result itself as the value: it would keep its own entry alive.
+    _PRESENTED[key] = (weakref.ref(result, forget), _SAME if out is result else out)
+    return out
 
 
 @dataclass
@@ -295,7 +323,7 @@ class ToolGuard:
             try:
                 if not writes:
                     try:
-                        return mark_guest_text(scrub_card_numbers(await original(**kwargs)))
+                        return present(await original(**kwargs))
                     except BaseException as exc:
                         guard._audit_failure(tool, call, args, exc, False)
                         raise
@@ -449,7 +477,7 @@ class WriteInFlight:
 
     async def run(self, original: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         try:
-            result = mark_guest_text(scrub_card_numbers(await original(**kwargs)))
+            result = present(await original(**kwargs))
         except BaseException as exc:
             await self._settle_failure(exc)
             raise
@@ -537,7 +565,7 @@ class WriteInFlight:
                 )
             metrics.idempotent_reconciliations.labels(self.tool.name, "not_found").inc()
             return None
-        result = mark_guest_text(scrub_card_numbers(found))
+        result = present(found)
         await self.store.complete(self.key, self.fp, _dump(result))
         metrics.idempotent_reconciliations.labels(self.tool.name, "found").inc()
         self.guard.layer.audit.record(

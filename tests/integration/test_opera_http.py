@@ -118,6 +118,19 @@ async def test_sequential_calls_reuse_a_handful_of_connections(sandbox_server: S
     assert health["pool_active"] + health["pool_idle"] >= 1  # read from the live pool
 
 
+async def test_the_pool_gauge_is_read_from_the_live_pool_when_metrics_are_scraped(
+    sandbox_server: SandboxServer,
+) -> None:
+    async with opera(sandbox_server) as http:
+        assert sample(http, "opera_ohip_pool_connections", state="idle") == 0
+        await asyncio.gather(*(http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1}) for _ in range(3)))
+        idle = sample(http, "opera_ohip_pool_connections", state="idle")
+        active = sample(http, "opera_ohip_pool_connections", state="active")
+    # Three concurrent calls opened connections that the pool keeps, idle, once answered.
+    assert idle >= 1 and active == 0
+    assert sample(http, "opera_ohip_pool_connections", state="idle") == 0  # closed with the client
+
+
 async def test_an_expired_token_is_refreshed_once_and_the_calls_succeed(sandbox_server: SandboxServer) -> None:
     async with opera(sandbox_server) as http:
         await http.call(SEARCH, hotel_id=HOTEL, params={"limit": 1})
@@ -434,6 +447,31 @@ async def test_a_modified_reservation_is_never_served_stale(sandbox_server: Sand
     assert not after.from_cache
     assert "Quiet room please" in str(after.body)
     assert len(business_calls(sandbox_server, "getReservation")) == 2
+
+
+async def test_cache_hits_of_one_entry_share_the_record_built_from_it_until_a_write_drops_it(
+    sandbox_server: SandboxServer,
+) -> None:
+    from app.opera.reservations import ReservationsAPI
+
+    async with opera(sandbox_server) as http:
+        reservation_id = await first_reservation_id(http)
+        reservations = ReservationsAPI(http)
+        first = await reservations.get(HOTEL, reservation_id)  # the miss: built from OHIP's answer
+        hit = await reservations.get(HOTEL, reservation_id)
+        again = await reservations.get(HOTEL, reservation_id)
+        assert hit is again  # built once from the cached answer, not per hit
+        assert hit == first
+        fresh = await reservations.get(HOTEL, reservation_id, fresh=True)
+        assert fresh is not hit and fresh == hit  # a read a write is built from is its own
+        change = {"reservations": [{
+            "reservationIdList": [{"id": reservation_id, "type": "Reservation"}], "hotelId": HOTEL,
+            "comments": [{"comment": {"text": {"value": "Late arrival"}, "type": "GEN", "internal": False}}],
+        }]}
+        await http.call(MODIFY, json=change, hotel_id=HOTEL, path_params={"reservationId": reservation_id})
+        after = await reservations.get(HOTEL, reservation_id)
+    assert after is not hit and "Late arrival" in str(after.comments) and "Late arrival" not in str(hit.comments)
+    assert len(business_calls(sandbox_server, "getReservation")) == 3  # miss, fresh, after the write
 
 
 async def test_concurrent_cold_reads_of_one_reservation_make_one_ohip_call(sandbox_server: SandboxServer) -> None:
