@@ -132,9 +132,9 @@ class OperaResponse:
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """`build()`, kept with the cached answer this response came from: the next in-memory hit of the same entry
         gets the very same object without building it again (it lives as long as the entry; a write that drops the
-        entry drops it too). The value is shared by every caller, so whoever receives it must not change it; the
-        domain models are changed only through `model_copy`. Without a memo (not from the cache, or from Redis),
-        simply `build()`."""
+        entry drops it too). The value is shared by every caller, so whoever receives it must not change it: the
+        domain APIs (reservations.py, profiles.py) add to a record they read only through `model_copy`. Without a
+        memo (not from the cache, or from Redis), simply `build()`."""
         if self.memo is None:
             return build()
         try:

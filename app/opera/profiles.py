@@ -408,5 +408,4 @@ class ProfilesAPI:
             idempotent=not adds,
         )
         updated = await self.get(hotel_id, current.profile_id, fresh=True)
-        updated.warnings = warnings_from(response.body) + updated.warnings
-        return updated
+        return updated.model_copy(update={"warnings": warnings_from(response.body) + updated.warnings})
