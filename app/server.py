@@ -115,6 +115,35 @@ def load_toolsets(services: ToolServices) -> list[ToolDef]:
     return tools
 
 
+def declares_mcp_headers(schema: Any) -> bool:
+    """Whether a JSON schema has an `x-mcp-header` keyword anywhere (the declaration that binds an argument to an
+    Mcp-Param-* header in the 2026-07-28 era)."""
+    if isinstance(schema, dict):
+        return "x-mcp-header" in schema or any(declares_mcp_headers(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(declares_mcp_headers(v) for v in schema)
+    return False
+
+
+class OperaMCPServer(MCPServer):
+    """MCPServer whose Mcp-Param-* header check skips the tools that declare no header. The SDK looks the called
+    tool's input schema up before every tools/call and walks it twice for `x-mcp-header` declarations; for a schema
+    with none both walks find nothing and the check passes, exactly as it does when no schema is known (None). Which
+    tools declare one is decided once per tool, so a declaring tool is still checked on every call."""
+
+    _declares: dict[str, bool]
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        schema = super()._tool_input_schema(name)
+        if schema is None:
+            return None
+        declares = self.__dict__.setdefault("_declares", {})
+        found = declares.get(name)
+        if found is None:
+            found = declares[name] = declares_mcp_headers(schema)
+        return schema if found else None
+
+
 class ToolCallObserver:
     """MCP middleware: counts and times every tools/call, and logs one INFO line per call (never its arguments) with
     the OHIP exchanges it made: operations, statuses, their time and request ids (app/opera/http.py OHIP_CALLS)."""
@@ -381,7 +410,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     services.extras["connection"] = lambda: connection_view(settings, offered)
     # Card numbers and schema-invalid arguments are refused before the SDK coerces anything (app/security/arguments.py).
     gate = ArgumentGate(security)
-    mcp = MCPServer(name="opera-cloud-mcp", title=SERVER_TITLE, description=SERVER_DESCRIPTION,
+    mcp = OperaMCPServer(name="opera-cloud-mcp", title=SERVER_TITLE, description=SERVER_DESCRIPTION,
                     icons=server_icons(), version=__version__, instructions=INSTRUCTIONS, log_level=settings.log_level,
                     request_state_security=request_state_security(settings),
                     # No list (tools, prompts, resources) changes while the server runs, so it serves no

@@ -488,7 +488,12 @@ def main() -> int:
         read = {"reservation_id": reservation_id}
         charge = {"reservation_id": reservation_id, "transaction_code": "2010", "amount": 1.0, "currency": "USD"}
         token = sandbox_token(sandbox)
-        b_path = f"/rsv/v1/hotels/{HOTEL}/reservations/{reservation_id}"
+        # The product's exact getReservation GET, its query included (ReservationsAPI.get asks for the full record).
+        from app.opera.http import query_pairs, request_target
+        from app.opera.reservations import FULL_RECORD
+
+        b_path = request_target(f"/rsv/v1/hotels/{HOTEL}/reservations/{reservation_id}",
+                                query_pairs({"fetchInstructions": list(FULL_RECORD)}))
         for era in eras:  # 0 errors or no table
             for server in (off, on):
                 call_tool(server.url, era, "get_reservation", read)

@@ -7,10 +7,12 @@ number is legitimate output, and a long phone number can pass the Luhn check by 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from app.security.fieldkinds import INERT, TEXT, field_kinds
 from app.telemetry.redaction import mask_cards, may_hold_card
 
 FREE_TEXT_KEYS = frozenset({"comments", "comment", "reference", "references", "notes", "note", "remarks",
@@ -37,6 +39,13 @@ def _scrub(value: Any, watched: bool, depth: int = 0) -> Any:
     return value
 
 
+@cache
+def _card_plan(model: type[BaseModel]) -> tuple[tuple[str, int, bool], ...]:
+    """Per declared field of `model`: its name, what it can hold (app/security/fieldkinds.py), whether it is watched
+    by its name."""
+    return tuple((name, kind, _watched(name)) for name, kind in field_kinds(model))
+
+
 def _holds_card(value: Any, watched: bool, depth: int = 0) -> bool:
     """Whether a watched string below `value` has a card number, read in place (no dump of the model): most results
     have none, and then the result is returned as it is."""
@@ -46,8 +55,14 @@ def _holds_card(value: Any, watched: bool, depth: int = 0) -> bool:
         return watched and may_hold_card(value) and mask_cards(value) != value
     if isinstance(value, BaseModel):
         kind = type(value)
-        names = [*kind.model_fields, *kind.model_computed_fields, *(value.__pydantic_extra__ or ())]
-        return any(_holds_card(getattr(value, name), watched or _watched(name), depth + 1) for name in names)
+        for name, field_kind, named in _card_plan(kind):
+            field_watched = watched or named
+            if (field_kind == TEXT and not field_watched) or field_kind == INERT:
+                continue  # a number or date holds no card; an unwatched string is not scanned
+            if _holds_card(getattr(value, name), field_watched, depth + 1):
+                return True
+        return any(_holds_card(getattr(value, name), watched or _watched(name), depth + 1)
+                   for name in (*kind.model_computed_fields, *(value.__pydantic_extra__ or ())))
     if isinstance(value, dict):
         return any(_holds_card(v, watched or (isinstance(k, str) and _watched(k)), depth + 1)
                    for k, v in value.items())

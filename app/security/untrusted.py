@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+
+from app.security.fieldkinds import ANY, field_kinds
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧ MATHEMATICAL WHITE SQUARE BRACKETS
 #: The wrapper's characters and those that look like them: never left inside a marked value.
@@ -132,13 +135,26 @@ def _mark_strings(value: Any) -> Any:
     return value
 
 
+@cache
+def _mark_plan(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` marking can change: guest-text and contact fields, and those that can hold a model, a
+    list or a dict (entered); a number, a date or another plain string is returned as it is, so it is not visited."""
+    own = MODEL_FIELDS.get(model.__name__, frozenset())
+    return tuple(name for name, kind in field_kinds(model)
+                 if kind == ANY or name in GUEST_TEXT_FIELDS or name in own or name in CONTACT_FIELDS)
+
+
 def _mark_tree(value: Any, depth: int) -> Any:
     if depth > 12:
         return value
     if isinstance(value, BaseModel):
         own = MODEL_FIELDS.get(type(value).__name__, frozenset())
         update = {}
-        for name, item in value.__dict__.items():
+        fields = value.__dict__
+        for name in _mark_plan(type(value)):
+            item = fields.get(name, fields)
+            if item is fields:
+                continue  # a field a model_construct left out
             marked = _field_value(name, item, own)
             if marked is not item:
                 update[name] = marked

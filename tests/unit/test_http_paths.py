@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import SANDBOX_APP_KEY, load_settings
 from app.opera.errors import OperaBadRequestError
-from app.opera.http import OperaHTTP, OperaResponse, Operation, build_path, path_segment, query_pairs
+from app.opera.http import (
+    OperaHTTP,
+    OperaResponse,
+    Operation,
+    build_path,
+    path_segment,
+    query_pairs,
+    request_target,
+)
 from app.telemetry.metrics import Metrics
 
 GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
@@ -98,3 +110,27 @@ def test_location_id_and_warnings_read_the_response() -> None:
     assert response.warnings == [{"value": "Room not clean"}]
     empty = OperaResponse(204, None, httpx.Headers(), "rid")
     assert empty.location_id is None and empty.warnings == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), st.one_of(
+    st.text(max_size=24), st.integers(), st.booleans(), st.none(),
+    st.lists(st.one_of(st.text(max_size=12), st.integers(), st.none()), max_size=4)), max_size=5))
+def test_the_joined_query_is_byte_for_byte_what_httpx_sends_for_params(params: dict[str, Any]) -> None:
+    pairs = query_pairs(params)
+    url = "https://ohip.example.com/rsv/v1/hotels/H1/reservations"
+    client = httpx.Client()
+    ours = client.build_request("GET", request_target(url, pairs)).url
+    theirs = client.build_request("GET", url, params=tuple(pairs)).url
+    assert ours.raw_path == theirs.raw_path
+    assert ours.params.multi_items() == theirs.params.multi_items()
+
+
+def test_a_search_query_keeps_spaces_unicode_and_repeats() -> None:
+    pairs = query_pairs({"surname": "Da Silva-Ünal & Co", "fetchInstructions": ["Reservation", "Comments"],
+                         "limit": 20, "includeX": True})
+    url = httpx.URL(request_target("https://h/rsv/v1/hotels/H1/reservations", pairs))
+    assert url.params.get_list("fetchInstructions") == ["Reservation", "Comments"]
+    assert url.params["surname"] == "Da Silva-Ünal & Co"
+    assert url.params["includeX"] == "true" and url.params["limit"] == "20"
+    assert request_target("https://h/x", []) == "https://h/x"
