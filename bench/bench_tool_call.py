@@ -483,10 +483,14 @@ def main() -> int:
         on = stack.enter_context(started("on", [product_python, "-m", "app"],
                                          product_env(on_port, sandbox.url, cache=True), "/ready", on_port, tmp,
                                          product_dir))
-        guests = call_tool(off.url, "2026-07-28", "list_in_house", {"limit": 1})
+        guests = call_tool(off.url, "2026-07-28", "list_in_house", {"limit": 2})
         reservation_id = str(guests["items"][0]["reservation_id"])
         read = {"reservation_id": reservation_id}
-        charge = {"reservation_id": reservation_id, "transaction_code": "2010", "amount": 1.0, "currency": "USD"}
+        # Charges go to another guest: thousands of postings on the reservation that is read would make every
+        # getReservation (OHIP sums the folio for the balance) slower round by round, floors and product alike,
+        # burying the product's own cost under a growing OHIP one. The charged folio grows instead (that cell only).
+        charged = str(guests["items"][1]["reservation_id"])
+        charge = {"reservation_id": charged, "transaction_code": "2010", "amount": 1.0, "currency": "USD"}
         token = sandbox_token(sandbox)
         # The product's exact getReservation GET, its query included (ReservationsAPI.get asks for the full record).
         from app.opera.http import query_pairs, request_target
