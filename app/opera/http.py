@@ -7,6 +7,7 @@ measured) → 401 refresh-and-replay once / retries with backoff → an OperaRes
 from __future__ import annotations
 
 import asyncio
+import functools
 import json as jsonlib
 import logging
 import re
@@ -184,7 +185,7 @@ def build_path(op: Operation, hotel_id: str, path_params: Mapping[str, str] | No
     values: dict[str, str] = {"hotelId": path_segment("hotel_id", hotel_id, op.name)}
     for key, value in (path_params or {}).items():
         values[key] = path_segment(key, value, op.name)
-    wanted = set(_PLACEHOLDER.findall(op.path))
+    template, wanted = _template(op.path)
     missing = wanted - values.keys()
     if missing:
         raise OperaBadRequestError(f"{op.name} needs {', '.join(sorted(missing))}", operation=op.name)
@@ -192,7 +193,17 @@ def build_path(op: Operation, hotel_id: str, path_params: Mapping[str, str] | No
     if unknown:
         raise OperaBadRequestError(f"{op.name} has no path parameter {', '.join(sorted(unknown))}",
                                    operation=op.name)
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], op.path)
+    return template.format_map(values)
+
+
+@functools.cache
+def _template(path: str) -> tuple[str, frozenset[str]]:
+    """A path template as a format string (any other brace doubled) and the names of its placeholders, read once."""
+    names = frozenset(_PLACEHOLDER.findall(path))
+    literal = _PLACEHOLDER.split(path)  # text, name, text, name, ..., text
+    parts = [piece.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + piece + "}"
+             for i, piece in enumerate(literal)]
+    return "".join(parts), names
 
 
 QueryValue = str | int | float | bool | Sequence[str | int] | None
