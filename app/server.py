@@ -131,16 +131,17 @@ class OperaMCPServer(MCPServer):
     with none both walks find nothing and the check passes, exactly as it does when no schema is known (None). Which
     tools declare one is decided once per tool, so a declaring tool is still checked on every call."""
 
-    _declares: dict[str, bool]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._declares: dict[str, bool] = {}
+        super().__init__(*args, **kwargs)
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         schema = super()._tool_input_schema(name)
         if schema is None:
             return None
-        declares = self.__dict__.setdefault("_declares", {})
-        found = declares.get(name)
+        found = self._declares.get(name)
         if found is None:
-            found = declares[name] = declares_mcp_headers(schema)
+            found = self._declares[name] = declares_mcp_headers(schema)
         return schema if found else None
 
 
