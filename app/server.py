@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import httpx
+import httpx2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from mcp.server.mcpserver import MCPServer
@@ -376,7 +376,7 @@ def server_icons() -> list[Icon]:
                  mime_type="image/svg+xml", sizes=["any"])]
 
 
-def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
+def create_app(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None,
                extra_registrations: Sequence[Registration] = ()) -> Starlette:
     """Build the whole server for these settings. Safe to call many times in one process (tests do).
     `extra_registrations` add tools, resources or prompts that production never offers (test fixtures); they sit

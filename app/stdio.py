@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.applications import Starlette
@@ -33,19 +33,19 @@ LOCAL_USER = Principal(name="local-user", kind="stdio", client_id="stdio", scope
                        hotels=frozenset({ANY_HOTEL}))
 
 
-class InProcessTransport(httpx.AsyncBaseTransport):
+class InProcessTransport(httpx2.AsyncBaseTransport):
     """httpx transport into an ASGI app that exists only after the OHIP client was built (create_app builds the
     client first, then the app that mounts the sandbox): `attach` it before the first request."""
 
     def __init__(self) -> None:
-        self._inner: httpx.ASGITransport | None = None
+        self._inner: httpx2.ASGITransport | None = None
 
     def attach(self, app: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        self._inner = httpx2.ASGITransport(app=app)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._inner is None:
-            raise httpx.ConnectError("the embedded sandbox is not attached yet", request=request)
+            raise httpx2.ConnectError("the embedded sandbox is not attached yet", request=request)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 
-import httpx
+import httpx2
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID, load_settings
 from app.opera.http import OperaHTTP
@@ -62,7 +62,7 @@ async def main(calls: int) -> None:
             url = f"{srv.url}/rsv/v1/hotels/{hotel}/reservations/{rid}"
 
             async def naive() -> object:
-                async with httpx.AsyncClient() as client:
+                async with httpx2.AsyncClient() as client:
                     r = await client.get(url, headers={"authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY,
                                                        "x-hotelid": hotel, "x-request-id": str(uuid.uuid4())})
                     r.raise_for_status()

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,7 +36,7 @@ HEADERS = {"accept": "application/json, text/event-stream", "content-type": "app
            "mcp-protocol-version": "2025-11-25"}
 
 
-def call(http: httpx.Client, url: str, name: str, arguments: dict[str, Any]) -> float:
+def call(http: httpx2.Client, url: str, name: str, arguments: dict[str, Any]) -> float:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
     started = time.perf_counter()
     answer = http.post(url, json=body, headers=HEADERS)
@@ -76,7 +76,7 @@ def main() -> None:
 
 def run(servers: dict[str, Any], sandbox_url: str, calls: int, rounds: int) -> None:
     samples: dict[tuple[str, str], list[float]] = {}
-    with httpx.Client(timeout=30) as http:
+    with httpx2.Client(timeout=30) as http:
         token = http.post(f"{sandbox_url}/oauth/v1/tokens", data={"grant_type": "client_credentials",
                                                                    "scope": "urn:opc:hgbu:ws:__myscopes__"},
                           auth=("sandbox-client", "sandbox-secret"),

@@ -9,7 +9,7 @@
 Processes, all on 127.0.0.1, each its own process so that each one's CPU is read from /proc:
   sandbox   `opera-cloud-mcp sandbox`, the standalone OHIP emulator every other process talks to
   A         a bare MCPServer with one async tool, served by uvicorn as app/cli.py serves (bench/floors.py)
-  B         one pooled httpx.AsyncClient sending the product's exact getReservation GET to the sandbox
+  B         one pooled httpx.AsyncClient (the issue's floor) with the product's exact getReservation GET to the sandbox
             (bench/floors.py; B2 is the same client on httpx2, the MCP SDK's maintained fork)
   product   `opera-cloud-mcp` pointed at the sandbox: cache off, and cache on (the default)
 The load generator is `hey` (apt-get install hey) sending sessionless tools/call POSTs (raw JSON-RPC, no SDK
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
 ERAS = ("2025-11-25", "2026-07-28")
@@ -90,9 +90,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} during start-up")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx2.get(url, timeout=1.0).status_code == 200:
                 return time.perf_counter() - start
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         if time.perf_counter() - start > timeout:
             raise TimeoutError(f"{url} not ready in {timeout} s")
@@ -151,7 +151,7 @@ def call_request(era: str, tool: str, arguments: dict[str, Any]) -> tuple[dict[s
 def call_tool(url: str, era: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """One tools/call; the result's structured content, or SystemExit naming the error (the bench needs 0 errors)."""
     headers, body = call_request(era, tool, arguments)
-    answer = httpx.post(url + "/mcp", content=body, headers=headers, timeout=30.0)
+    answer = httpx2.post(url + "/mcp", content=body, headers=headers, timeout=30.0)
     text = answer.text
     data = next((line[5:].strip() for line in text.splitlines() if line.startswith("data:")), text)
     message = json.loads(data)
@@ -206,7 +206,7 @@ def hey(url: str, headers: dict[str, str], body: bytes, *, requests: int = 0, co
 def sandbox_stats(sandbox: Proc) -> dict[str, Any]:
     from app.sandbox.app import CONTROL_PREFIX
 
-    stats: dict[str, Any] = httpx.get(sandbox.url + CONTROL_PREFIX + "/stats", timeout=10).json()
+    stats: dict[str, Any] = httpx2.get(sandbox.url + CONTROL_PREFIX + "/stats", timeout=10).json()
     return stats
 
 
@@ -240,7 +240,7 @@ def sandbox_token(sandbox: Proc) -> str:
                              **{k.removeprefix("OPERA_").lower(): v for k, v in SANDBOX_CREDENTIALS.items()})
 
     async def fetch() -> str:
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
             return await TokenManager(settings, Metrics(), client).get_token()
 
     return asyncio.run(fetch())
@@ -304,6 +304,10 @@ def print_table(table: Table, concurrencies: Sequence[int], eras: Sequence[str])
         ("post_charge, p50 / (A + k B), k = OHIP calls per call", "charge", ("A", "B"), "p50", ""),
         ("server CPU per call, cache off / (A server + B client)", "off", ("A", "B"), "cpu", ""),
         ("server CPU per call, cached / A server", "on", ("A",), "cpu", ""),
+        # The same two ratios against floor B on the product's own library (httpx2): the product's overhead alone,
+        # without what it gains by not using httpx.
+        ("get_reservation, cache off, p50 / (A + B2)", "off", ("A", "B2"), "p50", ""),
+        ("server CPU per call, cache off / (A server + B2 client)", "off", ("A", "B2"), "cpu", ""),
     ]
     for label, top, bottoms, stat, goal in rows:
         cells = [spread(table.ratios(top, bottoms, era, c, stat)) for era, c in cols]
@@ -592,7 +596,7 @@ def _cold_burst(server: Proc, sandbox: Proc, reservation_id: str) -> int:
 
     async def burst() -> None:
         headers, body = call_request("2026-07-28", "get_reservation", {"reservation_id": reservation_id})
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx2.AsyncClient(timeout=30) as client:
             answers = await asyncio.gather(*(client.post(server.url + "/mcp", content=body, headers=headers)
                                              for _ in range(16)))
         assert all(a.status_code == 200 for a in answers)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -62,7 +62,7 @@ def figures(text: str) -> dict[str, int]:
 
 def list_tools(url: str) -> dict[str, Any]:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-    answer = httpx.post(f"{url}/mcp", json=body, headers=HEADERS, timeout=30)
+    answer = httpx2.post(f"{url}/mcp", json=body, headers=HEADERS, timeout=30)
     answer.raise_for_status()
     if answer.headers.get("content-type", "").startswith("text/event-stream"):
         data = [line[5:].strip() for line in answer.text.splitlines() if line.startswith("data:")]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 
 from app.config import Settings
 from app.opera.errors import (
@@ -73,7 +73,7 @@ class TokenManager:
         self,
         settings: Settings,
         metrics: Metrics,
-        client: httpx.AsyncClient,
+        client: httpx2.AsyncClient,
         *,
         store: TokenStore | None = None,
         retry: RetryPolicy | None = None,
@@ -235,7 +235,7 @@ class TokenManager:
                     url, data=self._form(), headers=self._headers(),
                     extensions={"ohip_operation": TOKEN_OPERATION},
                 )
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 failure = classify_transport_error(exc)
                 if failure != "other" and attempt < self._retry.max_retries:
                     self._metrics.ohip_retries.labels(failure).inc()
@@ -264,7 +264,7 @@ class TokenManager:
             self._metrics.token_requests.labels("failure").inc()
             raise self._refusal(status, response)
 
-    def _parse(self, response: httpx.Response, started: float) -> StoredToken | None:
+    def _parse(self, response: httpx2.Response, started: float) -> StoredToken | None:
         try:
             body = response.json()
         except ValueError:
@@ -280,7 +280,7 @@ class TokenManager:
             token_type=str(body.get("token_type") or "Bearer"),
         )
 
-    def _refusal(self, status: int, response: httpx.Response) -> OperaError:
+    def _refusal(self, status: int, response: httpx2.Response) -> OperaError:
         if status >= 500:
             return OperaServerError(
                 f"the OHIP token endpoint failed (HTTP {status}); OHIP may be down, try again later",

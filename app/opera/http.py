@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote, urlencode
 
-import httpx
+import httpx2
 from opentelemetry import propagate, trace
 
 from app import __version__
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("app.opera.http")
 
-POOL_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
+POOL_LIMITS = httpx2.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
 PATH_PARAM_MAX = 64
 # Anything that could leave the intended path segment or split a header: separators, dot-dot, escapes, controls.
 _UNSAFE_SEGMENT = re.compile(r"[/\\?#%]|\.\.|[\x00-\x1f\x7f]")
@@ -124,7 +124,7 @@ class Operation:
 class OperaResponse:
     status: int
     body: dict[str, Any] | None
-    headers: httpx.Headers
+    headers: httpx2.Headers
     request_id: str
     from_cache: bool = False
     #: The cached answer's memo when this is an in-memory cache hit (see `derived`); None otherwise.
@@ -150,7 +150,7 @@ class OperaResponse:
         location = self.headers.get("location")
         if not location:
             return None
-        path = httpx.URL(location).path.rstrip("/")
+        path = httpx2.URL(location).path.rstrip("/")
         last = path.rsplit("/", 1)[-1]
         return last or None
 
@@ -255,7 +255,7 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _stale_token(response: httpx.Response) -> bool:
+def _stale_token(response: httpx2.Response) -> bool:
     """OHIP's answer to an expired, stale or revoked token: 401, or 403 with no body ("re-request the token",
     c_common_error_messages). A 403 that carries an OHIP error body is a real refusal and is not replayed."""
     if response.status_code == 401:
@@ -296,7 +296,7 @@ class OperaHTTP:
         settings: Settings,
         metrics: Metrics,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         token_store: TokenStore | None = None,
         cache_store: CacheStore | None = None,
         limiter: RateLimiterBackend | None = None,
@@ -320,8 +320,8 @@ class OperaHTTP:
         )
         self._transport_override = transport
         self._token_store = token_store
-        self._base_transport: httpx.AsyncBaseTransport | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._base_transport: httpx2.AsyncBaseTransport | None = None
+        self._client: httpx2.AsyncClient | None = None
         self._tokens: TokenManager | None = None
         self._closed = False
         self._in_flight = 0
@@ -335,19 +335,20 @@ class OperaHTTP:
             return
         if self._closed:
             raise RuntimeError("this OperaHTTP was closed; build a new one")
-        base = self._transport_override or httpx.AsyncHTTPTransport(limits=POOL_LIMITS, retries=0)
+        base = self._transport_override or httpx2.AsyncHTTPTransport(limits=POOL_LIMITS, retries=0)
         self._base_transport = base
         if self.tracing is None:
             self.tracing = tracing_enabled()
         transport = base
         if self.tracing:
             # Imported only when traced: the instrumentation takes a tenth of a second to import.
-            from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+            from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransportHttpx2
 
-            transport = AsyncOpenTelemetryTransport(base, request_hook=_name_span)
-        self._client = httpx.AsyncClient(
+            # The wrapper is typed against httpx even for its httpx2 class (its TYPE_CHECKING import prefers httpx).
+            transport = AsyncOpenTelemetryTransportHttpx2(base, request_hook=_name_span)  # type: ignore[arg-type]
+        self._client = httpx2.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(self.settings.request_timeout),
+            timeout=httpx2.Timeout(self.settings.request_timeout),
             follow_redirects=False,
             headers={"User-Agent": f"opera-cloud-mcp/{__version__}"},
         )
@@ -369,7 +370,7 @@ class OperaHTTP:
             raise RuntimeError("OperaHTTP.start() has not been called")
         return self._tokens
 
-    async def _live_client(self) -> httpx.AsyncClient:
+    async def _live_client(self) -> httpx2.AsyncClient:
         if self._client is None:
             if self._closed:
                 raise OperaConnectionError("the OHIP client is shut down (the server is stopping)")
@@ -452,7 +453,7 @@ class OperaHTTP:
         cache_key = self.cache.key(hotel_id, method, url, query)
         cached = await self.cache.get(cache_key)
         if cached is not None:
-            return OperaResponse(cached.status, cached.body, httpx.Headers(cached.headers),
+            return OperaResponse(cached.status, cached.body, httpx2.Headers(cached.headers),
                                  cached.request_id, from_cache=True, memo=cached.memo)
         while (flight := self.cache.flight(cache_key)) is not None:
             # The same read is already on its way to OHIP: its answer (or its error) is this caller's too.
@@ -530,7 +531,7 @@ class OperaHTTP:
 
     async def _exchange(
         self,
-        client: httpx.AsyncClient,
+        client: httpx2.AsyncClient,
         op: Operation,
         method: str,
         url: str,
@@ -573,7 +574,7 @@ class OperaHTTP:
             self._in_flight += 1
             try:
                 response = await client.send(request)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 failure = classify_transport_error(exc)
                 self._record(op, method, url, query, content, hotel_id, request_id, None, started,
                              error=type(exc).__name__)
@@ -652,7 +653,7 @@ class OperaHTTP:
         op: Operation,
         idempotent: bool,
         failure: TransportFailure,
-        exc: httpx.HTTPError,
+        exc: httpx2.HTTPError,
         request_id: str,
         hotel_id: str,
         retries: int,
@@ -681,7 +682,7 @@ class OperaHTTP:
         )
 
     def _answer(
-        self, op: Operation, idempotent: bool, response: httpx.Response, request_id: str, hotel_id: str, retries: int
+        self, op: Operation, idempotent: bool, response: httpx2.Response, request_id: str, hotel_id: str, retries: int
     ) -> OperaResponse:
         status = response.status_code
         context: dict[str, Any] = {"operation": op.name, "status": status, "request_id": request_id,

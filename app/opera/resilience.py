@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-import httpx
+import httpx2
 
 from app.opera.errors import OperaLimiterTimeoutError, OperaUnavailableError
 from app.telemetry.metrics import Metrics
@@ -239,14 +239,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
-def classify_transport_error(exc: httpx.HTTPError) -> TransportFailure:
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+def classify_transport_error(exc: httpx2.HTTPError) -> TransportFailure:
+    if isinstance(exc, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)):
         return "connect"
-    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+    if isinstance(exc, (httpx2.ReadTimeout, httpx2.WriteTimeout)):
         return "timeout"
     # A body we could not decode is an answer lost as surely as a dropped connection.
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError,
-                        httpx.DecodingError)):
+    if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError, httpx2.CloseError,
+                        httpx2.DecodingError)):
         return "dropped"
     return "other"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
@@ -82,7 +82,7 @@ class SecurityLayer:
         self, settings: Settings, metrics: Metrics, redactor: Redactor | None = None, *,
         audit_sink: AuditSink | None = None, idempotency: IdempotencyStore | None = None,
         inbound_limiter: InboundRateLimiter | None = None,
-        jwks_client: httpx.AsyncClient | None = None, oauth_tuning: dict[str, float] | None = None,
+        jwks_client: httpx2.AsyncClient | None = None, oauth_tuning: dict[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -110,7 +110,7 @@ class SecurityLayer:
         self.refusals = RefusalDigest(self.audit)
         self.keys: ApiKeyRing | None = None
         self.verifier: JWTVerifier | None = None
-        self._own_client: httpx.AsyncClient | None = None
+        self._own_client: httpx2.AsyncClient | None = None
         self.guard: ToolGuard | None = None
         try:
             if self.mode == "api_key":
@@ -118,7 +118,7 @@ class SecurityLayer:
             elif self.mode == "oauth":
                 config = _oauth_config(settings, oauth_tuning or {})
                 if jwks_client is None:
-                    jwks_client = self._own_client = httpx.AsyncClient(follow_redirects=False)
+                    jwks_client = self._own_client = httpx2.AsyncClient(follow_redirects=False)
                 self.verifier = JWTVerifier(config, jwks_client)
         except (ApiKeyConfigError, OAuthConfigError) as exc:
             raise ConfigError(f"configuration error: {exc}") from None

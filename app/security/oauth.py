@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import jwt
 from jwt import PyJWK
 
@@ -97,7 +97,7 @@ class SigningKey:
 class JWKSCache:
     """The issuer's signing keys by kid. One fetch at a time; old keys stay usable if a refresh fails."""
 
-    def __init__(self, config: OAuthConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: OAuthConfig, client: httpx2.AsyncClient) -> None:
         self.config = config
         self.client = client
         self._keys: dict[str, SigningKey] = {}
@@ -141,7 +141,7 @@ class JWKSCache:
                 document = response.json()
                 self._keys = self._parse(document)
                 self.last_error = None
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 self.last_error = f"JWKS fetch failed: {type(exc).__name__}"
                 log.warning("could not fetch the OAuth issuer's JWKS; keeping %d cached keys", len(self._keys),
                             extra={"jwks_url": self.config.jwks_url, "error": type(exc).__name__})
@@ -167,7 +167,7 @@ class JWKSCache:
 class JWTVerifier:
     """Turns a bearer JWT into a Principal, or raises TokenRejected saying why."""
 
-    def __init__(self, config: OAuthConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: OAuthConfig, client: httpx2.AsyncClient) -> None:
         self.config = config
         self.jwks = JWKSCache(config, client)
 

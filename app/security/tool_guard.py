@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
+import httpx2
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
@@ -149,7 +149,7 @@ class ToolGuard:
         self.layer = layer
         self.services = services
         self.settings = services.settings
-        self._hooked_client: httpx.AsyncClient | None = None
+        self._hooked_client: httpx2.AsyncClient | None = None
         #: Write calls still running, whether or not their caller still waits (the drain waits for them).
         self._in_flight: set[asyncio.Future[Any]] = set()
 
@@ -209,7 +209,7 @@ class ToolGuard:
     # --- OHIP request ids for the audit trail --------------------------------------------------------------------
     def _hook_ohip_client(self) -> None:
         client = getattr(self.services.http, "client", None) or getattr(self.services.http, "_client", None)
-        if isinstance(client, httpx.AsyncClient) and client is not self._hooked_client:
+        if isinstance(client, httpx2.AsyncClient) and client is not self._hooked_client:
             client.event_hooks["request"].append(_note_request_id)
             client.event_hooks["response"].append(_note_write_answer)
             self._hooked_client = client
@@ -654,7 +654,7 @@ def _error_text(result: Any) -> str:
     return " ".join(texts)
 
 
-def _is_business_write(request: httpx.Request) -> bool:
+def _is_business_write(request: httpx2.Request) -> bool:
     """A request that may change OPERA: not a read, not the token, not a verification (`verificationOnly: true`,
     e.g. a cancellation's dry run or a confirmation preview, which OHIP answers without changing anything)."""
     operation = request.extensions.get("ohip_operation")
@@ -663,10 +663,10 @@ def _is_business_write(request: httpx.Request) -> bool:
     return not _is_verification_only(request)
 
 
-def _is_verification_only(request: httpx.Request) -> bool:
+def _is_verification_only(request: httpx2.Request) -> bool:
     try:
         content = request.content
-    except httpx.RequestNotRead:
+    except httpx2.RequestNotRead:
         return False  # a streamed body: not one of ours, count it as a write
     if b'"verificationOnly"' not in content:
         return False
@@ -677,7 +677,7 @@ def _is_verification_only(request: httpx.Request) -> bool:
     return isinstance(body, dict) and body.get("verificationOnly") is True
 
 
-async def _note_request_id(request: httpx.Request) -> None:
+async def _note_request_id(request: httpx2.Request) -> None:
     call = _current_call.get()
     request_id = request.headers.get("x-request-id")
     if call is not None and request_id:
@@ -686,7 +686,7 @@ async def _note_request_id(request: httpx.Request) -> None:
         call.writes_sent += 1
 
 
-async def _note_write_answer(response: httpx.Response) -> None:
+async def _note_write_answer(response: httpx2.Response) -> None:
     call = _current_call.get()
     if call is None or not _is_business_write(response.request):
         return

@@ -15,7 +15,7 @@ from app.telemetry.redaction import Redactor
 _STANDARD = frozenset(RESERVED_ATTRS) | {"color_message", "message", "asctime", "trace_id", "span_id", "taskName",
                                          "environment"}
 _NOISY = ("mcp.server.streamable_http_manager", "mcp.server.streamable_http", "mcp.server.lowlevel.server",
-          "mcp.server.mcpserver", "httpx", "httpcore", "sse_starlette")
+          "mcp.server.mcpserver", "httpx2", "httpcore2", "sse_starlette")
 
 
 class ContextFilter(logging.Filter):

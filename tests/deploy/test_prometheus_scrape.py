@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import yaml
 
 from tests.contract.plugin import SandboxServer
@@ -54,7 +54,7 @@ def running_prometheus(binary: str, config: Path, port: int, workdir: Path) -> I
         def ready() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {(workdir / 'prometheus.log').read_text()[-2000:]}")
-            return httpx.get(f"{base_url}/-/ready", timeout=5).is_success
+            return httpx2.get(f"{base_url}/-/ready", timeout=5).is_success
 
         wait_for("/-/ready", ready)
         yield base_url
@@ -73,7 +73,7 @@ def wait_for(description: str, probe: Any, timeout: float = 60.0) -> Any:
     while True:
         try:
             value = probe()
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             value = None
         if value:
             return value
@@ -83,7 +83,7 @@ def wait_for(description: str, probe: Any, timeout: float = 60.0) -> Any:
 
 
 def query(base_url: str, promql: str) -> list[dict[str, Any]]:
-    body = httpx.get(f"{base_url}/api/v1/query", params={"query": promql}, timeout=5).json()
+    body = httpx2.get(f"{base_url}/api/v1/query", params={"query": promql}, timeout=5).json()
     assert body["status"] == "success", body
     return list(body["data"]["result"])
 
@@ -119,7 +119,7 @@ async def test_prometheus_scrapes_the_calls_made(
 
         # The shipped alert rules loaded and evaluate without error against real series.
         def evaluated_rules() -> list[dict[str, Any]] | None:
-            groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            groups = httpx2.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
             rules = [rule for group in groups for rule in group["rules"]]
             return rules if rules and all(rule["health"] == "ok" for rule in rules) else None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import yaml
 
@@ -71,7 +71,7 @@ async def test_every_metric_used_by_rules_and_dashboards_is_exposed(
         await call_ok(client, "search_reservations", {"surname": "Smith"})
         await call_ok(client, "list_rate_plans")
         await call_error(client, "get_reservation", {"reservation_id": "999999999"})
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         exposition = (await http.get(f"{ready_server.url}/metrics")).text
     exposed = exposed_names(exposition) | SCRAPE_SERIES
 

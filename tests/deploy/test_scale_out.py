@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import pytest
 import yaml
 
@@ -202,7 +202,7 @@ def running_haproxy(replicas: dict[str, int], workdir: Path) -> Iterator[tuple[s
 
 def server_states(stats_url: str) -> dict[str, str]:
     """HAProxy's view of each replica: UP, DOWN, or a transition such as 'UP 1/2'."""
-    rows = httpx.get(f"{stats_url}/stats;csv", timeout=5).text.lstrip("# ").splitlines()
+    rows = httpx2.get(f"{stats_url}/stats;csv", timeout=5).text.lstrip("# ").splitlines()
     header = rows[0].split(",")
     cells = [dict(zip(header, row.split(","), strict=False)) for row in rows[1:]]
     return {c["svname"]: c["status"] for c in cells if c["pxname"] == "mcp-replicas" and c["svname"] in REPLICAS}
@@ -213,7 +213,7 @@ def wait_states(stats_url: str, expected: dict[str, str], timeout: float = 30.0)
     while True:
         try:
             states = server_states(stats_url)
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             states = {}
         if states == expected:
             return
@@ -224,11 +224,11 @@ def wait_states(stats_url: str, expected: dict[str, str], timeout: float = 30.0)
 
 def lb_health(stats_url: str) -> int:
     """The LB container's healthcheck: 200 while at least one replica is up."""
-    return httpx.get(f"{stats_url}/healthz", timeout=5).status_code
+    return httpx2.get(f"{stats_url}/healthz", timeout=5).status_code
 
 
 def tool_calls(server: ServerThread) -> float:
-    text = httpx.get(f"{server.url}/metrics", timeout=5).text
+    text = httpx2.get(f"{server.url}/metrics", timeout=5).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("opera_mcp_tool_calls_total{"))
 

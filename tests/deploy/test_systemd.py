@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -230,7 +229,7 @@ def traced_server_syscalls(strace: str, trace: Path, tmp_path: Path) -> str:
                     assert (await client.call_tool("post_charge", charge)).is_error
 
             asyncio.run(calls())
-            assert httpx.get(f"{server.url}/metrics", timeout=10).status_code == 200
+            assert httpx2.get(f"{server.url}/metrics", timeout=10).status_code == 200
             os.kill(int(child), signal.SIGTERM)  # the server, not strace (which would detach and leave it)
             assert server.wait(60) == 0
         finally:

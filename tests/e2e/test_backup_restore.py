@@ -14,7 +14,7 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_SECRET
@@ -31,7 +31,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def token_requests(sandbox: Process) -> int:
-    return int(httpx.get(f"{sandbox.url}/_sandbox/stats", timeout=5).json()["token_requests"])
+    return int(httpx2.get(f"{sandbox.url}/_sandbox/stats", timeout=5).json()["token_requests"])
 
 
 def env_lines(path: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.e2e.test_tool_input import assert_one_sentence, base_call, ohip_calls
@@ -106,7 +106,7 @@ async def test_a_card_number_in_every_string_field_of_every_tool_is_refused_and_
                     refused += 1
     assert len(ohip_calls(sandbox)) == before, "a call holding a card number reached OHIP"
 
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         metrics = (await http.get(f"{server.url}/metrics")).text
     events = [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
     card_refusals = [e for e in events if e.get("reason") == "card_number"]

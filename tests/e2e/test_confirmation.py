@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.types import ElicitResult
@@ -271,7 +271,7 @@ async def test_a_lost_dry_run_answer_is_no_write_of_unknown_outcome(
                   if r.status == "Reserved" and r.arrival > hotel.business_date and r.reservation_id not in taken)
     taken.add(future.reservation_id)
     args = {"reservation_id": future.reservation_id, "dry_run": True, "idempotency_key": f"dry-{future.reservation_id}"}
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=10) as http:
         fault = await http.post(f"{server.url}/sandbox/_sandbox/faults",
                                 json={"operation": "postCancelReservation", "mode": "drop", "times": 1})
         assert fault.status_code in (200, 201), fault.text

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.apps import running_app, settings_for_sandbox
@@ -78,8 +78,8 @@ async def test_an_agent_that_times_out_and_repeats_gets_one_booking(app: Any, sa
             "params": {"name": "create_reservation", "arguments": stay("Impatient", idempotency_key=key)}}
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
                "mcp-protocol-version": "2025-11-25"}
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        with pytest.raises(httpx.ReadTimeout):
+    async with httpx2.AsyncClient(timeout=0.5) as http:
+        with pytest.raises(httpx2.ReadTimeout):
             await http.post(f"{app.url}/mcp", json=body, headers=headers)
     async with mcp_client(app.url) as client:
         again = await call_ok(client, "create_reservation", stay("Impatient", idempotency_key=key))

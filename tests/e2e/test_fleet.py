@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.types import ElicitResult
 
@@ -91,9 +91,9 @@ async def test_an_agent_that_times_out_on_one_replica_and_repeats_on_another_get
     guest, writes = three_writes(sandbox, "gaveup-1", "Gaveup")
     for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
         await inject_fault(sandbox_server.url, operation=operation, mode="stall", delay=2.0)
-    async with httpx.AsyncClient(timeout=0.5) as http:
+    async with httpx2.AsyncClient(timeout=0.5) as http:
         for tool, arguments in writes.items():
-            with pytest.raises(httpx.ReadTimeout):
+            with pytest.raises(httpx2.ReadTimeout):
                 await http.post(f"{a.url}/mcp", json=raw_call(tool, arguments), headers=RAW_HEADERS)
     async with mcp_client(b.url) as on_b:
         again = {tool: await call_ok(on_b, tool, arguments) for tool, arguments in writes.items()}
@@ -110,7 +110,7 @@ async def test_sigterm_mid_write_then_the_same_key_on_another_replica_happens_on
             replicas(sandbox_server.url, redis_server.url, 1) as (b,):
         for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
             await inject_fault(sandbox_server.url, operation=operation, mode="stall", delay=6.0)
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with httpx2.AsyncClient(timeout=20) as http:
             pending = [asyncio.create_task(http.post(f"{a.url}/mcp", json=raw_call(tool, arguments),
                                                      headers=RAW_HEADERS))
                        for tool, arguments in writes.items()]
@@ -168,13 +168,13 @@ async def test_redis_down_refuses_writes_keeps_reads_and_heals_by_itself(
         assert "Redis" in refused and "nothing was changed" in refused
         assert (await call_ok(on_a, "get_reservation", {"reservation_id": rid}))["reservation_id"] == rid
         assert (await call_ok(on_b, "search_reservations", {"surname": "Outage"}))["reservations"]
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             ready = await http.get(f"{a.url}/ready")
             assert ready.status_code == 503 and "Redis" in ready.text
     assert bookings_of(sandbox_server.sandbox, "Outage2") == []
     redis_server.start()  # empty: a restarted Redis without persistence lost every record
     deadline = time.monotonic() + 15
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         while (await http.get(f"{b.url}/ready")).status_code != 200:
             assert time.monotonic() < deadline, "the replica did not recover"
             await asyncio.sleep(0.2)

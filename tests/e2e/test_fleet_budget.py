@@ -9,7 +9,7 @@ import itertools
 import time
 from typing import Any
 
-import httpx
+import httpx2
 
 from tests.support.fleet import replicas, standalone_sandbox
 
@@ -31,9 +31,9 @@ async def test_three_replicas_share_one_ohip_budget_and_one_token(redis_server: 
         urls = itertools.cycle([f"{r.url}/mcp" for r in fleet])
         outcomes = {"ok": 0, "error": 0}
         deadline = time.monotonic() + SECONDS
-        limits = httpx.Limits(max_connections=AGENTS, max_keepalive_connections=AGENTS)
+        limits = httpx2.Limits(max_connections=AGENTS, max_keepalive_connections=AGENTS)
 
-        async def agent(http: httpx.AsyncClient, number: int) -> None:
+        async def agent(http: httpx2.AsyncClient, number: int) -> None:
             sequence = 0
             while time.monotonic() < deadline:
                 sequence += 1
@@ -43,7 +43,7 @@ async def test_three_replicas_share_one_ohip_budget_and_one_token(redis_server: 
                 failed = answer.status_code != 200 or '"isError":true' in answer.text
                 outcomes["error" if failed else "ok"] += 1
 
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        async with httpx2.AsyncClient(timeout=60, limits=limits) as http:
             await asyncio.gather(*(agent(http, n) for n in range(AGENTS)))
             stats = (await http.get(f"{sandbox.url}/_sandbox/stats")).json()
     served = stats["requests_by_operation"].get("getHotelReservations", 0)

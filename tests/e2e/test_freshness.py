@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import httpx2
 from mcp import Client
 
 from tests.contract.plugin import check_recorded
@@ -35,7 +35,7 @@ def app_with(**settings: Any) -> Iterator[ServerThread]:
 
 async def desk(srv: ServerThread, **spec: Any) -> dict[str, Any]:
     """One change by the simulated front desk (not through our server); returns what it changed."""
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=10) as http:
         response = await http.post(f"{srv.url}/sandbox/_sandbox/front-desk/act", json={"hotelId": HOTEL, **spec})
     assert response.status_code == 200, response.text
     (change,) = response.json()["changes"]
@@ -51,7 +51,7 @@ async def extend_someone(srv: ServerThread, client: Client) -> tuple[str, dict[s
     """Read an in-house reservation through the tools (so it is cached), then let the desk extend that stay."""
     for reservation_id in in_house(srv):
         before = await call_ok(client, "get_reservation", {"reservation_id": reservation_id})
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(timeout=10) as http:
             response = await http.post(f"{srv.url}/sandbox/_sandbox/front-desk/act", json={
                 "hotelId": HOTEL, "actions": ["extend_stay"], "reservationId": reservation_id})
         changes = response.json()["changes"]
@@ -168,7 +168,7 @@ async def test_one_replicas_business_events_reach_the_other_through_the_shared_c
             for reservation_id in sorted(r.reservation_id for r in hotel.reservations.values()
                                          if r.status == "InHouse"):
                 before = await call_ok(on_b, "get_reservation", {"reservation_id": reservation_id})  # cached
-                async with httpx.AsyncClient(timeout=10) as http:
+                async with httpx2.AsyncClient(timeout=10) as http:
                     response = await http.post(f"{sandbox_server.url}/_sandbox/front-desk/act", json={
                         "hotelId": HOTEL, "actions": ["extend_stay"], "reservationId": reservation_id})
                 if response.json()["changes"]:

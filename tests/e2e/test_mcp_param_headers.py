@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -37,18 +37,18 @@ def server() -> Iterator[ServerThread]:
         yield srv
 
 
-def call(server: ServerThread, tool: str, arguments: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+def call(server: ServerThread, tool: str, arguments: dict[str, Any], headers: dict[str, str]) -> httpx2.Response:
     body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
         "name": tool, "arguments": arguments,
         "_meta": {"io.modelcontextprotocol/protocolVersion": ERA,
                   "io.modelcontextprotocol/clientCapabilities": {},
                   "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"}}}}
-    return httpx.post(f"{server.url}/mcp", content=json.dumps(body), timeout=30, headers={
+    return httpx2.post(f"{server.url}/mcp", content=json.dumps(body), timeout=30, headers={
         "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
         "MCP-Protocol-Version": ERA, "Mcp-Method": "tools/call", "Mcp-Name": tool, **headers})
 
 
-def result_of(response: httpx.Response) -> dict[str, Any]:
+def result_of(response: httpx2.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
     message = json.loads(data[-1] if data else response.text)

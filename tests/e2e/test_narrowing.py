@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -54,11 +53,11 @@ async def names_at(url: str, headers: dict[str, str] | None = None, mode: str = 
         return {t.name: t for t in (await client.list_tools()).tools}
 
 
-def post(url: str, headers: dict[str, str] | None = None, body: dict[str, Any] = LIST) -> httpx.Response:
-    return httpx.post(url, json=body, headers={**MCP_HEADERS, **(headers or {})}, timeout=30)
+def post(url: str, headers: dict[str, str] | None = None, body: dict[str, Any] = LIST) -> httpx2.Response:
+    return httpx2.post(url, json=body, headers={**MCP_HEADERS, **(headers or {})}, timeout=30)
 
 
-def message_of(response: httpx.Response) -> dict[str, Any]:
+def message_of(response: httpx2.Response) -> dict[str, Any]:
     if response.headers.get("content-type", "").startswith("text/event-stream"):
         data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
         return dict(json.loads(data[-1]))
@@ -177,7 +176,7 @@ def test_narrowing_urls_pass_the_same_host_origin_and_method_checks(server: Serv
     assert post(url, {"Host": "attacker.example"}).status_code == 421
     assert post(url, {"Origin": "http://attacker.example"}).status_code == 403
     assert post(url, {"Origin": server.url}).status_code == 200
-    assert httpx.get(url, headers=MCP_HEADERS).status_code == 405
+    assert httpx2.get(url, headers=MCP_HEADERS).status_code == 405
     assert post(f"{url}?api_key=omcp_0123456789abcdef").status_code == 400
 
 

@@ -8,7 +8,7 @@ import json
 import subprocess
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from app.server import build_redactor
@@ -23,11 +23,11 @@ CARD = "4111 1111 1111 1111"
 def test_embedded_sandbox_mode_probes_and_health() -> None:
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
-        live = httpx.get(f"{srv.url}/live")
+        live = httpx2.get(f"{srv.url}/live")
         assert live.status_code == 200 and live.json()["status"] == "alive"
         ready = wait_ready(srv.url)
         assert ready.status_code == 200, ready.text
-        health = httpx.get(f"{srv.url}/health").json()
+        health = httpx2.get(f"{srv.url}/health").json()
         assert health["mode"] == "sandbox"
         assert health["status"] == "ok"
         assert set(health["components"]) >= {"auth", "ohip", "cache", "limiter", "breaker"}
@@ -40,11 +40,11 @@ def test_ready_stays_503_without_a_token_while_live_stays_200(sandbox_server) ->
     settings = settings_for_sandbox(sandbox_server.url, client_secret="wrong-secret-value")
     with running_app(settings) as srv:
         time.sleep(1.0)  # let the warm-up try and fail at least once
-        ready = httpx.get(f"{srv.url}/ready")
+        ready = httpx2.get(f"{srv.url}/ready")
         assert ready.status_code == 503
         assert any("token" in reason for reason in ready.json()["reasons"])
-        assert httpx.get(f"{srv.url}/live").status_code == 200
-        health = httpx.get(f"{srv.url}/health").text
+        assert httpx2.get(f"{srv.url}/live").status_code == 200
+        health = httpx2.get(f"{srv.url}/health").text
         assert "wrong-secret-value" not in health
         assert json.loads(health)["components"]["auth"]["status"] != "ok"
 
@@ -53,7 +53,7 @@ def test_mcp_endpoint_answers_405_to_get_and_delete() -> None:
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
         for method in ("GET", "DELETE"):
-            r = httpx.request(method, f"{srv.url}/mcp", headers={"accept": "text/event-stream"})
+            r = httpx2.request(method, f"{srv.url}/mcp", headers={"accept": "text/event-stream"})
             assert r.status_code == 405 and r.headers["allow"] == "POST"
 
 
@@ -66,7 +66,7 @@ async def test_metrics_count_tool_calls_and_pass_promtool() -> None:
             for _ in range(3):
                 await call_ok(client, "get_server_info")
             await call_ok(client, "search_reservations", {"surname": "Smith"})
-        text = (await asyncio.to_thread(httpx.get, f"{srv.url}/metrics")).text
+        text = (await asyncio.to_thread(httpx2.get, f"{srv.url}/metrics")).text
         assert 'opera_mcp_tool_calls_total{outcome="ok",tool="get_server_info"} 3.0' in text
         assert 'opera_ohip_requests_total{module="rsv",operation="getHotelReservations",status_class="2xx"}' in text
         assert "process_resident_memory_bytes" in text and "opera_mcp_build_info" in text
@@ -79,10 +79,10 @@ async def test_metrics_count_tool_calls_and_pass_promtool() -> None:
 def test_metrics_can_be_restricted_by_a_token() -> None:
     settings, port = embedded_settings(metrics_token="metrics-token-123456")
     with running_app(settings, port) as srv:
-        assert httpx.get(f"{srv.url}/metrics").status_code == 401
-        ok = httpx.get(f"{srv.url}/metrics", headers={"authorization": "Bearer metrics-token-123456"})
+        assert httpx2.get(f"{srv.url}/metrics").status_code == 401
+        ok = httpx2.get(f"{srv.url}/metrics", headers={"authorization": "Bearer metrics-token-123456"})
         assert ok.status_code == 200 and "opera_mcp_build_info" in ok.text
-        assert httpx.get(f"{srv.url}/ready").status_code in (200, 503)  # probes stay open
+        assert httpx2.get(f"{srv.url}/ready").status_code in (200, 503)  # probes stay open
 
 
 SECRET = "client-secret-never-logged"

@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.apps import running_app, settings_for_sandbox
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.sandbox(business_date=date(2026, 5, 1))
 
 
 def metric(app_url: str, line_prefix: str) -> float:
-    for line in httpx.get(f"{app_url}/metrics", timeout=10).text.splitlines():
+    for line in httpx2.get(f"{app_url}/metrics", timeout=10).text.splitlines():
         if line.startswith(line_prefix + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0

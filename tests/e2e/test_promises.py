@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.apps import embedded_settings, running_app
@@ -47,8 +47,8 @@ def writes_since(srv: ServerThread, since: int) -> list[str]:
             and not (isinstance(e.json, dict) and e.json.get("verificationOnly") is True)]
 
 
-async def probe(srv: ServerThread, path: str) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=10) as http:
+async def probe(srv: ServerThread, path: str) -> httpx2.Response:
+    async with httpx2.AsyncClient(timeout=10) as http:
         return await http.get(f"{srv.url}{path}")
 
 

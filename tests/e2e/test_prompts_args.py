@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -107,7 +106,7 @@ def test_a_non_string_argument_is_invalid_params(server: ServerThread) -> None:
             "params": {"name": "housekeeping_report", "arguments": {"hotel_id": 12}}}
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
                "mcp-protocol-version": "2025-11-25"}
-    answer = httpx.post(f"{server.url}/mcp", json=body, headers=headers, timeout=10)
+    answer = httpx2.post(f"{server.url}/mcp", json=body, headers=headers, timeout=10)
     data = [line[5:] for line in answer.text.splitlines() if line.startswith("data:")]
     message = json.loads(data[-1]) if data else answer.json()
     assert message["error"]["code"] == INVALID_PARAMS

@@ -42,7 +42,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -413,9 +412,9 @@ def live(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(url, timeout=5).status_code == 200:
+            if httpx2.get(url, timeout=5).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         assert time.monotonic() < deadline, f"{url} did not answer 200 within {timeout} s"
         time.sleep(0.1)
@@ -444,7 +443,7 @@ def connect(url: str, headers: dict[str, str], where: str) -> None:
         assert all(t.annotations and t.annotations.read_only_hint for t in tools), f"{where}: not read-only"
     if "Authorization" in headers:
         bare = {k: v for k, v in headers.items() if k != "Authorization"}
-        refused = httpx.post(url, headers={**bare, "Accept": "application/json, text/event-stream",
+        refused = httpx2.post(url, headers={**bare, "Accept": "application/json, text/event-stream",
                                            "Content-Type": "application/json"},
                              json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}, timeout=30)
         assert refused.status_code == 401, f"{where}: without its key the entry got {refused.status_code}, not 401"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from app import __version__
@@ -30,12 +30,12 @@ def check_identity(info: dict[str, Any]) -> None:
 
 
 def post(server: ServerThread, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    response = httpx.post(f"{server.url}/mcp", json=body, timeout=10, headers={
+    response = httpx2.post(f"{server.url}/mcp", json=body, timeout=10, headers={
         "Accept": "application/json, text/event-stream", "Content-Type": "application/json", **headers})
     assert response.status_code == 200, response.text
     if response.headers["content-type"].startswith("text/event-stream"):
         data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
-        return dict(httpx.Response(200, content=data[-1]).json())
+        return dict(httpx2.Response(200, content=data[-1]).json())
     return dict(response.json())
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-import httpx
+import httpx2
 
 from tests.support.servers import free_port
 
@@ -33,13 +33,13 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(timeout=10) as http:
             deadline = time.monotonic() + 60
             while True:
                 try:
                     if (await http.get(f"{base}/ready")).status_code == 200:
                         break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "server never became ready"
@@ -57,7 +57,7 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
                         "params": {"name": "search_reservations", "arguments": {"surname": "Smith"}}}
                 headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
                            "mcp-protocol-version": "2025-11-25"}
-                async with httpx.AsyncClient(timeout=30) as own:
+                async with httpx2.AsyncClient(timeout=30) as own:
                     r = await own.post(f"{base}/mcp", json=body, headers=headers)
                 assert r.status_code == 200, r.text
                 data = [line[5:] for line in r.text.splitlines() if line.startswith("data:")]

@@ -13,7 +13,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -164,7 +163,7 @@ async def test_a_body_over_the_limit_reaches_the_agent_as_a_json_rpc_error(mode:
             with pytest.raises(MCPError) as too_big:
                 await client.call_tool("search_reservations", {"text": "x" * 5000})
             assert (await client.list_tools()).tools  # the connection still works
-        async with httpx.AsyncClient(timeout=10) as raw:
+        async with httpx2.AsyncClient(timeout=10) as raw:
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "padding": "x" * 5000}).encode()
             declared = await raw.post(f"{srv.url}/mcp", content=body, headers=RAW_HEADERS)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.apps import embedded_settings, running_app
@@ -228,7 +228,7 @@ async def test_charges_and_payments_are_counted_in_metrics(server: ServerThread,
                                               "amount": 12})
         await call_ok(client, "post_payment", {"reservation_id": guest.reservation_id, "payment_method": "CA",
                                                "amount": 12, "confirm": True})
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         text = (await http.get(f"{server.url}/metrics")).text
     assert 'opera_front_desk_events_total{event="charge"}' in text
     assert 'opera_front_desk_events_total{event="payment"}' in text

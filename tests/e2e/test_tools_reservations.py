@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.mcp_client import call_error, call_ok, mcp_client
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.sandbox(business_date=date(2026, 5, 1))
 
 
 def reservations_metric(app_url: str, action: str) -> float:
-    text = httpx.get(f"{app_url}/metrics", timeout=10).text
+    text = httpx2.get(f"{app_url}/metrics", timeout=10).text
     for line in text.splitlines():
         if line.startswith(f'opera_reservations_total{{action="{action}"}}'):
             return float(line.rsplit(" ", 1)[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 import pytest
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTERPRISE_ID
@@ -13,7 +13,7 @@ from tests.contract.plugin import SandboxServer
 HOTEL = "SAND01"
 
 
-async def fetch_token(client: httpx.AsyncClient) -> str:
+async def fetch_token(client: httpx2.AsyncClient) -> str:
     response = await client.post(
         "/oauth/v1/tokens",
         data={"grant_type": "client_credentials", "scope": "urn:opc:hgbu:ws:__myscopes__"},
@@ -25,9 +25,9 @@ async def fetch_token(client: httpx.AsyncClient) -> str:
 
 
 @pytest.fixture
-async def ohip(sandbox_server: SandboxServer) -> AsyncIterator[httpx.AsyncClient]:
+async def ohip(sandbox_server: SandboxServer) -> AsyncIterator[httpx2.AsyncClient]:
     """A client for `sandbox_server` with a valid bearer token, x-app-key and x-hotelid: SAND01."""
-    async with httpx.AsyncClient(base_url=sandbox_server.url, timeout=15) as client:
+    async with httpx2.AsyncClient(base_url=sandbox_server.url, timeout=15) as client:
         token = await fetch_token(client)
         client.headers.update({"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": HOTEL})
         yield client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import httpx
+import httpx2
 
 from tests.sandbox.test_reservations import RSV, booking
 
@@ -13,7 +13,7 @@ INV = "/inv/v1/hotels/SAND01/hotelInventory"
 PAR = "/par/v1/hotels/SAND01/availability"
 
 
-async def rooms_left(ohip: httpx.AsyncClient, room_type: str, day: date) -> int:
+async def rooms_left(ohip: httpx2.AsyncClient, room_type: str, day: date) -> int:
     r = await ohip.get(
         INV,
         params={
@@ -29,7 +29,7 @@ async def rooms_left(ohip: httpx.AsyncClient, room_type: str, day: date) -> int:
     return int(inv[0]["inventoryCounts"][0]["availableCount"])
 
 
-async def test_booking_takes_a_room_and_cancelling_gives_it_back(ohip: httpx.AsyncClient) -> None:
+async def test_booking_takes_a_room_and_cancelling_gives_it_back(ohip: httpx2.AsyncClient) -> None:
     arrival = BD + timedelta(days=5)
     before = await rooms_left(ohip, "KNG", arrival)
     assert before > 0
@@ -44,7 +44,7 @@ async def test_booking_takes_a_room_and_cancelling_gives_it_back(ohip: httpx.Asy
     assert await rooms_left(ohip, "KNG", arrival) == before
 
 
-async def test_verification_only_cancellation_changes_nothing(ohip: httpx.AsyncClient) -> None:
+async def test_verification_only_cancellation_changes_nothing(ohip: httpx2.AsyncClient) -> None:
     arrival = BD + timedelta(days=4)
     made = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=2)))
     reservation_id = made.headers["Location"].rsplit("/", 1)[1]
@@ -59,7 +59,7 @@ async def test_verification_only_cancellation_changes_nothing(ohip: httpx.AsyncC
     assert await rooms_left(ohip, "KNG", arrival) == left
 
 
-async def test_sold_out_room_type_is_refused_and_shown_restricted(ohip: httpx.AsyncClient) -> None:
+async def test_sold_out_room_type_is_refused_and_shown_restricted(ohip: httpx2.AsyncClient) -> None:
     arrival = BD + timedelta(days=20)
     left = await rooms_left(ohip, "PRS", arrival)
     for _ in range(left):
@@ -82,7 +82,7 @@ async def test_sold_out_room_type_is_refused_and_shown_restricted(ohip: httpx.As
     assert lines and {line["availability"] for line in lines} == {"RestrictedDueToInventory"}
 
 
-async def test_availability_prices_each_night_and_totals_the_stay(ohip: httpx.AsyncClient) -> None:
+async def test_availability_prices_each_night_and_totals_the_stay(ohip: httpx2.AsyncClient) -> None:
     start, end = BD + timedelta(days=10), BD + timedelta(days=13)
     r = await ohip.get(
         PAR,
@@ -103,7 +103,7 @@ async def test_availability_prices_each_night_and_totals_the_stay(ohip: httpx.As
     assert {rt["roomType"] for rt in segment["masterInfo"]["roomTypes"]["roomType"]} >= {"KNG", "QUN"}
 
 
-async def test_availability_refuses_a_span_over_90_days(ohip: httpx.AsyncClient) -> None:
+async def test_availability_refuses_a_span_over_90_days(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get(
         PAR, params={"roomStayStartDate": BD.isoformat(), "roomStayEndDate": (BD + timedelta(days=91)).isoformat()}
     )
@@ -111,7 +111,7 @@ async def test_availability_refuses_a_span_over_90_days(ohip: httpx.AsyncClient)
     assert "at most 90" in r.json()["detail"]
 
 
-async def test_rate_plans_and_rate_plan_details(ohip: httpx.AsyncClient) -> None:
+async def test_rate_plans_and_rate_plan_details(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get("/rtp/v1/hotels/SAND01/ratePlans")
     codes = [p["ratePlanCode"] for p in r.json()["ratePlans"]]
     assert {"BAR", "AAA", "PKG", "CORP", "ADV"} <= set(codes)
@@ -126,7 +126,7 @@ async def test_rate_plans_and_rate_plan_details(ohip: httpx.AsyncClient) -> None
     assert info.json()["availRatePlanInfoType"]["ratePlan"][0]["ratePlanCode"] == "PKG"
 
 
-async def test_lists_of_values(ohip: httpx.AsyncClient) -> None:
+async def test_lists_of_values(ohip: httpx2.AsyncClient) -> None:
     reasons = await ohip.get("/lov/v1/listOfValues/CancellationReasons")
     assert {"CHG", "DUP", "ILL", "WTH"} <= {i["code"] for i in reasons.json()["listOfValues"]["items"]}
     for name in ("MarketCodes", "SourceCodes", "GuaranteeCodes", "ReservationTypes", "RoomFeatures"):

@@ -3,7 +3,7 @@ the `opera-cloud-mcp sandbox --night-audits N` flag runs N audits at start-up, i
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from app.config import SANDBOX_APP_KEY
 from tests.sandbox.conftest import fetch_token
@@ -12,7 +12,7 @@ from tests.support.fleet import standalone_sandbox
 
 async def test_the_cli_flag_runs_night_audits_and_bof_answers_the_moved_business_date() -> None:
     with standalone_sandbox("--night-audits", "3") as sandbox:
-        async with httpx.AsyncClient(base_url=sandbox.url, timeout=15) as client:
+        async with httpx2.AsyncClient(base_url=sandbox.url, timeout=15) as client:
             token = await fetch_token(client)
             headers = {"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY}
             answers = {

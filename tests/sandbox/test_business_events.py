@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 EVENTS = "/int/v1/externalSystem/{system}/hotels/SAND01/businessEvents"
@@ -15,7 +15,7 @@ STATUS = "/hsk/v1/hotels/SAND01/rooms/status"
 ACT = "/_sandbox/front-desk/act"
 
 
-async def dequeue(ohip: httpx.AsyncClient, system: str = "OPERAMCP", **params: Any) -> list[dict[str, Any]]:
+async def dequeue(ohip: httpx2.AsyncClient, system: str = "OPERAMCP", **params: Any) -> list[dict[str, Any]]:
     response = await ohip.get(EVENTS.format(system=system), params=params)
     if response.status_code == 204:
         assert not response.content
@@ -30,14 +30,14 @@ def header(row: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-async def act(ohip: httpx.AsyncClient, **spec: Any) -> list[dict[str, Any]]:
+async def act(ohip: httpx2.AsyncClient, **spec: Any) -> list[dict[str, Any]]:
     response = await ohip.post(ACT, json={"hotelId": "SAND01", **spec})
     assert response.status_code == 200, response.text
     changes: list[dict[str, Any]] = response.json()["changes"]
     return changes
 
 
-async def test_a_desk_change_is_an_event_and_a_dequeued_event_is_gone(ohip: httpx.AsyncClient) -> None:
+async def test_a_desk_change_is_an_event_and_a_dequeued_event_is_gone(ohip: httpx2.AsyncClient) -> None:
     assert await dequeue(ohip) == []  # the seeded world is not news: 204
     (change,) = await act(ohip, actions=["room_status"], roomId="101")  # Clean <-> Dirty
     assert change["record"] == "101" and change["old"] != change["new"]
@@ -54,7 +54,7 @@ async def test_a_desk_change_is_an_event_and_a_dequeued_event_is_gone(ohip: http
     assert await dequeue(ohip) == []
 
 
-async def test_at_most_twenty_a_call_oldest_first(ohip: httpx.AsyncClient) -> None:
+async def test_at_most_twenty_a_call_oldest_first(ohip: httpx2.AsyncClient) -> None:
     made = await act(ohip, count=25, actions=["room_status"])
     assert len(made) == 25
 
@@ -67,7 +67,7 @@ async def test_at_most_twenty_a_call_oldest_first(ohip: httpx.AsyncClient) -> No
     assert await dequeue(ohip) == []
 
 
-async def test_limit_is_honoured_and_bounded_by_the_spec(ohip: httpx.AsyncClient) -> None:
+async def test_limit_is_honoured_and_bounded_by_the_spec(ohip: httpx2.AsyncClient) -> None:
     await act(ohip, count=4, actions=["room_status"])
     assert len(await dequeue(ohip, limit=3)) == 3
     assert len(await dequeue(ohip, limit=3)) == 1
@@ -80,7 +80,7 @@ async def test_limit_is_honoured_and_bounded_by_the_spec(ohip: httpx.AsyncClient
 
 
 @pytest.mark.sandbox(external_systems=("OPERAMCP", "PMSX"))
-async def test_our_own_writes_are_not_echoed_to_our_external_system(ohip: httpx.AsyncClient) -> None:
+async def test_our_own_writes_are_not_echoed_to_our_external_system(ohip: httpx2.AsyncClient) -> None:
     body = {"roomList": [{"roomId": "102"}], "housekeepingRoomStatus": "Dirty"}
     mine = await ohip.put(STATUS, json=body, headers={"x-externalsystem": "OPERAMCP"})
     anonymous = await ohip.put(STATUS, json={**body, "roomList": [{"roomId": "103"}]})
@@ -93,13 +93,13 @@ async def test_our_own_writes_are_not_echoed_to_our_external_system(ohip: httpx.
     assert theirs == ["102", "103"]  # ...but it is to the other interface
 
 
-async def test_a_refused_change_emits_nothing(ohip: httpx.AsyncClient) -> None:
+async def test_a_refused_change_emits_nothing(ohip: httpx2.AsyncClient) -> None:
     body = {"roomList": [{"roomId": "104"}, {"roomId": "9999"}], "housekeepingRoomStatus": "Pickup"}
     assert (await ohip.put(STATUS, json=body)).status_code == 404
     assert await dequeue(ohip) == []
 
 
-async def test_the_front_desk_works_behind_our_back_until_stopped(ohip: httpx.AsyncClient) -> None:
+async def test_the_front_desk_works_behind_our_back_until_stopped(ohip: httpx2.AsyncClient) -> None:
     started = await ohip.post("/_sandbox/front-desk", json={"on": True, "interval": 0.05, "hotelId": "SAND01"})
     assert started.status_code == 200 and started.json()["on"] is True
     events: list[dict[str, Any]] = []
@@ -119,7 +119,7 @@ async def test_the_front_desk_works_behind_our_back_until_stopped(ohip: httpx.As
     assert await dequeue(ohip) == []
 
 
-async def test_front_desk_controls_refuse_bad_input(ohip: httpx.AsyncClient) -> None:
+async def test_front_desk_controls_refuse_bad_input(ohip: httpx2.AsyncClient) -> None:
     bad_action = await ohip.post(ACT, json={"actions": ["demolish"]})
     bad_hotel = await ohip.post("/_sandbox/front-desk", json={"on": True, "hotelId": "NOPE"})
     bad_interval = await ohip.post("/_sandbox/front-desk", json={"on": True, "interval": 0})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 
 def new_profile(given: str, surname: str, **details: object) -> dict[str, object]:
@@ -16,7 +16,7 @@ def new_profile(given: str, surname: str, **details: object) -> dict[str, object
     return {"profileDetails": profile}
 
 
-async def create(ohip: httpx.AsyncClient, body: dict[str, object]) -> str:
+async def create(ohip: httpx2.AsyncClient, body: dict[str, object]) -> str:
     response = await ohip.post("/crm/v1/profiles", json=body)
     assert response.status_code == 201, response.text
     location = response.headers["location"]
@@ -24,7 +24,7 @@ async def create(ohip: httpx.AsyncClient, body: dict[str, object]) -> str:
     return location.rsplit("/", 1)[1]
 
 
-async def test_post_profile_answers_201_with_the_id_only_in_location(ohip: httpx.AsyncClient) -> None:
+async def test_post_profile_answers_201_with_the_id_only_in_location(ohip: httpx2.AsyncClient) -> None:
     email = {"emailInfo": [{"email": {"emailAddress": "ines.quarto@example.com", "type": "EMAIL"}}]}
     response = await ohip.post("/crm/v1/profiles", json=new_profile("Ines", "Quarto", emails=email))
 
@@ -38,7 +38,7 @@ async def test_post_profile_answers_201_with_the_id_only_in_location(ohip: httpx
     assert details["emails"]["emailInfo"][0]["email"]["emailAddress"] == "ines.quarto@example.com"
 
 
-async def test_post_profile_without_a_surname_is_refused_naming_the_field(ohip: httpx.AsyncClient) -> None:
+async def test_post_profile_without_a_surname_is_refused_naming_the_field(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.post("/crm/v1/profiles", json=new_profile("Ines", ""))
     assert response.status_code == 400
     assert "surname" in response.json()["detail"]
@@ -48,14 +48,14 @@ async def test_post_profile_without_a_surname_is_refused_naming_the_field(ohip: 
     assert response.json()["o:errorPath"] == "profileDetails.customer.personName"
 
 
-async def test_post_profile_refuses_a_malformed_email(ohip: httpx.AsyncClient) -> None:
+async def test_post_profile_refuses_a_malformed_email(ohip: httpx2.AsyncClient) -> None:
     email = {"emailInfo": [{"email": {"emailAddress": "not-an-address"}}]}
     response = await ohip.post("/crm/v1/profiles", json=new_profile("Ines", "Quarto", emails=email))
     assert response.status_code == 400
     assert "not-an-address" in response.json()["detail"]
 
 
-async def test_search_finds_profiles_by_surname_prefix_and_given_name(ohip: httpx.AsyncClient) -> None:
+async def test_search_finds_profiles_by_surname_prefix_and_given_name(ohip: httpx2.AsyncClient) -> None:
     wanted = await create(ohip, new_profile("Zelda", "Quartermaine"))
     await create(ohip, new_profile("Yann", "Quartermaine"))
 
@@ -67,7 +67,7 @@ async def test_search_finds_profiles_by_surname_prefix_and_given_name(ohip: http
     assert block["hasMore"] is False
 
 
-async def test_search_by_email_and_by_profile_ids(ohip: httpx.AsyncClient) -> None:
+async def test_search_by_email_and_by_profile_ids(ohip: httpx2.AsyncClient) -> None:
     email = {"emailInfo": [{"email": {"emailAddress": "olga.vrba@example.com", "type": "EMAIL"}}]}
     by_email = await create(ohip, new_profile("Olga", "Vrba", emails=email))
     other = await create(ohip, new_profile("Petr", "Vrba"))
@@ -78,7 +78,7 @@ async def test_search_by_email_and_by_profile_ids(ohip: httpx.AsyncClient) -> No
     assert {r["profileIdList"][0]["id"] for r in found["profileSummaries"]["profileInfo"]} == {by_email, other}
 
 
-async def test_search_pages_through_the_seeded_guests(ohip: httpx.AsyncClient) -> None:
+async def test_search_pages_through_the_seeded_guests(ohip: httpx2.AsyncClient) -> None:
     first = (await ohip.get("/crm/v1/profiles", params={"limit": 5})).json()["profileSummaries"]
     second = (await ohip.get("/crm/v1/profiles", params={"limit": 5, "offset": 5})).json()["profileSummaries"]
 
@@ -89,20 +89,20 @@ async def test_search_pages_through_the_seeded_guests(ohip: httpx.AsyncClient) -
     assert len(second_ids) == 5 and not first_ids & second_ids
 
 
-async def test_search_limit_above_200_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_search_limit_above_200_is_refused(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get("/crm/v1/profiles", params={"limit": 201})
     assert response.status_code == 400
     assert "200" in response.json()["detail"]
     assert (await ohip.get("/crm/v1/profiles", params={"limit": 200})).status_code == 200
 
 
-async def test_get_unknown_profile_is_404(ohip: httpx.AsyncClient) -> None:
+async def test_get_unknown_profile_is_404(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get("/crm/v1/profiles/999999999")
     assert response.status_code == 404
     assert "999999999" in response.json()["detail"]
 
 
-async def test_put_profile_changes_name_contact_address_and_vip(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_changes_name_contact_address_and_vip(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile("Ann", "Smyth"))
     change = new_profile(
         "Anna",
@@ -135,7 +135,7 @@ async def test_put_profile_changes_name_contact_address_and_vip(ohip: httpx.Asyn
     assert [r["profileIdList"][0]["id"] for r in rows["profileSummaries"]["profileInfo"]] == [profile_id]
 
 
-async def test_put_profile_keeps_the_parts_it_does_not_send(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_keeps_the_parts_it_does_not_send(ohip: httpx2.AsyncClient) -> None:
     email = {"emailInfo": [{"email": {"emailAddress": "keep.me@example.com", "type": "EMAIL"}}]}
     profile_id = await create(ohip, new_profile("Kim", "Keep", emails=email))
 
@@ -148,12 +148,12 @@ async def test_put_profile_keeps_the_parts_it_does_not_send(ohip: httpx.AsyncCli
     assert details["telephones"]["telephoneInfo"][0]["telephone"]["phoneNumber"] == "+351 21 000 0000"
 
 
-async def test_put_unknown_profile_is_404(ohip: httpx.AsyncClient) -> None:
+async def test_put_unknown_profile_is_404(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.put("/crm/v1/profiles/999999999", json=new_profile("No", "Body"))
     assert response.status_code == 404
 
 
-async def test_search_by_an_unknown_profile_type_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_search_by_an_unknown_profile_type_is_refused(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get("/crm/v1/profiles", params={"profileType": "Alien"})
     assert response.status_code == 400
     assert response.json()["o:errorPath"] == "profileType"
@@ -161,7 +161,7 @@ async def test_search_by_an_unknown_profile_type_is_refused(ohip: httpx.AsyncCli
     assert all(r["profile"]["profileType"] == "Guest" for r in guests["profileSummaries"]["profileInfo"])
 
 
-async def test_put_profile_naming_another_profile_in_the_body_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_naming_another_profile_in_the_body_is_refused(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile("Ada", "Lind"))
     body = {"profileIdList": [{"id": "1", "type": "Profile"}], **new_profile("Ada", "Lindqvist")}
 
@@ -182,7 +182,7 @@ def emails_of(details: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ]
 
 
-async def details_of(ohip: httpx.AsyncClient, profile_id: str) -> dict[str, Any]:
+async def details_of(ohip: httpx2.AsyncClient, profile_id: str) -> dict[str, Any]:
     response = await ohip.get(f"/crm/v1/profiles/{profile_id}")
     assert response.status_code == 200, response.text
     return dict(response.json()["profileDetails"])
@@ -199,7 +199,7 @@ def email_change(address: str, record_id: str | None = None, **fields: object) -
     return {"profileDetails": {"emails": emails(address, record_id, **fields)}}
 
 
-async def test_get_profile_names_each_email_phone_and_address_by_id(ohip: httpx.AsyncClient) -> None:
+async def test_get_profile_names_each_email_phone_and_address_by_id(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile(
         "Ida", "Ids",
         emails={"emailInfo": [{"email": {"emailAddress": "ida@example.com", "type": "EMAIL", "primaryInd": True}}]},
@@ -215,7 +215,7 @@ async def test_get_profile_names_each_email_phone_and_address_by_id(ohip: httpx.
     assert details["telephones"]["telephoneInfo"][0]["telephone"]["phoneUseType"] == "CELL"
 
 
-async def test_put_profile_email_with_its_id_replaces_that_email(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_email_with_its_id_replaces_that_email(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile("Rita", "Replace", emails=emails("old@example.com")))
     [(email_id, _, _)] = emails_of(await details_of(ohip, profile_id))
 
@@ -225,7 +225,7 @@ async def test_put_profile_email_with_its_id_replaces_that_email(ohip: httpx.Asy
     assert emails_of(await details_of(ohip, profile_id)) == [(email_id, "new@example.com", False)]
 
 
-async def test_put_profile_email_without_id_is_added_and_twice_is_two_rows(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_email_without_id_is_added_and_twice_is_two_rows(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile("Ada", "Added", emails=emails("first@example.com")))
 
     for _ in range(2):
@@ -238,7 +238,7 @@ async def test_put_profile_email_without_id_is_added_and_twice_is_two_rows(ohip:
     assert len({record_id for record_id, _a, _p in rows}) == 3
 
 
-async def test_put_profile_making_a_record_primary_clears_the_other(ohip: httpx.AsyncClient) -> None:
+async def test_put_profile_making_a_record_primary_clears_the_other(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, new_profile("Pia", "Primary", emails=emails("home@example.com", primaryInd=True)))
 
     await ohip.put(f"/crm/v1/profiles/{profile_id}", json=email_change("work@example.com", primaryInd=True))
@@ -250,7 +250,7 @@ async def test_put_profile_making_a_record_primary_clears_the_other(ohip: httpx.
 
 
 async def test_put_profile_naming_an_unknown_record_id_is_refused_and_changes_nothing(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
 ) -> None:
     profile_id = await create(ohip, new_profile("Ugo", "Unknown", emails=emails("ugo@example.com")))
     before = await details_of(ohip, profile_id)
@@ -268,7 +268,7 @@ async def test_put_profile_naming_an_unknown_record_id_is_refused_and_changes_no
     assert await details_of(ohip, profile_id) == before
 
 
-async def test_a_code_not_in_the_list_of_values_is_refused_naming_the_list(ohip: httpx.AsyncClient) -> None:
+async def test_a_code_not_in_the_list_of_values_is_refused_naming_the_list(ohip: httpx2.AsyncClient) -> None:
     phones = (await ohip.get("/lov/v1/listOfValues/CommunicationTypePhone")).json()["listOfValues"]["items"]
     codes = [item["code"] for item in phones]
     assert "MOBILE" not in codes and codes[0] == "CELL"  # this chain calls a mobile CELL
@@ -288,7 +288,7 @@ async def test_a_code_not_in_the_list_of_values_is_refused_naming_the_list(ohip:
     assert "telephones" not in await details_of(ohip, profile_id)
 
 
-async def test_lists_of_values_serve_the_note_email_and_address_types(ohip: httpx.AsyncClient) -> None:
+async def test_lists_of_values_serve_the_note_email_and_address_types(ohip: httpx2.AsyncClient) -> None:
     for name, expected in (
         ("CommunicationTypeEmail", "EMAIL"), ("AddressTypes", "HOME"), ("ReservationNoteTypes", "GEN"),
     ):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.contract.plugin import SandboxServer
@@ -18,21 +18,21 @@ CARD = "4111 1111 1111 1111"
 CASHIER = 113
 
 
-async def guest_in_house(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str:
+async def guest_in_house(ohip: httpx2.AsyncClient, room_type: str = "KNG") -> str:
     reservation_id = await book(ohip, room_type)
     room_id = await free_room(ohip, room_type)
     assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
     return reservation_id
 
 
-async def night_audit(ohip: httpx.AsyncClient) -> dict[str, Any]:
+async def night_audit(ohip: httpx2.AsyncClient) -> dict[str, Any]:
     response = await ohip.post("/_sandbox/night-audit", json={"hotelId": "SAND01"})
     assert response.status_code == 200, response.text
     audit: dict[str, Any] = response.json()["audits"][0]
     return audit
 
 
-async def guest_due_out(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str:
+async def guest_due_out(ohip: httpx2.AsyncClient, room_type: str = "KNG") -> str:
     """A one-night guest after the night audit: due out, with the night's room and tax on the folio."""
     reservation_id = await book(ohip, room_type, nights=1)
     room_id = await free_room(ohip, room_type)
@@ -41,7 +41,7 @@ async def guest_due_out(ohip: httpx.AsyncClient, room_type: str = "KNG") -> str:
     return reservation_id
 
 
-async def folio(ohip: httpx.AsyncClient, reservation_id: str, *params: tuple[str, Any]) -> dict[str, Any]:
+async def folio(ohip: httpx2.AsyncClient, reservation_id: str, *params: tuple[str, Any]) -> dict[str, Any]:
     response = await ohip.get(f"{CSH}/reservations/{reservation_id}/folios", params=list(params))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -53,21 +53,21 @@ def first_window(body: dict[str, Any]) -> dict[str, Any]:
     return window
 
 
-async def charge(ohip: httpx.AsyncClient, reservation_id: str, *charges: dict[str, Any]) -> httpx.Response:
+async def charge(ohip: httpx2.AsyncClient, reservation_id: str, *charges: dict[str, Any]) -> httpx2.Response:
     criteria = {"hotelId": "SAND01", "reservationId": {"id": reservation_id, "type": "Reservation"}}
     body = {"criteria": {**criteria, "charges": list(charges)}}
     return await ohip.post(f"{CSH}/reservations/{reservation_id}/charges", json=body)
 
 
 async def pay(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
     reservation_id: str,
     amount: float,
     method: str = "CA",
     card: dict[str, Any] | None = None,
     cashier: int | None = CASHIER,
     **extra: Any,
-) -> httpx.Response:
+) -> httpx2.Response:
     payment_method: dict[str, Any] = {"paymentMethod": method}
     if card is not None:
         payment_method["paymentCard"] = card
@@ -84,8 +84,8 @@ async def pay(
 
 
 async def generate_folio(
-    ohip: httpx.AsyncClient, reservation_id: str, event: str = "CheckOut", cashier: int | None = CASHIER
-) -> httpx.Response:
+    ohip: httpx2.AsyncClient, reservation_id: str, event: str = "CheckOut", cashier: int | None = CASHIER
+) -> httpx2.Response:
     criteria: dict[str, Any] = {"eventType": event, "folioWindowNo": 1}
     if cashier is not None:
         criteria["cashierId"] = cashier
@@ -99,7 +99,7 @@ def guest_with_card(sandbox_server: SandboxServer) -> tuple[str, Any]:
     return found.reservation_id, found.cards[0]
 
 
-async def check_out(ohip: httpx.AsyncClient, reservation_id: str, **options: Any) -> httpx.Response:
+async def check_out(ohip: httpx2.AsyncClient, reservation_id: str, **options: Any) -> httpx2.Response:
     instructions = {"roomStatus": options.pop("room_status", "Dirty"), "ignoreWarnings": True}
     cashier = options.pop("cashier", CASHIER)
     body = {
@@ -115,7 +115,7 @@ async def check_out(ohip: httpx.AsyncClient, reservation_id: str, **options: Any
     return await ohip.post(f"{CSH}/reservations/{reservation_id}/checkOuts", json=body)
 
 
-async def balance(ohip: httpx.AsyncClient, reservation_id: str) -> float:
+async def balance(ohip: httpx2.AsyncClient, reservation_id: str) -> float:
     window = first_window(await folio(ohip, reservation_id, ("fetchInstructions", "Totalbalance")))
     return float(window["balance"]["amount"])
 
@@ -123,7 +123,7 @@ async def balance(ohip: httpx.AsyncClient, reservation_id: str) -> float:
 # ---------------------------------------------------------------------------------------------------- folios
 
 
-async def test_a_reservation_never_checked_in_has_no_folio_204(ohip: httpx.AsyncClient) -> None:
+async def test_a_reservation_never_checked_in_has_no_folio_204(ohip: httpx2.AsyncClient) -> None:
     """getFolio: "Folios will only exist ... once the guest has checked in"; before that OHIP answers 204, and a
     checked-in guest with nothing posted has an empty window 1."""
     reservation_id = await book(ohip)
@@ -137,13 +137,13 @@ async def test_a_reservation_never_checked_in_has_no_folio_204(ohip: httpx.Async
     assert window["folioWindowNo"] == 1
 
 
-async def test_the_folio_of_an_unknown_reservation_is_404(ohip: httpx.AsyncClient) -> None:
+async def test_the_folio_of_an_unknown_reservation_is_404(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get(f"{CSH}/reservations/999999999/folios")
     assert response.status_code == 404
     assert "999999999" in response.json()["detail"]
 
 
-async def test_folio_fetch_instructions_keep_oracle_casing(ohip: httpx.AsyncClient) -> None:
+async def test_folio_fetch_instructions_keep_oracle_casing(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     response = await ohip.get(
         f"{CSH}/reservations/{reservation_id}/folios", params={"fetchInstructions": "TotalBalance"}
@@ -152,7 +152,7 @@ async def test_folio_fetch_instructions_keep_oracle_casing(ohip: httpx.AsyncClie
     assert "Totalbalance" in response.json()["detail"]
 
 
-async def test_a_summary_folio_has_balances_without_postings(ohip: httpx.AsyncClient) -> None:
+async def test_a_summary_folio_has_balances_without_postings(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
 
     window = first_window(await folio(ohip, reservation_id, ("summaryOnly", "true")))
@@ -161,7 +161,7 @@ async def test_a_summary_folio_has_balances_without_postings(ohip: httpx.AsyncCl
     assert "folios" not in window
 
 
-async def test_folio_postings_page_within_a_window(ohip: httpx.AsyncClient) -> None:
+async def test_folio_postings_page_within_a_window(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     await charge(ohip, reservation_id, {"transactionCode": "2010"}, {"transactionCode": "4000"})
 
@@ -175,7 +175,7 @@ async def test_folio_postings_page_within_a_window(ohip: httpx.AsyncClient) -> N
 # --------------------------------------------------------------------------------------------------- codes
 
 
-async def test_transaction_codes_are_listed_and_filtered(ohip: httpx.AsyncClient) -> None:
+async def test_transaction_codes_are_listed_and_filtered(ohip: httpx2.AsyncClient) -> None:
     every = (await ohip.get(f"{CSH}/transactionCodes")).json()["trxCodes"]
     by_code = (await ohip.get(f"{CSH}/transactionCodes", params={"code": "3000"})).json()["trxCodes"]
     by_text = (await ohip.get(f"{CSH}/transactionCodes", params={"description": "room serv"})).json()["trxCodes"]
@@ -192,7 +192,7 @@ async def test_transaction_codes_are_listed_and_filtered(ohip: httpx.AsyncClient
 # -------------------------------------------------------------------------------------------------- charges
 
 
-async def test_charges_post_to_the_folio(ohip: httpx.AsyncClient) -> None:
+async def test_charges_post_to_the_folio(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     before = await balance(ohip, reservation_id)
 
@@ -213,21 +213,21 @@ async def test_charges_post_to_the_folio(ohip: httpx.AsyncClient) -> None:
     assert await balance(ohip, reservation_id) == round(before + 62.5, 2)
 
 
-async def test_an_unknown_transaction_code_is_refused_by_name(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_transaction_code_is_refused_by_name(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     response = await charge(ohip, reservation_id, {"transactionCode": "8888", "price": {"amount": 10}})
     assert response.status_code == 400
     assert "8888" in response.json()["detail"] and "getTransactionCodes" in response.json()["detail"]
 
 
-async def test_room_revenue_cannot_be_posted_by_hand(ohip: httpx.AsyncClient) -> None:
+async def test_room_revenue_cannot_be_posted_by_hand(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     response = await charge(ohip, reservation_id, {"transactionCode": "1000", "price": {"amount": 100}})
     assert response.status_code == 400
     assert "1000" in response.json()["detail"]
 
 
-async def test_charges_need_an_amount_and_a_quantity_other_than_zero(ohip: httpx.AsyncClient) -> None:
+async def test_charges_need_an_amount_and_a_quantity_other_than_zero(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     zero = await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 0}})
     no_quantity = await charge(ohip, reservation_id, {"transactionCode": "2000", "postingQuantity": 0})
@@ -236,7 +236,7 @@ async def test_charges_need_an_amount_and_a_quantity_other_than_zero(ohip: httpx
     assert no_quantity.status_code == 400 and "postingQuantity" in no_quantity.json()["detail"]
 
 
-async def test_a_negative_amount_or_quantity_voids_as_in_oracles_hpi_samples(ohip: httpx.AsyncClient) -> None:
+async def test_a_negative_amount_or_quantity_voids_as_in_oracles_hpi_samples(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     before = await balance(ohip, reservation_id)
     await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 59.5}, "postingQuantity": 1})
@@ -255,7 +255,7 @@ async def test_a_negative_amount_or_quantity_voids_as_in_oracles_hpi_samples(ohi
     assert await balance(ohip, reservation_id) == round(before - 3.2, 2)
 
 
-async def test_a_charge_may_name_its_cashier_or_not_as_the_hpi_samples_do(ohip: httpx.AsyncClient) -> None:
+async def test_a_charge_may_name_its_cashier_or_not_as_the_hpi_samples_do(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     url = f"{CSH}/reservations/{reservation_id}/charges"
     charges = [{"transactionCode": "2010", "price": {"amount": 9}}]
@@ -269,7 +269,7 @@ async def test_a_charge_may_name_its_cashier_or_not_as_the_hpi_samples_do(ohip: 
     assert unknown.status_code == 400 and "999" in unknown.json()["detail"]
 
 
-async def test_one_bad_charge_posts_none_of_the_batch(ohip: httpx.AsyncClient) -> None:
+async def test_one_bad_charge_posts_none_of_the_batch(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     before = await balance(ohip, reservation_id)
 
@@ -281,7 +281,7 @@ async def test_one_bad_charge_posts_none_of_the_batch(ohip: httpx.AsyncClient) -
     assert await balance(ohip, reservation_id) == before
 
 
-async def test_only_in_house_guests_take_charges(ohip: httpx.AsyncClient) -> None:
+async def test_only_in_house_guests_take_charges(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     response = await charge(ohip, reservation_id, {"transactionCode": "2000", "price": {"amount": 20}})
     assert response.status_code == 400
@@ -291,7 +291,7 @@ async def test_only_in_house_guests_take_charges(ohip: httpx.AsyncClient) -> Non
 # ------------------------------------------------------------------------------------------------- payments
 
 
-async def test_a_cash_payment_lowers_the_balance(ohip: httpx.AsyncClient) -> None:
+async def test_a_cash_payment_lowers_the_balance(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     owed = await balance(ohip, reservation_id)
 
@@ -309,7 +309,7 @@ async def test_a_cash_payment_lowers_the_balance(ohip: httpx.AsyncClient) -> Non
 
 
 async def test_a_payment_without_a_cashier_or_with_an_unknown_one_is_refused(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     reservation_id = await guest_in_house(ohip)
     owed = await balance(ohip, reservation_id)
@@ -328,7 +328,7 @@ async def test_a_payment_without_a_cashier_or_with_an_unknown_one_is_refused(
 
 
 async def test_a_card_payment_is_taken_from_the_card_on_file_by_its_id(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     reservation_id, card = guest_with_card(sandbox_server)
     method = (await reservation(ohip, reservation_id))["reservationPaymentMethods"][0]
@@ -349,7 +349,7 @@ async def test_a_card_payment_is_taken_from_the_card_on_file_by_its_id(
 
 
 async def test_a_card_payment_without_a_card_on_file_or_with_a_card_number_is_refused(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     cash_guest = await guest_in_house(ohip)
     card_guest, card = guest_with_card(sandbox_server)
@@ -372,7 +372,7 @@ async def test_a_card_payment_without_a_card_on_file_or_with_a_card_number_is_re
     assert paid == []
 
 
-async def test_payment_refusals_are_specific(ohip: httpx.AsyncClient) -> None:
+async def test_payment_refusals_are_specific(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
 
     unknown = await pay(ohip, reservation_id, 10.0, "ZZ")
@@ -387,7 +387,7 @@ async def test_payment_refusals_are_specific(ohip: httpx.AsyncClient) -> None:
 # ---------------------------------------------------------------------------------------- folio and check-out
 
 
-async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(ohip: httpx.AsyncClient) -> None:
+async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     owed = await balance(ohip, reservation_id)
 
@@ -402,7 +402,7 @@ async def test_a_check_out_folio_needs_a_zero_balance_an_interim_bill_does_not(o
     assert generated["balance"]["amount"] == owed
 
 
-async def test_check_out_with_an_open_balance_states_the_balance(ohip: httpx.AsyncClient) -> None:
+async def test_check_out_with_an_open_balance_states_the_balance(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     owed = await balance(ohip, reservation_id)
 
@@ -413,7 +413,7 @@ async def test_check_out_with_an_open_balance_states_the_balance(ohip: httpx.Asy
     assert (await reservation(ohip, reservation_id))["reservationStatus"] == "InHouse"
 
 
-async def test_a_verification_only_check_out_changes_nothing(ohip: httpx.AsyncClient) -> None:
+async def test_a_verification_only_check_out_changes_nothing(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
 
@@ -432,14 +432,14 @@ async def test_a_verification_only_check_out_changes_nothing(ohip: httpx.AsyncCl
     assert (status_of(row)["frontOfficeStatus"], status_of(row)["roomStatus"]) == ("Vacant", "Pickup")
 
 
-async def test_a_verification_only_check_out_still_refuses_an_open_balance(ohip: httpx.AsyncClient) -> None:
+async def test_a_verification_only_check_out_still_refuses_an_open_balance(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     response = await check_out(ohip, reservation_id, verification_only=True)
     assert response.status_code == 400
     assert "balance" in response.json()["detail"]
 
 
-async def test_only_an_in_house_guest_can_check_out(ohip: httpx.AsyncClient) -> None:
+async def test_only_an_in_house_guest_can_check_out(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     response = await check_out(ohip, reservation_id)
     assert response.status_code == 400
@@ -447,7 +447,7 @@ async def test_only_an_in_house_guest_can_check_out(ohip: httpx.AsyncClient) -> 
 
 
 @pytest.mark.lenient_requests  # a room status outside Oracle's list, on purpose
-async def test_check_out_refuses_an_unknown_room_status(ohip: httpx.AsyncClient) -> None:
+async def test_check_out_refuses_an_unknown_room_status(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
     response = await check_out(ohip, reservation_id, room_status="Sparkling")
@@ -455,7 +455,7 @@ async def test_check_out_refuses_an_unknown_room_status(ohip: httpx.AsyncClient)
     assert "Sparkling" in response.json()["detail"]
 
 
-async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx.AsyncClient) -> None:
+async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_due_out(ohip)
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
 
@@ -476,7 +476,7 @@ async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx.AsyncCl
 
 
 async def test_an_early_departure_is_refused_until_the_departure_is_moved_to_the_business_date(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
 ) -> None:
     """postCheckOut is for a guest "in due out status"; Oracle's workflow moves the departure first (putReservation)."""
     reservation_id = await book(ohip, nights=3)
@@ -501,7 +501,7 @@ async def test_an_early_departure_is_refused_until_the_departure_is_moved_to_the
 
 
 async def test_the_night_audit_posts_room_and_tax_records_no_shows_and_moves_the_date(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
 ) -> None:
     staying = await guest_in_house(ohip)
     assert await balance(ohip, staying) == 0  # nothing is posted at check-in

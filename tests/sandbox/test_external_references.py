@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.sandbox.test_crm import create, new_profile
@@ -25,13 +25,13 @@ def stamped(key: str, system: str = SYSTEM, days: int = 4) -> dict[str, Any]:
     return body
 
 
-async def book_stamped(ohip: httpx.AsyncClient, key: str) -> str:
+async def book_stamped(ohip: httpx2.AsyncClient, key: str) -> str:
     response = await ohip.post(RSV, json=stamped(key))
     assert response.status_code == 201, response.text
     return str(response.headers["Location"].rsplit("/", 1)[1])
 
 
-def ids_of(search: httpx.Response) -> list[str]:
+def ids_of(search: httpx2.Response) -> list[str]:
     assert search.status_code == 200, search.text
     rows = search.json()["reservations"]["reservationInfo"]
     return [next(i["id"] for i in row["reservationIdList"] if i["type"] == "Reservation") for row in rows]
@@ -40,7 +40,7 @@ def ids_of(search: httpx.Response) -> list[str]:
 # ---------------------------------------------------------------------------------------------- reservations
 
 
-async def test_a_reservation_keeps_its_external_reference(ohip: httpx.AsyncClient) -> None:
+async def test_a_reservation_keeps_its_external_reference(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.post(RSV, json=stamped("mcp-key-1"))
     assert response.status_code == 201, response.text
     created = response.json()["reservations"]["reservation"][0]
@@ -51,7 +51,7 @@ async def test_a_reservation_keeps_its_external_reference(ohip: httpx.AsyncClien
     assert got["externalReferences"] == [{"id": "mcp-key-1", "idContext": SYSTEM}]
 
 
-async def test_search_by_external_reference_finds_the_reservation_and_only_it(ohip: httpx.AsyncClient) -> None:
+async def test_search_by_external_reference_finds_the_reservation_and_only_it(ohip: httpx2.AsyncClient) -> None:
     wanted = await book_stamped(ohip, "mcp-key-2")
     await book_stamped(ohip, "mcp-key-3")
 
@@ -68,7 +68,7 @@ async def test_search_by_external_reference_finds_the_reservation_and_only_it(oh
     assert ids_of(missing) == []
 
 
-async def test_get_reservation_by_ext_id_answers_like_get_reservation(ohip: httpx.AsyncClient) -> None:
+async def test_get_reservation_by_ext_id_answers_like_get_reservation(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book_stamped(ohip, "mcp-key-4")
 
     by_ext = await ohip.get(f"{BY_EXT}/{SYSTEM}/reservations/mcp-key-4")
@@ -93,7 +93,7 @@ async def test_get_reservation_by_ext_id_answers_like_get_reservation(ohip: http
         ("book", "externalReferences[0].idContext"),
     ],
 )
-async def test_an_unconfigured_external_system_is_refused(ohip: httpx.AsyncClient, call: str, where: str) -> None:
+async def test_an_unconfigured_external_system_is_refused(ohip: httpx2.AsyncClient, call: str, where: str) -> None:
     if call == "by_ext_id":
         response = await ohip.get(f"{BY_EXT}/NOSUCHSYS/reservations/k")
     elif call == "search":
@@ -109,7 +109,7 @@ async def test_an_unconfigured_external_system_is_refused(ohip: httpx.AsyncClien
 
 
 @pytest.mark.sandbox(external_systems=("OPERAMCP", "CRS"))
-async def test_a_change_sets_one_reference_per_external_system(ohip: httpx.AsyncClient) -> None:
+async def test_a_change_sets_one_reference_per_external_system(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book_stamped(ohip, "mcp-key-5")
     change = {
         "reservations": [
@@ -131,7 +131,7 @@ async def test_a_change_sets_one_reference_per_external_system(ohip: httpx.Async
     assert (await ohip.get(f"{BY_EXT}/CRS/reservations/CRS-778")).status_code == 200
 
 
-async def test_external_reference_limits_follow_rsv(ohip: httpx.AsyncClient) -> None:
+async def test_external_reference_limits_follow_rsv(ohip: httpx2.AsyncClient) -> None:
     too_long = await ohip.post(RSV, json=stamped("k" * 51))
     assert too_long.status_code == 400 and too_long.json()["o:errorPath"] == "externalReferences[0].id"
 
@@ -150,7 +150,7 @@ def stamped_profile(key: str, surname: str, system: str = SYSTEM) -> dict[str, A
     return body
 
 
-async def test_a_profile_is_found_again_by_its_external_reference(ohip: httpx.AsyncClient) -> None:
+async def test_a_profile_is_found_again_by_its_external_reference(ohip: httpx2.AsyncClient) -> None:
     profile_id = await create(ohip, stamped_profile("mcp-guest-1", "Keyholder"))
     await create(ohip, stamped_profile("mcp-guest-2", "Keyholder"))
 
@@ -168,7 +168,7 @@ async def test_a_profile_is_found_again_by_its_external_reference(ohip: httpx.As
     assert [row["profileIdList"][0]["id"] for row in rows] == [profile_id]
 
 
-async def test_a_profile_lookup_by_an_unknown_key_finds_nothing(ohip: httpx.AsyncClient) -> None:
+async def test_a_profile_lookup_by_an_unknown_key_finds_nothing(ohip: httpx2.AsyncClient) -> None:
     by_ext = await ohip.get(f"/crm/v1/externalSystems/{SYSTEM}/profiles/never-sent")
     assert by_ext.status_code == 404 and by_ext.json()["o:errorPath"] == "profileExternalId"
 
@@ -177,7 +177,7 @@ async def test_a_profile_lookup_by_an_unknown_key_finds_nothing(ohip: httpx.Asyn
     assert search.json()["profileSummaries"]["profileInfo"] == []
 
 
-async def test_profiles_refuse_an_unconfigured_external_system(ohip: httpx.AsyncClient) -> None:
+async def test_profiles_refuse_an_unconfigured_external_system(ohip: httpx2.AsyncClient) -> None:
     by_ext = await ohip.get("/crm/v1/externalSystems/NOSUCHSYS/profiles/k")
     search = await ohip.get("/crm/v1/profiles", params=[("externalReferenceIds", "k"), ("externalSystemCodes", "X1")])
     created = await ohip.post("/crm/v1/profiles", json=stamped_profile("k", "Nobody", system="NOSUCHSYS"))
@@ -194,7 +194,7 @@ async def test_profiles_refuse_an_unconfigured_external_system(ohip: httpx.Async
 # ------------------------------------------------------------------------------------------ charges, payments
 
 
-async def test_posting_reference_and_remark_come_back_on_the_folio(ohip: httpx.AsyncClient) -> None:
+async def test_posting_reference_and_remark_come_back_on_the_folio(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await guest_in_house(ohip)
     # a key with a 12-digit run that is not a card number (it fails the Luhn check) must come back untouched
     key = "mcp-5f0c2e1a-446655440000"

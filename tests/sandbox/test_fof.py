@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 BD = date(2026, 5, 1)
@@ -15,7 +15,7 @@ ROOMS = "/fof/v1/hotels/SAND01/rooms"
 RSV = "/rsv/v1/hotels/SAND01/reservations"
 
 
-async def book(ohip: httpx.AsyncClient, room_type: str = "KNG", arrival: date = BD, nights: int = 2) -> str:
+async def book(ohip: httpx2.AsyncClient, room_type: str = "KNG", arrival: date = BD, nights: int = 2) -> str:
     """A new reservation with a cash payment method; its id comes from Location."""
     start, end = arrival.isoformat(), (arrival + timedelta(days=nights)).isoformat()
     stay = {
@@ -36,7 +36,7 @@ async def book(ohip: httpx.AsyncClient, room_type: str = "KNG", arrival: date = 
     return response.headers["location"].rsplit("/", 1)[1]
 
 
-async def rooms(ohip: httpx.AsyncClient, *params: tuple[str, Any]) -> list[dict[str, Any]]:
+async def rooms(ohip: httpx2.AsyncClient, *params: tuple[str, Any]) -> list[dict[str, Any]]:
     response = await ohip.get(ROOMS, params=[*params, ("limit", 200)])
     assert response.status_code == 200, response.text
     rows: list[dict[str, Any]] = response.json()["hotelRoomsDetails"]["room"]
@@ -48,7 +48,7 @@ def status_of(room: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-async def free_room(ohip: httpx.AsyncClient, room_type: str) -> str:
+async def free_room(ohip: httpx2.AsyncClient, room_type: str) -> str:
     """A vacant, clean or inspected room of the type that no arrival holds."""
     rows = await rooms(
         ohip,
@@ -62,12 +62,12 @@ async def free_room(ohip: httpx.AsyncClient, room_type: str) -> str:
     return free[0]
 
 
-async def assign(ohip: httpx.AsyncClient, reservation_id: str, room_id: str, **criteria: Any) -> httpx.Response:
+async def assign(ohip: httpx2.AsyncClient, reservation_id: str, room_id: str, **criteria: Any) -> httpx2.Response:
     body = {"criteria": {"hotelId": "SAND01", "roomId": room_id, **criteria}}
     return await ohip.post(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/roomAssignments", json=body)
 
 
-async def check_in(ohip: httpx.AsyncClient, reservation_id: str, room_id: str | None = None) -> httpx.Response:
+async def check_in(ohip: httpx2.AsyncClient, reservation_id: str, room_id: str | None = None) -> httpx2.Response:
     details: dict[str, Any] = {"ignoreWarnings": True}
     if room_id:
         details["roomId"] = room_id
@@ -75,7 +75,7 @@ async def check_in(ohip: httpx.AsyncClient, reservation_id: str, room_id: str | 
     return await ohip.post(url, json={"reservation": details, "fetchReservationInstruction": ["ReservationDetail"]})
 
 
-async def reservation(ohip: httpx.AsyncClient, reservation_id: str) -> dict[str, Any]:
+async def reservation(ohip: httpx2.AsyncClient, reservation_id: str) -> dict[str, Any]:
     body: dict[str, Any] = (await ohip.get(f"{RSV}/{reservation_id}")).json()
     return body["reservations"]["reservation"][0]  # type: ignore[no-any-return]
 
@@ -83,7 +83,7 @@ async def reservation(ohip: httpx.AsyncClient, reservation_id: str) -> dict[str,
 # ------------------------------------------------------------------------------------------------ room list
 
 
-async def test_rooms_list_every_room_with_paging(ohip: httpx.AsyncClient) -> None:
+async def test_rooms_list_every_room_with_paging(ohip: httpx2.AsyncClient) -> None:
     first = (await ohip.get(ROOMS, params={"limit": 30})).json()
     second = (await ohip.get(ROOMS, params={"limit": 30, "offset": 30})).json()
 
@@ -95,7 +95,7 @@ async def test_rooms_list_every_room_with_paging(ohip: httpx.AsyncClient) -> Non
     assert status_of(row)["frontOfficeStatus"] in ("Vacant", "Occupied")
 
 
-async def test_room_status_and_front_office_filters(ohip: httpx.AsyncClient) -> None:
+async def test_room_status_and_front_office_filters(ohip: httpx2.AsyncClient) -> None:
     dirty = await rooms(ohip, ("hotelRoomStatus", "Dirty"))
     occupied = await rooms(ohip, ("hotelFORoomStatus", "Occupied"))
 
@@ -106,7 +106,7 @@ async def test_room_status_and_front_office_filters(ohip: httpx.AsyncClient) -> 
 
 
 @pytest.mark.lenient_requests  # the workflow's alias of hotelFORoomStatus, not a name Oracle declares
-async def test_the_workflow_spelling_of_the_vacancy_filter_is_accepted(ohip: httpx.AsyncClient) -> None:
+async def test_the_workflow_spelling_of_the_vacancy_filter_is_accepted(ohip: httpx2.AsyncClient) -> None:
     by_spec = await rooms(ohip, ("hotelFORoomStatus", "Vacant"))
     by_workflow = await rooms(ohip, ("hotelRoomFrontOfficeStatus", "Vacant"))
 
@@ -114,7 +114,7 @@ async def test_the_workflow_spelling_of_the_vacancy_filter_is_accepted(ohip: htt
     assert all(status_of(r)["frontOfficeStatus"] == "Vacant" for r in by_spec)
 
 
-async def test_room_type_floor_and_number_range_filters(ohip: httpx.AsyncClient) -> None:
+async def test_room_type_floor_and_number_range_filters(ohip: httpx2.AsyncClient) -> None:
     suites = await rooms(ohip, ("roomType", "STE"))
     ranged = await rooms(ohip, ("fromRoomNumber", "105"), ("toRoomNumber", "110"))
     floor = suites[0]["floor"]
@@ -125,14 +125,14 @@ async def test_room_type_floor_and_number_range_filters(ohip: httpx.AsyncClient)
     assert on_floor and {r["floor"] for r in on_floor} == {floor}
 
 
-async def test_an_unknown_room_status_filter_is_refused_naming_the_parameter(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_room_status_filter_is_refused_naming_the_parameter(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get(ROOMS, params={"hotelRoomStatus": "Filthy"})
     assert response.status_code == 400
     assert response.json()["o:errorPath"] == "hotelRoomStatus"
     assert "Inspected" in response.json()["detail"]
 
 
-async def test_a_date_window_over_180_days_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_a_date_window_over_180_days_is_refused(ohip: httpx2.AsyncClient) -> None:
     params = {"hotelRoomStartDate": "2026-05-01", "hotelRoomEndDate": "2026-12-31"}
     response = await ohip.get(ROOMS, params=params)
     assert response.status_code == 400
@@ -142,7 +142,7 @@ async def test_a_date_window_over_180_days_is_refused(ohip: httpx.AsyncClient) -
 # ----------------------------------------------------------------------------------------------- assignment
 
 
-async def test_assigning_a_free_room_shows_in_rsv_and_in_the_room_list(ohip: httpx.AsyncClient) -> None:
+async def test_assigning_a_free_room_shows_in_rsv_and_in_the_room_list(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     room_id = await free_room(ohip, "KNG")
 
@@ -154,7 +154,7 @@ async def test_assigning_a_free_room_shows_in_rsv_and_in_the_room_list(ohip: htt
     assert status_of(row)["reservationStatusList"] == ["Arrival"]
 
 
-async def test_a_room_of_another_type_is_refused_unless_the_new_type_is_charged(ohip: httpx.AsyncClient) -> None:
+async def test_a_room_of_another_type_is_refused_unless_the_new_type_is_charged(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "KNG")
     double = await free_room(ohip, "DBL")
 
@@ -174,7 +174,7 @@ async def test_a_room_of_another_type_is_refused_unless_the_new_type_is_charged(
     assert stay["roomRates"][0]["roomType"] == "DBL"
 
 
-async def test_a_refused_upgrade_leaves_the_booked_room_type(ohip: httpx.AsyncClient) -> None:
+async def test_a_refused_upgrade_leaves_the_booked_room_type(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "KNG")
     dirty = await rooms(ohip, ("roomType", "DBL"), ("hotelFORoomStatus", "Vacant"), ("hotelRoomStatus", "Dirty"))
     room_id = next(r["roomId"] for r in dirty if status_of(r)["reservationStatusList"] == ["NotReserved"])
@@ -188,14 +188,14 @@ async def test_a_refused_upgrade_leaves_the_booked_room_type(ohip: httpx.AsyncCl
     assert "currentRoomInfo" not in stay
 
 
-async def test_assigning_an_unknown_room_is_404(ohip: httpx.AsyncClient) -> None:
+async def test_assigning_an_unknown_room_is_404(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     response = await assign(ohip, reservation_id, "9999")
     assert response.status_code == 404
     assert "9999" in response.json()["detail"]
 
 
-async def test_an_occupied_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> None:
+async def test_an_occupied_room_cannot_be_assigned(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     occupied = await rooms(ohip, ("roomType", "KNG"), ("hotelFORoomStatus", "Occupied"))
     staying = [r for r in occupied if "StayOver" in status_of(r)["reservationStatusList"]]
@@ -206,7 +206,7 @@ async def test_an_occupied_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> N
     assert "occupied" in response.json()["detail"]
 
 
-async def test_an_out_of_order_room_cannot_be_assigned(ohip: httpx.AsyncClient) -> None:
+async def test_an_out_of_order_room_cannot_be_assigned(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     room_id = await free_room(ohip, "KNG")
     # A repair over the stay's nights (hsk postOutOfOrderRooms), as OPERA takes a room out of order.
@@ -222,7 +222,7 @@ async def test_an_out_of_order_room_cannot_be_assigned(ohip: httpx.AsyncClient) 
     assert "OutOfOrder" in response.json()["detail"]
 
 
-async def test_unassigning_frees_the_room(ohip: httpx.AsyncClient) -> None:
+async def test_unassigning_frees_the_room(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip)
     room_id = await free_room(ohip, "KNG")
     await assign(ohip, reservation_id, room_id)
@@ -240,7 +240,7 @@ async def test_unassigning_frees_the_room(ohip: httpx.AsyncClient) -> None:
 # ------------------------------------------------------------------------------------------------- check-in
 
 
-async def test_check_in_makes_the_guest_in_house_and_the_room_occupied(ohip: httpx.AsyncClient) -> None:
+async def test_check_in_makes_the_guest_in_house_and_the_room_occupied(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "QUN")
     room_id = await free_room(ohip, "QUN")
 
@@ -259,7 +259,7 @@ async def test_check_in_makes_the_guest_in_house_and_the_room_occupied(ohip: htt
     assert folio["reservationFolioInformation"]["folioWindows"][0]["balance"]["amount"] == 0
 
 
-async def test_check_in_of_a_reservation_that_is_not_due_in_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_check_in_of_a_reservation_that_is_not_due_in_is_refused(ohip: httpx2.AsyncClient) -> None:
     tomorrow = await book(ohip, "DBL", arrival=BD + timedelta(days=1))
     room_id = await free_room(ohip, "DBL")
 
@@ -270,7 +270,7 @@ async def test_check_in_of_a_reservation_that_is_not_due_in_is_refused(ohip: htt
     assert (await reservation(ohip, tomorrow))["reservationStatus"] == "Reserved"
 
 
-async def test_check_in_into_a_dirty_room_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_check_in_into_a_dirty_room_is_refused(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "KNG")
     room_id = await free_room(ohip, "KNG")
     await assign(ohip, reservation_id, room_id)
@@ -283,14 +283,14 @@ async def test_check_in_into_a_dirty_room_is_refused(ohip: httpx.AsyncClient) ->
     assert "Dirty" in response.json()["detail"]
 
 
-async def test_check_in_without_any_room_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_check_in_without_any_room_is_refused(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "KNG")
     response = await check_in(ohip, reservation_id)
     assert response.status_code == 400
     assert "assign" in response.json()["detail"]
 
 
-async def test_cancelling_a_check_in_returns_the_guest_to_due_in(ohip: httpx.AsyncClient) -> None:
+async def test_cancelling_a_check_in_returns_the_guest_to_due_in(ohip: httpx2.AsyncClient) -> None:
     reservation_id = await book(ohip, "KNG")
     room_id = await free_room(ohip, "KNG")
     assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
@@ -304,7 +304,7 @@ async def test_cancelling_a_check_in_returns_the_guest_to_due_in(ohip: httpx.Asy
     assert (status_of(row)["frontOfficeStatus"], status_of(row)["roomStatus"]) == ("Vacant", "Inspected")
 
 
-async def test_rooms_of_another_hotel_are_its_own(ohip: httpx.AsyncClient) -> None:
+async def test_rooms_of_another_hotel_are_its_own(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get("/fof/v1/hotels/SAND02/rooms", params={"roomType": "TWN"})
     assert response.status_code == 200
     body = response.json()

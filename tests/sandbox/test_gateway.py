@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -30,8 +30,8 @@ async def token_call(
     data: dict[str, str],
     auth: tuple[str, str] | None = ("sandbox-client", "sandbox-secret"),
     headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=url) as client:
+) -> httpx2.Response:
+    async with httpx2.AsyncClient(base_url=url) as client:
         return await client.post(
             TOKEN, data=data, auth=auth, headers=dict(DEMO_HEADERS) if headers is None else headers
         )
@@ -127,7 +127,7 @@ async def test_a_wrong_integration_password_answers_402_invalid_grant_as_oracle_
 
 
 @pytest.mark.sandbox(token_ttl=1)
-async def test_token_expires_after_its_ttl(ohip: httpx.AsyncClient) -> None:
+async def test_token_expires_after_its_ttl(ohip: httpx2.AsyncClient) -> None:
     assert (await ohip.get(f"{RSV}?limit=1")).status_code == 200
     await asyncio.sleep(1.3)
     r = await ohip.get(f"{RSV}?limit=1")
@@ -135,13 +135,13 @@ async def test_token_expires_after_its_ttl(ohip: httpx.AsyncClient) -> None:
     assert r.status_code == 401 and r.content == b""
 
 
-async def test_expire_endpoint_invalidates_issued_tokens(ohip: httpx.AsyncClient) -> None:
+async def test_expire_endpoint_invalidates_issued_tokens(ohip: httpx2.AsyncClient) -> None:
     assert (await ohip.post("/_sandbox/tokens/expire")).json()["expired"] == 1
     assert (await ohip.get(f"{RSV}?limit=1")).status_code == 401
 
 
 async def test_a_revoked_token_answers_403_with_no_body_like_ohips_gateway(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     assert (await ohip.post("/_sandbox/tokens/revoke")).json()["revoked"] == 1
     r = await ohip.get(f"{RSV}?limit=1")
@@ -170,13 +170,13 @@ async def test_a_revoked_token_answers_403_with_no_body_like_ohips_gateway(
     ],
 )
 async def test_business_calls_check_token_and_headers(
-    ohip: httpx.AsyncClient, drop: str | None, extra: dict[str, str], status: int, needle: str
+    ohip: httpx2.AsyncClient, drop: str | None, extra: dict[str, str], status: int, needle: str
 ) -> None:
     headers = dict(ohip.headers)
     if drop:
         headers = {k: v for k, v in headers.items() if k.lower() != drop}
     headers.update({k.lower(): v for k, v in extra.items()})
-    async with httpx.AsyncClient(base_url=str(ohip.base_url)) as client:
+    async with httpx2.AsyncClient(base_url=str(ohip.base_url)) as client:
         r = await client.get(f"{RSV}?limit=1", headers=headers)
     assert r.status_code == status
     if status == 401 and not needle:
@@ -185,14 +185,14 @@ async def test_business_calls_check_token_and_headers(
         assert needle.lower() in r.json()["detail"].lower()
 
 
-async def test_header_names_are_case_insensitive(ohip: httpx.AsyncClient) -> None:
+async def test_header_names_are_case_insensitive(ohip: httpx2.AsyncClient) -> None:
     headers = {k: v for k, v in ohip.headers.items() if k.lower() != "x-hotelid"}
     headers["X-HotelId"] = "SAND01"
-    async with httpx.AsyncClient(base_url=str(ohip.base_url)) as client:
+    async with httpx2.AsyncClient(base_url=str(ohip.base_url)) as client:
         assert (await client.get(f"{RSV}?limit=1", headers=headers)).status_code == 200
 
 
-async def test_unknown_hotel_in_path_unknown_path_and_wrong_method(ohip: httpx.AsyncClient) -> None:
+async def test_unknown_hotel_in_path_unknown_path_and_wrong_method(ohip: httpx2.AsyncClient) -> None:
     hotel = await ohip.get("/rsv/v1/hotels/NOPE01/reservations")
     assert hotel.status_code == 404 and hotel.json()["o:errorCode"] == "OHIPSIM-HOTEL-404"
     path = await ohip.get("/rsv/v1/hotels/SAND01/nothingHere")
@@ -201,24 +201,24 @@ async def test_unknown_hotel_in_path_unknown_path_and_wrong_method(ohip: httpx.A
     assert method.status_code == 405 and method.json()["title"] == "Method Not Allowed"
 
 
-async def test_request_id_is_echoed_and_ecid_added(ohip: httpx.AsyncClient) -> None:
+async def test_request_id_is_echoed_and_ecid_added(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get(f"{RSV}?limit=1", headers={"x-request-id": "3f2b8c1e-1111-4222-8333-444455556666"})
     assert r.headers["x-request-id"] == "3f2b8c1e-1111-4222-8333-444455556666"
     assert r.headers["x-oracle-dms-ecid"]
 
 
-async def test_search_limit_over_200_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_search_limit_over_200_is_refused(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get(RSV, params={"limit": 201})
     assert r.status_code == 400 and "at most 200" in r.json()["detail"]
 
 
-async def test_faults_503_twice_then_normal(ohip: httpx.AsyncClient, sandbox_server: SandboxServer) -> None:
+async def test_faults_503_twice_then_normal(ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
     sandbox_server.sandbox.faults.inject(operation="getHotelReservations", status=503, times=2)
     statuses = [(await ohip.get(f"{RSV}?limit=1")).status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
 
 
-async def test_fault_429_carries_retry_after(ohip: httpx.AsyncClient) -> None:
+async def test_fault_429_carries_retry_after(ohip: httpx2.AsyncClient) -> None:
     added = await ohip.post(
         "/_sandbox/faults", json={"operation": "getReservation", "status": 429, "headers": {"Retry-After": "1"}}
     )
@@ -227,18 +227,18 @@ async def test_fault_429_carries_retry_after(ohip: httpx.AsyncClient) -> None:
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
 
 
-async def test_dropped_response_still_changes_state(ohip: httpx.AsyncClient, sandbox_server: SandboxServer) -> None:
+async def test_dropped_response_still_changes_state(ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
     sandbox_server.sandbox.faults.inject(operation="postReservation", mode="drop")
     hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
     before = len(hotel.reservations)
     arrival = BD + timedelta(days=6)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=1)))
     assert len(hotel.reservations) == before + 1
 
 
 async def test_recorder_masks_credentials_and_tells_tokens_apart(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     await ohip.get(f"{RSV}?limit=1", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
     log = sandbox_server.sandbox.requests
@@ -270,7 +270,7 @@ async def test_works_mounted_under_a_prefix_with_correct_location() -> None:
     sandbox_app = create_sandbox_app(SandboxConfig(business_date=BD))
     parent = Starlette(routes=[Mount("/sandbox", app=sandbox_app)])
     with serve(parent) as server:
-        async with httpx.AsyncClient(base_url=server.url + "/sandbox") as client:
+        async with httpx2.AsyncClient(base_url=server.url + "/sandbox") as client:
             token = await fetch_token(client)
             client.headers.update(
                 {"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": "SAND01"}
@@ -285,7 +285,7 @@ async def test_works_mounted_under_a_prefix_with_correct_location() -> None:
     assert check_recorded(sandbox) == []
 
 
-async def test_stalled_response_arrives_late_but_whole(ohip: httpx.AsyncClient, sandbox_server: SandboxServer) -> None:
+async def test_stalled_response_arrives_late_but_whole(ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
     sandbox_server.sandbox.faults.inject(operation="getHotelReservations", mode="stall", delay=0.5)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -304,7 +304,7 @@ def test_the_request_log_keeps_no_full_card_number() -> None:
     assert card["cardNumber"] == "XXXXXXXXXXXX1111" and card["cvv"] == "***"
 
 
-async def test_refusals_come_in_the_shape_real_ohip_sends(ohip: httpx.AsyncClient) -> None:
+async def test_refusals_come_in_the_shape_real_ohip_sends(ohip: httpx2.AsyncClient) -> None:
     """Not the spec's ideal exceptionDetailType but what OHIP really answers (Oracle's issues #92 and #62): the reason
     phrase as `type`, "NotProcessed" as `status`, and `language`; a client reading the integer status would break."""
     r = await ohip.get(f"{RSV}?limit=5000")

@@ -8,7 +8,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from tests.contract.plugin import SandboxServer
@@ -26,7 +26,7 @@ async def wait_for_a_fresh_second() -> None:
 
 
 @pytest.mark.sandbox(quota_rps=3, quota_burst=5, quota_delay_s=0.3)
-async def test_quota_delays_past_the_rate_and_refuses_past_the_burst(ohip: httpx.AsyncClient) -> None:
+async def test_quota_delays_past_the_rate_and_refuses_past_the_burst(ohip: httpx2.AsyncClient) -> None:
     await wait_for_a_fresh_second()
     loop = asyncio.get_running_loop()
 
@@ -50,7 +50,7 @@ async def test_quota_delays_past_the_rate_and_refuses_past_the_burst(ohip: httpx
 
 @pytest.mark.sandbox(quota_rps=1, quota_burst=1)
 async def test_a_quota_429_carries_an_ohip_error_body_and_tokens_are_not_counted(
-    sandbox_server: SandboxServer, ohip: httpx.AsyncClient
+    sandbox_server: SandboxServer, ohip: httpx2.AsyncClient
 ) -> None:
     await wait_for_a_fresh_second()
     first, second = await ohip.get(SEARCH), await ohip.get(SEARCH)
@@ -64,7 +64,7 @@ async def test_a_quota_429_carries_an_ohip_error_body_and_tokens_are_not_counted
     assert sandbox_server.sandbox.quota.describe()["max_requests_in_one_second"] == 2
 
 
-async def test_quota_is_set_and_lifted_at_run_time(ohip: httpx.AsyncClient) -> None:
+async def test_quota_is_set_and_lifted_at_run_time(ohip: httpx2.AsyncClient) -> None:
     for bad, needle in (({"rps": 0}, "rps"), ({"rps": 5, "burst": 2}, "burst"), ({"rps": 5, "per": 1}, "unknown")):
         refused = await ohip.post("/_sandbox/quota", json=bad)
         assert refused.status_code == 400 and needle in refused.json()["error"]
@@ -85,7 +85,7 @@ async def test_quota_is_set_and_lifted_at_run_time(ohip: httpx.AsyncClient) -> N
 
 
 async def test_reset_closes_the_connection_before_anything_happens(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
     before = len(hotel.reservations)
@@ -93,7 +93,7 @@ async def test_reset_closes_the_connection_before_anything_happens(
     assert added.status_code == 201
 
     arrival = BD + timedelta(days=5)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=1)))
 
     assert len(hotel.reservations) == before
@@ -103,7 +103,7 @@ async def test_reset_closes_the_connection_before_anything_happens(
     assert retried.status_code == 201 and len(hotel.reservations) == before + 1
 
 
-async def test_latency_waits_then_answers_normally(ohip: httpx.AsyncClient) -> None:
+async def test_latency_waits_then_answers_normally(ohip: httpx2.AsyncClient) -> None:
     added = await ohip.post(
         "/_sandbox/faults", json={"operation": "getHotelReservations", "mode": "latency", "delay": 0.4}
     )
@@ -116,7 +116,7 @@ async def test_latency_waits_then_answers_normally(ohip: httpx.AsyncClient) -> N
 
 
 async def test_probability_zero_never_fires_and_one_always_does(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     faults = sandbox_server.sandbox.faults
     never = faults.inject(operation="getHotelReservations", status=503, times=None, for_s=30, probability=0.0)
@@ -141,7 +141,7 @@ def test_the_same_seed_fires_the_same_faults() -> None:
     assert 5 < sum(pattern(42)) < 35
 
 
-async def test_a_window_fault_stops_after_its_window(ohip: httpx.AsyncClient) -> None:
+async def test_a_window_fault_stops_after_its_window(ohip: httpx2.AsyncClient) -> None:
     added = await ohip.post(
         "/_sandbox/faults", json={"operation": "getHotelReservations", "status": 502, "times": 0, "for_s": 0.6}
     )
@@ -170,7 +170,7 @@ async def test_a_window_fault_stops_after_its_window(ohip: httpx.AsyncClient) ->
     ],
 )
 async def test_bad_fault_specs_are_refused_clearly(
-    ohip: httpx.AsyncClient, spec: dict[str, object], needle: str
+    ohip: httpx2.AsyncClient, spec: dict[str, object], needle: str
 ) -> None:
     response = await ohip.post("/_sandbox/faults", json=spec)
     assert response.status_code == 400
@@ -182,7 +182,7 @@ async def test_bad_fault_specs_are_refused_clearly(
 
 @pytest.mark.sandbox(request_log_max=5)
 async def test_the_log_stays_bounded_while_the_counters_stay_exact(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     for _ in range(12):
         assert (await ohip.get(SEARCH)).status_code == 200

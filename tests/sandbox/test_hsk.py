@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.contract.plugin import DEFAULT_BUSINESS_DATE as BUSINESS_DATE
@@ -18,7 +18,7 @@ OUT_OF_ORDER = "/hsk/v1/hotels/SAND01/rooms/outOfOrderRooms"
 OUT_OF_SERVICE = "/hsk/v1/hotels/SAND01/rooms/outOfServiceRooms"
 
 
-async def board(ohip: httpx.AsyncClient, *params: tuple[str, Any]) -> dict[str, Any]:
+async def board(ohip: httpx2.AsyncClient, *params: tuple[str, Any]) -> dict[str, Any]:
     response = await ohip.get(OVERVIEW, params=[*params, ("limit", 200)])
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -35,21 +35,21 @@ def status_of(room: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-async def fof_room(ohip: httpx.AsyncClient, room_id: str) -> dict[str, Any]:
+async def fof_room(ohip: httpx2.AsyncClient, room_id: str) -> dict[str, Any]:
     params = {"fromRoomNumber": room_id, "toRoomNumber": room_id}
     rows = (await ohip.get("/fof/v1/hotels/SAND01/rooms", params=params)).json()["hotelRoomsDetails"]["room"]
     assert len(rows) == 1
     return rows[0]  # type: ignore[no-any-return]
 
 
-async def vacant_rooms(ohip: httpx.AsyncClient, count: int) -> list[str]:
+async def vacant_rooms(ohip: httpx2.AsyncClient, count: int) -> list[str]:
     rows = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Vacant"), ("housekeepingRoomStatus", "Clean")))
     free = [r["roomId"] for r in rows if status_of(r)["reservationStatusList"] == ["NotReserved"]]
     assert len(free) >= count
     return free[:count]
 
 
-async def test_the_board_uses_housekeeping_key_names_and_counts_every_selected_room(ohip: httpx.AsyncClient) -> None:
+async def test_the_board_uses_housekeeping_key_names_and_counts_every_selected_room(ohip: httpx2.AsyncClient) -> None:
     body = await board(ohip)
 
     info = body["housekeepingRoomInfo"]
@@ -67,12 +67,12 @@ async def test_the_board_uses_housekeeping_key_names_and_counts_every_selected_r
     assert counts["Dirty"] == sum(1 for r in rooms_of(body) if status_of(r)["housekeepingRoomStatus"] == "Dirty")
 
 
-async def test_the_board_pages(ohip: httpx.AsyncClient) -> None:
+async def test_the_board_pages(ohip: httpx2.AsyncClient) -> None:
     page = (await ohip.get(OVERVIEW, params={"limit": 10, "offset": 95})).json()["housekeepingRoomInfo"]
     assert (page["count"], page["hasMore"], page["offset"]) == (5, False, 95)
 
 
-async def test_board_filters_by_status_occupancy_floor_and_room_type(ohip: httpx.AsyncClient) -> None:
+async def test_board_filters_by_status_occupancy_floor_and_room_type(ohip: httpx2.AsyncClient) -> None:
     dirty_occupied = rooms_of(
         await board(ohip, ("housekeepingRoomStatus", "Dirty"), ("frontOfficeRoomStatus", "Occupied"))
     )
@@ -85,13 +85,13 @@ async def test_board_filters_by_status_occupancy_floor_and_room_type(ohip: httpx
     assert all((r["roomType"]["roomType"], r["floor"]) == ("KNG", "2") for r in kings_on_floor_2)
 
 
-async def test_an_unknown_board_filter_value_is_refused(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_board_filter_value_is_refused(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get(OVERVIEW, params={"frontOfficeRoomStatus": "Empty"})
     assert response.status_code == 400
     assert response.json()["o:errorPath"] == "frontOfficeRoomStatus"
 
 
-async def test_several_rooms_change_status_in_one_call_and_fof_sees_it(ohip: httpx.AsyncClient) -> None:
+async def test_several_rooms_change_status_in_one_call_and_fof_sees_it(ohip: httpx2.AsyncClient) -> None:
     first, second = await vacant_rooms(ohip, 2)
 
     body = {"roomList": [{"roomId": first}, {"roomId": second}], "housekeepingRoomStatus": "Inspected"}
@@ -104,7 +104,7 @@ async def test_several_rooms_change_status_in_one_call_and_fof_sees_it(ohip: htt
     assert {first, second} <= {r["roomId"] for r in inspected}
 
 
-async def test_an_unknown_room_in_the_list_changes_nothing(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_room_in_the_list_changes_nothing(ohip: httpx2.AsyncClient) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
 
     body = {"roomList": [{"roomId": room_id}, {"roomId": "9999"}], "housekeepingRoomStatus": "Pickup"}
@@ -127,7 +127,7 @@ def completion(room_id: str, return_status: str) -> dict[str, Any]:
     return {"criteria": {"roomRepairByRoomNumber": [entry]}}
 
 
-async def test_put_room_related_status_sets_only_the_four_housekeeping_states(ohip: httpx.AsyncClient) -> None:
+async def test_put_room_related_status_sets_only_the_four_housekeeping_states(ohip: httpx2.AsyncClient) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
 
     response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "OutOfOrder"})
@@ -138,7 +138,7 @@ async def test_put_room_related_status_sets_only_the_four_housekeeping_states(oh
     assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
 
 
-async def test_an_occupied_room_cannot_go_out_of_order(ohip: httpx.AsyncClient) -> None:
+async def test_an_occupied_room_cannot_go_out_of_order(ohip: httpx2.AsyncClient) -> None:
     occupied = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Occupied")))
     room_id = occupied[0]["roomId"]
     before = status_of(occupied[0])["housekeepingRoomStatus"]
@@ -151,7 +151,7 @@ async def test_an_occupied_room_cannot_go_out_of_order(ohip: httpx.AsyncClient) 
 
 
 async def test_a_room_out_of_order_shows_for_its_nights_and_returns_to_the_status_given(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
 ) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
 
@@ -175,7 +175,7 @@ async def test_a_room_out_of_order_shows_for_its_nights_and_returns_to_the_statu
     assert again.status_code == 400 and "not OutOfOrder" in again.json()["detail"]
 
 
-async def test_a_room_out_of_service_from_tomorrow_is_still_clean_today(ohip: httpx.AsyncClient) -> None:
+async def test_a_room_out_of_service_from_tomorrow_is_still_clean_today(ohip: httpx2.AsyncClient) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
     tomorrow = BUSINESS_DATE + timedelta(days=1)
 
@@ -188,7 +188,7 @@ async def test_a_room_out_of_service_from_tomorrow_is_still_clean_today(ohip: ht
 
 
 async def test_out_of_order_needs_a_configured_reason_dates_in_order_and_a_return_status(
-    ohip: httpx.AsyncClient,
+    ohip: httpx2.AsyncClient,
 ) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
     today = BUSINESS_DATE
@@ -205,7 +205,7 @@ async def test_out_of_order_needs_a_configured_reason_dates_in_order_and_a_retur
     assert (await fof_room(ohip, room_id))["housekeeping"]["roomStatus"]["roomStatus"] == "Clean"
 
 
-async def test_a_status_update_needs_a_status_and_rooms(ohip: httpx.AsyncClient) -> None:
+async def test_a_status_update_needs_a_status_and_rooms(ohip: httpx2.AsyncClient) -> None:
     nothing = await ohip.put(STATUS, json={"roomList": [{"roomId": "101"}]})
     no_rooms = await ohip.put(STATUS, json={"roomList": [], "housekeepingRoomStatus": "Clean"})
 
@@ -214,13 +214,13 @@ async def test_a_status_update_needs_a_status_and_rooms(ohip: httpx.AsyncClient)
 
 
 @pytest.mark.lenient_requests  # a status outside Oracle's enum, on purpose
-async def test_an_unknown_room_status_is_refused_with_the_valid_ones(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_room_status_is_refused_with_the_valid_ones(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.put(STATUS, json={"roomList": [{"roomId": "101"}], "housekeepingRoomStatus": "Sparkling"})
     assert response.status_code == 400
     assert "Sparkling" in response.json()["detail"] and "Inspected" in response.json()["detail"]
 
 
-async def test_turndown_status_is_kept(ohip: httpx.AsyncClient) -> None:
+async def test_turndown_status_is_kept(ohip: httpx2.AsyncClient) -> None:
     (room_id,) = await vacant_rooms(ohip, 1)
     response = await ohip.put(STATUS, json={"roomList": [{"roomId": room_id}], "turndownStatus": "Compeleted"})
     assert response.status_code == 200
@@ -228,7 +228,7 @@ async def test_turndown_status_is_kept(ohip: httpx.AsyncClient) -> None:
     assert row["turndownInfo"]["turndownStatusInfo"] == "Compeleted"
 
 
-async def test_do_not_disturb_shows_on_the_board_and_in_fof(ohip: httpx.AsyncClient) -> None:
+async def test_do_not_disturb_shows_on_the_board_and_in_fof(ohip: httpx2.AsyncClient) -> None:
     first, second = await vacant_rooms(ohip, 2)
 
     criteria = {"hotelId": "SAND01", "roomList": [first, second], "status": "DoNotDisturb"}
@@ -245,7 +245,7 @@ async def test_do_not_disturb_shows_on_the_board_and_in_fof(ohip: httpx.AsyncCli
     assert (await fof_room(ohip, first))["housekeeping"]["guestServiceRequest"] == "NoStatusSelected"
 
 
-async def test_a_service_request_is_refused_for_unknown_rooms_or_without_a_status(ohip: httpx.AsyncClient) -> None:
+async def test_a_service_request_is_refused_for_unknown_rooms_or_without_a_status(ohip: httpx2.AsyncClient) -> None:
     unknown_room = await ohip.put(SERVICE, json={"criteria": {"roomList": ["9999"], "status": "MakeUpRoom"}})
     missing = await ohip.put(SERVICE, json={"criteria": {"roomList": ["101"]}})
 
@@ -254,7 +254,7 @@ async def test_a_service_request_is_refused_for_unknown_rooms_or_without_a_statu
 
 
 @pytest.mark.lenient_requests  # a request outside Oracle's enum, on purpose
-async def test_an_unknown_service_request_is_refused_with_the_valid_ones(ohip: httpx.AsyncClient) -> None:
+async def test_an_unknown_service_request_is_refused_with_the_valid_ones(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.put(SERVICE, json={"criteria": {"roomList": ["101"], "status": "Breakfast"}})
     assert response.status_code == 400
     assert "MakeUpRoom" in response.json()["detail"]

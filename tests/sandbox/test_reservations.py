@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from tests.contract.plugin import SandboxServer
@@ -56,7 +56,7 @@ def booking(
     }
 
 
-async def test_search_arrivals_today_lists_only_due_in_guests(ohip: httpx.AsyncClient) -> None:
+async def test_search_arrivals_today_lists_only_due_in_guests(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get(RSV, params={"searchType": "Arrival", "limit": 200})
     assert r.status_code == 200
     rows = r.json()["reservations"]["reservationInfo"]
@@ -66,7 +66,7 @@ async def test_search_arrivals_today_lists_only_due_in_guests(ohip: httpx.AsyncC
 
 
 async def test_book_then_read_back_and_find_by_confirmation(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     arrival = BD + timedelta(days=3)
     r = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=2)))
@@ -87,7 +87,7 @@ async def test_book_then_read_back_and_find_by_confirmation(
     ]
 
 
-async def test_missing_reservation_is_404_with_detail(ohip: httpx.AsyncClient) -> None:
+async def test_missing_reservation_is_404_with_detail(ohip: httpx2.AsyncClient) -> None:
     r = await ohip.get(f"{RSV}/999999999")
     assert r.status_code == 404
     body = r.json()
@@ -109,7 +109,9 @@ async def test_missing_reservation_is_404_with_detail(ohip: httpx.AsyncClient) -
         ({"arrival": -2}, "OHIPSIM-RSV-PAST", "before the business date"),
     ],
 )
-async def test_booking_refusals_name_the_problem(ohip: httpx.AsyncClient, change: dict, code: str, needle: str) -> None:
+async def test_booking_refusals_name_the_problem(
+    ohip: httpx2.AsyncClient, change: dict, code: str, needle: str
+) -> None:
     arrival = BD + timedelta(days=2)
     departure = arrival + timedelta(days=2)
     if "departure" in change:
@@ -130,7 +132,7 @@ async def test_booking_refusals_name_the_problem(ohip: httpx.AsyncClient, change
 
 
 async def test_booking_with_an_inline_guest_creates_the_profile(
-    ohip: httpx.AsyncClient, sandbox_server: SandboxServer
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:
     guest = {
         "profile": {
@@ -148,7 +150,7 @@ async def test_booking_with_an_inline_guest_creates_the_profile(
     assert sandbox_server.sandbox.enterprise.profiles[profile_id].given_name == "Zed"
 
 
-async def test_modify_dates_and_guests_then_cancel_and_reinstate(ohip: httpx.AsyncClient) -> None:
+async def test_modify_dates_and_guests_then_cancel_and_reinstate(ohip: httpx2.AsyncClient) -> None:
     arrival = BD + timedelta(days=8)
     made = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=2)))
     reservation_id = made.headers["Location"].rsplit("/", 1)[1]
@@ -184,7 +186,7 @@ async def test_modify_dates_and_guests_then_cancel_and_reinstate(ohip: httpx.Asy
     assert got.json()["reservations"]["reservation"][0]["reservationStatus"] == "Reserved"
 
 
-async def test_cancel_refusals(ohip: httpx.AsyncClient) -> None:
+async def test_cancel_refusals(ohip: httpx2.AsyncClient) -> None:
     checked_out = await ohip.get(RSV, params={"searchType": "CheckedOut", "limit": 1})
     row = checked_out.json()["reservations"]["reservationInfo"][0]
     reservation_id = row["reservationIdList"][0]["id"]
@@ -198,7 +200,7 @@ async def test_cancel_refusals(ohip: httpx.AsyncClient) -> None:
     assert no_reason.status_code == 400 and "reason.code" in no_reason.json()["detail"]
 
 
-async def test_in_house_and_departure_searches(ohip: httpx.AsyncClient) -> None:
+async def test_in_house_and_departure_searches(ohip: httpx2.AsyncClient) -> None:
     in_house = await ohip.get(RSV, params={"searchType": "InHouse", "limit": 200})
     statuses = {r["computedReservationStatus"] for r in in_house.json()["reservations"]["reservationInfo"]}
     assert statuses == {"InHouse", "DueOut"}
@@ -213,7 +215,7 @@ async def test_in_house_and_departure_searches(ohip: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.lenient_requests
-async def test_lenient_input_numeric_strings_and_lone_objects(ohip: httpx.AsyncClient) -> None:
+async def test_lenient_input_numeric_strings_and_lone_objects(ohip: httpx2.AsyncClient) -> None:
     arrival = BD + timedelta(days=9)
     body = booking(arrival, arrival + timedelta(days=1))
     res = body["reservations"]["reservation"][0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
+import httpx2
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTERPRISE_ID
 from tests.contract.plugin import SandboxServer
@@ -15,7 +15,7 @@ from tests.contract.plugin import SandboxServer
 def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -> None:
     today = sandbox_server.config.business_date
     assert today is not None
-    token = httpx.post(
+    token = httpx2.post(
         f"{sandbox_server.url}/oauth/v1/tokens",
         auth=(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
         headers={"x-app-key": SANDBOX_APP_KEY, "enterpriseId": SANDBOX_ENTERPRISE_ID},
@@ -27,7 +27,7 @@ def test_a_whole_stay_from_booking_to_check_out(sandbox_server: SandboxServer) -
         "x-app-key": SANDBOX_APP_KEY,
         "x-hotelid": "SAND01",
     }
-    with httpx.Client(base_url=sandbox_server.url, headers=headers) as ohip:
+    with httpx2.Client(base_url=sandbox_server.url, headers=headers) as ohip:
         # Profile: the id comes back only in Location.
         profile = ohip.post(
             "/crm/v1/profiles",

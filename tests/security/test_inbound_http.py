@@ -5,15 +5,15 @@ metric a refusal must leave behind."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from tests.security.conftest import MCP_HEADERS, Keys, rpc, tool_names
 
 
-def post_mcp(url: str, body: object = None, headers: dict[str, str] | None = None, **kwargs: object) -> httpx.Response:
+def post_mcp(url: str, body: object = None, headers: dict[str, str] | None = None, **kwargs: object) -> httpx2.Response:
     payload = rpc("tools/list") if body is None else body
-    return httpx.post(f"{url}/mcp", json=payload, headers={**MCP_HEADERS, **(headers or {})}, timeout=30, **kwargs)
+    return httpx2.post(f"{url}/mcp", json=payload, headers={**MCP_HEADERS, **(headers or {})}, timeout=30, **kwargs)
 
 
 def test_missing_credentials_get_401_with_a_www_authenticate_challenge(start_app, api_keys: Keys) -> None:
@@ -46,10 +46,10 @@ def test_a_wrong_api_key_is_refused_and_a_right_one_works_in_either_header(start
 
 def test_probes_stay_open_and_metrics_can_be_closed_by_token(start_app, api_keys: Keys) -> None:
     app = start_app(mcp_auth="api_key", mcp_api_keys=api_keys.lines, metrics_token="scrape-secret-123")
-    assert httpx.get(f"{app.url}/live").status_code == 200
-    assert httpx.get(f"{app.url}/health").status_code == 200
-    assert httpx.get(f"{app.url}/metrics").status_code == 401
-    scraped = httpx.get(f"{app.url}/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
+    assert httpx2.get(f"{app.url}/live").status_code == 200
+    assert httpx2.get(f"{app.url}/health").status_code == 200
+    assert httpx2.get(f"{app.url}/metrics").status_code == 401
+    scraped = httpx2.get(f"{app.url}/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
     assert scraped.status_code == 200 and "opera_mcp_auth_failures" in scraped.text
 
 
@@ -78,14 +78,14 @@ def test_a_5_mib_body_gets_413_declared_or_streamed(start_app, api_keys: Keys) -
     app = start_app(mcp_auth="api_key", mcp_api_keys=api_keys.lines)
     auth = {**MCP_HEADERS, "Authorization": f"Bearer {api_keys.reader}"}
     big = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"' + b"x" * (5 * 1024 * 1024) + b'"}}'
-    declared = httpx.post(f"{app.url}/mcp", content=big, headers=auth, timeout=60)
+    declared = httpx2.post(f"{app.url}/mcp", content=big, headers=auth, timeout=60)
     assert declared.status_code == 413
 
     def chunks():  # no Content-Length: the gate must count while reading
         for start in range(0, len(big), 65536):
             yield big[start:start + 65536]
 
-    streamed = httpx.post(f"{app.url}/mcp", content=chunks(), headers=auth, timeout=60)
+    streamed = httpx2.post(f"{app.url}/mcp", content=chunks(), headers=auth, timeout=60)
     assert streamed.status_code == 413
     assert app.metric("opera_mcp_refused_calls_total", reason="body_too_large") == 2
     assert post_mcp(app.url, headers=auth).status_code == 200
@@ -94,17 +94,17 @@ def test_a_5_mib_body_gets_413_declared_or_streamed(start_app, api_keys: Keys) -
 def test_malformed_json_and_batches_get_4xx_and_the_server_keeps_serving(start_app, api_keys: Keys) -> None:
     app = start_app(mcp_auth="api_key", mcp_api_keys=api_keys.lines)
     auth = {**MCP_HEADERS, "Authorization": f"Bearer {api_keys.reader}"}
-    broken = httpx.post(f"{app.url}/mcp", content=b'{"jsonrpc": "2.0", "id": 1, "method": ', headers=auth)
+    broken = httpx2.post(f"{app.url}/mcp", content=b'{"jsonrpc": "2.0", "id": 1, "method": ', headers=auth)
     assert 400 <= broken.status_code < 500
-    not_rpc = httpx.post(f"{app.url}/mcp", content=b'"just a string"', headers=auth)
+    not_rpc = httpx2.post(f"{app.url}/mcp", content=b'"just a string"', headers=auth)
     assert 400 <= not_rpc.status_code < 500
-    batch = httpx.post(f"{app.url}/mcp", json=[rpc("tools/list", request_id=1), rpc("tools/list", request_id=2)],
+    batch = httpx2.post(f"{app.url}/mcp", json=[rpc("tools/list", request_id=1), rpc("tools/list", request_id=2)],
                        headers=auth)
     assert batch.status_code == 400
     assert "batch" in batch.json()["error"]["message"]
     assert app.metric("opera_mcp_refused_calls_total", reason="batch") == 1
     assert post_mcp(app.url, headers=auth).status_code == 200
-    assert httpx.get(f"{app.url}/live").status_code == 200
+    assert httpx2.get(f"{app.url}/live").status_code == 200
 
 
 def test_the_inbound_rate_limit_answers_429_with_retry_after_per_caller(start_app, api_keys: Keys) -> None:

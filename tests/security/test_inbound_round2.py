@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from app.server import create_app
@@ -30,13 +30,13 @@ from tests.support.apps import embedded_settings, wait_ready
 from tests.support.servers import free_port, serve
 
 
-def source(address: str) -> httpx.Client:
+def source(address: str) -> httpx2.Client:
     """An HTTP client whose connections come from `address` (a 127.0.0.x address of this machine)."""
-    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+    return httpx2.Client(transport=httpx2.HTTPTransport(local_address=address), timeout=30)
 
 
-def post_mcp(client: httpx.Client | Any, url: str, body: object = None, headers: dict[str, str] | None = None,
-             path: str = "/mcp") -> httpx.Response:
+def post_mcp(client: httpx2.Client | Any, url: str, body: object = None, headers: dict[str, str] | None = None,
+             path: str = "/mcp") -> httpx2.Response:
     payload = rpc("tools/list") if body is None else body
     return client.post(f"{url}{path}", json=payload, headers={**MCP_HEADERS, **(headers or {})})
 
@@ -145,14 +145,14 @@ def test_a_key_in_the_url_is_refused_with_where_it_goes_and_no_log_line_holds_it
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/live", timeout=5).status_code == 200:
+                if httpx2.get(f"{base}/live", timeout=5).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             assert proc.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "server never started"
             time.sleep(0.1)
-        with httpx.Client(timeout=30) as http:
+        with httpx2.Client(timeout=30) as http:
             for query in (f"api_key={api_keys.reader}", f"token={api_keys.reader}", f"ApiKey={api_keys.reader}",
                           f"x=1&access_token={api_keys.reader}"):
                 refused = post_mcp(http, base, path=f"/mcp?{query}")
@@ -185,15 +185,15 @@ def test_probes_answer_only_loopback_allowed_and_probe_hosts(start_app, api_keys
     port = app.url.rsplit(":", 1)[1]
     for path in PROBES:
         for host in ("attacker.example", f"attacker.example:{port}", "192.168.1.20:8000", "prometheus-target:9101"):
-            refused = httpx.get(f"{app.url}{path}", headers={"Host": host})
+            refused = httpx2.get(f"{app.url}{path}", headers={"Host": host})
             assert refused.status_code == 421, (path, host)
             assert "OPERA_PROBE_HOSTS" in refused.json()["error_description"]
         for host in (f"127.0.0.1:{port}", "localhost", "mcp.hotel.example", "10.1.2.3:8000", "prometheus-target:9100"):
-            assert httpx.get(f"{app.url}{path}", headers={"Host": host}).status_code == 200, (path, host)
+            assert httpx2.get(f"{app.url}{path}", headers={"Host": host}).status_code == 200, (path, host)
     # Probe hosts open the probes only, never the MCP endpoint.
     auth = {"Authorization": f"Bearer {api_keys.reader}"}
-    assert post_mcp(httpx, app.url, headers={**auth, "Host": "10.1.2.3:8000"}).status_code == 421
-    assert post_mcp(httpx, app.url, headers={**auth, "Host": "mcp.hotel.example"}).status_code == 200
+    assert post_mcp(httpx2, app.url, headers={**auth, "Host": "10.1.2.3:8000"}).status_code == 421
+    assert post_mcp(httpx2, app.url, headers={**auth, "Host": "mcp.hotel.example"}).status_code == 200
     assert app.metric("opera_mcp_refused_calls_total", reason="bad_host") == 4 * len(PROBES) + 1
 
 
@@ -212,8 +212,8 @@ def test_host_and_origin_are_matched_exactly_never_by_prefix(start_app, api_keys
 
     def ask(headers: dict[str, str]) -> int:
         if path == "/mcp":
-            return post_mcp(httpx, app.url, headers={**auth, **headers}).status_code
-        return httpx.get(f"{app.url}{path}", headers=headers).status_code
+            return post_mcp(httpx2, app.url, headers={**auth, **headers}).status_code
+        return httpx2.get(f"{app.url}{path}", headers=headers).status_code
 
     for host in HOSTILE_HOSTS:
         assert ask({"Host": host}) == 421, host
@@ -235,19 +235,19 @@ def health_details(app: RunningApp, api_keys: Keys) -> None:
     wait_ready(app.url)
     base_url = app.app.state.http.settings.effective_base_url
 
-    local = httpx.get(f"{app.url}/health")
+    local = httpx2.get(f"{app.url}/health")
     assert local.json()["components"]["ohip"]["base_url"] == base_url
     # Through the trusted proxy, from elsewhere: statuses only.
     outside = {"X-Forwarded-For": "203.0.113.9"}
-    public = httpx.get(f"{app.url}/health", headers=outside)
+    public = httpx2.get(f"{app.url}/health", headers=outside)
     assert public.status_code == 200
     assert base_url not in public.text and "last_error" not in public.text and "version" not in public.json()
     assert public.json()["components"]["ohip"] == {"status": "ok"}
     assert public.json()["status"] == local.json()["status"]
     # With a valid key, the details; with a wrong one, the usual refusal.
-    keyed = httpx.get(f"{app.url}/health", headers={**outside, "X-API-Key": api_keys.reader})
+    keyed = httpx2.get(f"{app.url}/health", headers={**outside, "X-API-Key": api_keys.reader})
     assert keyed.json()["components"]["ohip"]["base_url"] == base_url
-    assert httpx.get(f"{app.url}/health", headers={**outside, "X-API-Key": wrong_key()}).status_code == 401
+    assert httpx2.get(f"{app.url}/health", headers={**outside, "X-API-Key": wrong_key()}).status_code == 401
     # A local reverse proxy that is not trusted relays someone else: no details either.
     with source("127.0.0.5") as relay:
         relayed = relay.get(f"{app.url}/health", headers={"X-Forwarded-For": "198.51.100.4"})
@@ -259,14 +259,14 @@ def test_ready_reasons_leave_out_the_last_error_for_callers_from_elsewhere(tmp_p
     dead = f"http://127.0.0.1:{free_port()}/oauth/v1/tokens"
     with stoppable_app(tmp_path, token_url=dead, trusted_proxies="127.0.0.1") as (app, _):
         deadline = time.monotonic() + 30
-        while not (local := httpx.get(f"{app.url}/ready")).json()["reasons"][-1].startswith("no OHIP token yet:"):
+        while not (local := httpx2.get(f"{app.url}/ready")).json()["reasons"][-1].startswith("no OHIP token yet:"):
             assert time.monotonic() < deadline, local.text
             time.sleep(0.05)
         assert local.status_code == 503
-        outside = httpx.get(f"{app.url}/ready", headers={"X-Forwarded-For": "203.0.113.9"})
+        outside = httpx2.get(f"{app.url}/ready", headers={"X-Forwarded-For": "203.0.113.9"})
         assert outside.status_code == 503
         assert outside.json()["reasons"] == ["no OHIP token yet"]
-        public = httpx.get(f"{app.url}/health", headers={"X-Forwarded-For": "203.0.113.9"}).json()
+        public = httpx2.get(f"{app.url}/health", headers={"X-Forwarded-For": "203.0.113.9"}).json()
         assert public["components"]["auth"] == {"status": "down"}
         assert public["ready"] == outside.json()
 
@@ -277,7 +277,7 @@ PING = rpc("ping")
 
 def test_200_anonymous_agents_behind_a_trusted_proxy_each_have_their_own_allowance(tmp_path: Path) -> None:
     with stoppable_app(tmp_path, trusted_proxies="127.0.0.1", inbound_requests_per_minute=5) as (app, _), \
-            httpx.Client(timeout=30) as proxy:
+            httpx2.Client(timeout=30) as proxy:
         statuses = Counter(
             post_mcp(proxy, app.url, PING, headers={"X-Forwarded-For": f"10.20.{n // 250}.{n % 250 + 1}"}).status_code
             for n in range(200) for _ in range(3)
@@ -291,7 +291,7 @@ def test_200_anonymous_agents_behind_a_trusted_proxy_each_have_their_own_allowan
 
 def test_an_untrusted_peer_cannot_choose_its_bucket_with_x_forwarded_for(tmp_path: Path) -> None:
     with stoppable_app(tmp_path, trusted_proxies="10.9.9.9", inbound_requests_per_minute=5) as (app, _), \
-            httpx.Client(timeout=30) as client:
+            httpx2.Client(timeout=30) as client:
         statuses = [post_mcp(client, app.url, PING, headers={"X-Forwarded-For": f"10.30.0.{n + 1}"}).status_code
                     for n in range(10)]
     assert statuses == [200] * 5 + [429] * 5
@@ -306,7 +306,7 @@ def test_a_request_whose_id_is_not_a_string_or_integer_gets_400_with_a_jsonrpc_e
     app = start_app(mcp_auth="api_key", mcp_api_keys=api_keys.lines)
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {api_keys.reader}"}
     body = '{"jsonrpc": "2.0", "id": ' + raw_id + ', "method": "tools/list", "params": {}}'
-    answer = httpx.post(f"{app.url}/mcp", content=body.encode(), headers=headers)
+    answer = httpx2.post(f"{app.url}/mcp", content=body.encode(), headers=headers)
     assert answer.status_code == 400
     message = answer.json()
     assert message["jsonrpc"] == "2.0" and message["id"] is None
@@ -315,9 +315,9 @@ def test_a_request_whose_id_is_not_a_string_or_integer_gets_400_with_a_jsonrpc_e
     assert app.metric("opera_mcp_refused_calls_total", reason="invalid_id") == 1
     # Strings and integers are answered; a notification (no id) still gets 202 and no body.
     for good in ('"req-1"', "7"):
-        served = httpx.post(f"{app.url}/mcp", content=body.replace(raw_id, good, 1).encode(), headers=headers)
+        served = httpx2.post(f"{app.url}/mcp", content=body.replace(raw_id, good, 1).encode(), headers=headers)
         assert served.status_code == 200 and rpc_result(served)["id"] == json.loads(good)
-    notification = httpx.post(f"{app.url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+    notification = httpx2.post(f"{app.url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
                               headers=headers)
     assert notification.status_code == 202 and notification.content == b""
 

@@ -7,7 +7,7 @@ import base64
 import json
 import time
 
-import httpx
+import httpx2
 import jwt
 from cryptography.hazmat.primitives import serialization
 
@@ -19,9 +19,9 @@ def oauth_app(start_app, jwks: JWKSServer, **overrides: object):
                      mcp_oauth_jwks_url=jwks.url, mcp_oauth_algorithms="RS256", **overrides)
 
 
-def tools_list(url: str, token: str | None) -> httpx.Response:
+def tools_list(url: str, token: str | None) -> httpx2.Response:
     headers = {**MCP_HEADERS, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
-    return httpx.post(f"{url}/mcp", json=rpc("tools/list"), headers=headers, timeout=30)
+    return httpx2.post(f"{url}/mcp", json=rpc("tools/list"), headers=headers, timeout=30)
 
 
 def unsigned(header: dict[str, object], payload: dict[str, object]) -> str:
@@ -47,7 +47,7 @@ def test_missing_token_points_to_the_protected_resource_metadata(start_app, jwks
     assert challenge.startswith("Bearer ") and "resource_metadata=" in challenge
     metadata_url = challenge.split('resource_metadata="')[1].split('"')[0]
     assert metadata_url.endswith("/.well-known/oauth-protected-resource/mcp")
-    metadata = httpx.get(metadata_url).json()
+    metadata = httpx2.get(metadata_url).json()
     assert metadata["authorization_servers"] == [ISSUER]
     assert metadata["resource"].endswith("/mcp")
     assert set(metadata["scopes_supported"]) == {"opera:read", "opera:write", "opera:billing"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
 
@@ -25,9 +25,9 @@ def app(start_app: Any, jwks_server: JWKSServer) -> RunningApp:
     return running
 
 
-def call_tool(app: RunningApp, token: str, call: dict[str, Any] = SEARCH) -> httpx.Response:
+def call_tool(app: RunningApp, token: str, call: dict[str, Any] = SEARCH) -> httpx2.Response:
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
-    return httpx.post(f"{app.url}/mcp", json=rpc("tools/call", call), headers=headers, timeout=30)
+    return httpx2.post(f"{app.url}/mcp", json=rpc("tools/call", call), headers=headers, timeout=30)
 
 
 def assert_refused(app: RunningApp, token: str, reason: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import httpx2
 
 from app.config import (
     SANDBOX_APP_KEY,
@@ -54,11 +54,11 @@ def running_app(settings: Settings, port: int | None = None) -> Iterator[ServerT
         yield srv
 
 
-def wait_ready(base_url: str, timeout: float = 30.0) -> httpx.Response:
+def wait_ready(base_url: str, timeout: float = 30.0) -> httpx2.Response:
     """Poll /ready until it answers 200 (an OHIP token was obtained) or the time is up; returns the last answer."""
     deadline = time.monotonic() + timeout
     while True:
-        response = httpx.get(f"{base_url}/ready", timeout=5)
+        response = httpx2.get(f"{base_url}/ready", timeout=5)
         if response.status_code == 200:
             return response
         if time.monotonic() > deadline:

@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from app.config import (
     SANDBOX_APP_KEY,
@@ -50,9 +50,9 @@ class Process:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(self.url + self.ready_path, timeout=2).status_code == 200:
+                if httpx2.get(self.url + self.ready_path, timeout=2).status_code == 200:
                     return self
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
@@ -155,7 +155,7 @@ class RoundRobin:
             self._next += 1
             self.sent[upstream] += 1
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-            async with httpx.AsyncClient(timeout=60) as http:
+            async with httpx2.AsyncClient(timeout=60) as http:
                 answer = await http.request(request.method, upstream + request.url.path, content=await request.body(),
                                             headers=headers)
             kept = {k: v for k, v in answer.headers.items()

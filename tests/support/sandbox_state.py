@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 
 BUSINESS_DATE = date(2026, 5, 1)
 RAW_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
@@ -32,7 +32,7 @@ def bookings_of(sandbox: Any, surname: str, hotel_id: str = "SAND01") -> list[An
 
 
 async def inject_fault(sandbox_url: str, **spec: Any) -> None:
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         answer = await http.post(f"{sandbox_url}/_sandbox/faults", json=spec)
         assert answer.status_code == 201, answer.text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -20,7 +20,7 @@ STAY_OPERATIONS = frozenset({"postRoomAssignment", "postCheckIn", "postBillingCh
 
 
 async def night_audit(sandbox_url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         response = await http.post(f"{sandbox_url}/_sandbox/night-audit", json={"hotelId": "SAND01"})
     assert response.status_code == 200, response.text
     audit: dict[str, Any] = response.json()["audits"][0]

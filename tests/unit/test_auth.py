@@ -1,4 +1,4 @@
-"""TokenManager against a stand-in OHIP token endpoint (httpx.MockTransport): single flight, reuse, refresh,
+"""TokenManager against a stand-in OHIP token endpoint (httpx2.MockTransport): single flight, reuse, refresh,
 invalidation after a 401, failures without secrets and with a hint per refusal (401, 402, 403), the enterpriseId
 header, the encrypted persistent token cache, stores that clear only the token they are told, and a shared store
 that fails without stopping anyone."""
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 
 from app.config import SANDBOX_APP_KEY, SANDBOX_ENTERPRISE_ID, Settings, load_settings
@@ -35,16 +35,16 @@ class TokenEndpoint:
         self.status = status
         self.expires_in = expires_in
         self.delay = delay
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.status != 200:
-            return httpx.Response(self.status, json={"title": "Unauthorized", "detail": f"echo {SECRET}"})
+            return httpx2.Response(self.status, json={"title": "Unauthorized", "detail": f"echo {SECRET}"})
         n = len(self.requests)
-        return httpx.Response(
+        return httpx2.Response(
             200,
             json={
                 "access_token": f"token-{n}",
@@ -82,7 +82,7 @@ def settings(tmp_path: Path | None = None, **overrides: Any) -> Settings:
 def manager(
     endpoint: TokenEndpoint, cfg: Settings, metrics: Metrics | None = None, clock: FakeClock | None = None
 ) -> TokenManager:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(endpoint))
     return TokenManager(cfg, metrics or Metrics(), client, clock=clock or FakeClock())
 
 
@@ -183,10 +183,10 @@ async def test_a_wrong_integration_password_402_names_the_user_and_password_vari
 
 
 async def test_a_bodiless_403_from_the_token_endpoint_says_the_application_is_not_granted() -> None:
-    async def forbid(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403)
+    async def forbid(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(403)
 
-    tokens = TokenManager(settings(), Metrics(), httpx.AsyncClient(transport=httpx.MockTransport(forbid)),
+    tokens = TokenManager(settings(), Metrics(), httpx2.AsyncClient(transport=httpx2.MockTransport(forbid)),
                           clock=FakeClock())
     with pytest.raises(OperaAuthError) as info:
         await tokens.get_token()
@@ -303,7 +303,7 @@ async def test_the_token_manager_carries_on_when_the_shared_store_is_unreachable
     endpoint = TokenEndpoint()
     cfg = settings()
     store = RedisTokenStore(shared, secret=SECRET, binding="b")
-    tokens = TokenManager(cfg, Metrics(), httpx.AsyncClient(transport=httpx.MockTransport(endpoint)), store=store,
+    tokens = TokenManager(cfg, Metrics(), httpx2.AsyncClient(transport=httpx2.MockTransport(endpoint)), store=store,
                           clock=FakeClock())
     try:
         assert await tokens.get_token() == "token-1"
@@ -324,15 +324,15 @@ class ScriptedTokenEndpoint:
         self.script = list(script)
         self.arrivals: list[float] = []
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.arrivals.append(time.monotonic())
         step = self.script.pop(0) if self.script else 200
         if isinstance(step, Exception):
             raise step
         status, headers = step if isinstance(step, tuple) else (step, {})
         if status != 200:
-            return httpx.Response(status, headers=headers)
-        return httpx.Response(200, json={"access_token": f"token-{len(self.arrivals)}", "expires_in": 3600})
+            return httpx2.Response(status, headers=headers)
+        return httpx2.Response(200, json={"access_token": f"token-{len(self.arrivals)}", "expires_in": 3600})
 
     def gaps(self) -> list[float]:
         return [b - a for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
@@ -340,7 +340,7 @@ class ScriptedTokenEndpoint:
 
 def retrying_manager(endpoint: ScriptedTokenEndpoint, metrics: Metrics, retries: int = 3, *,
                      base: float = 0.1, jitter: float = 1.0) -> TokenManager:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(endpoint))
     policy = RetryPolicy(max_retries=retries, base=base, rng=lambda: jitter)
     return TokenManager(settings(max_retries=retries), metrics, client, retry=policy, clock=FakeClock())
 
@@ -395,11 +395,11 @@ async def test_refused_credentials_are_never_retried() -> None:
 
 
 async def test_a_token_endpoint_that_cannot_be_reached_is_retried_then_named() -> None:
-    endpoint = ScriptedTokenEndpoint(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
+    endpoint = ScriptedTokenEndpoint(httpx2.ConnectError("refused"), httpx2.ConnectError("refused"))
     tokens = retrying_manager(endpoint, Metrics(), base=0.05)
     assert await tokens.get_token() == "token-3"
     assert len(endpoint.arrivals) == 3 and min(endpoint.gaps()) >= 0.05 * 0.95
-    unreachable = ScriptedTokenEndpoint(*[httpx.ConnectError("refused")] * 5)
+    unreachable = ScriptedTokenEndpoint(*[httpx2.ConnectError("refused")] * 5)
     with pytest.raises(OperaError, match="could not reach the OHIP token endpoint"):
         await retrying_manager(unreachable, Metrics(), retries=1, base=0.01).get_token()
     assert len(unreachable.arrivals) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,15 +82,15 @@ def test_query_drops_none_repeats_sequences_and_spells_booleans() -> None:
 
 
 async def test_bad_ids_are_refused_before_any_network_io() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def ohip(request: httpx.Request) -> httpx.Response:
+    def ohip(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(500)
+        return httpx2.Response(500)
 
     cfg = load_settings(client_id="c", client_secret="s", base_url="http://ohip.test", app_key=SANDBOX_APP_KEY,
                         enterprise_id="ENT01", cashier_id=4)
-    http = OperaHTTP(cfg, Metrics(), transport=httpx.MockTransport(ohip))
+    http = OperaHTTP(cfg, Metrics(), transport=httpx2.MockTransport(ohip))
     await http.start()
     try:
         for bad in ATTACKS:
@@ -104,11 +104,11 @@ async def test_bad_ids_are_refused_before_any_network_io() -> None:
 
 
 def test_location_id_and_warnings_read_the_response() -> None:
-    headers = httpx.Headers({"Location": "https://ohip.test/rsv/v1/hotels/SAND01/reservations/123456/"})
+    headers = httpx2.Headers({"Location": "https://ohip.test/rsv/v1/hotels/SAND01/reservations/123456/"})
     response = OperaResponse(201, {"warnings": [{"value": "Room not clean"}, "junk"]}, headers, "rid")
     assert response.location_id == "123456"
     assert response.warnings == [{"value": "Room not clean"}]
-    empty = OperaResponse(204, None, httpx.Headers(), "rid")
+    empty = OperaResponse(204, None, httpx2.Headers(), "rid")
     assert empty.location_id is None and empty.warnings == []
 
 
@@ -119,7 +119,7 @@ def test_location_id_and_warnings_read_the_response() -> None:
 def test_the_joined_query_is_byte_for_byte_what_httpx_sends_for_params(params: dict[str, Any]) -> None:
     pairs = query_pairs(params)
     url = "https://ohip.example.com/rsv/v1/hotels/H1/reservations"
-    client = httpx.Client()
+    client = httpx2.Client()
     ours = client.build_request("GET", request_target(url, pairs)).url
     theirs = client.build_request("GET", url, params=tuple(pairs)).url
     assert ours.raw_path == theirs.raw_path
@@ -129,7 +129,7 @@ def test_the_joined_query_is_byte_for_byte_what_httpx_sends_for_params(params: d
 def test_a_search_query_keeps_spaces_unicode_and_repeats() -> None:
     pairs = query_pairs({"surname": "Da Silva-Ünal & Co", "fetchInstructions": ["Reservation", "Comments"],
                          "limit": 20, "includeX": True})
-    url = httpx.URL(request_target("https://h/rsv/v1/hotels/H1/reservations", pairs))
+    url = httpx2.URL(request_target("https://h/rsv/v1/hotels/H1/reservations", pairs))
     assert url.params.get_list("fetchInstructions") == ["Reservation", "Comments"]
     assert url.params["surname"] == "Da Silva-Ünal & Co"
     assert url.params["includeX"] == "true" and url.params["limit"] == "20"

@@ -1,6 +1,6 @@
 """Lists of values parse leniently: odd values from OHIP never crash a tool that reads a list."""
 
-import httpx
+import httpx2
 
 from app.opera.http import OperaResponse
 from app.opera.lov import values_from
@@ -14,7 +14,7 @@ def test_codes_are_trimmed_and_non_text_fields_are_dropped_not_fatal() -> None:
         "not an object",
         {"code": 42, "name": ["a", "list"]},
     ]}}
-    response = OperaResponse(status=200, body=body, headers=httpx.Headers(), request_id="r")
+    response = OperaResponse(status=200, body=body, headers=httpx2.Headers(), request_id="r")
     values = values_from(response)
     assert [(v.code, v.name, v.description, v.active) for v in values] == [
         ("CHG", "Change of plans", None, True),

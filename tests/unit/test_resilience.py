@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import httpx2
 import pytest
 
 from app.opera.errors import OperaLimiterTimeoutError, OperaUnavailableError
@@ -230,10 +230,10 @@ def test_statuses_retried_depend_on_whether_the_request_may_have_run() -> None:
 
 
 def test_transport_failures_after_sending_are_retried_only_when_idempotent() -> None:
-    request = httpx.Request("POST", "http://ohip.test/")
-    connect = classify_transport_error(httpx.ConnectError("refused", request=request))
-    timeout = classify_transport_error(httpx.ReadTimeout("slow", request=request))
-    dropped = classify_transport_error(httpx.RemoteProtocolError("closed", request=request))
+    request = httpx2.Request("POST", "http://ohip.test/")
+    connect = classify_transport_error(httpx2.ConnectError("refused", request=request))
+    timeout = classify_transport_error(httpx2.ReadTimeout("slow", request=request))
+    dropped = classify_transport_error(httpx2.RemoteProtocolError("closed", request=request))
     assert (connect, timeout, dropped) == ("connect", "timeout", "dropped")
     assert RetryPolicy.transport_retryable("connect", "POST")
     assert not RetryPolicy.transport_retryable("timeout", "POST")
