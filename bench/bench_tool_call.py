@@ -3,12 +3,14 @@
     uv run python -m bench.bench_tool_call                       # the table (about 6 minutes on 2 cores)
     uv run python -m bench.bench_tool_call --quick               # fewer calls, one repeat: a smoke run
     uv run python -m bench.bench_tool_call --profile             # and where the time goes (py-spy, c=16, cache off)
+    uv run python -m bench.bench_tool_call --profile --profile-cache on   # the same for cached reads
     uv run python -m bench.bench_tool_call --soak 600            # RSS over a 10-minute soak at c=16 (outside CI)
     uv run python -m bench.bench_tool_call --product-dir DIR     # the product from another checkout (before/after)
 
 Processes, all on 127.0.0.1, each its own process so that each one's CPU is read from /proc:
   sandbox   `opera-cloud-mcp sandbox`, the standalone OHIP emulator every other process talks to
   A         a bare MCPServer with one async tool, served by uvicorn as app/cli.py serves (bench/floors.py)
+  A'        floor A answering with the product's own structured result for the read reservation
   B         one pooled httpx.AsyncClient (the issue's floor) with the product's exact getReservation GET to the sandbox
             (bench/floors.py; B2 is the same client on httpx2, the MCP SDK's maintained fork)
   product   `opera-cloud-mcp` pointed at the sandbox: cache off, and cache on (the default)
@@ -308,6 +310,11 @@ def print_table(table: Table, concurrencies: Sequence[int], eras: Sequence[str])
         # without what it gains by not using httpx.
         ("get_reservation, cache off, p50 / (A + B2)", "off", ("A", "B2"), "p50", ""),
         ("server CPU per call, cache off / (A server + B2 client)", "off", ("A", "B2"), "cpu", ""),
+        # Against floor A', which answers with the product's own result: what the product adds beyond the SDK
+        # dumping and sending a result of that size.
+        ("get_reservation, cache off, p50 / (A' + B)", "off", ("A'", "B"), "p50", ""),
+        ("get_reservation, cached, p50 / A'", "on", ("A'",), "p50", ""),
+        ("server CPU per call, cached / A' server", "on", ("A'",), "cpu", ""),
     ]
     for label, top, bottoms, stat, goal in rows:
         cells = [spread(table.ratios(top, bottoms, era, c, stat)) for era, c in cols]
@@ -337,8 +344,9 @@ def print_table(table: Table, concurrencies: Sequence[int], eras: Sequence[str])
 # --- profile -------------------------------------------------------------------------------------------------------
 #: Own time by the package of the innermost frame (py-spy names a frame `function (package/module.py:line)`).
 CATEGORIES = {
-    "httpx": "OHIP HTTP client", "httpcore": "OHIP HTTP client", "h11": "OHIP HTTP client",
-    "httpx2": "OHIP HTTP client", "sniffio": "OHIP HTTP client", "opentelemetry": "OTel",
+    "httpx": "OHIP HTTP client", "httpcore": "OHIP HTTP client", "httpcore2": "OHIP HTTP client",
+    # h11 parses HTTP/1.1 for uvicorn (inbound) and for httpcore (to OHIP) alike.
+    "h11": "h11 (inbound and OHIP HTTP/1.1)", "httpx2": "OHIP HTTP client", "sniffio": "OHIP HTTP client", "opentelemetry": "OTel",
     "logging": "logging", "pythonjsonlogger": "logging", "mcp": "MCP SDK", "mcp_types": "MCP SDK",
     "sse_starlette": "MCP SDK", "anyio": "anyio", "pydantic": "pydantic", "pydantic_core": "pydantic",
     "uvicorn": "uvicorn", "httptools": "uvicorn", "starlette": "starlette", "prometheus_client": "prometheus",
@@ -387,7 +395,7 @@ def profile(server: Proc, sandbox: Proc, arguments: dict[str, Any], era: str, se
         for name in {f.split(" (", 1)[0] + " (" + f.split(" (", 1)[1].rsplit(":", 1)[0].rsplit("/", 1)[-1] + ")"
                      for f in frames if " (" in f}:
             inclusive[name] += count
-    print(f"\nwhere the server's busy time goes (py-spy, {era}, c=16, cache off, {total} samples; own time by "
+    print(f"\nwhere the server's busy time goes (py-spy, {era}, c=16, {server.name}, {total} samples; own time by "
           "package of the innermost frame):")
     for name, count in own.most_common():
         print(f"  {100 * count / total:5.1f}%  {name}")
@@ -448,6 +456,8 @@ def main() -> int:
     parser.add_argument("--eras", default=",".join(ERAS))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=float, default=12.0)
+    parser.add_argument("--profile-cache", choices=("off", "on"), default="off",
+                        help="profile the product with its cache off (default) or on")
     parser.add_argument("--profile-raw", type=Path, default=None, help="keep py-spy's raw stacks in this file")
     parser.add_argument("--connections-calls", type=int, default=10_000,
                         help="calls at c=16 (cache off) whose new TCP connections to OHIP are counted; 0: skip")
@@ -502,11 +512,16 @@ def main() -> int:
 
         b_path = request_target(f"/rsv/v1/hotels/{HOTEL}/reservations/{reservation_id}",
                                 query_pairs({"fetchInstructions": list(FULL_RECORD)}))
+        # Floor A': floor A answering with the product's own result for this reservation (its size, its fields).
+        result_file = tmp / "product-result.json"
+        result_file.write_text(json.dumps(call_tool(off.url, "2026-07-28", "get_reservation", read)))
+        floor_a_sized = stack.enter_context(_started_mcp_floor(python, free_port(), tmp, result_file))
         for era in eras:  # 0 errors or no table
             for server in (off, on):
                 call_tool(server.url, era, "get_reservation", read)
             call_tool(on.url, era, "post_charge", charge)
             call_tool(floor_a.url, era, "get_reservation", read)
+            call_tool(floor_a_sized.url, era, "get_reservation", read)
 
         table = Table()
         for repeat in range(args.repeats):
@@ -522,6 +537,8 @@ def main() -> int:
                     for era in eras:
                         table.add("A", era, c, measured_hey(floor_a, sandbox, era, "get_reservation", read,
                                                             requests=n, concurrency=c, tmp=tmp))
+                        table.add("A'", era, c, measured_hey(floor_a_sized, sandbox, era, "get_reservation", read,
+                                                             requests=n, concurrency=c, tmp=tmp))
                         table.add("off", era, c, measured_hey(off, sandbox, era, "get_reservation", read,
                                                               requests=n, concurrency=c, tmp=tmp))
                         table.add("on", era, c, measured_hey(on, sandbox, era, "get_reservation", read,
@@ -550,7 +567,8 @@ def main() -> int:
             cold = _cold_burst(on, sandbox, reservation_id)
             print(f"OHIP calls for 16 concurrent cold reads of one key (cache on): {cold} (goal 1)")
         if args.profile:
-            profile(off, sandbox, read, eras[-1], args.profile_seconds, tmp, args.profile_raw)
+            profile(off if args.profile_cache == "off" else on, sandbox, read, eras[-1], args.profile_seconds, tmp,
+                    args.profile_raw)
         if args.soak:
             soak(off, sandbox, read, args.soak, tmp)
     if args.soak:
@@ -564,24 +582,25 @@ def main() -> int:
 
 
 @contextmanager
-def _started_mcp_floor(python: str, port: int, tmp: Path) -> Iterator[Proc]:
-    log = (tmp / "A.log").open("wb")
-    popen = subprocess.Popen([python, "-m", "bench.floors", "mcp", "--port", str(port)], stdout=subprocess.DEVNULL,
-                             stderr=log, cwd=str(ROOT))
+def _started_mcp_floor(python: str, port: int, tmp: Path, result: Path | None = None) -> Iterator[Proc]:
+    name = "A" if result is None else "A'"
+    log = (tmp / f"{name}.log").open("wb")
+    argv = [python, "-m", "bench.floors", "mcp", "--port", str(port)] + (["--result", str(result)] if result else [])
+    popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=str(ROOT))
     url = f"http://127.0.0.1:{port}"
     try:
         start = time.perf_counter()
         while True:  # the bare server has no /ready: wait until its port accepts connections
             if popen.poll() is not None:
-                raise RuntimeError("floor A exited during start-up")
+                raise RuntimeError(f"floor {name} exited during start-up")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 if time.perf_counter() - start > 60:
-                    raise TimeoutError("floor A did not start") from None
+                    raise TimeoutError(f"floor {name} did not start") from None
                 time.sleep(0.01)
-        yield Proc("A", url, popen)
+        yield Proc(name, url, popen)
     finally:
         popen.send_signal(signal.SIGINT)
         popen.wait(15)

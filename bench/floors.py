@@ -1,8 +1,10 @@
 """The two floors a tool call is measured against, each run as its own process by bench/bench_tool_call.py.
 
-    python -m bench.floors mcp --port P
+    python -m bench.floors mcp --port P [--result FILE]
         A: a bare MCPServer with one async tool, served by uvicorn as app/cli.py serves the product (stateless,
         SSE answers, no access log, no proxy headers, no server header, the same keep-alive).
+        With --result, A': the same server whose tool answers with FILE's JSON object (the product's own
+        structured result for the benchmark's reservation), so the SDK dumps and sends a result of the product's size.
     python -m bench.floors ohip --url URL --token T --hotel H --concurrency C --requests N [--library httpx2]
         B: one pooled AsyncClient sending the product's exact getReservation GET (the same headers, the same pool
         limits) C at a time, N in all; prints one JSON line: per-call latencies (ms) and the process CPU seconds
@@ -20,17 +22,23 @@ import uuid
 from typing import Any
 
 
-def serve_bare_mcp(port: int) -> None:
+def serve_bare_mcp(port: int, result_file: str | None = None) -> None:
     import uvicorn
     from mcp.server.mcpserver import MCPServer
 
     from app.cli import SERVER_KEEP_ALIVE_S
 
     mcp = MCPServer("floor")
+    product_result: dict[str, Any] | None = None
+    if result_file is not None:
+        with open(result_file, encoding="utf-8") as f:
+            product_result = json.load(f)
 
     @mcp.tool()
     async def get_reservation(reservation_id: str, hotel_id: str | None = None) -> dict[str, Any]:
         """The floor's one tool: answers at once."""
+        if product_result is not None:
+            return product_result
         return {"reservation_id": reservation_id, "hotel_id": hotel_id, "status": "InHouse"}
 
     app = mcp.streamable_http_app(stateless_http=True, json_response=False)
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="floor", required=True)
     a = sub.add_parser("mcp")
     a.add_argument("--port", type=int, required=True)
+    a.add_argument("--result", default=None, help="a JSON object file the tool answers with (floor A')")
     b = sub.add_parser("ohip")
     b.add_argument("--url", required=True)
     b.add_argument("--token", required=True)
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--library", choices=("httpx", "httpx2"), default="httpx")
     args = parser.parse_args(argv)
     if args.floor == "mcp":
-        serve_bare_mcp(args.port)
+        serve_bare_mcp(args.port, args.result)
     else:
         asyncio.run(ohip_floor(args.url, args.token, args.hotel, args.concurrency, args.requests, args.library))
 
