@@ -346,7 +346,8 @@ def print_table(table: Table, concurrencies: Sequence[int], eras: Sequence[str])
 CATEGORIES = {
     "httpx": "OHIP HTTP client", "httpcore": "OHIP HTTP client", "httpcore2": "OHIP HTTP client",
     # h11 parses HTTP/1.1 for uvicorn (inbound) and for httpcore (to OHIP) alike.
-    "h11": "h11 (inbound and OHIP HTTP/1.1)", "httpx2": "OHIP HTTP client", "sniffio": "OHIP HTTP client", "opentelemetry": "OTel",
+    "h11": "h11 (inbound and OHIP HTTP/1.1)", "httpx2": "OHIP HTTP client", "sniffio": "OHIP HTTP client",
+    "opentelemetry": "OTel",
     "logging": "logging", "pythonjsonlogger": "logging", "mcp": "MCP SDK", "mcp_types": "MCP SDK",
     "sse_starlette": "MCP SDK", "anyio": "anyio", "pydantic": "pydantic", "pydantic_core": "pydantic",
     "uvicorn": "uvicorn", "httptools": "uvicorn", "starlette": "starlette", "prometheus_client": "prometheus",
