@@ -34,7 +34,7 @@ LOCAL_USER = Principal(name="local-user", kind="stdio", client_id="stdio", scope
 
 
 class InProcessTransport(httpx2.AsyncBaseTransport):
-    """httpx transport into an ASGI app that exists only after the OHIP client was built (create_app builds the
+    """httpx2 transport into an ASGI app that exists only after the OHIP client was built (create_app builds the
     client first, then the app that mounts the sandbox): `attach` it before the first request."""
 
     def __init__(self) -> None:

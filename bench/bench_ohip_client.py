@@ -3,7 +3,7 @@
     uv run python bench/bench_ohip_client.py [--calls 300]
 
 Three ways to read the same reservation N times over loopback HTTP:
-  naive   a new httpx client per call (a new TLS context and TCP connection), as code without a shared pool does
+  naive   a new httpx2 client per call (a new TLS context and TCP connection), as code without a shared pool does
   pooled  OperaHTTP, the server's one pooled client, cache off
   cached  OperaHTTP with the business response cache
 It prints per-call latency (mean, p50, p95) and the ratios naive/pooled and pooled/cached. Absolute numbers depend

@@ -1,4 +1,4 @@
-"""OperaHTTP: the one pooled httpx client that speaks to OHIP, with its policies around every call.
+"""OperaHTTP: the one pooled httpx2 client that speaks to OHIP, with its policies around every call.
 
 A call goes: path hardening → response cache → circuit breaker → rate limiter → token → request (traced, logged,
 measured) → 401 refresh-and-replay once / retries with backoff → an OperaResponse or an OperaError.
@@ -229,8 +229,8 @@ def query_pairs(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]
 
 
 def request_target(url: str, query: Sequence[tuple[str, str]]) -> str:
-    """`url` with the query joined as httpx writes `params=` (the same urlencode, so the same bytes on the wire):
-    httpx then parses one URL instead of building, merging and re-parsing a separate query on every request."""
+    """`url` with the query joined as httpx2 writes `params=` (the same urlencode, so the same bytes on the wire):
+    httpx2 then parses one URL instead of building, merging and re-parsing a separate query on every request."""
     return f"{url}?{urlencode(query)}" if query else url
 
 
@@ -268,7 +268,7 @@ def _status_class(status: int | None) -> str:
 
 
 async def _name_span(span: Span, request: RequestInfo) -> None:
-    """Name the httpx client span after the OHIP operation; never headers, tokens or bodies."""
+    """Name the httpx2 client span after the OHIP operation; never headers, tokens or bodies."""
     extensions = request.extensions if isinstance(request.extensions, dict) else {}
     operation = extensions.get("ohip_operation")
     if not isinstance(operation, str) or not span.is_recording():
@@ -419,7 +419,7 @@ class OperaHTTP:
         }
 
     def _pool_counts(self) -> tuple[int, int]:
-        # httpx keeps the httpcore pool private; read it when present, else report what we know: in-flight calls.
+        # httpx2 keeps the httpcore2 pool private; read it when present, else report what we know: in-flight calls.
         pool = getattr(self._base_transport, "_pool", None)
         connections = getattr(pool, "connections", None) if self._client is not None else None
         if isinstance(connections, list):

@@ -1,6 +1,6 @@
 """OPERA_MCP_AUTH=oauth: the MCP authorization spec's resource-server role, verifying JWT access tokens.
 
-Signatures are checked against the issuer's JWKS (fetched with httpx, cached, refreshed on a TTL, refetched once
+Signatures are checked against the issuer's JWKS (fetched with httpx2, cached, refreshed on a TTL, refetched once
 when a token names an unknown `kid`, with a cooldown so a flood of forged kids cannot hammer the issuer), so a key
 rotated at the authorization server is accepted without a restart. Only allow-listed asymmetric algorithms are
 accepted (never `none`, never HMAC with a public key). `exp`, `iss` and `aud` must be present; `iss` and `aud` are

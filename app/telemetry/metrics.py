@@ -77,7 +77,7 @@ class Metrics:
             registry=r,
         )
         self.pool_connections = Gauge(
-            "opera_ohip_pool_connections", "Connections in the outbound httpx pool by state (active, idle).",
+            "opera_ohip_pool_connections", "Connections in the outbound OHIP connection pool by state (active, idle).",
             ["state"], registry=r,
         )
 
