@@ -199,11 +199,10 @@ def build_path(op: Operation, hotel_id: str, path_params: Mapping[str, str] | No
 @functools.cache
 def _template(path: str) -> tuple[str, frozenset[str]]:
     """A path template as a format string (any other brace doubled) and the names of its placeholders, read once."""
-    names = frozenset(_PLACEHOLDER.findall(path))
-    literal = _PLACEHOLDER.split(path)  # text, name, text, name, ..., text
+    pieces = _PLACEHOLDER.split(path)  # text, name, text, name, ..., text
     parts = [piece.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + piece + "}"
-             for i, piece in enumerate(literal)]
-    return "".join(parts), names
+             for i, piece in enumerate(pieces)]
+    return "".join(parts), frozenset(pieces[1::2])
 
 
 QueryValue = str | int | float | bool | Sequence[str | int] | None
