@@ -1,4 +1,4 @@
-"""The floors a tool call is measured against (A, A' and B), each run as its own process by bench/bench_tool_call.py.
+"""The floors a tool call is measured against (A, A', B), each its own process started by bench/bench_tool_call.py.
 
     python -m bench.floors mcp --port P [--result FILE]
         A: a bare MCPServer with one async tool, served by uvicorn as app/cli.py serves the product (stateless,
