@@ -396,8 +396,8 @@ def profile(server: Proc, sandbox: Proc, arguments: dict[str, Any], era: str, se
         for name in {f.split(" (", 1)[0] + " (" + f.split(" (", 1)[1].rsplit(":", 1)[0].rsplit("/", 1)[-1] + ")"
                      for f in frames if " (" in f}:
             inclusive[name] += count
-    print(f"\nwhere the server's busy time goes (py-spy, {era}, c=16, cache {server.name}, {total} samples; own time by "
-          "package of the innermost frame):")
+    print(f"\nwhere the server's busy time goes (py-spy, {era}, c=16, cache {server.name}, {total} samples; "
+          "own time by package of the innermost frame):")
     for name, count in own.most_common():
         print(f"  {100 * count / total:5.1f}%  {name}")
     print("hottest innermost frames:")
