@@ -16,23 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 import uuid
 from typing import Any
 
 
-def serve_bare_mcp(port: int, result_file: str | None = None) -> None:
-    import uvicorn
+def bare_mcp_app(product_result: dict[str, Any] | None = None) -> Any:
+    """Floor A's ASGI app: a bare MCPServer with one async tool (A' when it answers with `product_result`)."""
     from mcp.server.mcpserver import MCPServer
 
-    from app.cli import SERVER_KEEP_ALIVE_S
-
     mcp = MCPServer("floor")
-    product_result: dict[str, Any] | None = None
-    if result_file is not None:
-        with open(result_file, encoding="utf-8") as f:
-            product_result = json.load(f)
 
     @mcp.tool()
     async def get_reservation(reservation_id: str, hotel_id: str | None = None) -> dict[str, Any]:
@@ -41,9 +34,20 @@ def serve_bare_mcp(port: int, result_file: str | None = None) -> None:
             return product_result
         return {"reservation_id": reservation_id, "hotel_id": hotel_id, "status": "InHouse"}
 
-    app = mcp.streamable_http_app(stateless_http=True, json_response=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False,
-                server_header=False, access_log=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S)
+    return mcp.streamable_http_app(stateless_http=True, json_response=False)
+
+
+def serve_bare_mcp(port: int, result_file: str | None = None) -> None:
+    import uvicorn
+
+    from app.cli import SERVER_KEEP_ALIVE_S
+
+    product_result: dict[str, Any] | None = None
+    if result_file is not None:
+        with open(result_file, encoding="utf-8") as f:
+            product_result = json.load(f)
+    uvicorn.run(bare_mcp_app(product_result), host="127.0.0.1", port=port, log_config=None, lifespan="on",
+                proxy_headers=False, server_header=False, access_log=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S)
 
 
 async def ohip_floor(url: str, token: str, hotel: str, concurrency: int, requests: int, library: str) -> None:
@@ -111,4 +115,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
