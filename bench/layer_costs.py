@@ -104,8 +104,11 @@ def product_variant(name: str, app: Any, headers: dict[str, str], body: bytes) -
 
 
 def without(app: Any, layer: str) -> None:
-    """Take a layer out of a product app before its first request."""
-    if layer in ASGI_LAYERS:
+    """Take a layer (or several joined by '+') out of a product app before its first request."""
+    if "+" in layer:
+        for part in layer.split("+"):
+            without(app, part)
+    elif layer in ASGI_LAYERS:
         app.user_middleware = [m for m in app.user_middleware if m.cls.__name__ != layer]
         app.middleware_stack = None
     elif layer == "all MCP middleware":
@@ -173,7 +176,8 @@ async def run(args: argparse.Namespace, sandbox_url: str, bearer: str, sink: IO[
         layers = [*ASGI_LAYERS, *(type(m).__name__ for m in probe.state.mcp.middleware), "all MCP middleware",
                   "INFO log lines"]
         if args.layers:
-            layers = [name for name in layers if name in args.layers.split(",")]
+            wanted = args.layers.split(",")
+            layers = [name for name in layers if name in wanted] + [name for name in wanted if "+" in name]
         for layer in layers:
             app = await product(True)
             variant = product_variant(f"cache on, without {layer}", app, headers, body)
@@ -241,7 +245,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1500, help="calls per variant per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--layers", default="", help="comma-separated layer names to take out (default: each)")
+    parser.add_argument("--layers", default="",
+                        help="comma-separated layer names to take out (default: each); A+B: A and B together")
     args = parser.parse_args()
     print(f"layer_costs: {load_line()}")
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmpdir:
