@@ -150,14 +150,19 @@ def call_request(era: str, tool: str, arguments: dict[str, Any]) -> tuple[dict[s
     return headers, body
 
 
+def jsonrpc_answer(text: str) -> dict[str, Any]:
+    """The JSON-RPC message of an MCP POST's answer: the SSE event's data line, or the body itself."""
+    data = next((line[5:].strip() for line in text.splitlines() if line.startswith("data:")), text)
+    message: dict[str, Any] = json.loads(data)
+    return message
+
+
 def call_tool(url: str, era: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """One tools/call; the result's structured content, or SystemExit naming the error (the bench needs 0 errors)."""
     headers, body = call_request(era, tool, arguments)
     answer = httpx2.post(url + "/mcp", content=body, headers=headers, timeout=30.0)
     text = answer.text
-    data = next((line[5:].strip() for line in text.splitlines() if line.startswith("data:")), text)
-    message = json.loads(data)
-    result = message.get("result")
+    result = jsonrpc_answer(text).get("result")
     if answer.status_code != 200 or not isinstance(result, dict) or result.get("isError"):
         raise SystemExit(f"{tool} at {url} ({era}) failed: HTTP {answer.status_code} {text[:400]}")
     structured = result.get("structuredContent")

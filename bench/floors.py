@@ -50,26 +50,33 @@ def serve_bare_mcp(port: int, result_file: str | None = None) -> None:
                 proxy_headers=False, server_header=False, access_log=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S)
 
 
-async def ohip_floor(url: str, token: str, hotel: str, concurrency: int, requests: int, library: str) -> None:
+def floor_b_client(client_mod: Any) -> Any:
+    """Floor B's one pooled AsyncClient (httpx or httpx2: the same API), with the product's pool limits."""
+    limits = client_mod.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
+    transport = client_mod.AsyncHTTPTransport(limits=limits, retries=0)
+    return client_mod.AsyncClient(transport=transport, timeout=client_mod.Timeout(30.0), follow_redirects=False,
+                                  headers={"User-Agent": "opera-cloud-mcp/bench"})
+
+
+def floor_b_headers(token: str, hotel: str) -> dict[str, str]:
+    """The headers the product sends with its getReservation GET (a fresh x-request-id each time)."""
     from app.config import SANDBOX_APP_KEY
 
+    return {"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": hotel,
+            "x-request-id": str(uuid.uuid4()), "x-externalsystem": "OPERAMCP", "Accept": "application/json"}
+
+
+async def ohip_floor(url: str, token: str, hotel: str, concurrency: int, requests: int, library: str) -> None:
     client_mod: Any
     if library == "httpx2":
         import httpx2 as client_mod
     else:
         import httpx as client_mod
-    limits = client_mod.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
-    transport = client_mod.AsyncHTTPTransport(limits=limits, retries=0)
-    async with client_mod.AsyncClient(transport=transport, timeout=client_mod.Timeout(30.0),
-                                      follow_redirects=False,
-                                      headers={"User-Agent": "opera-cloud-mcp/bench"}) as client:
+    async with floor_b_client(client_mod) as client:
 
         async def one() -> float:
-            headers = {"Authorization": f"Bearer {token}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": hotel,
-                       "x-request-id": str(uuid.uuid4()), "x-externalsystem": "OPERAMCP",
-                       "Accept": "application/json"}
             start = time.perf_counter()
-            response = await client.send(client.build_request("GET", url, headers=headers))
+            response = await client.send(client.build_request("GET", url, headers=floor_b_headers(token, hotel)))
             response.json()
             if response.status_code != 200:
                 raise SystemExit(f"floor B: {response.status_code} {response.text[:200]}")

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -36,8 +35,17 @@ from typing import IO, Any
 
 import httpx2
 
-from bench.bench_tool_call import HOTEL, call_request, free_port, load_line, product_env, sandbox_token, started
-from bench.floors import bare_mcp_app
+from bench.bench_tool_call import (
+    HOTEL,
+    call_request,
+    free_port,
+    jsonrpc_answer,
+    load_line,
+    product_env,
+    sandbox_token,
+    started,
+)
+from bench.floors import bare_mcp_app, floor_b_client, floor_b_headers
 
 PORT = 8000  # the Host the product's checks expect (OPERA_PORT); nothing listens on it
 ERA = "2026-07-28"
@@ -78,13 +86,6 @@ async def post(app: App, headers: dict[str, str], body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def answer_of(raw: bytes) -> dict[str, Any]:
-    text = raw.decode()
-    data = next((line[5:].strip() for line in text.splitlines() if line.startswith("data:")), text)
-    message: dict[str, Any] = json.loads(data)
-    return message
-
-
 @dataclass
 class Variant:
     name: str
@@ -93,9 +94,9 @@ class Variant:
     level: int = logging.NOTSET  # the `app` loggers' level while this variant runs (WARNING: no INFO lines)
 
 
-def product_variant(name: str, app: Any, headers: dict[str, str], body: bytes) -> Variant:
+def mcp_variant(name: str, app: Any, headers: dict[str, str], body: bytes) -> Variant:
     async def one() -> None:
-        answer = answer_of(await post(app, headers, body))
+        answer = jsonrpc_answer((await post(app, headers, body)).decode())
         result = answer.get("result")
         if not isinstance(result, dict) or result.get("isError"):
             raise SystemExit(f"{name}: the call failed: {json.dumps(answer)[:300]}")
@@ -146,7 +147,7 @@ async def measure(variants: list[Variant], calls: int, rounds: int, concurrency:
 
 
 async def run(args: argparse.Namespace, sandbox_url: str, bearer: str, sink: IO[str]) -> None:
-    from app.config import SANDBOX_APP_KEY, load_settings
+    from app.config import load_settings
     from app.opera.http import query_pairs, request_target
     from app.opera.reservations import FULL_RECORD
     from app.server import build_redactor, create_app
@@ -166,13 +167,13 @@ async def run(args: argparse.Namespace, sandbox_url: str, bearer: str, sink: IO[
             return app
 
         probe = await product(False)
-        guests = answer_of(await post(probe, *call_request(ERA, "list_in_house", {"limit": 1})))
+        guests = jsonrpc_answer((await post(probe, *call_request(ERA, "list_in_house", {"limit": 1}))).decode())
         reservation_id = str(guests["result"]["structuredContent"]["items"][0]["reservation_id"])
         headers, body = call_request(ERA, "get_reservation", {"reservation_id": reservation_id})
-        result = answer_of(await post(probe, headers, body))["result"]["structuredContent"]
+        result = jsonrpc_answer((await post(probe, headers, body)).decode())["result"]["structuredContent"]
 
-        variants = [product_variant("product, cache on", await product(True), headers, body),
-                    product_variant("product, cache off", probe, headers, body)]
+        variants = [mcp_variant("product, cache on", await product(True), headers, body),
+                    mcp_variant("product, cache off", probe, headers, body)]
         layers = [*ASGI_LAYERS, *(type(m).__name__ for m in probe.state.mcp.middleware), "all MCP middleware",
                   "INFO log lines"]
         if args.layers:
@@ -180,7 +181,7 @@ async def run(args: argparse.Namespace, sandbox_url: str, bearer: str, sink: IO[
             layers = [name for name in layers if name in wanted] + [name for name in wanted if "+" in name]
         for layer in layers:
             app = await product(True)
-            variant = product_variant(f"cache on, without {layer}", app, headers, body)
+            variant = mcp_variant(f"cache on, without {layer}", app, headers, body)
             if layer == "INFO log lines":  # the loggers are the process's: WARNING only while this variant runs
                 variant.level = logging.WARNING
             else:
@@ -188,19 +189,14 @@ async def run(args: argparse.Namespace, sandbox_url: str, bearer: str, sink: IO[
             variants.append(variant)
         for name, floor in (("floor A", bare_mcp_app()), ("floor A'", bare_mcp_app(result))):
             await stack.enter_async_context(floor.router.lifespan_context(floor))
-            variants.append(product_variant(name, floor, headers, body))
+            variants.append(mcp_variant(name, floor, headers, body))
 
-        limits = httpx2.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30)
-        client = await stack.enter_async_context(httpx2.AsyncClient(
-            transport=httpx2.AsyncHTTPTransport(limits=limits, retries=0), timeout=httpx2.Timeout(30.0),
-            headers={"User-Agent": "opera-cloud-mcp/bench"}))
+        client = await stack.enter_async_context(floor_b_client(httpx2))
         b_url = sandbox_url + request_target(f"/rsv/v1/hotels/{HOTEL}/reservations/{reservation_id}",
                                              query_pairs({"fetchInstructions": list(FULL_RECORD)}))
 
         async def floor_b2() -> None:
-            response = await client.send(client.build_request("GET", b_url, headers={
-                "Authorization": f"Bearer {bearer}", "x-app-key": SANDBOX_APP_KEY, "x-hotelid": HOTEL,
-                "x-request-id": str(uuid.uuid4()), "x-externalsystem": "OPERAMCP", "Accept": "application/json"}))
+            response = await client.send(client.build_request("GET", b_url, headers=floor_b_headers(bearer, HOTEL)))
             response.json()
             if response.status_code != 200:
                 raise SystemExit(f"floor B2: {response.status_code}")
