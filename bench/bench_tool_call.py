@@ -5,7 +5,9 @@
     uv run python -m bench.bench_tool_call --profile             # and where the time goes (py-spy, c=16, cache off)
     uv run python -m bench.bench_tool_call --profile --profile-cache on   # the same for cached reads
     uv run python -m bench.bench_tool_call --soak 600            # RSS over a 10-minute soak at c=16 (outside CI)
-    uv run python -m bench.bench_tool_call --product-dir DIR     # the product from another checkout (before/after)
+    uv run python -m bench.bench_tool_call --product-dir DIR     # the product from another checkout
+    uv run python -m bench.bench_tool_call --baseline-dir DIR    # and another checkout's product beside it, in every
+                                                                 # round (before/after, a library change)
 
 Processes, all on 127.0.0.1, each its own process so that each one's CPU is read from /proc:
   sandbox   `opera-cloud-mcp sandbox`, the standalone OHIP emulator every other process talks to
@@ -14,6 +16,8 @@ Processes, all on 127.0.0.1, each its own process so that each one's CPU is read
   B         one pooled httpx.AsyncClient (the issue's floor) with the product's exact getReservation GET to the sandbox
             (bench/floors.py; B2 is the same client on httpx2, the MCP SDK's maintained fork)
   product   `opera-cloud-mcp` pointed at the sandbox: cache off, and cache on (the default)
+  baseline  with --baseline-dir, the same two servers from another checkout (its own .venv), measured right after
+            the product's cells in every round: the product / baseline rows compare two versions in one run
 The load generator is `hey` (apt-get install hey) sending sessionless tools/call POSTs (raw JSON-RPC, no SDK
 client), in the 2025-11-25 era (stateless, MCP-Protocol-Version header) and the 2026-07-28 era (Mcp-Method/Mcp-Name
 headers and _meta). Each repeat runs its rounds interleaved (A, B, product for every cell), so the machine's noise
@@ -346,6 +350,24 @@ def print_table(table: Table, concurrencies: Sequence[int], eras: Sequence[str])
               f" {med(r.ohip_calls for r in runs):5.2f}" + (f"  ERRORS {errors}" if errors else ""))
 
 
+def print_baseline(table: Table, concurrencies: Sequence[int], eras: Sequence[str]) -> None:
+    """The product against the baseline checkout's product, round by round: below 1 the product is faster (calls per
+    s: above 1)."""
+    cols = [(era, c) for era in eras for c in concurrencies]
+    print("\n| product / baseline: median [min-max] over rounds | "
+          + " | ".join(f"{era} c={c}" for era, c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for label, mine, theirs, stat in (
+        ("cache off, p50", "off", "off0", "p50"), ("cache off, p99", "off", "off0", "p99"),
+        ("cache off, server CPU per call", "off", "off0", "cpu"), ("cache off, calls per s", "off", "off0", "rps"),
+        ("cached, p50", "on", "on0", "p50"), ("cached, p99", "on", "on0", "p99"),
+        ("cached, server CPU per call", "on", "on0", "cpu"), ("cached, calls per s", "on", "on0", "rps"),
+    ):
+        cells = [spread([_stat(x, stat) / _stat(y, stat) for x, y in zip(
+            table.runs[(mine, era, c)], table.runs[(theirs, era, c)], strict=True)]) for era, c in cols]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 # --- profile -------------------------------------------------------------------------------------------------------
 #: Own time by the package of the innermost frame (py-spy names a frame `function (package/module.py:line)`).
 CATEGORIES = {
@@ -472,6 +494,8 @@ def main() -> int:
     parser.add_argument("--product-dir", type=Path, default=ROOT,
                         help="the checkout whose product is measured (its own .venv); floors always run from here")
     parser.add_argument("--only-table", action="store_true", help="skip connections, soak and start-up")
+    parser.add_argument("--baseline-dir", type=Path, default=None,
+                        help="a checkout (with its .venv) whose product runs beside this one in every round")
     args = parser.parse_args()
     if shutil.which("hey") is None:
         print("hey is not installed: apt-get install hey", file=sys.stderr)
@@ -503,6 +527,15 @@ def main() -> int:
         on = stack.enter_context(started("on", [product_python, "-m", "app"],
                                          product_env(on_port, sandbox.url, cache=True), "/ready", on_port, tmp,
                                          product_dir))
+        baseline: dict[str, Proc] = {}
+        if args.baseline_dir is not None:
+            base_dir = args.baseline_dir.resolve()
+            print(f"baseline: {base_dir} ({_git_head(base_dir)})")
+            for name, cache in (("off0", False), ("on0", True)):
+                port = free_port()
+                baseline[name] = stack.enter_context(started(
+                    name, [str(base_dir / ".venv" / "bin" / "python"), "-m", "app"],
+                    product_env(port, sandbox.url, cache=cache), "/ready", port, tmp, base_dir))
         guests = call_tool(off.url, "2026-07-28", "list_in_house", {"limit": 2})
         reservation_id = str(guests["items"][0]["reservation_id"])
         read = {"reservation_id": reservation_id}
@@ -523,7 +556,7 @@ def main() -> int:
         result_file.write_text(json.dumps(call_tool(off.url, "2026-07-28", "get_reservation", read)))
         floor_a_sized = stack.enter_context(_started_mcp_floor(python, free_port(), tmp, result_file))
         for era in eras:  # 0 errors or no table
-            for server in (off, on):
+            for server in (off, on, *baseline.values()):
                 call_tool(server.url, era, "get_reservation", read)
             call_tool(on.url, era, "post_charge", charge)
             call_tool(floor_a.url, era, "get_reservation", read)
@@ -541,6 +574,12 @@ def main() -> int:
                     table.add("B2", "-", c, floor_b(python, sandbox, b_path, token, requests=n, concurrency=c,
                                                     library="httpx2"))
                     for era in eras:
+                        def baseline_cells(era: str = era, c: int = c, n: int = n) -> None:
+                            for name, server in baseline.items():
+                                table.add(name, era, c, measured_hey(server, sandbox, era, "get_reservation", read,
+                                                                     requests=n, concurrency=c, tmp=tmp))
+                        if round_no % 2:  # the baseline first in every other round: neither gains from going first
+                            baseline_cells()
                         table.add("A", era, c, measured_hey(floor_a, sandbox, era, "get_reservation", read,
                                                             requests=n, concurrency=c, tmp=tmp))
                         table.add("A'", era, c, measured_hey(floor_a_sized, sandbox, era, "get_reservation", read,
@@ -551,7 +590,11 @@ def main() -> int:
                                                              requests=n, concurrency=c, tmp=tmp))
                         table.add("charge", era, c, measured_hey(on, sandbox, era, "post_charge", charge,
                                                                  requests=max(n // 4, 50), concurrency=c, tmp=tmp))
+                        if not round_no % 2:
+                            baseline_cells()
         print_table(table, concurrencies, eras)
+        if baseline:
+            print_baseline(table, concurrencies, eras)
         print(f"\n{load_line()}")
 
         if not args.only_table and args.connections_calls:
