@@ -44,7 +44,7 @@ from app.security.layer import SecurityLayer
 from app.security.middleware import HEALTH_DETAILS, SecurityMiddleware
 from app.security.narrowing import NarrowingEndpoint, NarrowingGuard, NarrowingPaths, current_narrowing
 from app.security.tool_guard import is_error_result
-from app.telemetry.metrics import Metrics
+from app.telemetry.metrics import Children, Metrics
 from app.telemetry.redaction import Redactor
 from app.tools import availability, billing, front_desk, guests, housekeeping, reservations, system
 from app.tools.registry import ToolDef, ToolServices, enabled, register_tools, switched_off
@@ -152,6 +152,8 @@ class ToolCallObserver:
     def __init__(self, metrics: Metrics, tool_names: set[str]) -> None:
         self.metrics = metrics
         self.tool_names = tool_names
+        self._calls = Children(metrics.tool_calls)
+        self._duration = Children(metrics.tool_duration)
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method != "tools/call":
@@ -169,8 +171,8 @@ class ToolCallObserver:
         finally:
             OHIP_CALLS.reset(token)
             elapsed = time.perf_counter() - start
-            self.metrics.tool_calls.labels(tool, outcome).inc()
-            self.metrics.tool_duration.labels(tool).observe(elapsed)
+            self._calls(tool, outcome).inc()
+            self._duration(tool).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info("tool call %s %s in %.0f ms, %d OHIP", tool, outcome, elapsed * 1000, len(calls), extra={
                     "tool": tool, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1),
@@ -233,6 +235,8 @@ class InboundMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._requests = Children(metrics.http_requests)
+        self._duration = Children(metrics.http_duration)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -253,8 +257,8 @@ class InboundMetrics:
         try:
             await self.app(scope, receive, observe)
         finally:
-            self.metrics.http_requests.labels(route, scope.get("method", "GET"), str(status)).inc()
-            self.metrics.http_duration.labels(route).observe(time.perf_counter() - start)
+            self._requests(route, scope.get("method", "GET"), str(status)).inc()
+            self._duration(route).observe(time.perf_counter() - start)
 
 
 class JsonRpcBodyTooLarge:

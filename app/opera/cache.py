@@ -132,6 +132,10 @@ class ResponseCache:
         ttls: Mapping[str, float] | None = None,
     ) -> None:
         self._metrics = metrics
+        # This cache's own series, looked up once (labels() checks and locks on every call; a hit is a hot path).
+        self._hits = metrics.cache_hits.labels(LABEL)
+        self._misses = metrics.cache_misses.labels(LABEL)
+        self._entries = metrics.cache_entries.labels(LABEL)
         self.enabled = enabled and ttl > 0
         self.ttl = ttl
         # Each business kind lives at most its own TTL and never longer than OPERA_CACHE_TTL; 0 switches it off.
@@ -156,7 +160,7 @@ class ResponseCache:
 
     def _count_eviction(self, reason: str, count: int) -> None:
         self._metrics.cache_evictions.labels(LABEL, reason).inc(count)
-        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+        self._entries.set(len(self._store))
 
     @staticmethod
     def key(hotel_id: str, method: str, url: str, query: Sequence[tuple[str, str]]) -> str:
@@ -189,12 +193,12 @@ class ResponseCache:
     async def get(self, key: str) -> CachedAnswer | None:
         raw = await self._store.get(key)
         if raw is None:
-            self._metrics.cache_misses.labels(LABEL).inc()
-            self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+            self._misses.inc()
+            self._entries.set(len(self._store))
             # Every tag a business GET of this hotel can carry (the key starts with the hotel, see key()).
             await self._read_epochs(self._all_tags(key.split("|", 1)[0]))
             return None
-        self._metrics.cache_hits.labels(LABEL).inc()
+        self._hits.inc()
         if self._parsed is not None:
             kept = self._parsed.get(key)
             if kept is not None and kept[0] is raw:
@@ -238,7 +242,7 @@ class ResponseCache:
             self._parsed.move_to_end(key)
             while len(self._parsed) > self._parsed_max:
                 self._parsed.popitem(last=False)
-        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+        self._entries.set(len(self._store))
         return stored
 
     async def invalidate_after_write(self, hotel_id: str, module: str) -> int:
@@ -291,14 +295,14 @@ class ResponseCache:
                 log.warning("cache invalidation for %s failed: the shared state store is unreachable; other "
                             "replicas may serve cached answers until it answers again", tag)
         await self._read_epochs(tags)
-        self._metrics.cache_entries.labels(LABEL).set(len(self._store))
+        self._entries.set(len(self._store))
         return dropped
 
     async def clear(self) -> None:
         if self._parsed is not None:
             self._parsed.clear()
         await self._store.clear()
-        self._metrics.cache_entries.labels(LABEL).set(0)
+        self._entries.set(0)
 
     def status(self) -> dict[str, Any]:
         return {

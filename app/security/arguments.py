@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.security.tool_guard import is_error_result
 from app.security.untrusted import unmark
-from app.telemetry.redaction import luhn_valid
+from app.telemetry.redaction import luhn_valid, may_hold_card
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -80,6 +80,8 @@ def holds_card_number(text: str) -> bool:
 
     Every run of whole digit groups inside a block is tried, so a card written after another number
     ("ref 12 4111 1111 1111 1111") is found; one unbroken run of more than 19 digits is not a card."""
+    if not may_hold_card(text):  # fewer than 13 digits in all: no card (most arguments are ids, dates, names)
+        return False
     for block in _DIGIT_BLOCK.finditer(text):
         groups = _GROUP.findall(block.group(0))
         for start in range(len(groups)):

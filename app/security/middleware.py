@@ -354,10 +354,30 @@ class _Window:
     count: int = 0
 
 
+#: Distinct Host header values whose verdict SecurityMiddleware keeps (a proxy, a pod IP, localhost: a handful).
+HOST_VERDICTS_KEPT = 256
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, layer: SecurityLayer) -> None:
         self.app = app
         self.layer = layer
+        # Host header verdicts, by (value, whether the path is a probe): a client sends the same Host on every request,
+        # and the allowed entries never change while the process runs. Bounded: emptied when full.
+        self._hosts: dict[tuple[str | None, bool], bool] = {}
+
+    def _host_ok(self, host: str | None, probe: bool) -> bool:
+        key = (host, probe)
+        verdict = self._hosts.get(key)
+        if verdict is None:
+            layer = self.layer
+            verdict = host_allowed(host, layer.allowed_hosts) or (probe and host_allowed(host, layer.probe_hosts))
+            if host is not None and len(host) > 300:  # no host name is this long: judged, never kept
+                return verdict
+            if len(self._hosts) >= HOST_VERDICTS_KEPT:
+                self._hosts.clear()
+            self._hosts[key] = verdict
+        return verdict
 
     def _is_sandbox(self, path: str) -> bool:
         return self.layer.settings.sandbox_mode and (path == "/sandbox" or path.startswith("/sandbox/"))
@@ -380,7 +400,7 @@ class SecurityMiddleware:
         # also come from the probe hosts (a kubelet or Prometheus addressing the pod by its IP).
         probe = path in OPEN_PATHS
         host = headers.get("host")
-        if not host_allowed(host, layer.allowed_hosts) and not (probe and host_allowed(host, layer.probe_hosts)):
+        if not self._host_ok(host, probe):
             await refuse.plain(421, "bad_host", "Invalid Host header: add it to OPERA_ALLOWED_HOSTS"
                                + (" (or OPERA_PROBE_HOSTS)" if probe else ""))
             return

@@ -88,8 +88,12 @@ def guest_label(name: str | None, fallback: str = "guest") -> str:
     return mark(name) if name and clean(name) else fallback
 
 
+_NO_BRACKETS = str.maketrans(dict.fromkeys(BRACKETS))
+
+
 def unmark(value: T) -> T:
-    """Tool arguments with the wrapper's brackets removed from every string, nested ones too."""
+    """Tool arguments with the wrapper's brackets removed from every string, nested ones too. What holds no bracket
+    comes back as the very same object (most arguments hold none, and every tool call unmarks its arguments)."""
     return _unmark(value, 0)  # type: ignore[no-any-return]
 
 
@@ -97,13 +101,24 @@ def _unmark(value: Any, depth: int) -> Any:
     if depth > 8:
         return value
     if isinstance(value, str):
-        return "".join(ch for ch in value if ch not in BRACKETS) if any(b in value for b in BRACKETS) else value
+        # ASCII text cannot hold a bracket: a C-speed test spares the search for most values.
+        if value.isascii() or not any(b in value for b in BRACKETS):
+            return value
+        return value.translate(_NO_BRACKETS)
     if isinstance(value, dict):
-        return {k: _unmark(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unmark(v, depth + 1) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_unmark(v, depth + 1) for v in value)
+        changed: dict[Any, Any] | None = None
+        for k, v in value.items():
+            new = _unmark(v, depth + 1)
+            if new is not v:
+                if changed is None:
+                    changed = dict(value)
+                changed[k] = new
+        return value if changed is None else changed
+    if isinstance(value, (list, tuple)):
+        items = [_unmark(v, depth + 1) for v in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
     if isinstance(value, BaseModel):
         changed = {k: _unmark(v, depth + 1) for k, v in value.__dict__.items()}
         return value.model_copy(update=changed) if changed != value.__dict__ else value

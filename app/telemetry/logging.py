@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.json import JsonEncoder, JsonFormatter
 
 from app.telemetry.redaction import Redactor
 
@@ -48,6 +48,15 @@ class ContextFilter(logging.Filter):
         return True
 
 
+#: The formatter's encoder, built once: json.dumps given an encoder class builds a new encoder for every record.
+_ENCODER = JsonEncoder(ensure_ascii=True)
+
+
+def _serialize(record: dict[str, Any], **_: Any) -> str:
+    """json.dumps as JsonFormatter calls it (its default encoder, ASCII, one line), with the encoder built once."""
+    return _ENCODER.encode(record)
+
+
 def build_formatter(structured: bool) -> logging.Formatter:
     if structured:
         return JsonFormatter(
@@ -55,6 +64,7 @@ def build_formatter(structured: bool) -> logging.Formatter:
             rename_fields={"levelname": "level", "name": "logger", "exc_text": "error"},
             timestamp=True,
             reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName"],
+            json_serializer=_serialize,
         )
     return logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s [trace=%(trace_id)s]")
 
@@ -72,6 +82,13 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Record attributes that no handler here prints are not gathered (the logging HOWTO's "Optimization"): the
+    # caller's file, line and function (a walk up the stack for every record), the thread, the process and the
+    # multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     for name in _NOISY:
         logging.getLogger(name).setLevel(quiet)

@@ -94,7 +94,9 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         if "eyJ" in value:
             value = _JWT.sub(REDACTED, value)
-        value = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        lowered = value.lower()
+        if "bearer" in lowered or "basic" in lowered:
+            value = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
         value = mask_cards(value)
         if "@" in value:
             value = _EMAIL.sub(EMAIL, value)
