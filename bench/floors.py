@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 
@@ -118,7 +119,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.floor == "mcp":
         serve_bare_mcp(args.port, args.result)
     else:
-        asyncio.run(ohip_floor(args.url, args.token, args.hotel, args.concurrency, args.requests, args.library))
+        run_like_the_product(ohip_floor(args.url, args.token, args.hotel, args.concurrency, args.requests,
+                                        args.library))
+
+
+def run_like_the_product(main: Coroutine[Any, Any, None]) -> None:
+    """Run on the event loop the product's OHIP client runs on: uvicorn's "auto" loop is uvloop when it is
+    installed, plain asyncio otherwise (so floor B's loop is always the product's)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import subprocess
+import sys
 import time
 
 import httpx2
@@ -15,6 +16,8 @@ from app.server import build_redactor
 from app.telemetry.logging import configure_logging
 from tests.support.apps import embedded_settings, running_app, settings_for_sandbox, wait_ready
 from tests.support.debian import debian_tool
+from tests.support.fleet import CLEAN_ENV, Process
+from tests.support.servers import free_port
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 
 CARD = "4111 1111 1111 1111"
@@ -34,6 +37,21 @@ def test_embedded_sandbox_mode_probes_and_health() -> None:
         for name, component in health["components"].items():
             assert component["status"] in ("ok", "degraded", "down"), name
         assert isinstance(health["uptime_s"], float) and health["version"]
+
+
+def test_the_command_serves_on_uvloop_and_health_says_so() -> None:
+    """`opera-cloud-mcp` as a hotel runs it: its /health names the Python and the event loop that served the
+    request, and on Linux and macOS that loop is uvloop (a dependency there; plain asyncio costs more CPU per call)."""
+    port = free_port()
+    server = Process("command", [sys.executable, "-m", "app"], {**CLEAN_ENV, "OPERA_PORT": str(port)}, port,
+                     "/ready")
+    try:
+        server.start()
+        runtime = httpx2.get(f"{server.url}/health").json()["runtime"]
+    finally:
+        server.stop()
+    assert runtime["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert runtime["event_loop"] == ("asyncio" if sys.platform == "win32" else "uvloop"), runtime
 
 
 def test_ready_stays_503_without_a_token_while_live_stays_200(sandbox_server) -> None:  # type: ignore[no-untyped-def]
