@@ -17,8 +17,8 @@ from app.telemetry.logging import configure_logging
 from tests.support.apps import embedded_settings, running_app, settings_for_sandbox, wait_ready
 from tests.support.debian import debian_tool
 from tests.support.fleet import CLEAN_ENV, Process
-from tests.support.servers import free_port
 from tests.support.mcp_client import call_error, call_ok, mcp_client
+from tests.support.servers import free_port
 
 CARD = "4111 1111 1111 1111"
 
