@@ -16,8 +16,9 @@ Processes, all on 127.0.0.1, each its own process so that each one's CPU is read
   B         one pooled httpx.AsyncClient (the issue's floor) with the product's exact getReservation GET to the sandbox
             (bench/floors.py; B2 is the same client on httpx2, the MCP SDK's maintained fork)
   product   `opera-cloud-mcp` pointed at the sandbox: cache off, and cache on (the default)
-  baseline  with --baseline-dir, the same two servers from another checkout (its own .venv), measured right after
-            the product's cells in every round: the product / baseline rows compare two versions in one run
+  baseline  with --baseline-dir, the same two servers from another checkout (its own .venv), measured beside the
+            product's cells in every round (after them in one round, before them in the next): the product / baseline
+            rows compare two versions in one run
 The load generator is `hey` (apt-get install hey) sending sessionless tools/call POSTs (raw JSON-RPC, no SDK
 client), in the 2025-11-25 era (stateless, MCP-Protocol-Version header) and the 2026-07-28 era (Mcp-Method/Mcp-Name
 headers and _meta). Each repeat runs its rounds interleaved (A, B, product for every cell), so the machine's noise

@@ -76,8 +76,9 @@ async def ohip_floor(url: str, token: str, hotel: str, concurrency: int, request
     async with floor_b_client(client_mod) as client:
 
         async def one() -> float:
+            headers = floor_b_headers(token, hotel)
             start = time.perf_counter()
-            response = await client.send(client.build_request("GET", url, headers=floor_b_headers(token, hotel)))
+            response = await client.send(client.build_request("GET", url, headers=headers))
             response.json()
             if response.status_code != 200:
                 raise SystemExit(f"floor B: {response.status_code} {response.text[:200]}")

@@ -120,8 +120,8 @@ def _unmark(value: Any, depth: int) -> Any:
             return value
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, BaseModel):
-        changed = {k: _unmark(v, depth + 1) for k, v in value.__dict__.items()}
-        return value.model_copy(update=changed) if changed != value.__dict__ else value
+        fields = _unmark(value.__dict__, depth)  # the very same dict when no field holds a bracket
+        return value if fields is value.__dict__ else value.model_copy(update=fields)
     return value
 
 
