@@ -4,13 +4,14 @@ audit."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -41,8 +42,10 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.on_drain()
-        if sig != signal.SIGTERM:
-            super().handle_exit(sig, frame)  # Ctrl-C: uvicorn's own behaviour (a second one forces exit)
+        if sig != signal.SIGTERM or not self.started:
+            # Ctrl-C, or any stop before serving began (no load balancer has seen this replica ready yet, so there
+            # is nothing to drain): uvicorn's own behaviour, which ends start-up at once (a second one forces exit).
+            super().handle_exit(sig, frame)
             return
         # SIGTERM is an orchestrator's normal stop: drain, then exit 0. (uvicorn itself would re-raise the
         # signal after shutting down, so the process would die with status 143.)
@@ -58,6 +61,26 @@ class DrainingServer(uvicorn.Server):
 
     def _stop(self) -> None:
         self.should_exit = True
+
+
+#: The signals that stop a server: Ctrl-C and an orchestrator's (or systemd's) stop.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_signals_to(server: uvicorn.Server) -> Iterator[None]:
+    """From the banner on, SIGINT and SIGTERM ask `server` to stop, also in the moments before uvicorn puts its own
+    handlers in place (a Ctrl-C right after the banner used to raise KeyboardInterrupt wherever start-up happened to
+    be, print a traceback and, now and then, leave the process hanging). uvicorn's handlers stand in for these
+    while it serves and hand back to them; once serving is over the defaults are back, so a Ctrl-C during the last
+    clean-up still interrupts it (and `entrypoint` ends that without a traceback)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, server.handle_exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -231,8 +254,6 @@ def serve(settings: Settings) -> int:
 
     reopen_on_sighup(app.state.security.audit.sink)  # logrotate's postrotate: reopen the audit file
     mode = "SANDBOX (embedded OHIP emulator, no credentials set)" if settings.sandbox_mode else "OHIP"
-    print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n{client_snippet(settings)}",
-          file=sys.stderr, flush=True)
     # No access log: a request line can hold a credential sent in a URL (refused with 400, but the log line would be
     # written first), and inbound requests are already counted in opera_http_requests_total. proxy_headers off:
     # OPERA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (app/security/middleware.py).
@@ -245,13 +266,17 @@ def serve(settings: Settings) -> int:
     # so that would cut in-flight calls. uvicorn's --timeout-graceful-shutdown bounds the drain instead.
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     try:
-        server.run(sockets=[listener])
+        with stop_signals_to(server):
+            print(f"opera-cloud-mcp {__version__} · mode {mode} · {settings.environment}\n"
+                  f"{client_snippet(settings)}", file=sys.stderr, flush=True)
+            if not server.should_exit:  # else stopped while the banner was printed: nothing was started
+                server.run(sockets=[listener])
     finally:
         listener.close()
         if provider is not None:
             provider.shutdown()
     if not server.started:
-        return 1
+        return 0 if server.should_exit else 1
     # A drain that had to cut calls is not clean: the orchestrator (and an operator) should see it.
     return 1 if app.state.lifecycle.calls_cut else 0
 
@@ -279,14 +304,16 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
     configure_logging(level=settings.log_level, structured=settings.enable_structured_logging,
                       environment="sandbox")
     quota = f"quota {quota_rps:g}/s, burst {app.state.sandbox.quota.limits.burst}" if quota_rps else "no quota"
-    print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
-          f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
-          f"business date {next(iter(app.state.sandbox.enterprise.hotels.values())).business_date}; {quota})",
-          file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                                            server_header=False, timeout_keep_alive=SERVER_KEEP_ALIVE_S))
     try:
-        server.run(sockets=[listener])
+        with stop_signals_to(server):
+            print(f"OHIP sandbox on http://{settings.host}:{settings.port} (client id {config.client_id}, "
+                  f"secret {config.client_secret}, app key {config.app_key}; hotels {', '.join(config.hotels)}; "
+                  f"business date {next(iter(app.state.sandbox.enterprise.hotels.values())).business_date}; "
+                  f"{quota})", file=sys.stderr, flush=True)
+            if not server.should_exit:
+                server.run(sockets=[listener])
     finally:
         listener.close()
     return 0
@@ -335,4 +362,9 @@ def print_new_api_key(args: argparse.Namespace) -> int:
 
 
 def entrypoint() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before a server's signal handling is in place, or during its last clean-up
+        print("opera-cloud-mcp: interrupted", file=sys.stderr)
+        code = 128 + signal.SIGINT
+    sys.exit(code)

@@ -200,8 +200,9 @@ def banner_of(env: dict[str, str]) -> str:
             if line == "}\n":
                 break
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C right after the banner: a clean stop, whatever start-up was doing
+        rest = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 0 and "Traceback" not in rest, (proc.returncode, rest)
     return "".join(lines)
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.support.servers import free_port
 
@@ -90,3 +91,50 @@ async def test_sigterm_drains_in_flight_calls_while_ready_is_503() -> None:
             proc.wait()
         _, err = proc.communicate()
         assert "Traceback" not in err, err[-3000:]
+
+
+def _stop_at(command: list[str], moment: str, sig: signal.Signals) -> tuple[int, str, float]:
+    """Start `python -m app <command>` on a free port, send `sig` right after its banner line or once it answers
+    HTTP, and return (exit status, stderr, seconds from the signal to the exit)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app", *command, "--port", str(port)],
+                            env={**CLEAN_ENV, "OPERA_LOG_LEVEL": "WARNING"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    banner = proc.stderr.readline()  # the first line: the version and mode, or the sandbox's address
+    if moment == "ready":
+        path = "/ready" if command[:1] != ["sandbox"] else "/_sandbox/stats"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "never answered " + path
+            time.sleep(0.1)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        rest = proc.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"still running 30 s after {sig.name} ({moment})") from None
+    return proc.returncode, banner + rest, time.monotonic() - sent
+
+
+@pytest.mark.parametrize(("command", "moment", "sig"), [
+    ([], "banner", signal.SIGINT),
+    ([], "banner", signal.SIGTERM),
+    ([], "ready", signal.SIGINT),
+    (["sandbox"], "banner", signal.SIGINT),
+    (["sandbox"], "ready", signal.SIGINT),
+], ids=["serve-banner-INT", "serve-banner-TERM", "serve-ready-INT", "sandbox-banner-INT", "sandbox-ready-INT"])
+def test_a_stop_signal_at_any_moment_of_start_up_exits_0_without_a_traceback(
+        command: list[str], moment: str, sig: signal.Signals) -> None:
+    # An operator's Ctrl-C just after the banner used to land wherever start-up was: a KeyboardInterrupt traceback,
+    # exit status -2, now and then a process that never ended; after /ready it still printed a traceback.
+    code, stderr, took = _stop_at(command, moment, sig)
+    assert "Traceback" not in stderr, stderr
+    assert code == 0, (code, stderr)
+    assert took < 20, took
