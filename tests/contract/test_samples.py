@@ -44,6 +44,45 @@ CASES = [
     ),
     ("GET", "/crm/v1/profiles/200001", "getProfile", "200", "getProfile.200.json"),
     ("GET", "/rsv/v1/hotels/SAND01/reservations/999", "getReservation", "404", "error.json"),
+    ("POST", "/oauth/v1/tokens", "getToken", "200", "getToken.200.json"),
+    ("POST", "/crm/v1/profiles", "postProfile", "request", "postProfile.body.json"),
+    (
+        "POST",
+        "/fof/v1/hotels/SAND01/reservations/100001/roomAssignments",
+        "postRoomAssignment",
+        "request",
+        "postRoomAssignment.body.json",
+    ),
+    ("POST", "/fof/v1/hotels/SAND01/reservations/100001/checkIns", "postCheckIn", "request", "postCheckIn.body.json"),
+    (
+        "POST",
+        "/csh/v1/hotels/SAND01/reservations/100001/charges",
+        "postBillingCharges",
+        "request",
+        "postBillingCharges.body.json",
+    ),
+    (
+        "POST",
+        "/csh/v1/hotels/SAND01/reservations/100001/charges",
+        "postBillingCharges",
+        "201",
+        "postBillingCharges.201.json",
+    ),
+    (
+        "POST",
+        "/csh/v1/hotels/SAND01/reservations/100001/payments",
+        "postBillingPayment",
+        "request",
+        "postBillingPayment.body.json",
+    ),
+    (
+        "POST",
+        "/csh/v1/hotels/SAND01/reservations/100001/checkOuts",
+        "postCheckOut",
+        "request",
+        "postCheckOut.body.json",
+    ),
+    ("PUT", "/hsk/v1/hotels/SAND01/rooms/status", "putRoomRelatedStatus", "request", "putRoomRelatedStatus.body.json"),
 ]
 
 
