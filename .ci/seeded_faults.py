@@ -212,6 +212,15 @@ FAULTS: tuple[Fault, ...] = (
           (edit("app/tools/front_desk.py", "if reservation.status and reservation.status not in CHECK_OUT_READY:",
                 "if False:"),),
           (f"{PROMISES}::test_check_out_of_a_guest_who_left_yesterday_sends_no_write",)),
+    Fault("early_departure_repeat_fails", "a repeated early departure (OPERA's FOF00158, already due out) is an error",
+          (edit("app/tools/front_desk.py", "if exc.error_code != EARLY_DEPARTURE_NOT_REQUIRED:", "if True:"),),
+          ("tests/e2e/test_exactly_once.py::test_an_early_departure_whose_answer_is_lost_is_checked_out_once",)),
+    Fault("early_departure_noop", "the sandbox's putForEarlyDeparture leaves the departure as it was",
+          (edit("app/sandbox/state.py",
+                "        reservation.departure = hotel.business_date\n        return reservation\n",
+                "        return reservation\n"),),
+          ("tests/sandbox/test_csh.py::test_put_for_early_departure_makes_an_in_house_guest_due_out_with_oracles_refusals",
+           "tests/sandbox/test_oracle_samples.py::test_a_whole_stay_from_oracles_sample_bodies")),
 )
 
 

@@ -1928,17 +1928,49 @@ class Enterprise:
         window.folio_numbers.append(number)
         return number
 
+    def early_departure(self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None) -> Reservation:
+        """csh putForEarlyDeparture: an in-house guest leaving before the booked departure is made due out, the
+        departure moved to the business date. Oracle's own refusals: FOF00157, the status is not valid (only an
+        in-house reservation), and FOF00158, not required (already due out). A guest who arrived on the business
+        date becomes a day use (arrival = departure). The sandbox has no rate restrictions, tiered rates, packages
+        or penalties, so there is nothing else to check or post."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "InHouse":
+            raise SandboxError(
+                400,
+                "Invalid reservation status",
+                f"The reservation status is not valid for an early departure: reservation {reservation_id} is "
+                f"{reservation.computed_status(hotel.business_date)}; only an in-house guest can depart early",
+                "FOF00157",
+                "reservationStatus",
+            )
+        if reservation.departure <= hotel.business_date:
+            raise SandboxError(
+                400,
+                "Early departure not required",
+                f"Early Departure is not required as the reservation is already in Due Out status: reservation "
+                f"{reservation_id} departs {reservation.departure.isoformat()}, the business date",
+                "FOF00158",
+                "reservationStatus",
+            )
+        if cashier_id is not None:
+            hotel.cashier(cashier_id, "change a reservation to an early departure", "criteria.cashierId")
+        reservation.departure = hotel.business_date
+        return reservation
+
     @staticmethod
     def require_due_out(hotel: Hotel, reservation: Reservation) -> None:
-        """postCheckOut is documented for a reservation "in due out status"; Oracle's workflow for a guest who
-        leaves early first moves the departure to the business date (putReservation), then checks out."""
+        """postCheckOut is documented for a reservation "in due out status"; a guest who leaves early is first
+        changed to an early departure (csh putForEarlyDeparture: due out, departing on the business date)."""
         if reservation.departure > hotel.business_date:
             raise SandboxError(
                 400,
                 "Reservation is not due out",
                 f"Reservation {reservation.reservation_id} departs {reservation.departure.isoformat()}, after the "
-                f"business date {hotel.business_date.isoformat()}; only a guest due out can be checked out. For an "
-                f"early departure, change the departure date to {hotel.business_date.isoformat()} first",
+                f"business date {hotel.business_date.isoformat()}; only a guest due out can be checked out. For a "
+                f"guest leaving early, call putForEarlyDeparture first, which moves the departure to "
+                f"{hotel.business_date.isoformat()}",
                 "OHIPSIM-CSH-NOT-DUE-OUT",
                 "reservation.departureDate",
             )

@@ -12,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from app.opera.business_date import BusinessDateAPI
-from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting
+from app.opera.cashiering import EARLY_DEPARTURE_NOT_REQUIRED, CardOnFile, CashieringAPI, Folio, Posting
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
@@ -20,7 +20,6 @@ from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo
 from app.opera.reservations import (
     Reservation,
-    ReservationChanges,
     ReservationPage,
     ReservationsAPI,
     ReservationSummary,
@@ -685,14 +684,17 @@ def build(services: ToolServices) -> list[ToolDef]:
         reservation, today, folio, balance = plan.reservation, plan.today, plan.folio, plan.folio.balance
         changed_from: Date | None = None
         if reservation.departure is not None and reservation.departure > today:
-            # OPERA checks out a guest due out; for one leaving early its workflow first moves the departure.
+            # OPERA checks out a guest due out; one leaving early is first changed to an early departure (csh
+            # putForEarlyDeparture: due out, the departure moved to the business date).
             try:
-                await reservations.modify(hotel, reservation, ReservationChanges(departure=today))
+                await cashiering.early_departure(hotel, reservation_id)
             except OperaError as exc:
-                raise tool_error(
-                    exc, what=f"check_out: shortening the stay of {reservation_id} to {today.isoformat()}",
-                    next_step="get_reservation to see the departure, then call check_out again",
-                ) from None
+                # FOF00158: already due out, as after a repeat of a PUT whose answer was lost; nothing to undo.
+                if exc.error_code != EARLY_DEPARTURE_NOT_REQUIRED:
+                    raise tool_error(
+                        exc, what=f"check_out: changing {reservation_id} to an early departure on {today.isoformat()}",
+                        next_step="get_reservation to see the departure, then call check_out again",
+                    ) from None
             changed_from = reservation.departure
         await progress(1, "folio read")
         paid: list[Posting] = []

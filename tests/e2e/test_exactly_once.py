@@ -143,6 +143,26 @@ async def test_check_in_and_check_out_gain_idempotency_keys(app: Any, sandbox_se
     assert len(payments) <= 1
 
 
+async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: Any, sandbox_server: Any) -> None:
+    """putForEarlyDeparture's answer is lost; the PUT's repeat meets OPERA's FOF00158 (already due out), which is
+    the change made, so the check-out goes on: the guest is paid up once and checked out, in one call."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and r.departure > hotel.business_date)
+    owed = guest.balance
+    await inject_fault(sandbox_server.url, operation="putForEarlyDeparture", mode="drop")
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
+            "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    async with mcp_client(app.url) as client:
+        out = await call_ok(client, "check_out", args)
+    assert out["status"] == "CheckedOut" and out["settled"]["amount"] == pytest.approx(owed)
+    assert guest.status == "CheckedOut" and guest.departure == hotel.business_date and guest.balance == 0
+    sent = [(e.operation_id, e.status) for e in sandbox_server.sandbox.requests
+            if e.path.split("?")[0].split("/")[-2:-1] == [guest.reservation_id]
+            and e.operation_id in ("putForEarlyDeparture", "postBillingPayment")]
+    assert sent == [("putForEarlyDeparture", 200), ("putForEarlyDeparture", 400), ("postBillingPayment", 201)]
+
+
 async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) -> None:
     """The idempotency record is a fast path; OPERA holds the truth. A second server with an empty store (a Redis
     that came back empty, a record past its TTL) finds the booking by its reference instead of booking again."""

@@ -500,6 +500,59 @@ async def test_an_early_departure_is_refused_until_the_departure_is_moved_to_the
     assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
 
 
+async def early_departure(ohip: httpx2.AsyncClient, reservation_id: str, **criteria: Any) -> httpx2.Response:
+    body = {"criteria": {"hotelId": "SAND01", "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                         "ignoreRateRestriction": False, "postEarlyDeparturePenalty": False, **criteria}}
+    return await ohip.put(f"{CSH}/reservations/{reservation_id}/earlyDeparture", json=body)
+
+
+async def test_put_for_early_departure_makes_an_in_house_guest_due_out_with_oracles_refusals(
+    ohip: httpx2.AsyncClient,
+) -> None:
+    """csh putForEarlyDeparture: "the reservation will be changed to a Due Out status with the departure date being
+    the current business date. Only Inhouse reservations can be changed"; FOF00157 and FOF00158 are Oracle's codes."""
+    due_in = await book(ohip, nights=3)
+    refused = await early_departure(ohip, due_in)
+    assert refused.status_code == 400 and refused.json()["o:errorCode"] == "FOF00157"
+    assert "DueIn" in refused.json()["detail"]
+
+    reservation_id = await book(ohip, nights=3)
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    await night_audit(ohip)  # one night stayed; the business date is 2026-05-02, the departure 2026-05-04
+    mismatch = await ohip.put(
+        f"{CSH}/reservations/{reservation_id}/earlyDeparture",
+        json={"criteria": {"hotelId": "SAND01", "reservationIdList": [{"id": due_in, "type": "Reservation"}]}},
+    )
+    assert mismatch.status_code == 400 and reservation_id in mismatch.json()["detail"]
+    unknown_cashier = await early_departure(ohip, reservation_id, cashierId=999)
+    assert unknown_cashier.status_code == 400 and "Cashier 999" in unknown_cashier.json()["detail"]
+    assert (await reservation(ohip, reservation_id))["roomStay"]["departureDate"] == "2026-05-04"
+
+    done = await early_departure(ohip, reservation_id, cashierId=4)
+    assert done.status_code == 200, done.text
+    record = await reservation(ohip, reservation_id)
+    assert record["roomStay"]["departureDate"] == "2026-05-02"
+    assert (record["reservationStatus"], record["computedReservationStatus"]) == ("InHouse", "DueOut")
+    again = await early_departure(ohip, reservation_id)
+    assert again.status_code == 400 and again.json()["o:errorCode"] == "FOF00158"
+    assert (await reservation(ohip, reservation_id))["roomStay"]["departureDate"] == "2026-05-02"
+
+    await pay(ohip, reservation_id, await balance(ohip, reservation_id))
+    assert (await check_out(ohip, reservation_id)).status_code == 201
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
+
+
+async def test_an_early_departure_on_the_arrival_day_becomes_a_day_use(ohip: httpx2.AsyncClient) -> None:
+    """A guest who arrived on the business date and leaves the same day: departure = arrival, no night posted."""
+    reservation_id = await book(ohip, nights=2)
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    assert (await early_departure(ohip, reservation_id)).status_code == 200
+    stay = (await reservation(ohip, reservation_id))["roomStay"]
+    assert stay["arrivalDate"] == stay["departureDate"] == "2026-05-01"
+    assert await balance(ohip, reservation_id) == 0
+    assert (await check_out(ohip, reservation_id)).status_code == 201
+
+
 async def test_the_night_audit_posts_room_and_tax_records_no_shows_and_moves_the_date(
     ohip: httpx2.AsyncClient,
 ) -> None:

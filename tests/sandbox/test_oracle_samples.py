@@ -126,17 +126,26 @@ async def test_a_whole_stay_from_oracles_sample_bodies(ohip: httpx2.AsyncClient,
     tomorrow = audit.json()["audits"][0]["businessDate"]
     assert arrival < tomorrow < departure
 
-    # The guest leaves a night early: Oracle's check-out is for a guest due out, so putReservation (the sample's
-    # change, its departure moved to the business date) comes first, as Oracle's workflow does it.
+    # putReservation, the sample's change: a child joins the stay and a comment is added; the dates stay.
     body = sample("putReservation.body")
     change = body["reservations"][0]
     change["reservationIdList"][0]["id"] = reservation_id
-    change["roomStay"]["departureDate"] = tomorrow
+    change["roomStay"]["departureDate"] = departure
     changed = await ohip.put(reservation_url, json=body)
+    assert changed.status_code == 200, changed.text
+    record = (await ohip.get(reservation_url)).json()["reservations"]["reservation"][0]
+    assert record["roomStay"]["guestCounts"] == {"adults": 2, "children": 1}
+    assert record["roomStay"]["departureDate"] == departure
+    assert "Late arrival" in [c["comment"]["text"]["value"] for c in record["comments"]]
+
+    # The guest leaves a night early: Oracle's check-out is for a guest due out, so csh putForEarlyDeparture
+    # (Oracle's early-departure operation; no sample of it exists, so its body is built from the spec) comes first.
+    early = {"criteria": {"hotelId": "SAND01", "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                          "cashierId": 4, "postEarlyDeparturePenalty": False}}
+    changed = await ohip.put(f"/csh/v1{HOTEL}/reservations/{reservation_id}/earlyDeparture", json=early)
     assert changed.status_code == 200, changed.text
     shortened = (await ohip.get(reservation_url)).json()["reservations"]["reservation"][0]
     assert shortened["roomStay"]["departureDate"] == tomorrow
-    assert shortened["roomStay"]["guestCounts"] == {"adults": 2, "children": 1}
     assert shortened["computedReservationStatus"] == "DueOut"
 
     # postBillingPayment: the sample's cash payment, for what the guest owes (the minibar, the night and its tax).

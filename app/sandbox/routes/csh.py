@@ -535,6 +535,18 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             )
         return created(request, reservation_path(hotel.code, reservation_id), {})
 
+    async def put_early_departure(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        body = await read_json(request)
+        criteria = as_object(body.get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        for flag in ("ignoreRateRestriction", "postConsumedAllowanceToGuest", "ignoreCheckOnTieredRate",
+                     "postEarlyDeparturePenalty"):
+            as_bool(criteria.get(flag), f"criteria.{flag}")
+        sandbox.enterprise.early_departure(hotel.code, reservation_id, cashier_id=cashier_of(criteria, "criteria"))
+        return ohip_json({})
+
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
         Route(f"{reservation}/folios", get_folio, methods=["GET"], name="getFolio"),
@@ -548,4 +560,5 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/charges", post_billing_charges, methods=["POST"], name="postBillingCharges"),
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
+        Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),
     ]
