@@ -221,6 +221,15 @@ FAULTS: tuple[Fault, ...] = (
                 "        return reservation\n"),),
           ("tests/sandbox/test_csh.py::test_put_for_early_departure_makes_an_in_house_guest_due_out_with_oracles_refusals",
            "tests/sandbox/test_oracle_samples.py::test_a_whole_stay_from_oracles_sample_bodies")),
+    Fault("day_use_not_repeated", "the day-use room and tax posting is not repeated after a lost answer",
+          (edit("app/opera/cashiering.py", "            json=body,\n            idempotent=True,\n",
+                "            json=body,\n            idempotent=False,\n"),),
+          ("tests/e2e/test_exactly_once.py::test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once",)),
+    Fault("room_and_tax_twice", "the sandbox posts a date's room and tax twice (a day use repeated, then audited)",
+          (edit("app/sandbox/state.py", "        if night in reservation.room_and_tax_posted:\n            return []\n",
+                ""),),
+          ("tests/sandbox/test_csh.py::test_a_day_use_is_posted_its_room_and_tax_once_and_only_a_day_use",
+           "tests/e2e/test_exactly_once.py::test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once")),
 )
 
 

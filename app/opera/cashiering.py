@@ -25,6 +25,9 @@ POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATI
 GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
 POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
 PUT_EARLY_DEPARTURE = Operation("csh", "putForEarlyDeparture", "PUT", _RESERVATION_PATH + "/earlyDeparture")
+POST_DAY_USE_ROOM_AND_TAX = Operation(
+    "csh", "postRoomAndTaxForDayUse", "POST", "/reservations/{reservationId}/postRoomAndTaxForDayUse"
+)
 #: OPERA's answer to an early departure of a reservation already due out (csh earlyDepartureInfo's error codes).
 EARLY_DEPARTURE_NOT_REQUIRED = "FOF00158"
 
@@ -404,6 +407,20 @@ class CashieringAPI:
             hotel_id=hotel_id,
             path_params={"reservationId": reservation_id},
             json={"criteria": criteria},
+        )
+        return warnings_from(response.body)
+
+    async def post_day_use_room_and_tax(self, hotel_id: str, reservation_id: str) -> list[OperaWarning]:
+        """postRoomAndTaxForDayUse: the day's room and tax of a day use (arrival = departure = the business date),
+        which no night audit posts. Safe to repeat, so it is sent as idempotent (retried after a lost answer):
+        OPERA "does not allow duplicate charges" of a date's room and tax."""
+        body = self._with_cashier({"reservationId": {"id": reservation_id, "type": "Reservation"}})
+        response = await self._http.call(
+            POST_DAY_USE_ROOM_AND_TAX,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json=body,
+            idempotent=True,
         )
         return warnings_from(response.body)
 

@@ -444,6 +444,9 @@ class Reservation:
     external_references: list[ExternalReference] = field(default_factory=list)
     cards: list[CardOnFile] = field(default_factory=list)  # payment cards on file (tokenized)
     checked_out_by: int | None = None  # the cashier of the check-out
+    # business dates whose room and tax are on the folio: OPERA "does not allow duplicate charges" of room and tax
+    # (End of Day's Post Room and Tax), whether the night audit or a day-use posting made them
+    room_and_tax_posted: set[date] = field(default_factory=set)
 
     @property
     def nights(self) -> int:
@@ -1959,6 +1962,29 @@ class Enterprise:
         reservation.departure = hotel.business_date
         return reservation
 
+    def post_day_use_room_and_tax(
+        self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None
+    ) -> list[Posting]:
+        """csh postRoomAndTaxForDayUse: the day's room charge and room tax of a day use (an in-house guest who
+        arrives and departs on the business date), which no night audit will post. Once per date: a repeat posts
+        nothing, since OPERA does not allow duplicate room and tax charges."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        self._require_in_house(hotel, reservation, "be posted room and tax for a day use")
+        day = hotel.business_date
+        if not reservation.arrival == reservation.departure == day:
+            raise _bad_request(
+                "Not a day use",
+                f"Reservation {reservation_id} arrives {reservation.arrival.isoformat()} and departs "
+                f"{reservation.departure.isoformat()}; a day use arrives and departs on the business date "
+                f"{day.isoformat()}. The nights of a stay are posted by the night audit",
+                "OHIPSIM-CSH-NOT-DAY-USE",
+                "reservationId",
+            )
+        if cashier_id is not None:
+            hotel.cashier(cashier_id, "post room and tax", "cashierId")
+        return self.post_night(hotel, reservation, day)
+
     @staticmethod
     def require_due_out(hotel: Hotel, reservation: Reservation) -> None:
         """postCheckOut is documented for a reservation "in due out status"; a guest who leaves early is first
@@ -2000,7 +2026,11 @@ class Enterprise:
         return NightAudit(hotel.code, day, hotel.business_date, tuple(posted), tuple(no_shows), tuple(extended))
 
     def post_night(self, hotel: Hotel, reservation: Reservation, night: date) -> list[Posting]:
-        """One night of a stay as the night audit posts it: the room charge and its room tax."""
+        """One night of a stay as the night audit posts it: the room charge and its room tax; nothing when that
+        date's room and tax are already posted (a day use's, by postRoomAndTaxForDayUse)."""
+        if night in reservation.room_and_tax_posted:
+            return []
+        reservation.room_and_tax_posted.add(night)
         room = self.post_room_charge(hotel, reservation, night)
         if hotel.room_tax_rate <= 0 or ROOM_TAX_CODE not in hotel.transaction_codes:
             return [room]

@@ -573,6 +573,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         folio: Folio
         method: str | None
         card: CardOnFile | None
+        day_use: bool  # arrives and leaves on the business date: OPERA's day-use room and tax are posted first
 
     async def check_out_plan(hotel: str, reservation_id: str, method: str | None,
                              early_departure: bool) -> CheckOutPlan:
@@ -590,22 +591,18 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
             )
         today = await business_today(hotel, "check_out", fresh=True)
-        if reservation.arrival >= today and reservation.departure is not None and reservation.departure > today:
-            # Shortening the stay to today would make departure = arrival: a day use, whose room and tax OPERA
-            # posts with csh postRoomAndTaxForDayUse. This server does not, so it says so before changing anything.
-            raise ToolError(
-                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) arrived today "
-                f"({today.isoformat()}) and is booked until {reservation.departure.isoformat()}; leaving on the "
-                "arrival day makes it a day use in OPERA (departure = arrival, the day's room and tax posted by "
-                "OPERA's day-use posting), which this server does not do; nothing was changed. Next step: check "
-                "the guest out at the desk in OPERA, or keep the stay and check out on the departure day"
-            )
+        leaving_early = reservation.departure is not None and reservation.departure > today
+        # Leaving on the arrival day makes the stay a day use (departure = arrival): no night audit posts its room
+        # and tax, so OPERA's day-use posting (csh postRoomAndTaxForDayUse) does, before the balance is settled.
+        day_use = reservation.arrival == today and (early_departure or not leaving_early)
         if reservation.departure is not None and reservation.departure > today and not early_departure:
             raise ToolError(
                 f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) departs "
                 f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
                 "nothing was changed. Next step: if the guest is leaving early, call check_out again with "
-                f"early_departure=true (the stay is shortened to {today.isoformat()}, then checked out)"
+                f"early_departure=true (the stay is shortened to {today.isoformat()}"
+                + (", a day use whose room and tax OPERA posts" if reservation.arrival == today else "")
+                + ", then checked out)"
             )
         try:
             folio = await cashiering.folio(hotel, reservation_id, postings=False)
@@ -620,7 +617,14 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "OPERA, then call check_out again"
             )
         card: CardOnFile | None = None
-        if round(balance.amount, 2) > 0:
+        if round(balance.amount, 2) > 0 or day_use:
+            if method is None and day_use:
+                raise ToolError(
+                    f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) arrived today and leaves "
+                    f"today, a day use: OPERA posts the day's room and tax at check-out (balance now "
+                    f"{_money_text(balance)}), so the check-out settles them; nothing was changed. Next step: call "
+                    "check_out with payment_method (e.g. CA or VA)"
+                )
             if method is None:
                 raise ToolError(
                     f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) still owes "
@@ -635,7 +639,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                     exc, what=f"check_out: reading the cards on file of reservation {reservation_id}",
                     next_step="retry",
                 ) from None
-        planned = CheckOutPlan(reservation=reservation, today=today, folio=folio, method=method, card=card)
+        planned = CheckOutPlan(reservation=reservation, today=today, folio=folio, method=method, card=card,
+                               day_use=day_use)
         remember(key, planned)
         return planned
 
@@ -650,9 +655,12 @@ def build(services: ToolServices) -> list[ToolDef]:
         if record.departure is not None and record.departure > plan.today:
             early = (f"; leaving early: the departure moves from {day_text(record.departure)} to "
                      f"{day_text(plan.today)}")
-        if round(balance.amount, 2) > 0 and plan.method is not None:
+        if plan.day_use:
+            early += "; a day use: OPERA posts the day's room and tax first"
+        if (round(balance.amount, 2) > 0 or plan.day_use) and plan.method is not None:
             label = await payment_label(lov, hotel, plan.method, plan.card)
-            owed = f"; balance {money_text(balance)}, settled by {label}"
+            before = " before the day's room and tax" if plan.day_use else ""
+            owed = f"; balance {money_text(balance)}{before}, settled by {label}"
         else:
             owed = f"; balance {money_text(balance)}, nothing to pay"
         room = f"room {plan.folio.room_id}" if not record.room_id and plan.folio.room_id else room_of(record)
@@ -696,6 +704,18 @@ def build(services: ToolServices) -> list[ToolDef]:
                         next_step="get_reservation to see the departure, then call check_out again",
                     ) from None
             changed_from = reservation.departure
+        if plan.day_use:
+            # OPERA posts a date's room and tax once, so a repeat (after a lost answer, or a later call) adds none.
+            try:
+                await cashiering.post_day_use_room_and_tax(hotel, reservation_id)
+                folio = await cashiering.folio(hotel, reservation_id, postings=False)
+            except OperaError as exc:
+                raise tool_error(
+                    exc, what=f"check_out: posting the day-use room and tax of {reservation_id}",
+                    next_step="get_folio to see the day's room and tax, then call check_out again (OPERA does not "
+                              "post them twice)",
+                ) from None
+            balance = folio.balance
         await progress(1, "folio read")
         paid: list[Posting] = []
         if round(balance.amount, 2) > 0 and plan.method is not None:
@@ -806,7 +826,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Check out a guest due out. With a balance it refuses unless payment_method is given: then it pays the "
                 "balance (a card method: the reservation's card on file), generates the final folio and checks out. "
                 "Leaving before the booked departure needs early_departure=true (the stay is first shortened to the "
-                "business date). The room becomes Vacant and Dirty; it cannot be undone here, so show the bill first "
+                "business date; on the arrival day that is a day use, whose room and tax OPERA posts and the "
+                "payment settles). The room becomes Vacant and Dirty; it cannot be undone here, so show the bill first "
                 "(get_folio)."
             ),
             destructive=True,

@@ -163,6 +163,28 @@ async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: 
     assert sent == [("putForEarlyDeparture", 200), ("putForEarlyDeparture", 400), ("postBillingPayment", 201)]
 
 
+async def test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once(app: Any, sandbox_server: Any) -> None:
+    """A guest checked in today leaves today. postRoomAndTaxForDayUse's answer is lost and the repeat is sent (OPERA
+    does not post a date's room and tax twice): one room charge, one tax, one payment for both, checked out."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    async with mcp_client(app.url) as client:
+        booked = await call_ok(client, "create_reservation", stay("Dayuse", days_ahead=0))
+        checked_in = await call_ok(client, "check_in", {"reservation_id": booked["reservation_id"]})
+        assert checked_in["status"] == "InHouse"
+        await inject_fault(sandbox_server.url, operation="postRoomAndTaxForDayUse", mode="drop")
+        out = await call_ok(client, "check_out", {"reservation_id": booked["reservation_id"], "payment_method": "CA",
+                                                  "early_departure": True, "confirm": True,
+                                                  "idempotency_key": str(uuid.uuid4())})
+    guest = hotel.reservations[booked["reservation_id"]]
+    assert guest.status == "CheckedOut" and guest.arrival == guest.departure == hotel.business_date
+    postings = [p for w in guest.folio_windows.values() for p in w.postings]
+    assert [p.transaction_code for p in postings if p.transaction_type == "Revenue"] == ["1000", "1100"]
+    payments = [p.amount for p in postings if p.transaction_type != "Revenue"]
+    assert payments == [out["settled"]["amount"]] and guest.balance == 0
+    day_use_posts = [e.status for e in sandbox_server.sandbox.requests if e.operation_id == "postRoomAndTaxForDayUse"]
+    assert day_use_posts == [201, 201]  # the lost one, and its repeat, which posted nothing more
+
+
 async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) -> None:
     """The idempotency record is a fast path; OPERA holds the truth. A second server with an empty store (a Redis
     that came back empty, a record past its TTL) finds the booking by its reference instead of booking again."""

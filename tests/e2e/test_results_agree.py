@@ -357,20 +357,29 @@ async def test_next_steps_name_only_tools_this_server_offers(mode: Mode) -> None
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_same_day_check_out_is_refused_with_a_next_step_that_can_succeed(
+async def test_a_same_day_check_out_names_a_next_step_that_succeeds_as_a_day_use(
         server: ServerThread, hotel: Any, mode: Mode) -> None:
+    """A guest who arrived today leaves today: the refusals say what to send, and the call they name makes the stay
+    a day use (putForEarlyDeparture), has OPERA post the day's room and tax once, settles and checks out."""
     async with mcp_client(server.url, mode=mode, elicitation_callback=accept) as client:
         await clean_rooms(client, hotel, "KNG")
         guest = await due_in(client, hotel, "KNG")
+        booked_until = guest.departure.isoformat()
         await call_ok(client, "check_in", {"reservation_id": guest.reservation_id})
         since = len(server.app.state.sandbox.requests)
         plain = await call_error(client, "check_out", {"reservation_id": guest.reservation_id, "confirm": True})
-        early = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
-                                                       "early_departure": True, "confirm": True})
-    sent = [e.operation_id for e in server.app.state.sandbox.requests[since:]]
-    for refusal in (plain, early):
-        assert "day use" in refusal and "nothing was changed" in refusal
-        assert "early_departure=true" not in refusal  # the call that OPERA would refuse is not suggested
-    assert "putReservation" not in sent and "postCheckOut" not in sent
-    assert hotel.reservations[guest.reservation_id].status == "InHouse"
-    assert hotel.reservations[guest.reservation_id].departure == guest.departure
+        unpaid = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                        "early_departure": True, "confirm": True})
+        refused = [e.operation_id for e in server.app.state.sandbox.requests[since:]]
+        done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "early_departure": True,
+                                                   "payment_method": "CA", "confirm": True})
+    assert "early_departure=true" in plain and "day use" in plain and "nothing was changed" in plain
+    assert "payment_method" in unpaid and "day use" in unpaid and "nothing was changed" in unpaid
+    assert not {"putForEarlyDeparture", "postRoomAndTaxForDayUse", "postCheckOut"} & set(refused)
+    stay = hotel.reservations[guest.reservation_id]
+    assert stay.status == "CheckedOut" and stay.arrival == stay.departure == hotel.business_date
+    charges = [(p.transaction_code, p.amount) for w in stay.folio_windows.values() for p in w.postings
+               if p.transaction_type == "Revenue"]
+    assert charges == [("1000", stay.rate_amount), ("1100", round(stay.rate_amount * hotel.room_tax_rate, 2))]
+    assert done["settled"]["amount"] == pytest.approx(stay.rate_amount + charges[1][1])
+    assert done["departure_changed_from"] == booked_until

@@ -553,6 +553,41 @@ async def test_an_early_departure_on_the_arrival_day_becomes_a_day_use(ohip: htt
     assert (await check_out(ohip, reservation_id)).status_code == 201
 
 
+async def day_use_room_and_tax(ohip: httpx2.AsyncClient, reservation_id: str, **body: Any) -> httpx2.Response:
+    payload = {"reservationId": {"id": reservation_id, "type": "Reservation"}, "cashierId": CASHIER, **body}
+    return await ohip.post(f"/csh/v1/reservations/{reservation_id}/postRoomAndTaxForDayUse", json=payload)
+
+
+async def test_a_day_use_is_posted_its_room_and_tax_once_and_only_a_day_use(ohip: httpx2.AsyncClient) -> None:
+    """postRoomAndTaxForDayUse (no hotel in the path: x-hotelid names it) posts the day's room and tax of a day use;
+    OPERA does not allow duplicate room and tax charges, so a repeat adds nothing, nor does the night audit."""
+    due_in = await book(ohip, nights=2)
+    refused = await day_use_room_and_tax(ohip, due_in)
+    assert refused.status_code == 400 and "DueIn" in refused.json()["detail"]
+
+    reservation_id = await book(ohip, nights=2)
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    staying = await day_use_room_and_tax(ohip, reservation_id)
+    assert staying.status_code == 400 and staying.json()["o:errorCode"] == "OHIPSIM-CSH-NOT-DAY-USE"
+    assert "2026-05-03" in staying.json()["detail"]
+    assert await balance(ohip, reservation_id) == 0
+
+    assert (await early_departure(ohip, reservation_id)).status_code == 200  # now a day use
+    other = await day_use_room_and_tax(ohip, reservation_id, reservationId={"id": due_in, "type": "Reservation"})
+    assert other.status_code == 400 and reservation_id in other.json()["detail"]
+    posted = await day_use_room_and_tax(ohip, reservation_id)
+    assert posted.status_code == 201, posted.text
+    assert posted.headers["location"].endswith(f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/folios")
+    assert (await day_use_room_and_tax(ohip, reservation_id)).status_code == 201
+    await night_audit(ohip)  # the guest is still in house: the audit extends the stay but does not post the day again
+    postings = first_window(await folio(ohip, reservation_id))["folios"][0]["postings"]
+    assert [(p["transactionCode"], p["postingDate"]) for p in postings] == [
+        ("1000", "2026-05-01"), ("1100", "2026-05-01")
+    ]
+    room, tax = (p["postedAmount"]["amount"] for p in postings)
+    assert await balance(ohip, reservation_id) == round(room + tax, 2)
+
+
 async def test_the_night_audit_posts_room_and_tax_records_no_shows_and_moves_the_date(
     ohip: httpx2.AsyncClient,
 ) -> None:

@@ -547,6 +547,15 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.early_departure(hotel.code, reservation_id, cashier_id=cashier_of(criteria, "criteria"))
         return ohip_json({})
 
+    async def post_room_and_tax_for_day_use(request: Request) -> Response:
+        # The path names no hotel: the gateway's x-hotelid header does.
+        hotel = sandbox.enterprise.hotel(request.headers.get("x-hotelid", ""))
+        reservation_id = str(request.path_params["reservationId"])
+        body = await read_json(request)
+        check_body_target(body, hotel, reservation_id, "body")
+        sandbox.enterprise.post_day_use_room_and_tax(hotel.code, reservation_id, cashier_id=cashier_of(body, "body"))
+        return created(request, folio_path(hotel.code, reservation_id), {})
+
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
         Route(f"{reservation}/folios", get_folio, methods=["GET"], name="getFolio"),
@@ -561,4 +570,10 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
         Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),
+        Route(
+            f"{BASE}/reservations/{{reservationId}}/postRoomAndTaxForDayUse",
+            post_room_and_tax_for_day_use,
+            methods=["POST"],
+            name="postRoomAndTaxForDayUse",
+        ),
     ]
