@@ -595,7 +595,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         # Leaving on the arrival day makes the stay a day use (departure = arrival): no night audit posts its room
         # and tax, so OPERA's day-use posting (csh postRoomAndTaxForDayUse) does, before the balance is settled.
         day_use = reservation.arrival == today and (early_departure or not leaving_early)
-        if reservation.departure is not None and reservation.departure > today and not early_departure:
+        if leaving_early and not early_departure:
             raise ToolError(
                 f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) departs "
                 f"{reservation.departure.isoformat()}, after today's business date {today.isoformat()}; "
@@ -708,12 +708,18 @@ def build(services: ToolServices) -> list[ToolDef]:
             # OPERA posts a date's room and tax once, so a repeat (after a lost answer, or a later call) adds none.
             try:
                 await cashiering.post_day_use_room_and_tax(hotel, reservation_id)
-                folio = await cashiering.folio(hotel, reservation_id, postings=False)
             except OperaError as exc:
                 raise tool_error(
                     exc, what=f"check_out: posting the day-use room and tax of {reservation_id}",
                     next_step="get_folio to see the day's room and tax, then call check_out again (OPERA does not "
                               "post them twice)",
+                ) from None
+            try:
+                folio = await cashiering.folio(hotel, reservation_id, postings=False)
+            except OperaError as exc:
+                raise tool_error(
+                    exc, what=f"check_out: reading the folio of {reservation_id} after its day-use room and tax "
+                              "were posted", next_step="retry",
                 ) from None
             balance = folio.balance
         await progress(1, "folio read")
