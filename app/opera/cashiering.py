@@ -65,6 +65,9 @@ class Folio(BaseModel):
     room_id: str | None = None
     balance: Money = Field(description="what the guest owes over all windows (negative: a credit)")
     windows: list[FolioWindow]
+    room_and_tax_posted: bool | None = Field(
+        default=None, description="OPERA's roomAndTaxPosted: whether the business date's room and tax are already "
+                                  "posted (None when OPERA does not say)")
     warnings: list[OperaWarning] = Field(default_factory=list)
 
     @property
@@ -200,6 +203,7 @@ def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) 
         room_id=as_dict(reservation.get("roomStay")).get("roomId"),
         balance=Money(amount=cents / 100, currency=currency),
         windows=windows,
+        room_and_tax_posted=info["roomAndTaxPosted"] if isinstance(info.get("roomAndTaxPosted"), bool) else None,
         warnings=warnings_from(body),
     )
 
@@ -412,15 +416,15 @@ class CashieringAPI:
 
     async def post_day_use_room_and_tax(self, hotel_id: str, reservation_id: str) -> list[OperaWarning]:
         """postRoomAndTaxForDayUse: the day's room and tax of a day use (arrival = departure = the business date),
-        which no night audit posts. Safe to repeat, so it is sent as idempotent (retried after a lost answer):
-        OPERA "does not allow duplicate charges" of a date's room and tax."""
+        which no night audit posts. Oracle does not say a repeat posts nothing, so it is never repeated blindly: a
+        lost answer raises OperaOutcomeUnknownError, and the caller reads getFolio's roomAndTaxPosted before any
+        (re)post."""
         body = self._with_cashier({"reservationId": {"id": reservation_id, "type": "Reservation"}})
         response = await self._http.call(
             POST_DAY_USE_ROOM_AND_TAX,
             hotel_id=hotel_id,
             path_params={"reservationId": reservation_id},
             json=body,
-            idempotent=True,
         )
         return warnings_from(response.body)
 

@@ -79,6 +79,8 @@ CHECK_BEFORE_RETRY = {
                   "profile first and replaces what OPERA then holds, so nothing is added twice",
     "putReservation": "get_reservation to see whether the comment was added before adding it again",
     "generateFolio": "get_folio to see whether the folio was generated before trying again",
+    "postRoomAndTaxForDayUse": "check_out again: it reads OPERA's roomAndTaxPosted on the folio and posts the "
+                               "day's room and tax only if they are not there",
 }
 DEFAULT_CHECK = "read the record this call changes to see whether the change happened before trying again"
 

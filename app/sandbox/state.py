@@ -1966,8 +1966,9 @@ class Enterprise:
         self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None
     ) -> list[Posting]:
         """csh postRoomAndTaxForDayUse: the day's room charge and room tax of a day use (an in-house guest who
-        arrives and departs on the business date), which no night audit will post. Once per date: a repeat posts
-        nothing, since OPERA does not allow duplicate room and tax charges."""
+        arrives and departs on the business date), which no night audit will post. Oracle's operation says it
+        posts them and nothing about a repeat, so the sandbox takes it at its word: every call posts them again (a
+        client must read getFolio's roomAndTaxPosted first). The night audit after it posts nothing for that date."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "be posted room and tax for a day use")
@@ -1983,7 +1984,7 @@ class Enterprise:
             )
         if cashier_id is not None:
             hotel.cashier(cashier_id, "post room and tax", "cashierId")
-        return self.post_night(hotel, reservation, day)
+        return self.post_room_and_tax(hotel, reservation, day)
 
     @staticmethod
     def require_due_out(hotel: Hotel, reservation: Reservation) -> None:
@@ -2030,6 +2031,10 @@ class Enterprise:
         date's room and tax are already posted (a day use's, by postRoomAndTaxForDayUse)."""
         if night in reservation.room_and_tax_posted:
             return []
+        return self.post_room_and_tax(hotel, reservation, night)
+
+    def post_room_and_tax(self, hotel: Hotel, reservation: Reservation, night: date) -> list[Posting]:
+        """A date's room charge and its room tax, posted now (whether or not they were posted before)."""
         reservation.room_and_tax_posted.add(night)
         room = self.post_room_charge(hotel, reservation, night)
         if hotel.room_tax_rate <= 0 or ROOM_TAX_CODE not in hotel.transaction_codes:

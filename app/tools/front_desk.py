@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.business_date import BusinessDateAPI
 from app.opera.cashiering import EARLY_DEPARTURE_NOT_REQUIRED, CardOnFile, CashieringAPI, Folio, Posting
-from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
+from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError, OperaOutcomeUnknownError
 from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
@@ -705,22 +705,37 @@ def build(services: ToolServices) -> list[ToolDef]:
                     ) from None
             changed_from = reservation.departure
         if plan.day_use:
-            # OPERA posts a date's room and tax once, so a repeat (after a lost answer, or a later call) adds none.
-            try:
-                await cashiering.post_day_use_room_and_tax(hotel, reservation_id)
-            except OperaError as exc:
-                raise tool_error(
-                    exc, what=f"check_out: posting the day-use room and tax of {reservation_id}",
-                    next_step="get_folio to see the day's room and tax, then call check_out again (OPERA does not "
-                              "post them twice)",
-                ) from None
-            try:
-                folio = await cashiering.folio(hotel, reservation_id, postings=False)
-            except OperaError as exc:
-                raise tool_error(
-                    exc, what=f"check_out: reading the folio of {reservation_id} after its day-use room and tax "
-                              "were posted", next_step="retry",
-                ) from None
+            # Oracle does not say a repeated postRoomAndTaxForDayUse posts nothing, so the folio's roomAndTaxPosted
+            # is read first: a repeat of this call (after a lost answer or a timeout) posts the day's room and tax
+            # only if OPERA does not hold them yet.
+            async def day_use_folio(when: str) -> Folio:
+                try:
+                    return await cashiering.folio(hotel, reservation_id, postings=False)
+                except OperaError as exc:
+                    raise tool_error(
+                        exc, what=f"check_out: reading the folio of {reservation_id} {when}", next_step="retry",
+                    ) from None
+
+            folio = await day_use_folio("before posting its day-use room and tax")
+            if folio.room_and_tax_posted is not True:
+                lost: OperaOutcomeUnknownError | None = None
+                try:
+                    await cashiering.post_day_use_room_and_tax(hotel, reservation_id)
+                except OperaOutcomeUnknownError as exc:
+                    lost = exc  # the folio says whether OPERA posted them
+                except OperaError as exc:
+                    raise tool_error(
+                        exc, what=f"check_out: posting the day-use room and tax of {reservation_id}",
+                        next_step="get_folio to see the day's room and tax, then call check_out again (it posts "
+                                  "them only if OPERA's folio says they are not posted)",
+                    ) from None
+                folio = await day_use_folio("after its day-use room and tax were posted")
+                if lost is not None and folio.room_and_tax_posted is not True:
+                    raise tool_error(
+                        lost, what=f"check_out: posting the day-use room and tax of {reservation_id}",
+                        next_step="call check_out again: it reads OPERA's roomAndTaxPosted and posts the day's room "
+                                  "and tax only if they are not there",
+                    ) from None
             balance = folio.balance
         await progress(1, "folio read")
         paid: list[Posting] = []

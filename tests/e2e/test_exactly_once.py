@@ -164,8 +164,9 @@ async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: 
 
 
 async def test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once(app: Any, sandbox_server: Any) -> None:
-    """A guest checked in today leaves today. postRoomAndTaxForDayUse's answer is lost and the repeat is sent (OPERA
-    does not post a date's room and tax twice): one room charge, one tax, one payment for both, checked out."""
+    """A guest checked in today leaves today. postRoomAndTaxForDayUse's answer is lost; the sandbox, like Oracle's
+    operation as written, would post them again on a repeat, so the tool reads the folio's roomAndTaxPosted instead of
+    repeating: one room charge, one tax, one payment for both, checked out."""
     hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
     async with mcp_client(app.url) as client:
         booked = await call_ok(client, "create_reservation", stay("Dayuse", days_ahead=0))
@@ -182,7 +183,34 @@ async def test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once(app: 
     payments = [p.amount for p in postings if p.transaction_type != "Revenue"]
     assert payments == [out["settled"]["amount"]] and guest.balance == 0
     day_use_posts = [e.status for e in sandbox_server.sandbox.requests if e.operation_id == "postRoomAndTaxForDayUse"]
-    assert day_use_posts == [201, 201]  # the lost one, and its repeat, which posted nothing more
+    assert day_use_posts == [201]  # the lost one, never repeated: the folio said they were posted
+
+
+async def test_a_day_use_check_out_repeated_after_a_failure_posts_its_room_and_tax_once(
+    app: Any, sandbox_server: Any
+) -> None:
+    """The first check_out posts the day's room and tax and then fails on the payment; the agent calls check_out again
+    (a new key). The repeat reads roomAndTaxPosted, posts nothing more, settles once and checks out."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    args = {"payment_method": "CA", "early_departure": True, "confirm": True}
+    async with mcp_client(app.url) as client:
+        booked = await call_ok(client, "create_reservation", stay("Dayrepeat", days_ahead=0))
+        await call_ok(client, "check_in", {"reservation_id": booked["reservation_id"]})
+        await inject_fault(sandbox_server.url, operation="postBillingPayment", mode="respond", status=400, times=1)
+        failed = await call_error(client, "check_out", {"reservation_id": booked["reservation_id"], **args,
+                                                        "idempotency_key": str(uuid.uuid4())})
+        assert "payment" in failed.lower()
+        guest = hotel.reservations[booked["reservation_id"]]
+        assert guest.status == "InHouse" and guest.balance > 0
+        out = await call_ok(client, "check_out", {"reservation_id": booked["reservation_id"], **args,
+                                                  "idempotency_key": str(uuid.uuid4())})
+    assert guest.status == "CheckedOut"
+    postings = [p for w in guest.folio_windows.values() for p in w.postings]
+    assert [p.transaction_code for p in postings if p.transaction_type == "Revenue"] == ["1000", "1100"]
+    assert [p.amount for p in postings if p.transaction_type != "Revenue"] == [out["settled"]["amount"]]
+    assert guest.balance == 0
+    assert [e.status for e in sandbox_server.sandbox.requests
+            if e.operation_id == "postRoomAndTaxForDayUse"] == [201]
 
 
 async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) -> None:

@@ -558,9 +558,10 @@ async def day_use_room_and_tax(ohip: httpx2.AsyncClient, reservation_id: str, **
     return await ohip.post(f"/csh/v1/reservations/{reservation_id}/postRoomAndTaxForDayUse", json=payload)
 
 
-async def test_a_day_use_is_posted_its_room_and_tax_once_and_only_a_day_use(ohip: httpx2.AsyncClient) -> None:
-    """postRoomAndTaxForDayUse (no hotel in the path: x-hotelid names it) posts the day's room and tax of a day use;
-    OPERA does not allow duplicate room and tax charges, so a repeat adds nothing, nor does the night audit."""
+async def test_a_day_use_is_posted_its_room_and_tax_on_each_call_and_only_a_day_use(ohip: httpx2.AsyncClient) -> None:
+    """postRoomAndTaxForDayUse (no hotel in the path: x-hotelid names it) posts the day's room and tax of a day use,
+    and getFolio's roomAndTaxPosted says so. Oracle says nothing of a repeat, so the sandbox posts them again on each
+    call (a client must read the flag first); the night audit does not post that date again."""
     due_in = await book(ohip, nights=2)
     refused = await day_use_room_and_tax(ohip, due_in)
     assert refused.status_code == 400 and "DueIn" in refused.json()["detail"]
@@ -573,19 +574,21 @@ async def test_a_day_use_is_posted_its_room_and_tax_once_and_only_a_day_use(ohip
     assert await balance(ohip, reservation_id) == 0
 
     assert (await early_departure(ohip, reservation_id)).status_code == 200  # now a day use
+    assert (await folio(ohip, reservation_id))["reservationFolioInformation"]["roomAndTaxPosted"] is False
     other = await day_use_room_and_tax(ohip, reservation_id, reservationId={"id": due_in, "type": "Reservation"})
     assert other.status_code == 400 and reservation_id in other.json()["detail"]
     posted = await day_use_room_and_tax(ohip, reservation_id)
     assert posted.status_code == 201, posted.text
     assert posted.headers["location"].endswith(f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/folios")
+    assert (await folio(ohip, reservation_id))["reservationFolioInformation"]["roomAndTaxPosted"] is True
     assert (await day_use_room_and_tax(ohip, reservation_id)).status_code == 201
     await night_audit(ohip)  # the guest is still in house: the audit extends the stay but does not post the day again
     postings = first_window(await folio(ohip, reservation_id))["folios"][0]["postings"]
     assert [(p["transactionCode"], p["postingDate"]) for p in postings] == [
-        ("1000", "2026-05-01"), ("1100", "2026-05-01")
+        ("1000", "2026-05-01"), ("1100", "2026-05-01"), ("1000", "2026-05-01"), ("1100", "2026-05-01")
     ]
-    room, tax = (p["postedAmount"]["amount"] for p in postings)
-    assert await balance(ohip, reservation_id) == round(room + tax, 2)
+    room, tax = (p["postedAmount"]["amount"] for p in postings[:2])
+    assert await balance(ohip, reservation_id) == round(2 * (room + tax), 2)
 
 
 async def test_the_night_audit_posts_room_and_tax_records_no_shows_and_moves_the_date(

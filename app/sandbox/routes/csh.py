@@ -287,6 +287,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         }
         if not fetch or "Reservation" in fetch:
             information = {"reservationInfo": search_row(sandbox.enterprise, hotel, reservation), **information}
+        # reservationFolioInfoType.roomAndTaxPosted: "Flag to check if the room and tax are already posted" (of
+        # the business date).
+        information["roomAndTaxPosted"] = hotel.business_date in reservation.room_and_tax_posted
         body: dict[str, Any] = {"reservationFolioInformation": information}
         if not fetch or "Transactioncodes" in fetch:
             used = dict.fromkeys(p.transaction_code for w in windows for p in w.postings)
