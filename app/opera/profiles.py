@@ -26,6 +26,9 @@ GET_PROFILES = Operation("crm", "getProfiles", "GET", "/profiles")
 GET_PROFILE = Operation("crm", "getProfile", "GET", "/profiles/{profileId}")
 POST_PROFILE = Operation("crm", "postProfile", "POST", "/profiles")
 PUT_PROFILE = Operation("crm", "putProfile", "PUT", "/profiles/{profileId}")
+GET_PROFILE_BY_EXT_ID = Operation(
+    "crm", "getProfileByExtId", "GET", "/externalSystems/{extSystemCode}/profiles/{profileExternalId}"
+)
 
 PROFILE_PARTS = ("Address", "Communication", "Profile")
 
@@ -377,19 +380,21 @@ class ProfilesAPI:
         return profile_id, warnings_from(response.body)
 
     async def find_by_external_reference(self, hotel_id: str, reference: ExternalReference) -> Guest | None:
-        """The profile stamped with `reference` (getProfiles by external reference), read fresh."""
-        params: dict[str, str | int | float | bool | Sequence[str | int] | None] = {
-            "externalReferenceIds": [reference.id],
-            "externalSystemCodes": [reference.system],
-            "fetchInstructions": list(PROFILE_PARTS),
-            "limit": 2,
-        }
-        response = await self.http.call(GET_PROFILES, hotel_id=hotel_id, params=params)
-        block = as_dict(as_dict(response.body).get("profileSummaries"))
-        rows = [s for row in as_list(block.get("profileInfo")) if (s := summary_from_row(as_dict(row))) is not None]
-        if not rows:
+        """The profile stamped with `reference`, read fresh, by Oracle's dedicated lookup (crm getProfileByExtId;
+        204 "ProfileByExtId not found") rather than a search filter a server could ignore."""
+        try:
+            response = await self.http.call(
+                GET_PROFILE_BY_EXT_ID, hotel_id=hotel_id,
+                path_params={"extSystemCode": reference.system, "profileExternalId": reference.id},
+                params={"fetchInstructions": list(PROFILE_PARTS)}, cache="none",
+            )
+        except OperaNotFoundError:
             return None
-        return await self.get(hotel_id, rows[0].profile_id, fresh=True)
+        if response.status == 204:
+            return None
+        body = as_dict(response.body)
+        profile_id = id_of(body.get("profileIdList"), "Profile")
+        return guest_from_profile(body, profile_id) if profile_id else None
 
     async def update(self, hotel_id: str, current: Guest, details: GuestDetails) -> Guest:
         """putProfile with only what changes, built on `current` (read fresh: the ids it names must be OPERA's

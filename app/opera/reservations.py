@@ -20,6 +20,10 @@ from app.opera.models import ExternalReference, Money, OperaWarning, PageInfo, a
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
 GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
 POST_RESERVATION = Operation("rsv", "postReservation", "POST", "/hotels/{hotelId}/reservations")
+GET_RESERVATION_BY_EXT_ID = Operation(
+    "rsv", "getReservationByExtId", "GET",
+    "/hotels/{hotelId}/externalSystems/{externalSystemCode}/reservations/{reservationExternalId}",
+)
 PUT_RESERVATION = Operation("rsv", "putReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}")
 POST_CANCEL_RESERVATION = Operation(
     "rsv", "postCancelReservation", "POST", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
@@ -642,11 +646,22 @@ class ReservationsAPI:
         )
 
     async def find_by_external_reference(self, hotel_id: str, reference: ExternalReference) -> Reservation | None:
-        """The reservation stamped with `reference` (getHotelReservations by external reference), read fresh."""
-        page = await self.search(hotel_id, external_reference=reference, limit=2, fresh=True)
-        if not page.items:
+        """The reservation stamped with `reference`, read fresh, by Oracle's dedicated lookup (rsv
+        getReservationByExtId, "Retrieve a reservation using the external ID"; 204 "not found") rather than a
+        search filter that a server could ignore and answer with somebody else's booking."""
+        try:
+            response = await self.http.call(
+                GET_RESERVATION_BY_EXT_ID, hotel_id=hotel_id,
+                path_params={"externalSystemCode": reference.system, "reservationExternalId": reference.id},
+                params={"fetchInstructions": list(FULL_RECORD)}, cache="none",
+            )
+        except OperaNotFoundError:
             return None
-        return await self.get(hotel_id, page.items[0].reservation_id, fresh=True)
+        if response.status == 204:
+            return None
+        records = [r for r in as_list(as_dict(as_dict(response.body).get("reservations")).get("reservation"))
+                   if isinstance(r, dict)]
+        return reservation_from_record(records[0], hotel_id, warnings_from(response.body)) if records else None
 
     async def modify(self, hotel_id: str, current: Reservation, changes: ReservationChanges) -> Reservation:
         """putReservation with only the changed parts of `current`, then the updated record."""

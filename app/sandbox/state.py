@@ -668,22 +668,16 @@ class Hotel:
             checked.append(ExternalReference(ref.id, code, ref.id_extension))
         return checked
 
-    def by_external_reference(self, system: str, external_id: str) -> Reservation:
-        """The reservation another system knows as `external_id` (the oldest when several carry it); 404 if none."""
+    def by_external_reference(self, system: str, external_id: str) -> Reservation | None:
+        """The reservation another system knows as `external_id` (the oldest when several carry it); None if none
+        (OHIP answers 204); an unknown system is refused."""
         code = self.external_system(system, "externalSystemCode")
         found = [
             r
             for r in self.reservations.values()
             if has_external_reference(r.external_references, {external_id}, {code})
         ]
-        if not found:
-            raise _not_found(
-                "Reservation",
-                f"No reservation in hotel {self.code} has external reference {external_id} from {code}",
-                "OHIPSIM-RSV-404",
-                "reservationExternalId",
-            )
-        return min(found, key=lambda r: int(r.reservation_id))
+        return min(found, key=lambda r: int(r.reservation_id)) if found else None
 
     def computed_status(self, reservation: Reservation) -> str:
         return reservation.computed_status(self.business_date)
@@ -956,20 +950,13 @@ class Enterprise:
             raise _not_found("Profile", f"Profile {profile_id} was not found", "OHIPSIM-CRM-404", "profileId")
         return found
 
-    def profile_by_external_reference(self, system: str, external_id: str) -> Profile:
-        """The profile another system knows as `external_id` (the oldest when several carry it); 404 if none.
-        `system` is already checked against the hotel's configured codes."""
+    def profile_by_external_reference(self, system: str, external_id: str) -> Profile | None:
+        """The profile another system knows as `external_id` (the oldest when several carry it); None if none (OHIP
+        answers 204). `system` is already checked against the hotel's configured codes."""
         found = [
             p for p in self.profiles.values() if has_external_reference(p.external_references, {external_id}, {system})
         ]
-        if not found:
-            raise _not_found(
-                "Profile",
-                f"No profile has external reference {external_id} from {system}",
-                "OHIPSIM-CRM-404",
-                "profileExternalId",
-            )
-        return min(found, key=lambda p: int(p.profile_id))
+        return min(found, key=lambda p: int(p.profile_id)) if found else None
 
     def now(self, hotel: Hotel) -> datetime:
         """The sandbox clock: the hotel's business date at midday, so timestamps are deterministic."""

@@ -46,6 +46,28 @@ async def test_a_booking_whose_answer_is_lost_is_made_once_and_the_repeat_return
     assert len(posts) == 1, "the repeats must not send the booking again"
 
 
+async def test_a_first_use_of_a_key_is_booked_even_where_a_search_would_answer_with_another_guest(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """Before booking under a new key, the tool asks OPERA whether a booking already carries it. It asks with Oracle's
+    dedicated lookup (getReservationByExtId, 204 when none), not the search filter: a getHotelReservations that
+    ignored the filter and answered with somebody else's stay would make the tool hand that stay to the agent and
+    book nothing."""
+    from app.sandbox.routes.rsv import search_row
+
+    enterprise = sandbox_server.sandbox.enterprise
+    hotel = enterprise.hotels["SAND01"]
+    other = next(r for r in hotel.reservations.values() if r.status == "Reserved")
+    await inject_fault(sandbox_server.url, operation="getHotelReservations", status=200, times=5, body={
+        "reservations": {"reservationInfo": [search_row(enterprise, hotel, other)], "count": 1, "hasMore": False}})
+    async with mcp_client(app.url) as client:
+        booked = await call_ok(client, "create_reservation", stay("Firstuse", idempotency_key=str(uuid.uuid4())))
+    assert booked["reservation_id"] != other.reservation_id
+    assert [r.reservation_id for r in bookings_of(sandbox_server.sandbox, "Firstuse")] == [booked["reservation_id"]]
+    lookups = [e.status for e in sandbox_server.sandbox.requests if e.operation_id == "getReservationByExtId"]
+    assert lookups == [204]
+
+
 async def test_a_lost_booking_without_a_trace_in_opera_is_made_by_the_repeat_once_opera_had_time(
     sandbox_server: Any,
 ) -> None:
@@ -225,6 +247,25 @@ async def test_a_key_whose_record_is_gone_still_books_once(sandbox_server: Any) 
             again = await call_ok(client, "create_reservation", stay("Forgotten", idempotency_key=key))
     assert again["reservation_id"] == booked["reservation_id"]
     assert len(bookings_of(sandbox_server.sandbox, "Forgotten")) == 1
+
+
+async def test_a_first_use_of_a_key_creates_the_guest_even_where_a_search_would_answer_with_another(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """The same for profiles: the key is looked up with crm getProfileByExtId (204 when none), so a getProfiles that
+    ignored its filter cannot pass another guest off as the one this key created."""
+    from app.sandbox.routes.crm import profile_summary
+
+    enterprise = sandbox_server.sandbox.enterprise
+    other = next(iter(enterprise.profiles.values()))
+    await inject_fault(sandbox_server.url, operation="getProfiles", status=200, times=5, body={
+        "profileSummaries": {"profileInfo": [profile_summary(other)], "count": 1, "hasMore": False}})
+    async with mcp_client(app.url) as client:
+        made = await call_ok(client, "create_guest", {"surname": "Firstguest", "given_name": "Ada",
+                                                      "idempotency_key": str(uuid.uuid4())})
+    assert made["profile_id"] != other.profile_id
+    assert [p.profile_id for p in enterprise.profiles.values() if p.surname == "Firstguest"] == [made["profile_id"]]
+    assert [e.status for e in sandbox_server.sandbox.requests if e.operation_id == "getProfileByExtId"] == [204]
 
 
 async def test_a_guest_profile_whose_answer_is_lost_is_created_once(app: Any, sandbox_server: Any) -> None:

@@ -343,6 +343,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         profile = sandbox.enterprise.profile_by_external_reference(
             system, str(request.path_params["profileExternalId"])
         )
+        if profile is None:  # getProfileByExtId: 204 "ProfileByExtId not found."
+            return Response(status_code=204)
         return ohip_json(profile_body(profile))
 
     async def post_profile(request: Request) -> Response:

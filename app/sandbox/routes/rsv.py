@@ -530,6 +530,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         res = hotel.by_external_reference(
             str(request.path_params["externalSystemCode"]), str(request.path_params["reservationExternalId"])
         )
+        if res is None:  # getReservationByExtId: 204 "ReservationByExtId not found."
+            return Response(status_code=204)
         return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
 
     async def post_reservation(request: Request) -> Response:
