@@ -241,9 +241,10 @@ FAULTS: tuple[Fault, ...] = (
           (edit("app/sandbox/state.py", "if has_external_reference(r.external_references, {external_id}, {code})",
                 "if r.external_references or True"),),
           ("tests/e2e/test_exactly_once.py::test_a_first_use_of_a_key_is_booked_even_where_a_search_would_answer_with_another_guest",)),
-    Fault("profile_ext_id_matches_any", "the sandbox's getProfileByExtId answers with a profile that lacks the reference",
+    Fault("profile_ext_id_matches_any", "the sandbox's getProfileByExtId answers with a profile lacking the reference",
           (edit("app/sandbox/state.py",
-                "p for p in self.profiles.values() if has_external_reference(p.external_references, {external_id}, {system})",
+                "p for p in self.profiles.values() if has_external_reference(p.external_references, {external_id}, "
+                "{system})",
                 "p for p in self.profiles.values()"),),
           ("tests/e2e/test_exactly_once.py::test_a_first_use_of_a_key_creates_the_guest_even_where_a_search_would_answer_with_another",)),
     Fault("ext_id_not_found_404", "the sandbox answers an unknown external id 404 instead of Oracle's 204",
