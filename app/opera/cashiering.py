@@ -30,6 +30,10 @@ POST_DAY_USE_ROOM_AND_TAX = Operation(
 )
 #: OPERA's answer to an early departure of a reservation already due out (csh earlyDepartureInfo's error codes).
 EARLY_DEPARTURE_NOT_REQUIRED = "FOF00158"
+#: Postings asked for per getFolio page and window, and the most pages read per window (FOLIO_PAGE x FOLIO_PAGES
+#: postings): Oracle states no default or maximum page for getFolio; every other OHIP list takes at least 100.
+FOLIO_PAGE = 100
+FOLIO_PAGES = 50
 
 
 class Posting(BaseModel):
@@ -240,9 +244,12 @@ class CashieringAPI:
     ) -> Folio:
         """getFolio with window balances (and postings). Never cached: money must be read as it is now."""
         fetch = ["Reservation", "Windowbalances", "Totalbalance"]
-        if postings:
-            fetch.append("Postings")
         params: dict[str, Any] = {"fetchInstructions": fetch, "folioWindowNo": list(windows) or None}
+        if postings:
+            # Postings are paged per window (folioWindows[].hasMore); the page is asked for explicitly so a long
+            # stay is read to its end whatever OPERA's own default page is.
+            fetch.append("Postings")
+            params.update(limit=[FOLIO_PAGE], offset=[0])
         response = await self._http.call(
             GET_FOLIO, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params
         )
@@ -253,7 +260,32 @@ class CashieringAPI:
                 "check-in, so there is nothing posted to read, charge or settle before then",
                 operation=GET_FOLIO.name, status=204, hotel_id=hotel_id,
             )
-        return folio_from(response.body, hotel_id, reservation_id)
+        folio = folio_from(response.body, hotel_id, reservation_id)
+        if postings:
+            folio.windows = [await self._rest_of(hotel_id, reservation_id, w) for w in folio.windows]
+        return folio
+
+    async def _rest_of(self, hotel_id: str, reservation_id: str, window: FolioWindow) -> FolioWindow:
+        """`window` with the postings of its further pages (getFolio for that window, offset by what is read).
+        It stays `more_postings` when OPERA says there is more but a page brings nothing, or after FOLIO_PAGES."""
+        pages = 1
+        while window.more_postings and pages < FOLIO_PAGES:
+            params: dict[str, Any] = {
+                "fetchInstructions": ["Postings"], "folioWindowNo": [window.window],
+                "limit": [FOLIO_PAGE], "offset": [len(window.postings)],
+            }
+            response = await self._http.call(
+                GET_FOLIO, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params
+            )
+            page = next((w for w in folio_from(response.body, hotel_id, reservation_id).windows
+                         if w.window == window.window), None)
+            if page is None or not page.postings:
+                break
+            window = window.model_copy(
+                update={"postings": window.postings + page.postings, "more_postings": page.more_postings}
+            )
+            pages += 1
+        return window
 
     async def cards_on_file(self, hotel_id: str, reservation_id: str) -> list[CardOnFile]:
         """The reservation's cards on file (rsv getReservation with ReservationPaymentMethods, as Oracle's PASIG

@@ -202,6 +202,19 @@ class CorrectionResult(BaseModel):
     next_step: str
 
 
+def every_posting(folio: Folio) -> list[Posting]:
+    """All of the folio's postings; a tool error when OPERA kept some back (a window still `more_postings` after
+    every page was read), since a posting searched for, or a charge's corrections summed, could be among them."""
+    short = [w.window for w in folio.windows if w.more_postings]
+    if short:
+        raise ToolError(
+            f"reservation {folio.reservation_id}'s folio window {short[0]} has more postings than OPERA returned; "
+            "nothing was posted, because what is already posted could not all be read. Next step: check the folio "
+            "in OPERA"
+        )
+    return [p for w in folio.windows for p in w.postings]
+
+
 def correction_tag(transaction_no: int) -> str:
     """The posting reference that links a correction to the charge it corrects (and so finds earlier ones)."""
     return f"Correction of #{transaction_no}"
@@ -442,7 +455,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             folio = await cashiering.folio(hotel, reservation_id, postings=True)
         except OperaError as exc:
             raise tool_error_for(exc, "correct_charge", reservation_id) from None
-        lines = [p for w in folio.windows for p in w.postings]
+        lines = every_posting(folio)
         original = next((p for p in lines if p.transaction_no == transaction_no), None)
         if original is None or original.kind != "Revenue" or not original.amount or original.amount.amount <= 0:
             what = "is not a charge" if original is not None else "is not on the folio"
@@ -486,7 +499,7 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def stamped_postings(args: Mapping[str, Any], reference: str) -> list[Posting]:
         folio = await cashiering.folio(str(args["hotel_id"]), str(args["reservation_id"]), postings=True)
         tag = f"[{reference}]"
-        return [p for w in folio.windows for p in w.postings if p.reference and tag in p.reference]
+        return [p for p in every_posting(folio) if p.reference and tag in p.reference]
 
     async def find_charge(args: Mapping[str, Any], reference: str) -> ChargeResult | None:
         postings = await stamped_postings(args, reference)
@@ -504,7 +517,7 @@ def build(services: ToolServices) -> list[ToolDef]:
 
     async def find_correction(args: Mapping[str, Any], reference: str) -> CorrectionResult | None:
         folio = await cashiering.folio(str(args["hotel_id"]), str(args["reservation_id"]), postings=True)
-        lines = [p for w in folio.windows for p in w.postings]
+        lines = every_posting(folio)
         mine = [p for p in lines if p.reference and f"[{reference}]" in p.reference]
         if not mine:
             return None

@@ -136,6 +136,55 @@ async def test_a_charge_and_a_payment_whose_answers_are_lost_are_posted_once(
     assert [p["reference"] for p in charged["postings"]] == [f"⟦{charges[0].reference}⟧"]  # OPERA free text, marked
 
 
+async def test_a_lost_charge_on_a_folio_longer_than_a_page_is_posted_once(app: Any, sandbox_server: Any) -> None:
+    """getFolio pages its postings per window (folioWindows[].hasMore). On a long stay the stamped charge sits past
+    the first page; the repeat must read every page before it may decide the charge was never posted, and the
+    folio shown to the agent lists them all."""
+    guest = in_house(sandbox_server.sandbox, 1)
+    enterprise = sandbox_server.sandbox.enterprise
+    for n in range(130):
+        enterprise.post_charge("SAND01", guest.reservation_id, "2010", 1.0, reference=f"bar tab {n}")
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 9.75,
+              "reference": "late-tab", "idempotency_key": str(uuid.uuid4())}
+    await inject_fault(sandbox_server.url, operation="postBillingCharges", mode="drop")
+    async with mcp_client(app.url) as client:
+        await call_error(client, "post_charge", charge)
+        charged = await call_ok(client, "post_charge", charge)
+        shown = await call_ok(client, "get_folio", {"reservation_id": guest.reservation_id, "detail": True})
+    record = enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    lines = [p for w in record.folio_windows.values() for p in w.postings]
+    mine = [p for p in lines if "late-tab" in (p.reference or "")]
+    assert len(mine) == 1, "the repeat must find the lost charge on a later page instead of posting it again"
+    assert [p["transaction_no"] for p in charged["postings"]] == [mine[0].transaction_no]
+    listed = [p["transaction_no"] for w in shown["windows"] for p in w["postings"]]
+    assert sorted(listed) == sorted(p.transaction_no for p in lines) and len(lines) > 131
+    assert not any(w["more_postings"] for w in shown["windows"])
+
+
+async def test_a_charge_repeat_on_a_folio_opera_cut_short_is_refused_not_reposted(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """When OPERA says a window has more postings but its next page brings none, the lost charge could be among the
+    unread ones: the repeat says so and posts nothing; once the folio reads whole, it finds the charge."""
+    guest = in_house(sandbox_server.sandbox, 2)
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 4.5,
+              "reference": "cut-short", "idempotency_key": str(uuid.uuid4())}
+    cut_short = {"reservationFolioInformation": {"folioWindows": [{
+        "folioWindowNo": 1, "balance": {"amount": 0, "currencyCode": "USD"}, "folios": [{"postings": []}],
+        "hasMore": True, "offset": 0, "limit": 100, "count": 0}]}}
+    await inject_fault(sandbox_server.url, operation="postBillingCharges", mode="drop")
+    async with mcp_client(app.url) as client:
+        await call_error(client, "post_charge", charge)
+        await inject_fault(sandbox_server.url, operation="getFolio", status=200, times=2, body=cut_short)
+        refused = await call_error(client, "post_charge", charge)
+        charged = await call_ok(client, "post_charge", charge)
+    assert "more postings than OPERA returned" in refused and "nothing was posted" in refused
+    record = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    mine = [p for w in record.folio_windows.values() for p in w.postings if "cut-short" in (p.reference or "")]
+    assert len(mine) == 1
+    assert [p["transaction_no"] for p in charged["postings"]] == [mine[0].transaction_no]
+
+
 async def test_a_key_used_without_a_lost_answer_is_replayed_without_calling_ohip(
     app: Any, sandbox_server: Any,
 ) -> None:

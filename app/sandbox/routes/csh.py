@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
+    DEFAULT_PAGE_LIMIT,
+    MAX_PAGE_LIMIT,
     as_bool,
     as_enum,
     as_float,
@@ -272,7 +274,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         wanted = [
             _window_no(value, "folioWindowNo") for value in query_values(request, "folioWindowNo") if value.strip()
         ]
-        limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=1000)
+        # Postings are paged per window, as folioWindows[].hasMore/offset/limit declare; Oracle states no default
+        # page, so the sandbox's other paged lists' is used: a client that does not ask gets the first 20.
+        limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_PAGE_LIMIT) or DEFAULT_PAGE_LIMIT
         offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
         balances_only = any(
             as_bool(query_value(request, name), name) for name in ("summaryOnly", "reservationBalanceOnly")
