@@ -171,6 +171,29 @@ async def test_the_check_out_prompt_names_guest_stay_room_amount_and_card_never_
     assert done["status"] == "CheckedOut" and guest.status == "CheckedOut" and guest.balance == 0
 
 
+async def test_a_charge_posted_while_the_human_reads_the_check_out_question_is_asked_about_again(
+        server: ServerThread, hotel: Any, taken: set[str]) -> None:
+    """The question names the balance; a minibar charge posted at the desk while the human reads it changes what
+    the settlement would pay. The answer round re-reads the folio, so the human is asked again with the new balance
+    instead of having the check-out pay an amount nobody confirmed."""
+    guest = due_out_owing(hotel, taken)
+    owed = guest.balance
+    enterprise = server.app.state.sandbox.enterprise
+
+    class DeskPostsMeanwhile(Human):
+        async def __call__(self, context: Any, params: Any) -> ElicitResult:
+            if not self.asked:
+                enterprise.post_charge("SAND01", guest.reservation_id, "2010", 8.0, reference="minibar")
+            return await super().__call__(context, params)
+
+    human = DeskPostsMeanwhile()
+    async with desk(server, "auto", human) as client:
+        done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA"})
+    assert len(human.asked) == 2
+    assert f"balance {owed:.2f} USD" in human.asked[0] and f"balance {owed + 8:.2f} USD" in human.asked[1]
+    assert done["settled"]["amount"] == round(owed + 8, 2) and guest.status == "CheckedOut" and guest.balance == 0
+
+
 async def test_the_payment_prompt_gives_the_folio_currency_when_the_call_names_none(
         server: ServerThread, hotel: Any, taken: set[str]) -> None:
     guest = due_out_owing(hotel, taken)
