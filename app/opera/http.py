@@ -429,6 +429,21 @@ class OperaHTTP:
         return self._in_flight, 0
 
     # --- the call -------------------------------------------------------------------------------------------
+    async def lookup(
+        self,
+        op: Operation,
+        *,
+        hotel_id: str,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> OperaResponse | None:
+        """A GET of one record that may not exist, read fresh: None when OHIP answers 204 (no content) or 404."""
+        try:
+            response = await self.call(op, hotel_id=hotel_id, path_params=path_params, params=params)
+        except OperaNotFoundError:
+            return None
+        return None if response.status == 204 else response
+
     async def call(
         self,
         op: Operation,

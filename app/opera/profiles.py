@@ -382,15 +382,12 @@ class ProfilesAPI:
     async def find_by_external_reference(self, hotel_id: str, reference: ExternalReference) -> Guest | None:
         """The profile stamped with `reference`, read fresh, by Oracle's dedicated lookup (crm getProfileByExtId;
         204 "ProfileByExtId not found") rather than a search filter a server could ignore."""
-        try:
-            response = await self.http.call(
-                GET_PROFILE_BY_EXT_ID, hotel_id=hotel_id,
-                path_params={"extSystemCode": reference.system, "profileExternalId": reference.id},
-                params={"fetchInstructions": list(PROFILE_PARTS)}, cache="none",
-            )
-        except OperaNotFoundError:
-            return None
-        if response.status == 204:
+        response = await self.http.lookup(
+            GET_PROFILE_BY_EXT_ID, hotel_id=hotel_id,
+            path_params={"extSystemCode": reference.system, "profileExternalId": reference.id},
+            params={"fetchInstructions": list(PROFILE_PARTS)},
+        )
+        if response is None:
             return None
         body = as_dict(response.body)
         profile_id = id_of(body.get("profileIdList"), "Profile")

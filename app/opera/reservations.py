@@ -568,7 +568,6 @@ class ReservationsAPI:
         search_type: str | None = None,
         room_id: str | None = None,
         profile_id: str | None = None,
-        external_reference: ExternalReference | None = None,
         limit: int = 20,
         offset: int = 0,
         fresh: bool = False,
@@ -588,8 +587,6 @@ class ReservationsAPI:
             "searchType": search_type,
             "roomId": room_id,
             "profileId": profile_id,
-            "externalReferenceIds": [external_reference.id] if external_reference else None,
-            "externalSystemCodes": [external_reference.system] if external_reference else None,
             "fetchInstructions": list(SEARCH_ROWS),
             "limit": limit,
             "offset": offset,
@@ -649,15 +646,12 @@ class ReservationsAPI:
         """The reservation stamped with `reference`, read fresh, by Oracle's dedicated lookup (rsv
         getReservationByExtId, "Retrieve a reservation using the external ID"; 204 "not found") rather than a
         search filter that a server could ignore and answer with somebody else's booking."""
-        try:
-            response = await self.http.call(
-                GET_RESERVATION_BY_EXT_ID, hotel_id=hotel_id,
-                path_params={"externalSystemCode": reference.system, "reservationExternalId": reference.id},
-                params={"fetchInstructions": list(FULL_RECORD)}, cache="none",
-            )
-        except OperaNotFoundError:
-            return None
-        if response.status == 204:
+        response = await self.http.lookup(
+            GET_RESERVATION_BY_EXT_ID, hotel_id=hotel_id,
+            path_params={"externalSystemCode": reference.system, "reservationExternalId": reference.id},
+            params={"fetchInstructions": list(FULL_RECORD)},
+        )
+        if response is None:
             return None
         records = [r for r in as_list(as_dict(as_dict(response.body).get("reservations")).get("reservation"))
                    if isinstance(r, dict)]
