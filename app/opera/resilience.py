@@ -264,9 +264,10 @@ def repeatable(method: str, idempotent: bool | None = None) -> bool:
 class RetryPolicy:
     """Which failures are retried and how long to wait: exponential backoff with full jitter, Retry-After honoured.
 
-    429 and 503 say the request was not processed, so any method is retried; a 429 waits at least OHIP's one-second
-    throttle window. 502 and 504 come from a gateway
-    that did forward the request, and a transport failure after sending may or may not have reached OHIP: those
+    A 429 says the request was not processed (OHIP's throttle refuses before it forwards), so any method is retried,
+    after at least OHIP's one-second throttle window. 502, 503 and 504 may come from a gateway that did forward the
+    request (a proxy answers 503 when the upstream resets before its answer, and OHIP states nothing stronger than
+    RFC 9110's "unable to handle"), and a transport failure after sending may or may not have reached OHIP: those
     are retried only for idempotent methods, so a booking or a charge is never made twice.
     """
 
@@ -294,14 +295,14 @@ class RetryPolicy:
     def status_retryable(status: int, method: str, *, idempotent: bool | None = None) -> bool:
         """`idempotent` overrides what the method says: a PUT that adds id-less child records (a comment, an
         e-mail) adds them again each time it is received, so it is not idempotent."""
-        if status in (429, 503):
+        if status == 429:
             return True
-        return status in (502, 504) and repeatable(method, idempotent)
+        return RetryPolicy.status_may_have_run(status) and repeatable(method, idempotent)
 
     @staticmethod
     def status_may_have_run(status: int) -> bool:
-        """A gateway failure after forwarding: the operation may have happened."""
-        return status in (502, 504)
+        """A gateway failure that may follow forwarding: the operation may have happened."""
+        return status in (502, 503, 504)
 
     @staticmethod
     def transport_retryable(failure: TransportFailure, method: str, *, idempotent: bool | None = None) -> bool:

@@ -261,6 +261,9 @@ class Gateway:
                 await response(scope, self._receive_nothing, self._capture(captured))
             else:
                 await self.inner(scope, self._replay(bytes(body)), self._capture(captured))
+                if fault is not None and fault.mode == "replace":
+                    captured = _Captured()  # processed; the answer is lost behind the gateway's own error
+                    await self._fault_response(fault, path)(scope, self._receive_nothing, self._capture(captured))
         except Exception:  # an unexpected bug in a route must still give the client an OHIP 500 body
             captured = _Captured()
             err = ohip_json(

@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultMode = Literal["respond", "drop", "stall", "reset", "latency"]
-FAULT_MODES: tuple[FaultMode, ...] = ("respond", "drop", "stall", "reset", "latency")
+FaultMode = Literal["respond", "drop", "stall", "reset", "latency", "replace"]
+FAULT_MODES: tuple[FaultMode, ...] = ("respond", "drop", "stall", "reset", "latency", "replace")
 FAULT_FIELDS = ("operation", "status", "times", "headers", "body", "mode", "delay", "probability", "for_s")
 MAX_DELAY_S = 600.0
 MAX_WINDOW_S = 86400.0
@@ -32,6 +32,8 @@ class Fault:
     After it is processed:
       drop:    start the response, then drop the connection (a lost response; the change is made).
       stall:   wait `delay` seconds before answering.
+      replace: answer `status` (with `headers` and `body`) in place of the result: a gateway that forwarded the
+               request and lost OPERA's answer sends its own error (the change is made).
 
     `times` is how often it fires; None means unlimited, allowed only with a window. `for_s` is the window: the
     fault is active for that many seconds from injection. `probability` is the chance it fires on a matching

@@ -136,6 +136,34 @@ async def test_a_charge_and_a_payment_whose_answers_are_lost_are_posted_once(
     assert [p["reference"] for p in charged["postings"]] == [f"⟦{charges[0].reference}⟧"]  # OPERA free text, marked
 
 
+async def test_a_booking_and_a_charge_answered_503_after_opera_made_them_happen_once(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """A gateway can answer 503 after it forwarded the request (a proxy whose upstream reset before answering), and
+    OHIP promises nothing stronger; a client that took 503 as "not processed" and sent the POST again booked twice
+    and charged twice. Now the outcome is unknown, and the repeat with the key finds what OPERA made."""
+    guest = in_house(sandbox_server.sandbox, 1)
+    booking_key, charge_key = str(uuid.uuid4()), str(uuid.uuid4())
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 9.75,
+              "reference": "chk-503", "idempotency_key": charge_key}
+    await inject_fault(sandbox_server.url, operation="postReservation", mode="replace", status=503)
+    await inject_fault(sandbox_server.url, operation="postBillingCharges", mode="replace", status=503)
+    async with mcp_client(app.url) as client:
+        lost_booking = await call_error(client, "create_reservation", stay("Gateway", idempotency_key=booking_key))
+        lost_charge = await call_error(client, "post_charge", charge)
+        assert "unknown" in lost_booking and "503" in lost_booking and "unknown" in lost_charge
+        booked = await call_ok(client, "create_reservation", stay("Gateway", idempotency_key=booking_key))
+        charged = await call_ok(client, "post_charge", charge)
+    sandbox = sandbox_server.sandbox
+    assert [r.reservation_id for r in bookings_of(sandbox, "Gateway")] == [booked["reservation_id"]]
+    record = sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    charges = [p for w in record.folio_windows.values() for p in w.postings if "chk-503" in (p.reference or "")]
+    assert len(charges) == 1 and [p["transaction_no"] for p in charged["postings"]] == [charges[0].transaction_no]
+    sent = [(e.operation_id, e.status) for e in sandbox.requests
+            if e.operation_id in ("postReservation", "postBillingCharges")]
+    assert sent == [("postReservation", 503), ("postBillingCharges", 503)]
+
+
 async def test_a_lost_charge_on_a_folio_longer_than_a_page_is_posted_once(app: Any, sandbox_server: Any) -> None:
     """getFolio pages its postings per window (folioWindows[].hasMore). On a long stay the stamped charge sits past
     the first page; the repeat must read every page before it may decide the charge was never posted, and the

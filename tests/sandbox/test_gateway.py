@@ -237,6 +237,19 @@ async def test_dropped_response_still_changes_state(ohip: httpx2.AsyncClient, sa
     assert len(hotel.reservations) == before + 1
 
 
+async def test_a_replaced_answer_changes_state_behind_the_gateway_error(
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer,
+) -> None:
+    sandbox_server.sandbox.faults.inject(operation="postReservation", mode="replace", status=503)
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    before = len(hotel.reservations)
+    arrival = BD + timedelta(days=6)
+    answer = await ohip.post(RSV, json=booking(arrival, arrival + timedelta(days=1)))
+    assert answer.status_code == 503 and answer.json()["title"] == "Service Unavailable"
+    assert "location" not in answer.headers
+    assert len(hotel.reservations) == before + 1
+
+
 async def test_recorder_masks_credentials_and_tells_tokens_apart(
     ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:

@@ -222,11 +222,13 @@ def test_retry_after_accepts_an_http_date() -> None:
 def test_statuses_retried_depend_on_whether_the_request_may_have_run() -> None:
     for method in ("GET", "PUT", "DELETE", "POST"):
         assert RetryPolicy.status_retryable(429, method)
-        assert RetryPolicy.status_retryable(503, method)
         assert not RetryPolicy.status_retryable(500, method)
         assert not RetryPolicy.status_retryable(404, method)
-    assert RetryPolicy.status_retryable(502, "GET") and RetryPolicy.status_retryable(504, "PUT")
-    assert not RetryPolicy.status_retryable(502, "POST") and not RetryPolicy.status_retryable(504, "POST")
+    for status in (502, 503, 504):
+        assert RetryPolicy.status_retryable(status, "GET") and RetryPolicy.status_retryable(status, "PUT")
+        assert not RetryPolicy.status_retryable(status, "POST")
+        assert not RetryPolicy.status_retryable(status, "PUT", idempotent=False)
+        assert RetryPolicy.status_may_have_run(status)
 
 
 def test_transport_failures_after_sending_are_retried_only_when_idempotent() -> None:
