@@ -57,7 +57,7 @@ from app.security.minimisation import scrub_card_numbers
 from app.security.narrowing import current_narrowing
 from app.security.principal import Principal
 from app.security.untrusted import mark_guest_text, unmark
-from app.tools.previews import close_memo, open_memo
+from app.tools.previews import close_memo, forget_plans, open_memo
 from app.tools.registry import (
     ExactlyOnce,
     ToolDef,
@@ -281,6 +281,7 @@ class ToolGuard:
                 self.precheck(tool, args)
 
             async def preview(args: Mapping[str, Any]) -> str:
+                forget_plans()  # a preview run again after the human's answer reads OPERA again
                 return await self.preview(tool, args)
 
             def on_refusal(args: Mapping[str, Any], exc: ToolError) -> ToolError:

@@ -41,6 +41,13 @@ def remember(key: Hashable, value: Any) -> None:
         memo[key] = value
 
 
+def forget_plans() -> None:
+    """Drop every plan kept so far in this call, so a preview that runs again reads OPERA again."""
+    memo = _memo.get()
+    if memo is not None:
+        memo.clear()
+
+
 def recall(key: Hashable) -> Any | None:
     """The plan the preview of this call made for `key`, once; None when there is none."""
     memo = _memo.get()

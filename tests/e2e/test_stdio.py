@@ -166,3 +166,55 @@ async def test_confirmation_by_elicitation_and_exactly_once_over_stdio(mode: str
     assert hotel.reservations[booked["reservation_id"]].status == "Cancelled"
     booked_once = [r for r in hotel.reservations.values() if r.profile_id == guest["profile_id"]]
     assert len(booked_once) == 1
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_charge_posted_while_the_stdio_human_reads_the_check_out_question_is_asked_about_again(
+        mode: str, sandbox_server: Any) -> None:
+    """Over stdio the handshake era asks in the middle of the call; the yes is for the balance the human read. A
+    minibar charge posted at the desk meanwhile changes what the settlement pays, so the preview runs again after the
+    yes and the human is asked again with the new balance (on 2026-07-28 the answer round does the same); the
+    check-out never pays an amount nobody confirmed."""
+    enterprise = sandbox_server.sandbox.enterprise
+    hotel = enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
+    owed = guest.balance
+
+    class DeskPostsMeanwhile(Human):
+        async def __call__(self, context: Any, params: Any) -> ElicitResult:
+            if not self.asked:
+                enterprise.post_charge("SAND01", guest.reservation_id, "2010", 8.0, reference="minibar")
+            return await super().__call__(context, params)
+
+    human = DeskPostsMeanwhile()
+    params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], cwd=str(ROOT),
+                                   env={**CLEAN_ENV, **ohip_env(sandbox_server.url)})
+    async with Client(params, mode=mode, elicitation_callback=human) as client:  # type: ignore[arg-type]
+        done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA"})
+    assert len(human.asked) == 2
+    assert f"balance {owed:.2f} USD" in human.asked[0] and f"balance {owed + 8:.2f} USD" in human.asked[1]
+    assert done["settled"]["amount"] == round(owed + 8, 2) and guest.status == "CheckedOut" and guest.balance == 0
+    paid = [e.status for e in sandbox_server.sandbox.requests if e.operation_id == "postBillingPayment"]
+    assert paid == [201]
+
+
+async def test_a_stdio_human_who_declines_mid_call_changes_nothing(sandbox_server: Any) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
+    owed = guest.balance
+    asked: list[str] = []
+
+    async def decline(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], cwd=str(ROOT),
+                                   env={**CLEAN_ENV, **ohip_env(sandbox_server.url)})
+    async with Client(params, mode="legacy", elicitation_callback=decline) as client:  # type: ignore[arg-type]
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "payment_method": "CA"})
+    assert len(asked) == 1 and "answered 'decline'" in error and "nothing was changed" in error
+    assert guest.status == "InHouse" and guest.balance == owed
+    assert [e for e in sandbox_server.sandbox.requests if e.operation_id == "postBillingPayment"] == []
