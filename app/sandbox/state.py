@@ -1470,14 +1470,28 @@ class Enterprise:
         reservation.room_id = None
         return reservation
 
-    def check_in(self, hotel_id: str, reservation_id: str, room_id: str | None = None) -> Reservation:
-        """Check a due-in guest in. Needs an assigned (or given) room that is Vacant and Clean or Inspected.
+    def check_in(
+        self, hotel_id: str, reservation_id: str, room_id: str | None = None, *, ignore_warnings: bool = False
+    ) -> Reservation:
+        """Check a due-in guest in. Needs an assigned (or given) room that is Vacant and of the booked type.
 
-        The room becomes Occupied, and folio window 1 opens with the first night's room charge.
+        A given `room_id` is, in Oracle's words, the "expected room no.": OPERA checks that it matches the room
+        assigned, so another room is refused (a reservation without a room is given it). A room that is not Clean
+        or Inspected is a warning ("the status of the room needs to be reviewed" is among postCheckIn's validation
+        checks): refused unless `ignore_warnings`, which Oracle describes as ignoring warnings before check-in.
+        The room becomes Occupied, and folio window 1 opens (nothing is posted until the night audit).
         """
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("DueIn",), "be checked in")
+        if room_id and reservation.room_id and room_id != reservation.room_id:
+            raise _bad_request(
+                "Room mismatch",
+                f"Reservation {reservation_id} is assigned room {reservation.room_id}; the expected room {room_id} "
+                "does not match it",
+                "OHIPSIM-FOF-ROOM-MISMATCH",
+                "roomId",
+            )
         target = room_id or reservation.room_id
         if target is None:
             raise _bad_request(
@@ -1502,7 +1516,7 @@ class Enterprise:
                 "OHIPSIM-FOF-ROOM-OCCUPIED",
                 "roomId",
             )
-        if hotel.room_status(room) not in READY_STATUSES:
+        if hotel.room_status(room) not in READY_STATUSES and not ignore_warnings:
             raise _bad_request(
                 "Room not ready",
                 f"Room {target} is {hotel.room_status(room)}; a guest can only be checked into a Clean or Inspected "

@@ -438,6 +438,29 @@ def build(services: ToolServices) -> list[ToolDef]:
             f"Next step: {step}"
         )
 
+    async def refuse_unready(hotel: str, reservation: Reservation, room_id: str) -> None:
+        """Refuse, before OPERA is asked, a check-in into the stay's own room while it is not Vacant and Clean or
+        Inspected. postCheckIn is sent with ignoreWarnings (OPERA's warnings would stop every check-in), and a room
+        whose status "needs to be reviewed" is one of the warnings it lets through: the guest would be given a
+        dirty room."""
+        rows = await front_office.rooms(hotel, from_room=room_id, to_room=room_id, limit=5, fresh=True)
+        room = next((r for r in rows.items if r.room_id == room_id), None)
+        if room is None:
+            return  # OPERA says what is wrong with a room it does not list
+        if room.front_office_status not in (None, "Vacant"):
+            why = f"{room.front_office_status}"
+        elif room.room_status not in READY_STATUSES:
+            why = f"{room.room_status}, not {' or '.join(READY_STATUSES)}"
+        else:
+            return
+        raise ToolError(
+            f"room {room_id}, assigned to {stay_text(reservation)}, is {why}; the guest was not checked in and "
+            "nothing was changed. Next step: ask housekeeping to ready it"
+            + offered("update_room_status", " (update_room_status once it is clean)")
+            + f", or check_in with room_id of a ready room (find_available_rooms with reservation_id="
+            f"{reservation.reservation_id} lists them)"
+        )
+
     async def room_candidates(hotel: str, reservation: Reservation) -> list[str]:
         """Rooms the rule lets this stay have (vacant, ready, free for all its nights), Inspected before Clean."""
         room_type = reservation.room_type
@@ -515,8 +538,11 @@ def build(services: ToolServices) -> list[ToolDef]:
                     stay = stay_of(reservation, await business_today(hotel, "check_in"))
                     await refuse_unassignable(hotel, reservation, stay, room)
                     warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
+                else:
+                    await refuse_unready(hotel, reservation, room)
             elif reservation.room_id:
                 chosen_by, room = "reservation", reservation.room_id
+                await refuse_unready(hotel, reservation, room)
             else:
                 chosen_by = "server"
                 candidates = await room_candidates(hotel, reservation)

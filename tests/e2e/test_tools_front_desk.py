@@ -136,6 +136,33 @@ async def test_assign_room_then_check_in_keeps_that_room(server: ServerThread, h
     assert hotel.reservations[reservation.reservation_id].status == "InHouse"
 
 
+async def test_check_in_into_an_assigned_room_that_turned_dirty_is_refused_before_opera_is_asked(
+        server: ServerThread, hotel: Any) -> None:
+    """postCheckIn goes with ignoreWarnings, and a room whose status needs review is one of the warnings OPERA then
+    lets through: the old check-in put the guest in the dirty room. The assigned room is read first; a room that is
+    not Vacant and Clean or Inspected is refused, naming its status, and nothing is sent."""
+    reservation = due_in_without_room(hotel)[1]
+    room = next(room.room_id for room in free_ready_rooms(hotel) if room.room_type == reservation.room_type)
+    sandbox = server.app.state.sandbox
+    async with mcp_client(server.url) as client:
+        await call_ok(client, "assign_room", {"reservation_id": reservation.reservation_id, "room_id": room})
+        await call_ok(client, "update_room_status", {"room_ids": [room], "room_status": "Dirty"})
+        since = len(sandbox.requests)
+        error = await call_error(client, "check_in", {"reservation_id": reservation.reservation_id})
+        named = await call_error(client, "check_in", {"reservation_id": reservation.reservation_id,
+                                                      "room_id": room})
+        sent = [e.operation_id for e in sandbox.requests[since:]]
+        await call_ok(client, "update_room_status", {"room_ids": [room], "room_status": "Clean"})
+        done = await call_ok(client, "check_in", {"reservation_id": reservation.reservation_id})
+    assert f"room {room}" in error and "is Dirty" in error and "nothing was changed" in error
+    assert "find_available_rooms" in error and "update_room_status" in error
+    assert "is Dirty" in named
+    assert "postCheckIn" not in sent
+    assert done["room_id"] == room and done["room_chosen_by"] == "reservation" and not [
+        w for w in done["warnings"] if "ROOM_NOT_READY" in str(w)]
+    assert hotel.reservations[reservation.reservation_id].status == "InHouse"
+
+
 async def test_check_in_picks_a_clean_vacant_room_of_the_booked_type(server: ServerThread, hotel: Any) -> None:
     reservation = due_in_without_room(hotel)[0]
     steps: list[str] = []

@@ -67,8 +67,9 @@ async def assign(ohip: httpx2.AsyncClient, reservation_id: str, room_id: str, **
     return await ohip.post(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/roomAssignments", json=body)
 
 
-async def check_in(ohip: httpx2.AsyncClient, reservation_id: str, room_id: str | None = None) -> httpx2.Response:
-    details: dict[str, Any] = {"ignoreWarnings": True}
+async def check_in(ohip: httpx2.AsyncClient, reservation_id: str, room_id: str | None = None, *,
+                   ignore_warnings: bool = True) -> httpx2.Response:
+    details: dict[str, Any] = {"ignoreWarnings": ignore_warnings}
     if room_id:
         details["roomId"] = room_id
     url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/checkIns"
@@ -270,17 +271,40 @@ async def test_check_in_of_a_reservation_that_is_not_due_in_is_refused(ohip: htt
     assert (await reservation(ohip, tomorrow))["reservationStatus"] == "Reserved"
 
 
-async def test_check_in_into_a_dirty_room_is_refused(ohip: httpx2.AsyncClient) -> None:
+async def test_check_in_into_a_dirty_room_is_a_warning_that_ignore_warnings_overrides(
+        ohip: httpx2.AsyncClient) -> None:
+    """"The status of the room needs to be reviewed" is one of postCheckIn's validation checks, and ignoreWarnings
+    "dictates whether to ignore warnings before check in": without it a dirty room is refused, with it the guest is
+    checked in and the answer says so."""
     reservation_id = await book(ohip, "KNG")
     room_id = await free_room(ohip, "KNG")
     await assign(ohip, reservation_id, room_id)
     body = {"roomList": [{"roomId": room_id}], "housekeepingRoomStatus": "Dirty"}
     assert (await ohip.put("/hsk/v1/hotels/SAND01/rooms/status", json=body)).status_code == 200
 
-    response = await check_in(ohip, reservation_id)
+    refused = await check_in(ohip, reservation_id, ignore_warnings=False)
+    assert refused.status_code == 400 and "Dirty" in refused.json()["detail"]
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "DueIn"
 
-    assert response.status_code == 400
-    assert "Dirty" in response.json()["detail"]
+    overridden = await check_in(ohip, reservation_id)
+    assert overridden.status_code == 201, overridden.text
+    assert [w["code"] for w in overridden.json()["warnings"] if w["code"] == "ROOM_NOT_READY"] == ["ROOM_NOT_READY"]
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "InHouse"
+
+
+async def test_check_in_with_another_room_than_the_assigned_one_is_refused(ohip: httpx2.AsyncClient) -> None:
+    """postCheckIn's roomId is the "expected room no.": OPERA checks that it matches the room assigned."""
+    reservation_id = await book(ohip, "KNG")
+    room_id = await free_room(ohip, "KNG")
+    await assign(ohip, reservation_id, room_id)
+    other = next(r["roomId"] for r in await rooms(ohip, ("roomType", "KNG"), ("hotelFORoomStatus", "Vacant"),
+                                                   ("hotelRoomStatus", "Inspected"))
+                 if r["roomId"] != room_id)
+
+    response = await check_in(ohip, reservation_id, other)
+
+    assert response.status_code == 400 and room_id in response.json()["detail"]
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "DueIn"
 
 
 async def test_check_in_without_any_room_is_refused(ohip: httpx2.AsyncClient) -> None:

@@ -33,7 +33,7 @@ from app.sandbox.routes.common import (
     read_json,
 )
 from app.sandbox.routes.rsv import reservation_body, reservation_path
-from app.sandbox.state import ROOM_STATUSES, Hotel, ReservationChange, Room, RoomRepair, SandboxError
+from app.sandbox.state import READY_STATUSES, ROOM_STATUSES, Hotel, ReservationChange, Room, RoomRepair, SandboxError
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -374,12 +374,17 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         body = await read_json(request)
         details = as_object(body.get("reservation"), "reservation")
         room_id = as_text(details.get("roomId"), "reservation.roomId", max_length=20)
+        ignore_warnings = as_bool(details.get("ignoreWarnings"), "reservation.ignoreWarnings") is True
         enterprise = sandbox.enterprise
         assigned_before = hotel.reservation(reservation_id).room_id
-        reservation = enterprise.check_in(hotel.code, reservation_id, room_id)
+        reservation = enterprise.check_in(hotel.code, reservation_id, room_id, ignore_warnings=ignore_warnings)
         warnings: list[dict[str, str]] = []
         if room_id and room_id != assigned_before:
             warnings.append(warning(f"Room {room_id} was assigned at check-in", "ROOM_ASSIGNED"))
+        room = hotel.room(str(reservation.room_id))
+        if hotel.room_status(room) not in READY_STATUSES:
+            warnings.append(warning(f"Room {room.room_id} is {hotel.room_status(room)}; the guest was checked in "
+                                    "as ignoreWarnings asked", "ROOM_NOT_READY"))
         if not reservation.payment_method:
             warnings.append(
                 warning("No payment method on the reservation; collect one before check-out", "NO_PAYMENT_METHOD")
