@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -316,18 +316,30 @@ def _primary_guest(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return person_name(given, surname), id_of(info.get("profileIdList"), "Profile")
 
 
-def _nightly_rates(rate_line: Mapping[str, Any]) -> list[Money]:
-    """The rate line's rates before tax, night by night (a rate spanning several nights counts for each)."""
-    out: list[Money] = []
-    for rate in as_list(as_dict(rate_line.get("rates")).get("rate")):
-        entry = as_dict(rate)
-        found = money_from_total(entry.get("base"), after_tax=False)
-        if found is None:
-            continue
-        start, end = as_date(entry.get("start")), as_date(entry.get("end"))
-        span = (end - start).days if start and end and end > start else 1
-        out.extend([found] * span)
-    return out
+def _nightly_rates(rate_lines: Sequence[Mapping[str, Any]], arrival: date, departure: date) -> list[Money]:
+    """The rate before tax of each night booked, from every rate line of the stay.
+
+    OPERA keeps a line (and within it a rate) per stretch of the stay, and Oracle's examples date them both ways: a
+    line ending on its last night (start == end for one night) and one ending on the next day. Read either way the
+    same: each rate stands for the nights from its start until the next rate starts.
+    """
+    dated: list[tuple[date, Money]] = []
+    for line in rate_lines:
+        for rate in as_list(as_dict(line.get("rates")).get("rate")):
+            entry = as_dict(rate)
+            found = money_from_total(entry.get("base"), after_tax=False)
+            start = as_date(entry.get("start")) or as_date(line.get("start"))
+            if found is not None and start is not None:
+                dated.append((start, found))
+    if not dated:
+        return []
+    dated.sort(key=lambda pair: pair[0])
+    nightly: list[Money] = []
+    for n in range(max(1, nights_of(arrival, departure))):
+        night = arrival + timedelta(days=n)
+        standing = [money for start, money in dated if start <= night]
+        nightly.append(standing[-1] if standing else dated[0][1])
+    return nightly
 
 
 def _card_on_file(payment: Mapping[str, Any]) -> str | None:
@@ -359,7 +371,7 @@ def reservation_from_record(
     if balance is None and payments:
         balance = money_from_amount(payments[0].get("balance"))
     guest_name, profile_id = _primary_guest(record)
-    nightly = _nightly_rates(line)
+    nightly = _nightly_rates(rate_lines, arrival, departure)
     if not nightly and (stated := money_from_total(stay.get("total"), after_tax=False)) is not None:
         nights = max(1, nights_of(arrival, departure))
         nightly = [Money(amount=round(stated.amount / nights, 2), currency=stated.currency)]

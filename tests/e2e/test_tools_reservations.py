@@ -181,3 +181,31 @@ async def test_a_comment_whose_put_answer_is_lost_is_not_added_twice(sandbox_ser
     assert held.departure == date(2026, 5, 13)
     puts = [e for e in sandbox_server.sandbox.requests if e.operation_id == "putReservation"]
     assert len(puts) == 3  # the comment once, the dates twice
+
+
+async def test_a_stay_whose_nights_are_priced_apart_is_totalled_night_by_night(
+        app_url: str, sandbox_server: Any) -> None:
+    """OPERA keeps a rate line per stretch of the stay (Oracle's own examples end a line on its last night: start
+    == end for one night), so a stay whose second night costs more comes back as two lines. The old reading took the
+    first line only and stretched its rate over every night: 2 x 199 instead of 199 + 249."""
+    sandbox = sandbox_server.sandbox
+    hotel = sandbox.enterprise.hotels["SAND01"]
+    stay = next(r for r in hotel.reservations.values()
+                if r.status == "Reserved" and (r.departure - r.arrival).days == 2)
+    from app.sandbox.routes.rsv import reservation_body
+
+    record = {"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, stay)]}}
+    [line] = record["reservations"]["reservation"][0]["roomStay"]["roomRates"]
+    first, second = stay.arrival, stay.arrival.fromordinal(stay.arrival.toordinal() + 1)
+
+    def night(day: date, price: float) -> dict[str, Any]:
+        base = {"amountBeforeTax": price, "currencyCode": "USD"}
+        return {**line, "start": day.isoformat(), "end": day.isoformat(), "total": base,
+                "rates": {"rate": [{"base": base, "start": day.isoformat(), "end": day.isoformat()}]}}
+
+    record["reservations"]["reservation"][0]["roomStay"]["roomRates"] = [night(first, 199.0), night(second, 249.0)]
+    sandbox.faults.inject(operation="getReservation", status=200, body=record, times=1)
+    async with mcp_client(app_url) as client:
+        shown = await call_ok(client, "get_reservation", {"reservation_id": stay.reservation_id})
+    assert shown["nights"] == 2 and shown["rate_amount"]["amount"] == 199.0
+    assert shown["total"] == {"amount": 448.0, "currency": "USD"}
