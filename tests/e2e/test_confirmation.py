@@ -16,27 +16,13 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client
-from mcp.types import ElicitResult
 
+from tests.support.humans import DeskPostsMeanwhile, Human
 from tests.support.mcp_client import Mode, call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
 MODES: list[Mode] = ["auto", "legacy"]
 LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
-
-
-class Human:
-    """The person behind an eliciting client: records every question and answers with `answer`."""
-
-    def __init__(self, answer: str = "accept") -> None:
-        self.answer = answer
-        self.asked: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.asked.append(params.message)
-        if self.answer == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action="decline")
 
 
 @asynccontextmanager
@@ -180,13 +166,7 @@ async def test_a_charge_posted_while_the_human_reads_the_check_out_question_is_a
     owed = guest.balance
     enterprise = server.app.state.sandbox.enterprise
 
-    class DeskPostsMeanwhile(Human):
-        async def __call__(self, context: Any, params: Any) -> ElicitResult:
-            if not self.asked:
-                enterprise.post_charge("SAND01", guest.reservation_id, "2010", 8.0, reference="minibar")
-            return await super().__call__(context, params)
-
-    human = DeskPostsMeanwhile()
+    human = DeskPostsMeanwhile(enterprise, guest.reservation_id, 8.0)
     async with desk(server, "auto", human) as client:
         done = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA"})
     assert len(human.asked) == 2

@@ -24,6 +24,7 @@ from app.config import (
     SANDBOX_CLIENT_SECRET,
     SANDBOX_ENTERPRISE_ID,
 )
+from tests.support.humans import DeskPostsMeanwhile, Human
 from tests.support.mcp_client import call_error, call_ok
 from tests.support.whole_stay import BUSINESS_DATE, STAY_OPERATIONS, whole_stay
 
@@ -130,17 +131,6 @@ def test_stdout_is_only_the_protocol_logs_go_to_stderr_and_api_keys_do_not_apply
     assert write["caller"]["kind"] == "stdio" and write["caller"]["name"] == "local-user"
 
 
-class Human:
-    """The person at the desktop client: answers every confirmation question with yes, and records it."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.asked.append(params.message)
-        return ElicitResult(action="accept", content={"confirm": True})
-
-
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_confirmation_by_elicitation_and_exactly_once_over_stdio(mode: str, sandbox_server: Any) -> None:
     hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
@@ -181,13 +171,7 @@ async def test_a_charge_posted_while_the_stdio_human_reads_the_check_out_questio
                  if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
     owed = guest.balance
 
-    class DeskPostsMeanwhile(Human):
-        async def __call__(self, context: Any, params: Any) -> ElicitResult:
-            if not self.asked:
-                enterprise.post_charge("SAND01", guest.reservation_id, "2010", 8.0, reference="minibar")
-            return await super().__call__(context, params)
-
-    human = DeskPostsMeanwhile()
+    human = DeskPostsMeanwhile(enterprise, guest.reservation_id, 8.0)
     params = StdioServerParameters(command=sys.executable, args=["-m", "app", "stdio"], cwd=str(ROOT),
                                    env={**CLEAN_ENV, **ohip_env(sandbox_server.url)})
     async with Client(params, mode=mode, elicitation_callback=human) as client:  # type: ignore[arg-type]

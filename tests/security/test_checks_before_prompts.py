@@ -9,25 +9,14 @@ from typing import Any
 
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp.types import ElicitResult
 
 from tests.security.conftest import Keys, RunningApp, client_with
+from tests.support.humans import Human
 from tests.support.mcp_client import Mode, call_error
 
 BILLING_TOOLS = {"post_charge", "correct_charge", "post_payment", "check_out"}
 #: Confirmed tools take confirm=true: the agent's yes, which must not get a caller past its scope or hotel.
 CONFIRMED = {"post_payment", "check_out", "cancel_reservation"}
-
-
-class Human:
-    """The person behind an eliciting client: records every question, says yes."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.asked.append(params.message)
-        return ElicitResult(action="accept", content={"confirm": True})
 
 
 @pytest.fixture
