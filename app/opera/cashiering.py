@@ -58,6 +58,9 @@ class FolioWindow(BaseModel):
     charges: Money | None = Field(default=None, description="total revenue posted")
     payments: Money | None = Field(default=None, description="total paid")
     payment_method: str | None = Field(default=None, description="payment method code of this window, e.g. CA")
+    payee_name: str | None = Field(default=None, description="who this window bills (OPERA's payee)")
+    payee_profile_id: str | None = Field(
+        default=None, description="the payee's profile id: the guest's own, or e.g. a company's when routed")
     postings: list[Posting] = Field(default_factory=list)
     more_postings: bool = Field(default=False, description="true when OHIP holds more postings than listed")
 
@@ -182,12 +185,15 @@ def _window(raw: dict[str, Any]) -> FolioWindow:
         for p in as_dict(folio).get("postings") or []:
             if isinstance(p, dict):
                 postings.append(posting_from(p))
+    payee = as_dict(raw.get("payeeInfo"))
     return FolioWindow(
         window=_int(raw.get("folioWindowNo")) or 1,
         balance=_money(raw.get("balance")),
         charges=_money(raw.get("revenue")),
         payments=_money(raw.get("payment")),
         payment_method=as_dict(raw.get("paymentMethod")).get("paymentMethod"),
+        payee_name=as_text(payee.get("payeeName")),
+        payee_profile_id=as_text(as_dict(payee.get("payeeId")).get("id")),
         postings=postings,
         more_postings=bool(raw.get("hasMore", False)),
     )

@@ -383,6 +383,9 @@ class FolioWindow:
     window_no: int
     payment_method: str | None = None
     postings: list[Posting] = field(default_factory=list)
+    #: Who the window bills (folioWindowType.payeeInfo): None for the stay's guest, else another profile's id, such
+    #: as the company whose charges a routing instruction sends to window 2.
+    payee_profile_id: str | None = None
     folio_numbers: list[int] = field(default_factory=list)
 
     @property

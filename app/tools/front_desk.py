@@ -642,6 +642,23 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "the guest is owed a refund, which this server does not post. Next step: refund it at the desk in "
                 "OPERA, then call check_out again"
             )
+        # A window routed to someone else (a company paying the room, say) is that payer's bill: settling it with
+        # the guest's method would charge the guest for it. OPERA's getFolio names each window's payee.
+        routed = [(w, w.balance) for w in folio.windows if w.balance is not None and round(w.balance.amount, 2) > 0
+                  and w.payee_profile_id and w.payee_profile_id != reservation.profile_id]
+        if routed:
+            bills = "; ".join(
+                f"window {w.window} owes {_money_text(owed)} billed to {w.payee_name or 'another payer'} "
+                f"(profile {w.payee_profile_id})" for w, owed in routed
+            )
+            first = routed[0][0].window
+            raise ToolError(
+                f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) has folio windows billed to "
+                f"another payer than the guest: {bills}. check_out settles with the guest's payment method, so it "
+                f"changed nothing. Next step: settle window {first} with its payer's method (post_payment with "
+                f"window={first}), or move its charges to the guest's window in OPERA if the guest pays them, then "
+                "call check_out again"
+            )
         card: CardOnFile | None = None
         if round(balance.amount, 2) > 0 or day_use:
             if method is None and day_use:

@@ -282,3 +282,39 @@ async def test_an_early_departure_is_named_then_shortened_to_the_business_date_a
     assert "early_departure=true" in error and booked_until.isoformat() in error
     assert out["status"] == "CheckedOut" and out["departure_changed_from"] == booked_until.isoformat()
     assert guest.status == "CheckedOut" and guest.departure == hotel.business_date and guest.balance == 0
+
+
+async def test_check_out_never_settles_a_window_billed_to_a_company_with_the_guests_method(
+    server: ServerThread, hotel: Any
+) -> None:
+    """A company paying the meeting room has its charges on window 2, billed to it (getFolio's payeeInfo). The old
+    check-out paid every window with the guest's method: the guest's cash or card paid the company's 120.00."""
+    enterprise = server.app.state.sandbox.enterprise
+    guest = next(r for r in hotel.reservations.values()
+                 if r.status == "InHouse" and r.balance > 0 and hotel.computed_status(r) == "DueOut")
+    company = enterprise.create_profile(given_name="", surname="Acme Travel", profile_type="Company")
+    guest.folio_window(2).payee_profile_id = company.profile_id
+    enterprise.post_charge("SAND01", guest.reservation_id, "2010", 120.0, folio_window=2, reference="meeting room")
+    own = guest.folio_window(1).balance
+    async with mcp_client(server.url) as client:
+        error = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                       "payment_method": "CA", "confirm": True})
+        assert guest.status == "InHouse" and guest.folio_window(1).balance == own
+        assert guest.folio_window(2).balance == 120.0
+        folio = await call_ok(client, "get_folio", {"reservation_id": guest.reservation_id})
+        # The company's payment is its own (here at the desk); then the check-out settles the guest's window only.
+        await call_ok(client, "post_payment", {"reservation_id": guest.reservation_id, "payment_method": "CA",
+                                               "amount": 120.0, "window": 2, "confirm": True})
+        out = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
+                                                  "confirm": True})
+    assert "window 2 owes 120.00 USD billed to Acme Travel" in error and "post_payment with window=2" in error
+    assert "changed nothing" in error
+    billed = {w["window"]: w.get("payee_name") for w in folio["windows"]}
+    assert billed[2] == "Acme Travel" and billed[1] == guest_name_of(enterprise, guest)
+    assert out["status"] == "CheckedOut" and out["settled"]["amount"] == pytest.approx(own)
+    assert guest.folio_window(2).payments == 120.0 and guest.balance == 0
+
+
+def guest_name_of(enterprise: Any, reservation: Any) -> str:
+    profile = enterprise.profiles[reservation.profile_id]
+    return f"{profile.given_name} {profile.surname}"

@@ -42,6 +42,7 @@ from app.sandbox.state import (
     FolioWindow,
     Hotel,
     Posting,
+    Profile,
     Reservation,
     SandboxError,
 )
@@ -149,6 +150,7 @@ def window_body(
     hotel: Hotel,
     window: FolioWindow,
     *,
+    payee: Profile | None = None,
     postings: bool,
     limit: int | None = None,
     offset: int = 0,
@@ -162,6 +164,10 @@ def window_body(
         "payment": money_body(window.payments, hotel.currency),
         "emptyFolio": not window.postings,
     }
+    if payee is not None:
+        # payeeInfoType: the profile the window bills (the guest's own unless routed to someone else).
+        name = " ".join(part for part in (payee.given_name, payee.surname) if part) or payee.surname
+        body["payeeInfo"] = {"payeeId": {"id": payee.profile_id, "type": "Profile"}, "payeeName": name[:80]}
     if window.payment_method:
         method = hotel.payment_methods.get(window.payment_method)
         body["paymentMethod"] = {"paymentMethod": window.payment_method}
@@ -259,6 +265,11 @@ def _card_id(payment_method: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------------------------------- routes
 
 
+def payee_of(sandbox: Sandbox, reservation: Reservation, window: FolioWindow) -> Profile | None:
+    """The profile a window bills: its routed payee, else the stay's guest."""
+    return sandbox.enterprise.profiles.get(window.payee_profile_id or reservation.profile_id)
+
+
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     # Handlers read `sandbox.enterprise` on every call: a reset replaces the whole world.
 
@@ -287,7 +298,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             return Response(status_code=204)
         windows = windows_of(reservation, wanted)
         information: dict[str, Any] = {
-            "folioWindows": [window_body(hotel, w, postings=show_postings, limit=limit, offset=offset) for w in windows]
+            "folioWindows": [
+                window_body(hotel, w, payee=payee_of(sandbox, reservation, w), postings=show_postings, limit=limit,
+                            offset=offset)
+                for w in windows
+            ]
         }
         if not fetch or "Reservation" in fetch:
             information = {"reservationInfo": search_row(sandbox.enterprise, hotel, reservation), **information}
@@ -497,8 +512,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             n: sandbox.enterprise.generate_folio(hotel.code, reservation_id, n, cashier_id=cashier_id) for n in numbers
         }
         windows = [
-            window_body(hotel, reservation.folio_windows[n], postings=True, folio_numbers=[folio])
-            for n, folio in generated.items()
+            window_body(hotel, window, payee=payee_of(sandbox, reservation, window), postings=True,
+                        folio_numbers=[folio])
+            for window, folio in ((reservation.folio_windows[n], folio) for n, folio in generated.items())
         ]
         return created(request, folio_path(hotel.code, reservation_id), {"folioWindows": windows})
 
