@@ -7,8 +7,9 @@ out or to hide text: the brackets themselves and their look-alikes (so nobody ca
 invisible and direction-control characters (zero-width, bidi embeddings, overrides and isolates, tag characters,
 variation selectors, other format and control characters except tab and newline).
 
-Which fields: guest names (a profile's name, given_name, surname, guest_name), comments, remarks, notes, posting
-references, cancellation reasons, special requests, and a profile's address lines, city, postal code and state.
+Which fields: guest names (a profile's name, given_name, surname, guest_name, a folio window's payee_name),
+comments, remarks, notes, posting references, cancellation reasons, special requests, and a profile's address
+lines, city, postal code and state.
 E-mail addresses and phone numbers are contact data: in their plain form (an address such as ann@example.com, a
 number of digits, spaces and + ( ) . - /) they cannot hold a sentence, so they are returned as they are (cleaned of
 invisible characters); anything else in those fields is free text and is marked like the rest. Codes (status, room
@@ -36,7 +37,7 @@ BRACKETS = frozenset({OPEN, CLOSE, "\u301a", "\u301b"})  # and 〚 〛 WHITE SQU
 GUEST_TEXT_FIELDS = frozenset({
     "guest_name", "given_name", "surname", "first_name", "last_name", "full_name",
     "comments", "comment", "remarks", "remark", "notes", "note", "reference", "cancellation_reason",
-    "special_requests", "address_lines",
+    "special_requests", "address_lines", "payee_name",
 })
 #: Fields that are guest text only in these models (elsewhere `name` or `state` can be configuration or a
 #: breaker's state).

@@ -648,7 +648,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                   and w.payee_profile_id and w.payee_profile_id != reservation.profile_id]
         if routed:
             bills = "; ".join(
-                f"window {w.window} owes {_money_text(owed)} billed to {w.payee_name or 'another payer'} "
+                f"window {w.window} owes {_money_text(owed)} billed to {guest_label(w.payee_name, 'another payer')} "
                 f"(profile {w.payee_profile_id})" for w, owed in routed
             )
             first = routed[0][0].window

@@ -307,10 +307,10 @@ async def test_check_out_never_settles_a_window_billed_to_a_company_with_the_gue
                                                "amount": 120.0, "window": 2, "confirm": True})
         out = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
                                                   "confirm": True})
-    assert "window 2 owes 120.00 USD billed to Acme Travel" in error and "post_payment with window=2" in error
+    assert "window 2 owes 120.00 USD billed to ⟦Acme Travel⟧" in error and "post_payment with window=2" in error
     assert "changed nothing" in error
     billed = {w["window"]: w.get("payee_name") for w in folio["windows"]}
-    assert billed[2] == "Acme Travel" and billed[1] == guest_name_of(enterprise, guest)
+    assert billed[2] == "⟦Acme Travel⟧" and billed[1] == f"⟦{guest_name_of(enterprise, guest)}⟧"  # OPERA free text
     assert out["status"] == "CheckedOut" and out["settled"]["amount"] == pytest.approx(own)
     assert guest.folio_window(2).payments == 120.0 and guest.balance == 0
 
