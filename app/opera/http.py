@@ -751,9 +751,10 @@ class OperaHTTP:
                                                   error_body, **context)
         if self.retry.status_may_have_run(status) and not idempotent:
             raise OperaOutcomeUnknownError.from_body(
-                f"the outcome of {op.name} for hotel {hotel_id} is unknown: the OHIP gateway answered {status}, "
-                "which a gateway may send after forwarding the request, and it was not repeated so that nothing "
-                "happens twice",
+                f"the outcome of {op.name} for hotel {hotel_id} is unknown: OHIP answered {status}, "
+                + ("an unexpected failure that OPERA may report after storing the change"
+                   if status == 500 else "which a gateway may send after forwarding the request")
+                + ", and it was not repeated so that nothing happens twice",
                 error_body, next_step=CHECK_BEFORE_RETRY.get(op.operation_id, DEFAULT_CHECK), **context,
             )
         if 400 <= status < 500:

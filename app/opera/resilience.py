@@ -297,12 +297,15 @@ class RetryPolicy:
         e-mail) adds them again each time it is received, so it is not idempotent."""
         if status == 429:
             return True
-        return RetryPolicy.status_may_have_run(status) and repeatable(method, idempotent)
+        return status in (502, 503, 504) and repeatable(method, idempotent)
 
     @staticmethod
     def status_may_have_run(status: int) -> bool:
-        """A gateway failure that may follow forwarding: the operation may have happened."""
-        return status in (502, 503, 504)
+        """An answer that does not say the operation did not happen: a gateway failure that may follow forwarding
+        (502, 503, 504), or a 500, OPERA's own "unexpected condition", which may come after the change was stored
+        (an interface, a response or a later step failed). A 500 is not retried even for a read: it is usually
+        the same for the same request."""
+        return status in (500, 502, 503, 504)
 
     @staticmethod
     def transport_retryable(failure: TransportFailure, method: str, *, idempotent: bool | None = None) -> bool:

@@ -164,6 +164,44 @@ async def test_a_booking_and_a_charge_answered_503_after_opera_made_them_happen_
     assert sent == [("postReservation", 503), ("postBillingCharges", 503)]
 
 
+async def test_a_booking_a_charge_and_a_payment_answered_500_after_opera_made_them_happen_once(
+    app: Any, sandbox_server: Any,
+) -> None:
+    """OHIP's 500 is OPERA's own "unexpected condition", and nothing in Oracle's contract says it comes before the
+    change is stored (an interface or a later step can fail after it). A client that read a 500 as "failed" let the
+    repeat with the same key send the POST again: two bookings, two charges, two payments. Now the outcome is
+    unknown, and the repeat finds what OPERA made."""
+    guest = in_house(sandbox_server.sandbox, 3)
+    booking_key = str(uuid.uuid4())
+    charge = {"reservation_id": guest.reservation_id, "transaction_code": "2010", "amount": 6.25,
+              "reference": "chk-500", "idempotency_key": str(uuid.uuid4())}
+    payment = {"reservation_id": guest.reservation_id, "payment_method": "CA", "amount": 3.75, "confirm": True,
+               "idempotency_key": str(uuid.uuid4())}
+    oracle_500 = {"type": "https://tools.ietf.org/html/rfc7231#section-6.6.1", "title": "Internal Server Error",
+                  "status": 500, "o:errorCode": "OPERA-500"}
+    for operation in ("postReservation", "postBillingCharges", "postBillingPayment"):
+        await inject_fault(sandbox_server.url, operation=operation, mode="replace", status=500, body=oracle_500)
+    async with mcp_client(app.url) as client:
+        lost = [await call_error(client, "create_reservation", stay("Fivehundred", idempotency_key=booking_key)),
+                await call_error(client, "post_charge", charge),
+                await call_error(client, "post_payment", payment)]
+        assert all("unknown" in text and "500" in text for text in lost), lost
+        booked = await call_ok(client, "create_reservation", stay("Fivehundred", idempotency_key=booking_key))
+        charged = await call_ok(client, "post_charge", charge)
+        paid = await call_ok(client, "post_payment", payment)
+    sandbox = sandbox_server.sandbox
+    assert [r.reservation_id for r in bookings_of(sandbox, "Fivehundred")] == [booked["reservation_id"]]
+    record = sandbox.enterprise.hotels["SAND01"].reservations[guest.reservation_id]
+    lines = [p for w in record.folio_windows.values() for p in w.postings]
+    charges = [p for p in lines if "chk-500" in (p.reference or "")]
+    payments = [p for p in lines if p.transaction_type == "Payment" and p.amount == 3.75]
+    assert len(charges) == 1 and [p["transaction_no"] for p in charged["postings"]] == [charges[0].transaction_no]
+    assert len(payments) == 1 and paid["amount"]["amount"] == 3.75
+    sent = [(e.operation_id, e.status) for e in sandbox.requests
+            if e.operation_id in ("postReservation", "postBillingCharges", "postBillingPayment")]
+    assert sent == [("postReservation", 500), ("postBillingCharges", 500), ("postBillingPayment", 500)]
+
+
 async def test_a_lost_charge_on_a_folio_longer_than_a_page_is_posted_once(app: Any, sandbox_server: Any) -> None:
     """getFolio pages its postings per window (folioWindows[].hasMore). On a long stay the stamped charge sits past
     the first page; the repeat must read every page before it may decide the charge was never posted, and the

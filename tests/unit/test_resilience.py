@@ -229,6 +229,8 @@ def test_statuses_retried_depend_on_whether_the_request_may_have_run() -> None:
         assert not RetryPolicy.status_retryable(status, "POST")
         assert not RetryPolicy.status_retryable(status, "PUT", idempotent=False)
         assert RetryPolicy.status_may_have_run(status)
+    assert RetryPolicy.status_may_have_run(500)  # never retried, but to a POST it is "outcome unknown"
+    assert not any(RetryPolicy.status_may_have_run(status) for status in (400, 404, 409, 429))
 
 
 def test_transport_failures_after_sending_are_retried_only_when_idempotent() -> None:
