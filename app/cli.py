@@ -292,7 +292,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace | None = None) -> i
     config = SandboxConfig(seed=settings.sandbox_seed, business_date=settings.sandbox_business_date,
                            night_audits=settings.sandbox_night_audits,
                            token_ttl=settings.sandbox_token_ttl, quota_rps=quota_rps, quota_burst=quota_burst,
-                           request_log_max=settings.sandbox_request_log_max,
+                           request_log_max=settings.sandbox_request_log_max, hotels=tuple(settings.sandbox_hotels),
                            external_systems=(settings.external_system_code,))
     try:
         app = create_sandbox_app(config)

@@ -7,6 +7,7 @@ names the variable and the problem; the CLI prints it and exits 2.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -195,9 +196,13 @@ class Settings(BaseSettings):
     sandbox_quota_rps: float | None = Field(default=None, gt=0, description="OHIP's environment throttle; unset: off")
     sandbox_quota_burst: int | None = Field(default=None, ge=1)
     sandbox_request_log_max: int | None = Field(default=2000, ge=1)
+    sandbox_hotels: CsvList = Field(
+        default_factory=lambda: ["SAND01", "SAND02"], min_length=1,
+        description="hotels the sandbox seeds: SAND01 (USD), SAND02 (EUR), SAND03 (KWD, three decimals); others USD",
+    )
 
     @field_validator("allowed_hosts", "allowed_origins", "toolsets", "mcp_oauth_algorithms", "business_events_hotels",
-                     "probe_hosts", "trusted_proxies", mode="before")
+                     "probe_hosts", "trusted_proxies", "sandbox_hotels", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -219,6 +224,17 @@ class Settings(BaseSettings):
         for entry in value:
             parse_origin_entry(entry)
         return value
+
+    @field_validator("sandbox_hotels")
+    @classmethod
+    def _sandbox_hotels(cls, value: list[str]) -> list[str]:
+        codes = [entry.upper() for entry in value]
+        for code in codes:
+            if not re.fullmatch(r"[A-Z0-9_-]{1,20}", code):
+                raise ValueError(f"{code[:40]!r} is not a hotel code (1-20 letters, digits, '_' or '-'), e.g. SAND03")
+        if len(set(codes)) != len(codes):
+            raise ValueError("names a hotel twice")
+        return codes
 
     @field_validator("trusted_proxies")
     @classmethod

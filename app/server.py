@@ -476,7 +476,7 @@ def create_app(settings: Settings, *, transport: httpx2.AsyncBaseTransport | Non
             night_audits=settings.sandbox_night_audits,
             token_ttl=settings.sandbox_token_ttl, quota_rps=settings.sandbox_quota_rps,
             quota_burst=settings.sandbox_quota_burst, request_log_max=settings.sandbox_request_log_max,
-            external_systems=(settings.external_system_code,)))
+            hotels=tuple(settings.sandbox_hotels), external_systems=(settings.external_system_code,)))
         routes.append(Mount("/sandbox", app=sandbox_app))
 
     @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from app.opera.errors import OperaNotFoundError
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import Money, OperaWarning, as_text, warnings_from
+from app.opera.models import Money, OperaWarning, as_text, currency_digits, minor_units, round_money, warnings_from
 from app.opera.reservations import GET_RESERVATION, as_dict, as_list
 
 _RESERVATION_PATH = "/hotels/{hotelId}/reservations/{reservationId}"
@@ -204,14 +204,15 @@ def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) 
     reservation = as_dict(info.get("reservationInfo"))
     windows = [_window(w) for w in info.get("folioWindows") or [] if isinstance(w, dict)]
     currency = next((w.balance.currency for w in windows if w.balance and w.balance.currency), None)
-    # Summing in cents keeps 0.1 + 0.2 from leaving a phantom open balance.
-    cents = sum(round(w.balance.amount * 100) for w in windows if w.balance)
+    # Summing in the currency's smallest unit (cents, fils) keeps 0.1 + 0.2 from leaving a phantom open balance
+    # and a Kuwaiti folio's 45.125 from being read as 45.12.
+    units = sum(minor_units(w.balance.amount, currency) for w in windows if w.balance)
     return Folio(
         reservation_id=reservation_id,
         hotel_id=reservation.get("hotelId") or hotel_id,
         reservation_status=reservation.get("reservationStatus"),
         room_id=as_dict(reservation.get("roomStay")).get("roomId"),
-        balance=Money(amount=cents / 100, currency=currency),
+        balance=Money(amount=units / 10 ** currency_digits(currency), currency=currency),
         windows=windows,
         room_and_tax_posted=info["roomAndTaxPosted"] if isinstance(info.get("roomAndTaxPosted"), bool) else None,
         warnings=warnings_from(body),
@@ -223,7 +224,7 @@ def _reservation_ref(reservation_id: str) -> dict[str, str]:
 
 
 def _price(amount: float, currency: str | None) -> dict[str, Any]:
-    price: dict[str, Any] = {"amount": round(amount, 2)}
+    price: dict[str, Any] = {"amount": round_money(amount, currency)}
     if currency:
         price["currencyCode"] = currency
     return price

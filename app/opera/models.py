@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 
+@lru_cache(maxsize=256)
+def currency_digits(currency: str | None) -> int:
+    """The decimal places of a currency: its ISO 4217 minor unit (CLDR's figure, read through Babel): 2 for USD
+    and EUR, 3 for the Kuwaiti, Bahraini and Omani dinar and the Jordanian and Tunisian ones, 0 for JPY and KRW.
+    2 when the currency is not said or not known."""
+    if not currency:
+        return 2
+    from babel.numbers import get_currency_precision  # imported on first use: start-up does not pay for it
+
+    return int(get_currency_precision(currency.strip().upper()))
+
+
+def round_money(amount: float, currency: str | None) -> float:
+    """`amount` to the currency's smallest unit (cents, fils, yen), dropping binary noise (0.1 + 0.2)."""
+    return round(amount + 0.0, currency_digits(currency))
+
+
+def minor_units(amount: float, currency: str | None) -> int:
+    """`amount` counted in the currency's smallest unit, for exact sums and comparisons."""
+    return round(amount * float(10 ** currency_digits(currency)))
+
+
+def excess_decimals(amount: float, currency: str | None) -> bool:
+    """True when `amount` has more decimal places than the currency has (12.345 USD, 1000.5 JPY)."""
+    return abs(amount - round_money(amount, currency)) > 1e-9
+
+
 class Money(BaseModel):
     amount: float
     currency: str | None = None
+
+    @property
+    def owed(self) -> bool:
+        """More than nothing is owed: at least one smallest unit of the currency (one cent, one fils)."""
+        return minor_units(self.amount, self.currency) > 0
+
+    @property
+    def in_credit(self) -> bool:
+        """The guest is owed at least one smallest unit of the currency."""
+        return minor_units(self.amount, self.currency) < 0
 
 
 class PageInfo(BaseModel):

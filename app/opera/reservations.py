@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field
 from app.opera.errors import OperaError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.lov import COMMENT_TYPE, HotelCodes, ListsOfValuesAPI
-from app.opera.models import ExternalReference, Money, OperaWarning, PageInfo, as_text, warnings_from
+from app.opera.models import (
+    ExternalReference,
+    Money,
+    OperaWarning,
+    PageInfo,
+    as_text,
+    round_money,
+    warnings_from,
+)
 
 GET_HOTEL_RESERVATIONS = Operation("rsv", "getHotelReservations", "GET", "/hotels/{hotelId}/reservations")
 GET_RESERVATION = Operation("rsv", "getReservation", "GET", "/hotels/{hotelId}/reservations/{reservationId}")
@@ -133,7 +141,7 @@ def stay_price(nightly: Sequence[Money], arrival: date, departure: date) -> tupl
     days = max(1, nights_of(arrival, departure))
     rates = list(nightly)[:days]
     rates += [rates[-1]] * (days - len(rates))  # a row's one rate stands for every night
-    return rate, Money(amount=round(sum(m.amount for m in rates), 2), currency=rate.currency)
+    return rate, Money(amount=round_money(sum(m.amount for m in rates), rate.currency), currency=rate.currency)
 
 
 def person_name(given: Any, surname: Any) -> str | None:
@@ -374,7 +382,7 @@ def reservation_from_record(
     nightly = _nightly_rates(rate_lines, arrival, departure)
     if not nightly and (stated := money_from_total(stay.get("total"), after_tax=False)) is not None:
         nights = max(1, nights_of(arrival, departure))
-        nightly = [Money(amount=round(stated.amount / nights, 2), currency=stated.currency)]
+        nightly = [Money(amount=round_money(stated.amount / nights, stated.currency), currency=stated.currency)]
     rate, total = stay_price(nightly, arrival, departure)
     cancellation = as_dict(record.get("cancellation"))
     reason = " ".join(p for p in (as_text(cancellation.get("code")), as_text(cancellation.get("description"))) if p)

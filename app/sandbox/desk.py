@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import ohip_json
-from app.sandbox.state import Hotel, Reservation, ReservationChange, SandboxError
+from app.sandbox.state import Hotel, Reservation, ReservationChange, SandboxError, currency_digits
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -158,7 +158,9 @@ class FrontDesk:
         before = res.balance
         self.sandbox.enterprise.post_charge(hotel.code, res.reservation_id, code.code, code.default_price,
                                             remark="Posted at the front desk")
-        return Change("post_charge", hotel.code, res.reservation_id, f"{before:.2f}", f"{res.balance:.2f}")
+        digits = currency_digits(hotel.currency)
+        return Change("post_charge", hotel.code, res.reservation_id, f"{before:.{digits}f}",
+                      f"{res.balance:.{digits}f}")
 
     # -- the clerk's shift -------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.sandbox.state import Enterprise, Posting, Profile, Reservation, Room
+from app.sandbox.state import Enterprise, Posting, Profile, Reservation, Room, currency_digits
 
 Scope = MutableMapping[str, Any]
 
@@ -245,7 +245,7 @@ def _view(obj: Any) -> dict[str, str] | None:
     if isinstance(obj, Profile):
         return _profile_view(obj)
     if isinstance(obj, Posting):
-        return {"TRANSACTION CODE": obj.transaction_code, "AMOUNT": f"{obj.amount:.2f}",
+        return {"TRANSACTION CODE": obj.transaction_code, "AMOUNT": f"{obj.amount:.{currency_digits(obj.currency)}f}",
                 "TRANSACTION NO": str(obj.transaction_no)}
     return None
 

@@ -31,7 +31,12 @@ from app.sandbox.state import (
 
 #: Room tax on each night's room charge, posted with it by the night audit (transaction code 1100).
 ROOM_TAX_RATE = 0.10
-HOTEL_NAMES = {"SAND01": ("Sandbox Grand Austin", "USD"), "SAND02": ("Sandbox Harbour Lisbon", "EUR")}
+#: The hotels a sandbox can seed, with their currency; SAND01 and SAND02 by default. SAND03 keeps its books in
+#: Kuwaiti dinars, three decimals (fils), as a hotel in the Gulf does: name it to see amounts that are not cents.
+HOTEL_NAMES = {"SAND01": ("Sandbox Grand Austin", "USD"), "SAND02": ("Sandbox Harbour Lisbon", "EUR"),
+               "SAND03": ("Sandbox Gulf Kuwait City", "KWD")}
+#: What one US dollar of a room type's base price is in each hotel's currency.
+USD_IN = {"USD": 1.0, "EUR": 0.92, "KWD": 0.307}
 
 #: (code, description, room class, max occupancy, USD base price, share of the rooms)
 ROOM_TYPES_BY_HOTEL: dict[str, tuple[tuple[str, str, str, int, float, float], ...]] = {
@@ -347,8 +352,8 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
 
 
 def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
-    factor = 1.0 if hotel.currency == "USD" else 0.92
-    base = {code: money(rt.base_price * factor) for code, rt in hotel.room_types.items()}
+    factor = USD_IN.get(hotel.currency, 1.0)
+    base = {code: money(rt.base_price * factor, hotel.currency) for code, rt in hotel.room_types.items()}
     standard = [c for c, rt in hotel.room_types.items() if rt.room_class != "SUI"]
     cancel_24h = "Free cancellation until 24 hours before arrival; later, one night is charged"
     plans = (
@@ -369,7 +374,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "DISCOUNT",
             "LEISURE",
             "PHONE",
-            {c: money(p * 0.9) for c, p in base.items() if c in standard},
+            {c: money(p * 0.9, hotel.currency) for c, p in base.items() if c in standard},
             "Guarantee by card",
             cancel_24h,
             long_info="10% off for AAA members; show the card at check-in.",
@@ -380,7 +385,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "PACKAGE",
             "PKG",
             "WEB",
-            {c: money(p + 30 * factor) for c, p in base.items()},
+            {c: money(p + 30 * factor, hotel.currency) for c, p in base.items()},
             "Guarantee by card",
             cancel_24h,
             meal_plan="Breakfast included",
@@ -392,7 +397,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "NEGOTIATED",
             "CORP",
             "GDS",
-            {c: money(p * 0.85) for c, p in base.items() if c in standard},
+            {c: money(p * 0.85, hotel.currency) for c, p in base.items() if c in standard},
             "Guaranteed by company",
             "Free cancellation until 6 PM on the arrival day",
             long_info="For travellers of contracted companies.",
@@ -403,7 +408,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "PROMOTION",
             "LEISURE",
             "WEB",
-            {c: money(p * 0.8) for c, p in base.items() if c in standard},
+            {c: money(p * 0.8, hotel.currency) for c, p in base.items() if c in standard},
             "Full prepayment at booking",
             "Non-refundable: the whole stay is charged on cancellation",
             min_advance_days=7,
@@ -574,7 +579,7 @@ def _seed_folio(
                     transaction_code=code.code,
                     description=code.description,
                     transaction_type="Revenue",
-                    amount=money((code.default_price or 10.0) * quantity),
+                    amount=money((code.default_price or 10.0) * quantity, hotel.currency),
                     currency=hotel.currency,
                     posting_date=night,
                     folio_window_no=1,
@@ -585,7 +590,7 @@ def _seed_folio(
     if settle:
         amount = window.balance
     elif rng.random() < 0.3:
-        amount = money(res.rate_amount)  # a one-night deposit
+        amount = money(res.rate_amount, hotel.currency)  # a one-night deposit
         payment_day = res.arrival
     else:
         return

@@ -66,9 +66,28 @@ def _bad_request(title: str, detail: str, error_code: str, error_path: str | Non
     return SandboxError(400, title, detail, error_code, error_path)
 
 
-def money(amount: float) -> float:
-    """Round to cents, the way every amount in the sandbox is kept."""
-    return round(amount + 0.0, 2)
+def currency_digits(currency: str | None) -> int:
+    """The decimal places a currency is kept in: its ISO 4217 minor unit (CLDR's figure, read through Babel), as
+    an OPERA property's currency configuration has them: 2 for USD and EUR, 3 for KWD, BHD and OMR, 0 for JPY."""
+    if not currency:
+        return 2
+    from babel.numbers import get_currency_precision
+
+    return int(get_currency_precision(currency.upper()))
+
+
+def amount_text(amount: float, currency: str) -> str:
+    """An amount in its currency's decimals, as OPERA prints it: '45.125 KWD', '19.00 USD'."""
+    return f"{amount:.{currency_digits(currency)}f} {currency}"
+
+
+def money(amount: float, currency: str | None = None) -> float:
+    """An amount in `currency`, rounded to its smallest unit (cents for USD, fils for KWD), the way the sandbox
+    keeps every amount it computes. Without a currency (a sum of amounts already kept), only binary noise is
+    dropped (0.1 + 0.2), which loses no digit of any currency."""
+    if currency is None:
+        return round(amount + 0.0, 4)
+    return round(amount + 0.0, currency_digits(currency))
 
 
 def nights_between(start: date, end: date) -> list[date]:
@@ -458,7 +477,7 @@ class Reservation:
     @property
     def total(self) -> float:
         """Expected room revenue of the stay (rate x nights)."""
-        return money(self.rate_amount * self.nights)
+        return money(self.rate_amount * self.nights, self.currency)
 
     @property
     def balance(self) -> float:
@@ -1234,7 +1253,8 @@ class Enterprise:
             room_type=request.room_type,
             rate_plan=plan.code,
             rate_amount=money(
-                request.rate_amount if request.rate_amount is not None else plan.prices[request.room_type]
+                request.rate_amount if request.rate_amount is not None else plan.prices[request.room_type],
+                hotel.currency,
             ),
             currency=hotel.currency,
             profile_id=profile_id,
@@ -1848,7 +1868,7 @@ class Enterprise:
             transaction_code=code.code,
             description=code.description,
             transaction_type="Revenue",
-            amount=money(price * quantity),
+            amount=money(price * quantity, hotel.currency),
             currency=hotel.currency,
             posting_date=hotel.business_date,
             folio_window_no=window.window_no,
@@ -1902,7 +1922,7 @@ class Enterprise:
             transaction_code=code.code,
             description=code.description,
             transaction_type="Payment",
-            amount=money(amount),
+            amount=money(amount, hotel.currency),
             currency=hotel.currency,
             posting_date=hotel.business_date,
             folio_window_no=window.window_no,
@@ -2049,7 +2069,7 @@ class Enterprise:
             transaction_code=code.code,
             description=code.description,
             transaction_type="Revenue",
-            amount=money(room.amount * hotel.room_tax_rate),
+            amount=money(room.amount * hotel.room_tax_rate, hotel.currency),
             currency=hotel.currency,
             posting_date=night,
             folio_window_no=1,
@@ -2070,15 +2090,16 @@ class Enterprise:
         cashier = hotel.cashier(cashier_id, "check out", "reservation.cashierId")
         if reservation.balance != 0:
             open_windows = ", ".join(
-                f"window {w.window_no}: {w.balance:.2f} {hotel.currency}"
+                f"window {w.window_no}: {amount_text(w.balance, hotel.currency)}"
                 for w in reservation.folio_windows.values()
                 if w.balance != 0
             )
             raise SandboxError(
                 400,
                 "Balance not zero",
-                f"Reservation {reservation_id} has an open balance of {reservation.balance:.2f} {hotel.currency} "
-                f"({open_windows}); post a payment to settle it before check-out",
+                f"Reservation {reservation_id} has an open balance of "
+                f"{amount_text(reservation.balance, hotel.currency)} ({open_windows}); post a payment to settle it "
+                "before check-out",
                 "OHIPSIM-CSH-BALANCE",
                 "balance",
             )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting, Postings, TransactionCode
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
-from app.opera.models import Money, OperaWarning, PageInfo
+from app.opera.models import Money, OperaWarning, PageInfo, currency_digits, excess_decimals, round_money
 from app.opera.reservations import ReservationsAPI
 from app.telemetry.metrics import Metrics
 from app.tools.previews import amount_text, booking_of, guest_of, money_text, recall, remember, room_of
@@ -93,6 +93,19 @@ def last_four_digits(text: str | None) -> str | None:
             "never accepted. Next step: pass only the last four digits, or leave card_last_four out"
         )
     return digits
+
+
+def refuse_excess_decimals(tool: str, field: str, amount: float, currency: str | None) -> None:
+    """An amount finer than its currency's smallest unit (12.345 USD, 1000.5 JPY) is refused, not rounded: the
+    folio would hold another amount than the one asked for. A Kuwaiti hotel's 1.125 KWD passes (3 decimals)."""
+    if excess_decimals(amount, currency):
+        digits = currency_digits(currency)
+        unit = f"at most {digits} decimal place{'s' if digits != 1 else ''}" if digits else "a whole number"
+        raise ToolError(
+            f"{tool}: {field} {amount!r} is finer than {currency or 'the folio currency'} allows ({unit}); "
+            f"nothing was posted. Next step: give the {field} as {unit}, e.g. "
+            f"{round_money(amount, currency):.{digits}f}"
+        )
 
 
 async def check_payment_method(lov: ListsOfValuesAPI, hotel_id: str, code: str) -> None:
@@ -327,6 +340,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         try:
             if chosen_currency is None:
                 chosen_currency = (await cashiering.folio(hotel, reservation_id, postings=False)).currency
+            refuse_excess_decimals("post_charge", "amount", amount, chosen_currency)
             posted = await cashiering.post_charge(
                 hotel, reservation_id, transaction_code=code, amount=amount, currency=chosen_currency,
                 quantity=quantity, window=window, remark=remark_text, reference=reference_text,
@@ -338,7 +352,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             reservation_id=reservation_id,
             hotel_id=hotel,
             transaction_code=code,
-            total=Money(amount=round(amount * quantity, 2), currency=chosen_currency),
+            total=Money(amount=round_money(amount * quantity, chosen_currency), currency=chosen_currency),
             postings=posted.postings,
             warnings=posted.warnings,
             next_step="get_folio shows the new balance; check_out settles it at departure",
@@ -382,6 +396,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                                           args.get("reference"))
         card, folio = await payment_plan(hotel, reservation_id, code, last_four)
         currency = args.get("currency") or folio.currency
+        refuse_excess_decimals("post_payment", "amount", float(args["amount"]), currency)
         label = await payment_label(lov, hotel, code, card)
         try:
             record = await reservations.get(hotel, reservation_id)
@@ -415,6 +430,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         reference_text = stamped(reference_text)
         card, folio = await payment_plan(hotel, reservation_id, code, last_four)
         chosen_currency = currency or folio.currency
+        refuse_excess_decimals("post_payment", "amount", amount, chosen_currency)
         try:
             posted = await pay(
                 cashiering, metrics, hotel, reservation_id, method=code, amount=amount, currency=chosen_currency,
@@ -426,7 +442,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             reservation_id=reservation_id,
             hotel_id=hotel,
             payment_method=code,
-            amount=Money(amount=round(amount, 2), currency=chosen_currency),
+            amount=Money(amount=round_money(amount, chosen_currency), currency=chosen_currency),
             card_last_four=card.last_four if card else last_four,
             postings=posted.postings,
             warnings=posted.warnings,
@@ -464,15 +480,17 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Next step: get_folio with detail=true lists the charges and their transaction_no"
             )
         tag = correction_tag(transaction_no)
-        remaining = round(original.amount.amount + corrected_so_far(lines, transaction_no), 2)
         currency = original.amount.currency or folio.currency
-        take = round(amount if amount is not None else remaining, 2)
+        remaining = round_money(original.amount.amount + corrected_so_far(lines, transaction_no), currency)
+        if amount is not None:
+            refuse_excess_decimals("correct_charge", "amount", amount, currency)
+        take = round_money(amount if amount is not None else remaining, currency)
         if remaining <= 0 or take > remaining:
-            left = f"only {remaining:.2f} {currency or ''} is left of it".strip() if remaining > 0 else (
+            left = f"only {amount_text(remaining, currency)} is left of it" if remaining > 0 else (
                 "it is already fully corrected")
             raise ToolError(
-                f"charge {transaction_no} ({original.amount.amount:.2f} {currency or ''}) cannot be corrected by "
-                f"{take:.2f}: {left}; nothing was posted. Next step: get_folio with detail=true"
+                f"charge {transaction_no} ({money_text(original.amount)}) cannot be corrected by "
+                f"{amount_text(take, currency)}: {left}; nothing was posted. Next step: get_folio with detail=true"
             )
         try:
             posted = await cashiering.post_charge(
@@ -485,7 +503,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         return CorrectionResult(
             reservation_id=reservation_id, hotel_id=hotel, corrected_transaction_no=transaction_no,
             transaction_code=str(original.transaction_code), amount=Money(amount=take, currency=currency),
-            remaining=Money(amount=round(remaining - take, 2), currency=currency), postings=posted.postings,
+            remaining=Money(amount=round_money(remaining - take, currency), currency=currency),
+            postings=posted.postings,
             warnings=posted.warnings, next_step="get_folio shows the corrected balance",
         )
 
@@ -508,10 +527,11 @@ def build(services: ToolServices) -> list[ToolDef]:
         first = postings[0]
         quantity = int(args.get("quantity") or 1)
         amount = float(args["amount"])
+        currency = first.amount.currency if first.amount else None
         return ChargeResult(
             reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
             transaction_code=str(args["transaction_code"]).strip(),
-            total=Money(amount=round(amount * quantity, 2), currency=first.amount.currency if first.amount else None),
+            total=Money(amount=round_money(amount * quantity, currency), currency=currency),
             postings=postings, next_step="get_folio shows the new balance; check_out settles it at departure",
         )
 
@@ -528,8 +548,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         return CorrectionResult(
             reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
             corrected_transaction_no=number, transaction_code=str(mine[0].transaction_code),
-            amount=Money(amount=round(-sum(p.amount.amount for p in mine if p.amount), 2), currency=currency),
-            remaining=Money(amount=round(left, 2), currency=currency), postings=mine,
+            amount=Money(amount=round_money(-sum(p.amount.amount for p in mine if p.amount), currency),
+                         currency=currency),
+            remaining=Money(amount=round_money(left, currency), currency=currency), postings=mine,
             next_step="get_folio shows the corrected balance",
         )
 
@@ -538,11 +559,11 @@ def build(services: ToolServices) -> list[ToolDef]:
         if not postings:
             return None
         first = postings[0]
+        currency = first.amount.currency if first.amount else None
         return PaymentResult(
             reservation_id=str(args["reservation_id"]), hotel_id=str(args["hotel_id"]),
             payment_method=payment_method_code(str(args["payment_method"])),
-            amount=Money(amount=round(float(args["amount"]), 2),
-                         currency=first.amount.currency if first.amount else None),
+            amount=Money(amount=round_money(float(args["amount"]), currency), currency=currency),
             card_last_four=last_four_digits(args.get("card_last_four")), postings=postings,
             next_step="get_folio to confirm the balance; at 0 the guest can check_out",
         )

@@ -17,7 +17,7 @@ from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundErro
 from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
-from app.opera.models import Money, OperaWarning, PageInfo
+from app.opera.models import Money, OperaWarning, PageInfo, round_money
 from app.opera.reservations import (
     Reservation,
     ReservationPage,
@@ -135,10 +135,6 @@ class CheckOutResult(BaseModel):
         default=None, description="early departure: the departure booked before this call moved it to today"
     )
     warnings: list[OperaWarning] = Field(default_factory=list)
-
-
-def _money_text(money: Money) -> str:
-    return f"{money.amount:.2f} {money.currency or ''}".strip()
 
 
 def build(services: ToolServices) -> list[ToolDef]:
@@ -572,7 +568,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         """Pay every window's open balance with `method`; the postings made so far go back with any failure."""
         paid: list[Posting] = []
         for window in folio.windows:
-            if window.balance is None or round(window.balance.amount, 2) <= 0:
+            if window.balance is None or not window.balance.owed:
                 continue
             try:
                 posted = await pay(
@@ -581,8 +577,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                     reference="Settlement at check-out", card=card,
                 )
             except OperaError as exc:
-                already = sum(p.amount.amount for p in paid if p.amount)
-                note = f"; {already:.2f} was already paid by this call, do not pay it again" if paid else ""
+                already = Money(amount=sum(p.amount.amount for p in paid if p.amount), currency=folio.currency)
+                note = f"; {money_text(already)} was already paid by this call, do not pay it again" if paid else ""
                 raise tool_error(
                     exc, what=f"check_out: paying window {window.window} of reservation {reservation_id}{note}",
                     next_step="check the payment method with the guest, get_folio, then call check_out again",
@@ -635,20 +631,20 @@ def build(services: ToolServices) -> list[ToolDef]:
         except OperaError as exc:
             raise tool_error(exc, what=f"check_out: reading the folio of {reservation_id}", next_step="retry") from None
         balance = folio.balance
-        if round(balance.amount, 2) < 0:
+        if balance.in_credit:
             raise ToolError(
                 f"the folio of reservation {reservation_id} is in credit by "
-                f"{_money_text(Money(amount=-balance.amount, currency=balance.currency))}; "
+                f"{money_text(Money(amount=-balance.amount, currency=balance.currency))}; "
                 "the guest is owed a refund, which this server does not post. Next step: refund it at the desk in "
                 "OPERA, then call check_out again"
             )
         # A window routed to someone else (a company paying the room, say) is that payer's bill: settling it with
         # the guest's method would charge the guest for it. OPERA's getFolio names each window's payee.
-        routed = [(w, w.balance) for w in folio.windows if w.balance is not None and round(w.balance.amount, 2) > 0
+        routed = [(w, w.balance) for w in folio.windows if w.balance is not None and w.balance.owed
                   and w.payee_profile_id and w.payee_profile_id != reservation.profile_id]
         if routed:
             bills = "; ".join(
-                f"window {w.window} owes {_money_text(owed)} billed to {guest_label(w.payee_name, 'another payer')} "
+                f"window {w.window} owes {money_text(owed)} billed to {guest_label(w.payee_name, 'another payer')} "
                 f"(profile {w.payee_profile_id})" for w, owed in routed
             )
             first = routed[0][0].window
@@ -660,18 +656,18 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "call check_out again"
             )
         card: CardOnFile | None = None
-        if round(balance.amount, 2) > 0 or day_use:
+        if balance.owed or day_use:
             if method is None and day_use:
                 raise ToolError(
                     f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) arrived today and leaves "
                     f"today, a day use: OPERA posts the day's room and tax at check-out (balance now "
-                    f"{_money_text(balance)}), so the check-out settles them; nothing was changed. Next step: call "
+                    f"{money_text(balance)}), so the check-out settles them; nothing was changed. Next step: call "
                     "check_out with payment_method (e.g. CA or VA)"
                 )
             if method is None:
                 raise ToolError(
                     f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) still owes "
-                    f"{_money_text(balance)}; nothing was changed. Next step: post_payment of {_money_text(balance)}, "
+                    f"{money_text(balance)}; nothing was changed. Next step: post_payment of {money_text(balance)}, "
                     "or call check_out with payment_method (e.g. CA or VA) to settle it and check out in one go"
                 )
             await check_payment_method(lov, hotel, method)
@@ -700,7 +696,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                      f"{day_text(plan.today)}")
         if plan.day_use:
             early += "; a day use: OPERA posts the day's room and tax first"
-        if (round(balance.amount, 2) > 0 or plan.day_use) and plan.method is not None:
+        if (balance.owed or plan.day_use) and plan.method is not None:
             label = await payment_label(lov, hotel, plan.method, plan.card)
             before = " before the day's room and tax" if plan.day_use else ""
             owed = f"; balance {money_text(balance)}{before}, settled by {label}"
@@ -782,7 +778,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             balance = folio.balance
         await progress(1, "folio read")
         paid: list[Posting] = []
-        if round(balance.amount, 2) > 0 and plan.method is not None:
+        if balance.owed and plan.method is not None:
             paid = await settle(hotel, reservation_id, folio, plan.method, plan.card)
         await progress(2, "balance settled")
         settled_note = "; the payment posted by this call stands, do not pay again" if paid else ""
@@ -803,7 +799,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             ) from None
         await progress(4, "checked out")
         metrics.front_desk_events.labels("check_out").inc()
-        total = round(sum(p.amount.amount for p in paid if p.amount), 2)
+        total = round_money(sum(p.amount.amount for p in paid if p.amount), balance.currency)
         return CheckOutResult(
             hotel_id=hotel, reservation_id=reservation_id, guest_name=reservation.guest_name,
             room_id=reservation.room_id or folio.room_id, payments=paid,

@@ -18,7 +18,7 @@ from contextvars import ContextVar, Token
 from datetime import date
 from typing import Any
 
-from app.opera.models import Money
+from app.opera.models import Money, currency_digits
 from app.opera.reservations import ReservationSummary
 from app.security.untrusted import guest_label
 
@@ -68,8 +68,9 @@ def stay_text(arrival: date | None, departure: date | None) -> str | None:
 
 
 def amount_text(amount: float, currency: str | None) -> str:
-    """An amount with its currency, e.g. '245.00 USD' (the currency is left out only when OPERA names none)."""
-    return f"{amount:.2f} {currency or ''}".strip()
+    """An amount with its currency, in the currency's own decimals: '245.00 USD', '45.125 KWD', '3000 JPY' (the
+    currency is left out only when OPERA names none)."""
+    return f"{amount:.{currency_digits(currency)}f} {currency or ''}".strip()
 
 
 def money_text(money: Money) -> str:

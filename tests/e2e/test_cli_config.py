@@ -32,6 +32,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     [
         ({"OPERA_PORT": "abc"}, "OPERA_PORT", "valid integer"),
         ({"OPERA_REQUEST_TIMEOUT": "-5"}, "OPERA_REQUEST_TIMEOUT", "greater than 0"),
+        ({"OPERA_SANDBOX_HOTELS": "SAND01,bad code"}, "OPERA_SANDBOX_HOTELS", "'BAD CODE' is not a hotel code"),
+        ({"OPERA_SANDBOX_HOTELS": "SAND03,sand03"}, "OPERA_SANDBOX_HOTELS", "names a hotel twice"),
         (
             {"OPERA_CLIENT_ID": "c", "OPERA_CLIENT_SECRET": "s", "OPERA_BASE_URL": "not a url", "OPERA_APP_KEY": "k"},
             "OPERA_BASE_URL",

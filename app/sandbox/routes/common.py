@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox.state import ExternalReference, Hotel, SandboxError
+from app.sandbox.state import ExternalReference, Hotel, SandboxError, money
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -245,12 +245,13 @@ def page_params(request: Request) -> tuple[int, int]:
 
 
 def money_body(amount: float, currency: str) -> dict[str, Any]:
-    return {"amount": round(amount, 2), "currencyCode": currency}
+    return {"amount": money(amount, currency), "currencyCode": currency}
 
 
 def tax_inclusive_amount(value: float, currency: str) -> dict[str, Any]:
     """A `totalType` amount; sandbox rates include tax, so before and after tax are the same."""
-    return {"amountBeforeTax": round(value, 2), "amountAfterTax": round(value, 2), "currencyCode": currency}
+    amount = money(value, currency)
+    return {"amountBeforeTax": amount, "amountAfterTax": amount, "currencyCode": currency}
 
 
 def nightly_rates(price: float, currency: str, nights: Iterable[date]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from app.sandbox.state import (
     Profile,
     Reservation,
     SandboxError,
+    amount_text,
 )
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def posting_body(posting: Posting) -> dict[str, Any]:
         "transactionCode": posting.transaction_code,
         "transactionDescription": posting.description,
         "transactionType": posting.transaction_type,
-        "transactionAmount": round(posting.amount, 2),
+        "transactionAmount": amount["amount"],
         "postedAmount": amount,
         "price": money_body(posting.amount / posting.quantity, posting.currency),
         "quantity": posting.quantity,
@@ -503,8 +504,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         400,
                         "Balance not zero",
                         f"Folio window {number} of reservation {reservation_id} has a balance of "
-                        f"{window.balance:.2f} {hotel.currency}; a check-out folio needs a zero balance: post a "
-                        "payment first",
+                        f"{amount_text(window.balance, hotel.currency)}; a check-out folio needs a zero balance: "
+                        "post a payment first",
                         "OHIPSIM-CSH-BALANCE",
                         "balance",
                     )
@@ -547,8 +548,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 raise SandboxError(
                     400,
                     "Balance not zero",
-                    f"Reservation {reservation_id} has an open balance of {reservation.balance:.2f} "
-                    f"{hotel.currency}; post a payment to settle it before check-out",
+                    f"Reservation {reservation_id} has an open balance of "
+                    f"{amount_text(reservation.balance, hotel.currency)}; post a payment to settle it before check-out",
                     "OHIPSIM-CSH-BALANCE",
                     "balance",
                 )

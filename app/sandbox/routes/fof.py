@@ -33,7 +33,16 @@ from app.sandbox.routes.common import (
     read_json,
 )
 from app.sandbox.routes.rsv import reservation_body, reservation_path
-from app.sandbox.state import READY_STATUSES, ROOM_STATUSES, Hotel, ReservationChange, Room, RoomRepair, SandboxError
+from app.sandbox.state import (
+    READY_STATUSES,
+    ROOM_STATUSES,
+    Hotel,
+    ReservationChange,
+    Room,
+    RoomRepair,
+    SandboxError,
+    amount_text,
+)
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
@@ -344,7 +353,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             warnings.append(
                 warning(
                     f"Room type changed from {booked[0]} to {room.room_type}; the nightly rate is now "
-                    f"{reservation.rate_amount:.2f} {reservation.currency}",
+                    f"{amount_text(reservation.rate_amount, reservation.currency)}",
                     "ROOMTYPE_CHARGED",
                 )
             )
