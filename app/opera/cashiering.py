@@ -25,6 +25,9 @@ POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATI
 GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
 POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
 PUT_EARLY_DEPARTURE = Operation("csh", "putForEarlyDeparture", "PUT", _RESERVATION_PATH + "/earlyDeparture")
+VERIFY_EARLY_DEPARTURE = Operation(
+    "csh", "verifyForEarlyDeparture", "GET", _RESERVATION_PATH + "/earlyDeparture/verify"
+)
 POST_DAY_USE_ROOM_AND_TAX = Operation(
     "csh", "postRoomAndTaxForDayUse", "POST", "/reservations/{reservationId}/postRoomAndTaxForDayUse"
 )
@@ -34,6 +37,15 @@ EARLY_DEPARTURE_NOT_REQUIRED = "FOF00158"
 #: postings): Oracle states no default or maximum page for getFolio; every other OHIP list takes at least 100.
 FOLIO_PAGE = 100
 FOLIO_PAGES = 50
+
+
+class EarlyDepartureCheck(BaseModel):
+    """verifyForEarlyDeparture: what an early departure would charge (earlyDepartureInfoType's penalty, which
+    "can be charged" and which putForEarlyDeparture posts only when asked to) and OPERA's warnings about it."""
+
+    penalty: Money | None = None
+    penalty_rule: str | None = None
+    warnings: list[OperaWarning] = Field(default_factory=list)
 
 
 class Posting(BaseModel):
@@ -429,12 +441,33 @@ class CashieringAPI:
         )
         return warnings_from(response.body)
 
-    async def early_departure(self, hotel_id: str, reservation_id: str) -> list[OperaWarning]:
+    async def verify_early_departure(self, hotel_id: str, reservation_id: str) -> EarlyDepartureCheck:
+        """verifyForEarlyDeparture: OPERA's checks of an early departure, changing nothing, and the penalty it
+        would charge under the property's rules (penaltyAmount, penaltyDescription), if any."""
+        params: dict[str, Any] = {"ignoreRateRestriction": False, "ignoreCheckOnTieredRate": False,
+                                  "postConsumedAllowanceToGuest": False, "postEarlyDeparturePenalty": True}
+        if self._cashier_id is not None:
+            params["cashierId"] = self._cashier_id
+        response = await self._http.call(
+            VERIFY_EARLY_DEPARTURE, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params=params, cache="none",
+        )
+        details = as_dict(as_dict(response.body).get("earlyDepartureDetails"))
+        penalty = _money(details.get("penaltyAmount"))
+        return EarlyDepartureCheck(
+            penalty=penalty if penalty is not None and penalty.owed else None,
+            penalty_rule=as_text(details.get("penaltyDescription")),
+            warnings=warnings_from(response.body),
+        )
+
+    async def early_departure(
+        self, hotel_id: str, reservation_id: str, *, post_penalty: bool = False
+    ) -> list[OperaWarning]:
         """putForEarlyDeparture: OPERA makes an in-house guest due out, the departure moved to the business date,
-        after its own checks (rate restrictions, tiered rates), none overridden. Nothing is posted by it: no
-        penalty and no consumed allowance (OPERA then refuses when one would be due, rather than charging what the
-        human was not shown). A repeat after a lost answer is harmless: OPERA answers FOF00158 (already due out),
-        which the caller reads as done."""
+        after its own checks (rate restrictions, tiered rates), none overridden, and with `post_penalty` posts the
+        early-departure penalty verifyForEarlyDeparture named (the human was shown it). No consumed allowance is
+        posted. A repeat after a lost answer is harmless: OPERA answers FOF00158 (already due out) and posts no
+        second penalty; the caller reads that as done."""
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
@@ -442,7 +475,7 @@ class CashieringAPI:
                 "ignoreRateRestriction": False,
                 "ignoreCheckOnTieredRate": False,
                 "postConsumedAllowanceToGuest": False,
-                "postEarlyDeparturePenalty": False,
+                "postEarlyDeparturePenalty": post_penalty,
             }
         )
         response = await self._http.call(

@@ -137,6 +137,7 @@ CASHIERS = (
 )
 TRANSACTION_CODES = (
     TransactionCode("1000", "Accommodation", "Revenue", "ROOM", None, None, manual_post_allowed=False),
+    TransactionCode("1050", "Early departure penalty", "Revenue", "ROOM", None, None, manual_post_allowed=False),
     TransactionCode("1100", "Room tax", "Revenue", "TAX", None, None, manual_post_allowed=False),
     TransactionCode("2000", "Restaurant", "Revenue", "FB", 45.0),
     TransactionCode("2010", "Bar", "Revenue", "FB", 18.0),
@@ -412,6 +413,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "Full prepayment at booking",
             "Non-refundable: the whole stay is charged on cancellation",
             min_advance_days=7,
+            early_departure_penalty="Non-refundable: the nights booked and not stayed are charged",
             long_info="20% off when booked 7 days or more ahead; no changes, no refunds.",
         ),
     )

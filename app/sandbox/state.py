@@ -90,6 +90,12 @@ def money(amount: float, currency: str | None = None) -> float:
     return round(amount + 0.0, currency_digits(currency))
 
 
+def _nights_not_stayed(reservation: Reservation, business_date: date) -> int:
+    """The booked nights an early departure on `business_date` leaves unused: from the business date to the booked
+    departure, less the day itself when the guest arrived today (a day use pays it as its room and tax)."""
+    return (reservation.departure - business_date).days - (1 if reservation.arrival == business_date else 0)
+
+
 def nights_between(start: date, end: date) -> list[date]:
     """The nights of a stay from `start` (inclusive) to `end` (exclusive, the departure day)."""
     return [start + timedelta(days=i) for i in range((end - start).days)]
@@ -171,6 +177,9 @@ class RatePlan:
     meal_plan: str | None = None  # e.g. "Breakfast included"
     min_advance_days: int = 0  # advance-purchase plans refuse arrivals closer than this
     long_info: str = ""
+    #: csh earlyDepartureInfoType.penaltyDescription of the plan's early-departure rule (None: no penalty); the
+    #: sandbox's one rule charges the nights booked and not stayed at the stay's rate.
+    early_departure_penalty: str | None = None
 
     @property
     def room_types(self) -> tuple[str, ...]:
@@ -573,6 +582,8 @@ class CancellationOutcome:
 
 #: The transaction code of room tax, posted with each night's room charge by the night audit.
 ROOM_TAX_CODE = "1100"
+#: The transaction code an early-departure penalty is posted under (putForEarlyDeparture's postEarlyDeparturePenalty).
+EARLY_DEPARTURE_PENALTY_CODE = "1050"
 
 
 @dataclass(frozen=True)
@@ -1955,14 +1966,57 @@ class Enterprise:
         window.folio_numbers.append(number)
         return number
 
-    def early_departure(self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None) -> Reservation:
-        """csh putForEarlyDeparture: an in-house guest leaving before the booked departure is made due out, the
-        departure moved to the business date. Oracle's own refusals: FOF00157, the status is not valid (only an
-        in-house reservation), and FOF00158, not required (already due out). A guest who arrived on the business
-        date becomes a day use (arrival = departure). The sandbox has no rate restrictions, tiered rates, packages
-        or penalties, so there is nothing else to check or post."""
+    def early_departure_penalty(self, hotel_id: str, reservation_id: str) -> tuple[float, str] | None:
+        """csh verifyForEarlyDeparture: the checks of an early departure (FOF00157, FOF00158), then the penalty
+        that "can be charged" (earlyDepartureInfoType.penaltyAmount and penaltyDescription), if the stay's rate
+        plan has one: the nights from the business date to the booked departure at the stay's rate."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
+        self._check_early_departure(hotel, reservation)
+        plan = hotel.rate_plans.get(reservation.rate_plan)
+        nights = _nights_not_stayed(reservation, hotel.business_date)
+        if plan is None or plan.early_departure_penalty is None or nights <= 0:
+            return None
+        return money(reservation.rate_amount * nights, hotel.currency), plan.early_departure_penalty
+
+    def early_departure(
+        self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None, post_penalty: bool = False
+    ) -> Reservation:
+        """csh putForEarlyDeparture: an in-house guest leaving before the booked departure is made due out, the
+        departure moved to the business date. Oracle's own refusals: FOF00157, the status is not valid (only an
+        in-house reservation), and FOF00158, not required (already due out), which also makes a repeat post no
+        second penalty. A guest who arrived on the business date becomes a day use (arrival = departure). "If there
+        is a penalty applicable this can be posted to the reservation": with postEarlyDeparturePenalty it is posted
+        (transaction code 1050) on window 1; without, the reservation departs early and nothing is charged. The
+        sandbox has no rate restrictions, tiered rates or packages, so there is nothing else to check or post."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        penalty = self.early_departure_penalty(hotel_id, reservation_id)
+        if cashier_id is not None:
+            hotel.cashier(cashier_id, "change a reservation to an early departure", "criteria.cashierId")
+        if post_penalty and penalty is not None:
+            amount, rule = penalty
+            code = hotel.transaction_codes[EARLY_DEPARTURE_PENALTY_CODE]
+            nights = _nights_not_stayed(reservation, hotel.business_date)
+            reservation.folio_window(1).postings.append(Posting(
+                transaction_no=self.counters.next("transaction"),
+                transaction_code=code.code,
+                description=code.description,
+                transaction_type="Revenue",
+                amount=amount,
+                currency=hotel.currency,
+                posting_date=hotel.business_date,
+                folio_window_no=1,
+                quantity=1,
+                remark=rule,
+                reference=f"{nights} night{'s' if nights != 1 else ''} not stayed",
+                cashier_id=cashier_id,
+            ))
+        reservation.departure = hotel.business_date
+        return reservation
+
+    def _check_early_departure(self, hotel: Hotel, reservation: Reservation) -> None:
+        reservation_id = reservation.reservation_id
         if reservation.status != "InHouse":
             raise SandboxError(
                 400,
@@ -1981,10 +2035,6 @@ class Enterprise:
                 "FOF00158",
                 "reservationStatus",
             )
-        if cashier_id is not None:
-            hotel.cashier(cashier_id, "change a reservation to an early departure", "criteria.cashierId")
-        reservation.departure = hotel.business_date
-        return reservation
 
     def post_day_use_room_and_tax(
         self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None

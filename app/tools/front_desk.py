@@ -12,7 +12,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from app.opera.business_date import BusinessDateAPI
-from app.opera.cashiering import EARLY_DEPARTURE_NOT_REQUIRED, CardOnFile, CashieringAPI, Folio, Posting
+from app.opera.cashiering import (
+    EARLY_DEPARTURE_NOT_REQUIRED,
+    CardOnFile,
+    CashieringAPI,
+    EarlyDepartureCheck,
+    Folio,
+    Posting,
+)
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError, OperaOutcomeUnknownError
 from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
@@ -133,6 +140,12 @@ class CheckOutResult(BaseModel):
     status: str = Field(description="reservation status after check-out")
     departure_changed_from: Date | None = Field(
         default=None, description="early departure: the departure booked before this call moved it to today"
+    )
+    early_departure_penalty: Money | None = Field(
+        default=None, description="early departure: the penalty OPERA's rules charge, posted and settled by this call"
+    )
+    penalty_waived: Money | None = Field(
+        default=None, description="early departure: the penalty OPERA named and this call did not post (waived)"
     )
     warnings: list[OperaWarning] = Field(default_factory=list)
 
@@ -596,13 +609,18 @@ def build(services: ToolServices) -> list[ToolDef]:
         method: str | None
         card: CardOnFile | None
         day_use: bool  # arrives and leaves on the business date: OPERA's day-use room and tax are posted first
+        # leaving early: the penalty verifyForEarlyDeparture names, to post (penalty) or waived, and OPERA's rule
+        penalty: Money | None = None
+        waived: Money | None = None
+        penalty_rule: str | None = None
+        warnings: tuple[OperaWarning, ...] = ()
 
     async def check_out_plan(hotel: str, reservation_id: str, method: str | None,
-                             early_departure: bool) -> CheckOutPlan:
+                             early_departure: bool, waive_penalty: bool = False) -> CheckOutPlan:
         """Every check a check-out makes before it changes anything (its preview and the check-out itself): the
         guest is in house and due out (or leaving early with early_departure=true), the folio is not in credit,
         and an open balance has a payment method the hotel has and, for a card, a card on file."""
-        key = ("check_out", hotel, reservation_id, method, early_departure)
+        key = ("check_out", hotel, reservation_id, method, early_departure, waive_penalty)
         planned: CheckOutPlan | None = recall(key)
         if planned is not None:
             return planned
@@ -626,6 +644,18 @@ def build(services: ToolServices) -> list[ToolDef]:
                 + (", a day use whose room and tax OPERA posts" if reservation.arrival == today else "")
                 + ", then checked out)"
             )
+        # Leaving early: OPERA's own verification first, for the penalty the property's rules charge (the human is
+        # shown it, and it is posted unless waived) and its warnings.
+        check = EarlyDepartureCheck()
+        if leaving_early:
+            try:
+                check = await cashiering.verify_early_departure(hotel, reservation_id)
+            except OperaError as exc:
+                raise tool_error(
+                    exc, what=f"check_out: verifying the early departure of {reservation_id}",
+                    next_step="get_reservation to see the stay, then call check_out again",
+                ) from None
+        penalty = None if waive_penalty else check.penalty
         try:
             folio = await cashiering.folio(hotel, reservation_id, postings=False)
         except OperaError as exc:
@@ -656,7 +686,16 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "call check_out again"
             )
         card: CardOnFile | None = None
-        if balance.owed or day_use:
+        if balance.owed or day_use or penalty is not None:
+            if method is None and penalty is not None:
+                raise ToolError(
+                    f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) leaves early, and OPERA "
+                    f"charges an early-departure penalty of {money_text(penalty)}"
+                    + (f" ({guest_label(check.penalty_rule)})" if check.penalty_rule else "")
+                    + f" on top of the balance of {money_text(balance)}; nothing was changed. Next step: call "
+                    "check_out with payment_method (e.g. CA or VA) to post and settle it, or, if the hotel waives it, "
+                    "with waive_early_departure_penalty=true"
+                )
             if method is None and day_use:
                 raise ToolError(
                     f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) arrived today and leaves "
@@ -679,7 +718,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                     next_step="retry",
                 ) from None
         planned = CheckOutPlan(reservation=reservation, today=today, folio=folio, method=method, card=card,
-                               day_use=day_use)
+                               day_use=day_use, penalty=penalty, waived=check.penalty if waive_penalty else None,
+                               penalty_rule=check.penalty_rule, warnings=tuple(check.warnings))
         remember(key, planned)
         return planned
 
@@ -688,17 +728,24 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel = services.hotel(args.get("hotel_id"))
         given = args.get("payment_method")
         method = payment_method_code(str(given)) if given and str(given).strip() else None
-        plan = await check_out_plan(hotel, str(args["reservation_id"]), method, bool(args.get("early_departure")))
+        plan = await check_out_plan(hotel, str(args["reservation_id"]), method, bool(args.get("early_departure")),
+                                    bool(args.get("waive_early_departure_penalty")))
         record, balance = plan.reservation, plan.folio.balance
         early = ""
         if record.departure is not None and record.departure > plan.today:
             early = (f"; leaving early: the departure moves from {day_text(record.departure)} to "
                      f"{day_text(plan.today)}")
+            rule = f" ({guest_label(plan.penalty_rule)})" if plan.penalty_rule else ""
+            if plan.penalty is not None:
+                early += f"; OPERA's early-departure penalty of {money_text(plan.penalty)}{rule} is posted and paid"
+            elif plan.waived is not None:
+                early += f"; OPERA's early-departure penalty of {money_text(plan.waived)}{rule} is waived"
         if plan.day_use:
             early += "; a day use: OPERA posts the day's room and tax first"
-        if (balance.owed or plan.day_use) and plan.method is not None:
+        if (balance.owed or plan.day_use or plan.penalty is not None) and plan.method is not None:
             label = await payment_label(lov, hotel, plan.method, plan.card)
             before = " before the day's room and tax" if plan.day_use else ""
+            before += " and before the penalty" if plan.penalty is not None else ""
             owed = f"; balance {money_text(balance)}{before}, settled by {label}"
         else:
             owed = f"; balance {money_text(balance)}, nothing to pay"
@@ -716,6 +763,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             Field(description="true when the guest leaves before the booked departure: the stay is first shortened "
                               "to today's business date, then checked out"),
         ] = False,
+        waive_early_departure_penalty: Annotated[
+            bool,
+            Field(description="with early_departure: the hotel waives the early-departure penalty OPERA's rules "
+                              "charge, so it is not posted (the human is shown it either way)"),
+        ] = False,
         hotel_id: HotelId = None,
         idempotency_key: IdempotencyKey = None,
         ctx: Context | None = None,
@@ -727,14 +779,14 @@ def build(services: ToolServices) -> list[ToolDef]:
             if ctx is not None:
                 await ctx.report_progress(step, 4, message)
 
-        plan = await check_out_plan(hotel, reservation_id, method, early_departure)
+        plan = await check_out_plan(hotel, reservation_id, method, early_departure, waive_early_departure_penalty)
         reservation, today, folio, balance = plan.reservation, plan.today, plan.folio, plan.folio.balance
         changed_from: Date | None = None
         if reservation.departure is not None and reservation.departure > today:
             # OPERA checks out a guest due out; one leaving early is first changed to an early departure (csh
             # putForEarlyDeparture: due out, the departure moved to the business date).
             try:
-                await cashiering.early_departure(hotel, reservation_id)
+                await cashiering.early_departure(hotel, reservation_id, post_penalty=plan.penalty is not None)
             except OperaError as exc:
                 # FOF00158: already due out, as after a repeat of a PUT whose answer was lost; nothing to undo.
                 if exc.error_code != EARLY_DEPARTURE_NOT_REQUIRED:
@@ -743,6 +795,17 @@ def build(services: ToolServices) -> list[ToolDef]:
                         next_step="get_reservation to see the departure, then call check_out again",
                     ) from None
             changed_from = reservation.departure
+            if plan.penalty is not None:
+                # The penalty is on the folio now: the balance to settle is read again.
+                try:
+                    folio = await cashiering.folio(hotel, reservation_id, postings=False)
+                except OperaError as exc:
+                    raise tool_error(
+                        exc, what=f"check_out: reading the folio of {reservation_id} after its early-departure penalty",
+                        next_step="call check_out again: the stay is already an early departure, and OPERA posts no "
+                                  "second penalty",
+                    ) from None
+                balance = folio.balance
         if plan.day_use:
             # Oracle does not say a repeated postRoomAndTaxForDayUse posts nothing, so the folio's roomAndTaxPosted
             # is read first: a repeat of this call (after a lost answer or a timeout) posts the day's room and tax
@@ -804,7 +867,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             hotel_id=hotel, reservation_id=reservation_id, guest_name=reservation.guest_name,
             room_id=reservation.room_id or folio.room_id, payments=paid,
             settled=Money(amount=total, currency=balance.currency) if paid else None,
-            status="CheckedOut", departure_changed_from=changed_from, warnings=warnings,
+            status="CheckedOut", departure_changed_from=changed_from,
+            early_departure_penalty=plan.penalty if changed_from else None,
+            penalty_waived=plan.waived if changed_from else None, warnings=list(plan.warnings) + warnings,
         )
 
     async def find_check_in(args: Mapping[str, Any], reference: str) -> CheckInResult | None:
@@ -887,8 +952,9 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "balance (a card method: the reservation's card on file), generates the final folio and checks out. "
                 "Leaving before the booked departure needs early_departure=true (the stay is first shortened to the "
                 "business date; on the arrival day that is a day use, whose room and tax OPERA posts and the "
-                "payment settles). The room becomes Vacant and Dirty; it cannot be undone here, so show the bill first "
-                "(get_folio)."
+                "payment settles; a penalty OPERA's rules charge is shown, posted and paid unless "
+                "waive_early_departure_penalty=true). The room becomes Vacant and Dirty; it cannot be undone here, "
+                "so show the bill first (get_folio)."
             ),
             destructive=True,
             exactly_once=ExactlyOnce(find_check_out, found_by="the reservation's CheckedOut status"),

@@ -300,6 +300,32 @@ async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: 
     assert sent == [("putForEarlyDeparture", 200), ("putForEarlyDeparture", 400), ("postBillingPayment", 201)]
 
 
+async def test_an_early_departure_penalty_whose_answer_is_lost_is_posted_and_paid_once(
+    app: Any, sandbox_server: Any
+) -> None:
+    """A guest on the non-refundable rate leaves two nights early; the answer of the PUT that posts OPERA's penalty
+    is lost. Its repeat meets FOF00158 and posts nothing more: one penalty, paid once with the rest of the bill."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0
+                 and (r.departure - hotel.business_date).days >= 2 and r.arrival < hotel.business_date)
+    guest.rate_plan = "ADV"
+    penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
+    owed = guest.balance
+    await inject_fault(sandbox_server.url, operation="putForEarlyDeparture", mode="drop")
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
+            "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    async with mcp_client(app.url) as client:
+        out = await call_ok(client, "check_out", args)
+        again = await call_ok(client, "check_out", args)
+    penalties = [p.amount for w in guest.folio_windows.values() for p in w.postings if p.transaction_code == "1050"]
+    assert penalties == [penalty]
+    assert out["early_departure_penalty"] == {"amount": penalty, "currency": "USD"}
+    assert out["settled"]["amount"] == pytest.approx(owed + penalty) and again["settled"] == out["settled"]
+    assert guest.status == "CheckedOut" and guest.balance == 0
+    paid = [p for w in guest.folio_windows.values() for p in w.postings if p.transaction_type == "Payment"]
+    assert sum(p.amount for p in paid[-1:]) == pytest.approx(owed + penalty)
+
+
 async def test_a_day_use_whose_room_and_tax_answer_is_lost_is_charged_once(app: Any, sandbox_server: Any) -> None:
     """A guest checked in today leaves today. postRoomAndTaxForDayUse's answer is lost; the sandbox, like Oracle's
     operation as written, would post them again on a repeat, so the tool reads the folio's roomAndTaxPosted instead of

@@ -284,6 +284,56 @@ async def test_an_early_departure_is_named_then_shortened_to_the_business_date_a
     assert guest.status == "CheckedOut" and guest.departure == hotel.business_date and guest.balance == 0
 
 
+def leaving_early_on_a_non_refundable_rate(hotel: Any, skip: int = 0) -> Any:
+    """An in-house guest with two nights or more left, put on the sandbox's advance-purchase rate, whose
+    early-departure rule charges the nights booked and not stayed."""
+    guests = [r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0
+              and r.arrival < hotel.business_date and (r.departure - hotel.business_date).days >= 2]
+    guest = guests[skip]
+    guest.rate_plan = "ADV"
+    return guest
+
+
+async def test_an_early_departure_shows_posts_and_settles_operas_penalty(server: ServerThread, hotel: Any) -> None:
+    """verifyForEarlyDeparture names the penalty the property's rules charge. The old client never asked, sent
+    postEarlyDeparturePenalty=false and checked the guest out: the hotel lost the nights its non-refundable rate
+    charges, and the human who said yes was never told of them."""
+    guest = leaving_early_on_a_non_refundable_rate(hotel)
+    nights = (guest.departure - hotel.business_date).days
+    penalty = round(guest.rate_amount * nights, 2)
+    owed = guest.balance
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True}
+    async with mcp_client(server.url) as client:
+        asked = await call_error(client, "check_out", args)
+        unpaid = await call_error(client, "check_out", {"reservation_id": guest.reservation_id,
+                                                        "early_departure": True, "confirm": True})
+        out = await call_ok(client, "check_out", {**args, "confirm": True})
+    assert (f"OPERA's early-departure penalty of {penalty:.2f} USD (⟦Non-refundable: the nights booked and not "
+            "stayed are charged⟧) is posted and paid" in asked)
+    assert f"early-departure penalty of {penalty:.2f} USD" in unpaid and "waive_early_departure_penalty" in unpaid
+    assert out["early_departure_penalty"] == {"amount": penalty, "currency": "USD"}
+    assert out["settled"]["amount"] == pytest.approx(owed + penalty)
+    [posted] = [p for w in guest.folio_windows.values() for p in w.postings if p.transaction_code == "1050"]
+    assert posted.amount == penalty and posted.reference == f"{nights} nights not stayed"
+    assert guest.status == "CheckedOut" and guest.balance == 0
+
+
+async def test_a_waived_early_departure_penalty_is_shown_and_never_posted(server: ServerThread, hotel: Any) -> None:
+    guest = leaving_early_on_a_non_refundable_rate(hotel, skip=1)
+    penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
+    owed = guest.balance
+    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
+            "waive_early_departure_penalty": True}
+    async with mcp_client(server.url) as client:
+        asked = await call_error(client, "check_out", args)
+        out = await call_ok(client, "check_out", {**args, "confirm": True})
+    assert f"OPERA's early-departure penalty of {penalty:.2f} USD" in asked and "is waived" in asked
+    assert out["penalty_waived"] == {"amount": penalty, "currency": "USD"} and out["early_departure_penalty"] is None
+    assert out["settled"]["amount"] == pytest.approx(owed)
+    assert not [p for w in guest.folio_windows.values() for p in w.postings if p.transaction_code == "1050"]
+    assert guest.status == "CheckedOut" and guest.balance == 0
+
+
 async def test_check_out_never_settles_a_window_billed_to_a_company_with_the_guests_method(
     server: ServerThread, hotel: Any
 ) -> None:

@@ -186,7 +186,8 @@ async def test_transaction_codes_are_listed_and_filtered(ohip: httpx2.AsyncClien
         ("3000", "Minibar", 12.0)
     ]
     assert [c["transactionCode"] for c in by_text] == ["2020"]
-    assert [c["transactionCode"] for c in audit_only] == ["1000", "1100"]  # room and tax: the night audit's
+    # room, tax and the early-departure penalty: posted by the night audit and by OPERA itself, never by hand
+    assert [c["transactionCode"] for c in audit_only] == ["1000", "1050", "1100"]
 
 
 # -------------------------------------------------------------------------------------------------- charges
@@ -540,6 +541,44 @@ async def test_put_for_early_departure_makes_an_in_house_guest_due_out_with_orac
     await pay(ohip, reservation_id, await balance(ohip, reservation_id))
     assert (await check_out(ohip, reservation_id)).status_code == 201
     assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
+
+
+async def test_verify_names_the_early_departure_penalty_and_the_put_posts_it_only_when_asked_and_once(
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    """csh verifyForEarlyDeparture answers earlyDepartureDetails.penaltyAmount/penaltyDescription ("Amount that can
+    be charged as Early Departure Penalty"); putForEarlyDeparture posts it when postEarlyDeparturePenalty says so
+    ("If there is a penalty applicable this can be posted"). The sandbox's rule: the advance-purchase rate charges
+    the nights booked and not stayed."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    flexible, waived, charged = [await book(ohip, nights=4) for _ in range(3)]
+    for reservation_id in (flexible, waived, charged):
+        assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    await night_audit(ohip)  # the business date is 2026-05-02; three nights are left of each stay
+    for reservation_id in (waived, charged):
+        hotel.reservations[reservation_id].rate_plan = "ADV"
+    rate = hotel.reservations[charged].rate_amount
+
+    none = await ohip.get(f"{CSH}/reservations/{flexible}/earlyDeparture/verify")
+    assert none.status_code == 200 and "earlyDepartureDetails" not in none.json()
+    verified = await ohip.get(f"{CSH}/reservations/{charged}/earlyDeparture/verify",
+                              params={"postEarlyDeparturePenalty": "true", "cashierId": CASHIER})
+    assert verified.status_code == 200, verified.text
+    details = verified.json()["earlyDepartureDetails"]
+    assert details["penaltyAmount"] == {"amount": round(rate * 3, 2), "currencyCode": "USD"}
+    assert "not stayed" in details["penaltyDescription"]
+
+    before = await balance(ohip, waived)
+    assert (await early_departure(ohip, waived)).status_code == 200
+    assert await balance(ohip, waived) == before  # the flag was false: nothing charged
+    before = await balance(ohip, charged)
+    assert (await early_departure(ohip, charged, postEarlyDeparturePenalty=True)).status_code == 200
+    assert await balance(ohip, charged) == pytest.approx(before + rate * 3)
+    again = await early_departure(ohip, charged, postEarlyDeparturePenalty=True)
+    assert again.status_code == 400 and again.json()["o:errorCode"] == "FOF00158"
+    assert await balance(ohip, charged) == pytest.approx(before + rate * 3)
+    late = await ohip.get(f"{CSH}/reservations/{charged}/earlyDeparture/verify")
+    assert late.status_code == 400 and late.json()["o:errorCode"] == "FOF00158"
 
 
 async def test_an_early_departure_on_the_arrival_day_becomes_a_day_use(ohip: httpx2.AsyncClient) -> None:

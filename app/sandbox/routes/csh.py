@@ -565,11 +565,25 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         body = await read_json(request)
         criteria = as_object(body.get("criteria"), "criteria")
         check_body_target(criteria, hotel, reservation_id, "criteria")
+        for flag in ("ignoreRateRestriction", "postConsumedAllowanceToGuest", "ignoreCheckOnTieredRate"):
+            as_bool(criteria.get(flag), f"criteria.{flag}")
+        penalty = as_bool(criteria.get("postEarlyDeparturePenalty"), "criteria.postEarlyDeparturePenalty")
+        sandbox.enterprise.early_departure(hotel.code, reservation_id, cashier_id=cashier_of(criteria, "criteria"),
+                                           post_penalty=penalty is True)
+        return ohip_json({})
+
+    async def verify_early_departure(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
         for flag in ("ignoreRateRestriction", "postConsumedAllowanceToGuest", "ignoreCheckOnTieredRate",
                      "postEarlyDeparturePenalty"):
-            as_bool(criteria.get(flag), f"criteria.{flag}")
-        sandbox.enterprise.early_departure(hotel.code, reservation_id, cashier_id=cashier_of(criteria, "criteria"))
-        return ohip_json({})
+            as_bool(query_value(request, flag), flag)
+        penalty = sandbox.enterprise.early_departure_penalty(hotel.code, reservation_id)
+        if penalty is None:
+            return ohip_json({})
+        amount, rule = penalty
+        return ohip_json({"earlyDepartureDetails": {"penaltyAmount": money_body(amount, hotel.currency),
+                                                    "penaltyDescription": rule}})
 
     async def post_room_and_tax_for_day_use(request: Request) -> Response:
         # The path names no hotel: the gateway's x-hotelid header does.
@@ -594,6 +608,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
         Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),
+        Route(f"{reservation}/earlyDeparture/verify", verify_early_departure, methods=["GET"],
+              name="verifyForEarlyDeparture"),
         Route(
             f"{BASE}/reservations/{{reservationId}}/postRoomAndTaxForDayUse",
             post_room_and_tax_for_day_use,
