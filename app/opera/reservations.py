@@ -33,6 +33,9 @@ GET_RESERVATION_BY_EXT_ID = Operation(
     "/hotels/{hotelId}/externalSystems/{externalSystemCode}/reservations/{reservationExternalId}",
 )
 PUT_RESERVATION = Operation("rsv", "putReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}")
+GET_ALERT_NOTICES = Operation(
+    "rsv", "getAlertNotices", "GET", "/hotels/{hotelId}/reservations/{reservationId}/alerts"
+)
 POST_CANCEL_RESERVATION = Operation(
     "rsv", "postCancelReservation", "POST", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
 )
@@ -204,6 +207,15 @@ class Reservation(ReservationSummary):
     cancellation_number: str | None = Field(default=None, description="set once cancelled")
     cancellation_reason: str | None = Field(default=None, description="reason code and text, once cancelled")
     warnings: list[OperaWarning] = Field(default_factory=list, description="soft problems OHIP reported")
+
+
+class ReservationAlert(BaseModel):
+    """A notice OPERA shows the desk at one step of the stay (rsv alertType), e.g. at check-in "collect a deposit"."""
+
+    code: str | None = None
+    area: str = Field(description="where OPERA shows it: CheckIn, CheckOut, Reservation, Billing, InHouse")
+    description: str | None = Field(default=None, description="the notice, as the hotel wrote it")
+    stops: bool = Field(default=False, description="a stop alert: OPERA holds the check-in or check-out until removed")
 
 
 class ReservationPage(BaseModel):
@@ -620,6 +632,25 @@ class ReservationsAPI:
             if isinstance(row, dict) and (summary := summary_from_row(row, hotel_id)) is not None
         ]
         return ReservationPage(items=items, page=page_info(block, offset=offset, limit=limit, count=len(items)))
+
+    async def alerts(self, hotel_id: str, reservation_id: str, area: str) -> list[ReservationAlert]:
+        """getAlertNotices of one area (CheckIn, CheckOut...): the notices OPERA shows the desk there, read fresh
+        (the desk adds them all day); a stop alert (stopCheckInCheckOut) stands in the way of the step."""
+        response = await self.http.call(
+            GET_ALERT_NOTICES, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params={"alertArea": area}, cache="none",
+        )
+        out: list[ReservationAlert] = []
+        for raw in as_list(as_dict(response.body).get("alerts")):
+            if not isinstance(raw, dict):
+                continue
+            alert_area = as_text(raw.get("area"))
+            if alert_area and alert_area.lower() != area.lower():
+                continue  # a server that ignores alertArea: another area's notice is not this step's
+            out.append(ReservationAlert(code=as_text(raw.get("code")), area=alert_area or area,
+                                        description=as_text(raw.get("description")),
+                                        stops=raw.get("stopCheckInCheckOut") is True))
+        return out
 
     async def get(self, hotel_id: str, reservation_id: str, *, fresh: bool = False) -> Reservation:
         """getReservation: the full record; OperaNotFoundError when OHIP answers 404 or 204. `fresh` skips the

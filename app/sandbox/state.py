@@ -90,6 +90,18 @@ def money(amount: float, currency: str | None = None) -> float:
     return round(amount + 0.0, currency_digits(currency))
 
 
+def _refuse_on_stop_alert(reservation: Reservation, area: str, action: str) -> None:
+    """A standing stop alert of the area (stopCheckInCheckOut) refuses the check-in or check-out, naming it."""
+    stop = next((a for a in reservation.alerts if a.area == area and a.stop), None)
+    if stop is not None:
+        raise _bad_request(
+            f"Stop {action} alert",
+            f"Reservation {reservation.reservation_id} has a stop {action} alert ({stop.code}): {stop.description}",
+            "OHIPSIM-ALERT-STOP",
+            "alerts",
+        )
+
+
 def _nights_not_stayed(reservation: Reservation, business_date: date) -> int:
     """The booked nights an early departure on `business_date` leaves unused: from the business date to the booked
     departure, less the day itself when the guest arrived today (a day use pays it as its room and tax)."""
@@ -432,6 +444,23 @@ class FolioWindow:
 # ------------------------------------------------------------------------------------------------ reservations
 
 
+#: rsv alertAreaType: where in the stay OPERA shows an alert.
+ALERT_AREAS = ("CheckIn", "CheckOut", "Reservation", "Billing", "InHouse")
+
+
+@dataclass
+class Alert:
+    """A reservation alert (rsv alertType): a notice OPERA shows the desk in one area of the stay, e.g. at check-in
+    "collect the deposit". `stop` is stopCheckInCheckOut, "the Reservation Stop Check In/Check Out Global Alert":
+    the sandbox reads it as stopping a check-in (area CheckIn) or a check-out (area CheckOut) while it stands."""
+
+    alert_id: str
+    code: str
+    area: str
+    description: str
+    stop: bool = False
+
+
 @dataclass
 class Comment:
     """A reservation comment; OPERA keys it by `id`, so a change names the comment it edits (or none to add one)."""
@@ -464,6 +493,7 @@ class Reservation:
     market_code: str | None = None
     source_code: str | None = None
     comments: list[Comment] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     cancellation_number: str | None = None
     cancellation_reason: str | None = None
     cancellation_reason_description: str | None = None
@@ -933,12 +963,13 @@ class Counters:
     comment: int = 300000
     card: int = 22700
     contact: int = 400000  # e-mail, telephone and address records of profiles
+    alert: int = 800000
 
     def next(
         self,
         name: Literal[
             "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
-            "contact",
+            "contact", "alert",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -1518,6 +1549,7 @@ class Enterprise:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("DueIn",), "be checked in")
+        _refuse_on_stop_alert(reservation, "CheckIn", "check-in")
         if room_id and reservation.room_id and room_id != reservation.room_id:
             raise _bad_request(
                 "Room mismatch",
@@ -1966,6 +1998,20 @@ class Enterprise:
         window.folio_numbers.append(number)
         return number
 
+    def set_alert(self, hotel_id: str, reservation_id: str, *, code: str, area: str, description: str,
+                  stop: bool = False, alert_id: str | None = None) -> Alert:
+        """rsv postBulkReservationAlerts, one alert: created, or changed when `alert_id` names one it holds."""
+        reservation = self.hotel(hotel_id).reservation(reservation_id)
+        value = _canonical(area, ALERT_AREAS, "alert area", "area")
+        if alert_id is not None:
+            for alert in reservation.alerts:
+                if alert.alert_id == alert_id:
+                    alert.code, alert.area, alert.description, alert.stop = code, value, description, stop
+                    return alert
+        alert = Alert(str(self.counters.next("alert")), code, value, description, stop)
+        reservation.alerts.append(alert)
+        return alert
+
     def early_departure_penalty(self, hotel_id: str, reservation_id: str) -> tuple[float, str] | None:
         """csh verifyForEarlyDeparture: the checks of an early departure (FOF00157, FOF00158), then the penalty
         that "can be charged" (earlyDepartureInfoType.penaltyAmount and penaltyDescription), if the stay's rate
@@ -2137,6 +2183,7 @@ class Enterprise:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "be checked out")
+        _refuse_on_stop_alert(reservation, "CheckOut", "check-out")
         cashier = hotel.cashier(cashier_id, "check out", "reservation.cashierId")
         if reservation.balance != 0:
             open_windows = ", ".join(

@@ -8,8 +8,8 @@ invisible and direction-control characters (zero-width, bidi embeddings, overrid
 variation selectors, other format and control characters except tab and newline).
 
 Which fields: guest names (a profile's name, given_name, surname, guest_name, a folio window's payee_name),
-comments, remarks, notes, posting references, cancellation reasons, special requests, and a profile's address
-lines, city, postal code and state.
+comments, remarks, notes, posting references, cancellation reasons, special requests, the descriptions of
+OPERA's reservation alerts, and a profile's address lines, city, postal code and state.
 E-mail addresses and phone numbers are contact data: in their plain form (an address such as ann@example.com, a
 number of digits, spaces and + ( ) . - /) they cannot hold a sentence, so they are returned as they are (cleaned of
 invisible characters); anything else in those fields is free text and is marked like the rest. Codes (status, room
@@ -45,6 +45,7 @@ MODEL_FIELDS = {
     "GuestSummary": frozenset({"name", "city"}),
     "Guest": frozenset({"name", "city"}),
     "Address": frozenset({"lines", "city", "postal_code", "state"}),
+    "ReservationAlert": frozenset({"description"}),
 }
 #: Fields whose plain form is contact data; other values in them are marked as free text.
 CONTACT_FIELDS = {

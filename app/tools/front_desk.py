@@ -27,6 +27,7 @@ from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, round_money
 from app.opera.reservations import (
     Reservation,
+    ReservationAlert,
     ReservationPage,
     ReservationsAPI,
     ReservationSummary,
@@ -127,6 +128,9 @@ class CheckInResult(BaseModel):
     )
     status: str = Field(description="reservation status after check-in")
     departure: Date | None = None
+    alerts: list[ReservationAlert] = Field(
+        default_factory=list, description="OPERA's check-in alerts for this stay: tell the guest or the desk"
+    )
     warnings: list[OperaWarning] = Field(default_factory=list)
 
 
@@ -140,6 +144,9 @@ class CheckOutResult(BaseModel):
     status: str = Field(description="reservation status after check-out")
     departure_changed_from: Date | None = Field(
         default=None, description="early departure: the departure booked before this call moved it to today"
+    )
+    alerts: list[ReservationAlert] = Field(
+        default_factory=list, description="OPERA's check-out alerts for this stay: tell the guest or the desk"
     )
     early_departure_penalty: Money | None = Field(
         default=None, description="early departure: the penalty OPERA's rules charge, posted and settled by this call"
@@ -537,6 +544,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 + offered("modify_reservation", "; change the dates with modify_reservation if the guest came early",
                           "; if the guest came early, the front office changes the dates in OPERA")
             )
+        alerts, unread = await step_alerts(hotel, reservation_id, "CheckIn", "check-in")
         await progress(1, "reservation is due in")
         chosen_by: Literal["caller", "reservation", "server"]
         try:
@@ -573,8 +581,30 @@ def build(services: ToolServices) -> list[ToolDef]:
         return CheckInResult(
             hotel_id=hotel, reservation_id=reservation_id, confirmation_number=reservation.confirmation_number,
             guest_name=reservation.guest_name, room_id=room, room_type=reservation.room_type, room_chosen_by=chosen_by,
-            status=done.status or "InHouse", departure=reservation.departure, warnings=warnings + done.warnings,
+            status=done.status or "InHouse", departure=reservation.departure, alerts=alerts,
+            warnings=warnings + done.warnings + unread,
         )
+
+    async def step_alerts(hotel: str, reservation_id: str, area: str,
+                          step: str) -> tuple[list[ReservationAlert], list[OperaWarning]]:
+        """OPERA's alerts of a step (getAlertNotices): a stop alert refuses the step before anything changes,
+        naming it; the others go back to the agent to pass on. Alerts that cannot be read do not stop the step
+        (OPERA still enforces its own stop alerts), but the agent is told to look at them in OPERA."""
+        try:
+            alerts = await reservations.alerts(hotel, reservation_id, area)
+        except OperaError as exc:
+            return [], [OperaWarning(code="ALERTS_UNREAD", message=(
+                f"OPERA's {step} alerts for reservation {reservation_id} could not be read ({exc.status or 'no answer'}"
+                f"); check them in OPERA"))]
+        stop = next((a for a in alerts if a.stops), None)
+        if stop is not None:
+            raise ToolError(
+                f"reservation {reservation_id} has a stop {step} alert in OPERA"
+                + (f" ({stop.code})" if stop.code else "")
+                + f": {guest_label(stop.description, 'no description')}; nothing was changed. Next step: tell the "
+                f"desk, which resolves it and removes the alert in OPERA; then call {step.replace('-', '_')} again"
+            )
+        return alerts, []
 
     async def settle(hotel: str, reservation_id: str, folio: Folio, method: str,
                      card: CardOnFile | None) -> list[Posting]:
@@ -614,6 +644,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         waived: Money | None = None
         penalty_rule: str | None = None
         warnings: tuple[OperaWarning, ...] = ()
+        alerts: tuple[ReservationAlert, ...] = ()  # OPERA's check-out alerts, none of them a stop
 
     async def check_out_plan(hotel: str, reservation_id: str, method: str | None,
                              early_departure: bool, waive_penalty: bool = False) -> CheckOutPlan:
@@ -630,6 +661,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"reservation {reservation_id} ({guest_label(reservation.guest_name)}) is {reservation.status}; only "
                 "an in-house guest can be checked out. Next step: list_in_house shows who is staying"
             )
+        alerts, unread = await step_alerts(hotel, reservation_id, "CheckOut", "check-out")
         today = await business_today(hotel, "check_out", fresh=True)
         leaving_early = reservation.departure is not None and reservation.departure > today
         # Leaving on the arrival day makes the stay a day use (departure = arrival): no night audit posts its room
@@ -719,7 +751,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                 ) from None
         planned = CheckOutPlan(reservation=reservation, today=today, folio=folio, method=method, card=card,
                                day_use=day_use, penalty=penalty, waived=check.penalty if waive_penalty else None,
-                               penalty_rule=check.penalty_rule, warnings=tuple(check.warnings))
+                               penalty_rule=check.penalty_rule, warnings=tuple(check.warnings + unread),
+                               alerts=tuple(alerts))
         remember(key, planned)
         return planned
 
@@ -750,7 +783,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         else:
             owed = f"; balance {money_text(balance)}, nothing to pay"
         room = f"room {plan.folio.room_id}" if not record.room_id and plan.folio.room_id else room_of(record)
-        return f"Check out {guest_of(record)} from {room} ({booking_of(record, hotel)}){early}{owed}?"
+        notices = "".join(f"; OPERA's check-out alert: {guest_label(a.description, a.code or 'no description')}"
+                          for a in plan.alerts)
+        return f"Check out {guest_of(record)} from {room} ({booking_of(record, hotel)}){early}{owed}{notices}?"
 
     async def check_out(
         reservation_id: ReservationId,
@@ -867,7 +902,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             hotel_id=hotel, reservation_id=reservation_id, guest_name=reservation.guest_name,
             room_id=reservation.room_id or folio.room_id, payments=paid,
             settled=Money(amount=total, currency=balance.currency) if paid else None,
-            status="CheckedOut", departure_changed_from=changed_from,
+            status="CheckedOut", departure_changed_from=changed_from, alerts=list(plan.alerts),
             early_departure_penalty=plan.penalty if changed_from else None,
             penalty_waived=plan.waived if changed_from else None, warnings=list(plan.warnings) + warnings,
         )

@@ -334,3 +334,48 @@ async def test_rooms_of_another_hotel_are_its_own(ohip: httpx2.AsyncClient) -> N
     body = response.json()
     assert body["hotelRoomsDetails"]["hotelId"] == "SAND02"
     assert body["totalResults"] > 0
+
+
+async def alerts_of(ohip: httpx2.AsyncClient, reservation_id: str, *params: tuple[str, Any]) -> list[dict[str, Any]]:
+    response = await ohip.get(f"{RSV}/{reservation_id}/alerts", params=list(params))
+    assert response.status_code == 200, response.text
+    alerts: list[dict[str, Any]] = response.json().get("alerts", [])
+    return alerts
+
+
+async def test_reservation_alerts_are_kept_listed_by_area_and_a_stop_alert_holds_the_check_in(
+    ohip: httpx2.AsyncClient,
+) -> None:
+    """rsv postBulkReservationAlerts and getAlertNotices (alertArea); an alert with stopCheckInCheckOut ("the
+    Reservation Stop Check In/Check Out Global Alert") holds postCheckIn until it is changed by its id."""
+    reservation_id = await book(ohip)
+    body = {"reservations": [{"hotelId": "SAND01", "reservationId": {"id": reservation_id, "type": "Reservation"},
+                              "alert": [{"code": "DEP", "area": "CheckIn", "description": "Collect the deposit",
+                                         "stopCheckInCheckOut": True},
+                                        {"code": "PRK", "area": "CheckOut", "description": "Parking card"}]}]}
+    posted = await ohip.post(f"{RSV}/alerts", json=body)
+    assert posted.status_code == 201, posted.text
+    every = await alerts_of(ohip, reservation_id)
+    assert [(a["code"], a["area"], a["stopCheckInCheckOut"]) for a in every] == [
+        ("DEP", "CheckIn", True), ("PRK", "CheckOut", False)]
+    assert [a["code"] for a in await alerts_of(ohip, reservation_id, ("alertArea", "CheckOut"))] == ["PRK"]
+
+    held = await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))
+    assert held.status_code == 400 and held.json()["o:errorCode"] == "OHIPSIM-ALERT-STOP"
+    assert "Collect the deposit" in held.json()["detail"]
+    lifted = {"reservations": [{"reservationId": {"id": reservation_id, "type": "Reservation"}, "alert": [
+        {"id": every[0]["id"], "code": "DEP", "area": "CheckIn", "description": "Deposit collected"}]}]}
+    assert (await ohip.post(f"{RSV}/alerts", json=lifted)).status_code == 201
+    assert len(await alerts_of(ohip, reservation_id)) == 2
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+
+
+@pytest.mark.lenient_requests
+async def test_an_alert_of_an_area_opera_does_not_have_is_refused_and_nothing_is_kept(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    alerts = [{"code": "OK", "area": "checkin", "description": "fine"},
+              {"code": "X", "area": "Lobby", "description": "?"}]
+    bad = await ohip.post(f"{RSV}/alerts", json={"reservations": [
+        {"reservationId": {"id": reservation_id, "type": "Reservation"}, "alert": alerts}]})
+    assert bad.status_code == 400 and "Lobby" in bad.json()["detail"]
+    assert await alerts_of(ohip, reservation_id) == []

@@ -41,6 +41,8 @@ from app.sandbox.routes.common import (
     tax_inclusive_amount,
 )
 from app.sandbox.state import (
+    ALERT_AREAS,
+    Alert,
     BookingRequest,
     Enterprise,
     Hotel,
@@ -64,6 +66,13 @@ DEFAULT_EXTERNAL_SYSTEM = "External"
 MAX_REFERENCES_TO_FETCH = 10
 SEARCH_TYPES = ("Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow")
 STATUS_FILTERS = ("DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList")
+
+
+def alert_body(alert: Alert) -> dict[str, Any]:
+    """One rsv `alertType`."""
+    return {"id": alert.alert_id, "type": "Alert", "code": alert.code, "area": alert.area,
+            "description": alert.description, "global": False, "screenNotification": True,
+            "printerNotification": False, "stopCheckInCheckOut": alert.stop}
 
 
 def reservation_path(hotel_id: str, reservation_id: str) -> str:
@@ -614,8 +623,48 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         location = absolute_url(request, reservation_path(hotel.code, res.reservation_id))
         return ohip_json({}, headers={"Location": location})
 
+    async def get_alert_notices(request: Request) -> Response:
+        # rsv getAlertNotices: the reservation's alerts, of one area when alertArea says.
+        hotel = hotel_of(sandbox, request)
+        res = hotel.reservation(str(request.path_params["reservationId"]))
+        area = query_value(request, "alertArea")
+        wanted = as_enum(area, ALERT_AREAS, "alertArea") if area else None
+        alerts = [alert_body(a) for a in res.alerts if wanted is None or a.area == wanted]
+        return ohip_json({"alerts": alerts} if alerts else {})
+
+    async def post_bulk_reservation_alerts(request: Request) -> Response:
+        # rsv postBulkReservationAlerts: reservations[].alert[] created, or changed when an alert names its id.
+        hotel = hotel_of(sandbox, request)
+        body = await read_json(request)
+        parsed: list[tuple[str, dict[str, Any]]] = []
+        for i, entry in enumerate(as_list(body.get("reservations"))):
+            where = f"reservations[{i}]"
+            entry = as_object(entry, where)
+            reservation_id = find_id(as_list(entry.get("reservationId")), "Reservation")
+            if reservation_id is None:
+                raise bad_input(f"{where}.reservationId needs the reservation's id", f"{where}.reservationId")
+            hotel.reservation(reservation_id)
+            for j, raw in enumerate(as_list(entry.get("alert"))):
+                alert = as_object(raw, f"{where}.alert[{j}]")
+                for name in ("code", "area", "description"):
+                    if not as_text(alert.get(name), f"{where}.alert[{j}].{name}"):
+                        raise bad_input(f"{where}.alert[{j}].{name} is required", f"{where}.alert[{j}].{name}")
+                # every alert is checked before any is kept: a refusal keeps nothing
+                area = as_enum(alert.get("area"), ALERT_AREAS, f"{where}.alert[{j}].area")
+                parsed.append((reservation_id, {**alert, "area": area}))
+        for reservation_id, alert in parsed:
+            sandbox.enterprise.set_alert(
+                hotel.code, reservation_id, code=str(alert["code"]), area=str(alert["area"]),
+                description=str(alert["description"]), stop=as_bool(alert.get("stopCheckInCheckOut"), "stop") is True,
+                alert_id=as_text(alert.get("id"), "id"),
+            )
+        return created(request, BASE + f"/hotels/{hotel.code}/reservations/alerts", {})
+
     hotel_path = BASE + "/hotels/{hotelId}/reservations"
     return [
+        Route(hotel_path + "/alerts", post_bulk_reservation_alerts, methods=["POST"],
+              name="postBulkReservationAlerts"),
+        Route(hotel_path + "/{reservationId}/alerts", get_alert_notices, methods=["GET"], name="getAlertNotices"),
         Route(hotel_path, get_hotel_reservations, methods=["GET"], name="getHotelReservations"),
         Route(hotel_path, post_reservation, methods=["POST"], name="postReservation"),
         Route(hotel_path + "/{reservationId}", get_reservation, methods=["GET"], name="getReservation"),
