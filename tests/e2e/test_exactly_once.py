@@ -280,6 +280,13 @@ async def test_check_in_and_check_out_gain_idempotency_keys(app: Any, sandbox_se
     assert len(payments) <= 1
 
 
+async def leaving_early_with_the_put_answer_lost(sandbox_server: Any, guest: Any) -> dict[str, Any]:
+    """check_out arguments of an early departure, keyed, whose putForEarlyDeparture answer the sandbox will drop."""
+    await inject_fault(sandbox_server.url, operation="putForEarlyDeparture", mode="drop")
+    return {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
+            "confirm": True, "idempotency_key": str(uuid.uuid4())}
+
+
 async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: Any, sandbox_server: Any) -> None:
     """putForEarlyDeparture's answer is lost; the PUT's repeat meets OPERA's FOF00158 (already due out), which is
     the change made, so the check-out goes on: the guest is paid up once and checked out, in one call."""
@@ -287,9 +294,7 @@ async def test_an_early_departure_whose_answer_is_lost_is_checked_out_once(app: 
     guest = next(r for r in hotel.reservations.values()
                  if r.status == "InHouse" and r.balance > 0 and r.departure > hotel.business_date)
     owed = guest.balance
-    await inject_fault(sandbox_server.url, operation="putForEarlyDeparture", mode="drop")
-    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
-            "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    args = await leaving_early_with_the_put_answer_lost(sandbox_server, guest)
     async with mcp_client(app.url) as client:
         out = await call_ok(client, "check_out", args)
     assert out["status"] == "CheckedOut" and out["settled"]["amount"] == pytest.approx(owed)
@@ -311,9 +316,7 @@ async def test_an_early_departure_penalty_whose_answer_is_lost_is_posted_and_pai
     guest.rate_plan = "ADV"
     penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
     owed = guest.balance
-    await inject_fault(sandbox_server.url, operation="putForEarlyDeparture", mode="drop")
-    args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
-            "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    args = await leaving_early_with_the_put_answer_lost(sandbox_server, guest)
     async with mcp_client(app.url) as client:
         out = await call_ok(client, "check_out", args)
         again = await call_ok(client, "check_out", args)
