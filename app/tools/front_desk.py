@@ -830,8 +830,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                         next_step="get_reservation to see the departure, then call check_out again",
                     ) from None
             changed_from = reservation.departure
-            if plan.penalty is not None:
-                # The penalty is on the folio now: the balance to settle is read again.
+            if plan.penalty is not None and not plan.day_use:
+                # The penalty is on the folio now: the balance to settle is read again (a day use reads it below).
                 try:
                     folio = await cashiering.folio(hotel, reservation_id, postings=False)
                 except OperaError as exc:

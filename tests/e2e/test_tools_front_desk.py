@@ -318,6 +318,28 @@ async def test_an_early_departure_shows_posts_and_settles_operas_penalty(server:
     assert guest.status == "CheckedOut" and guest.balance == 0
 
 
+async def test_a_day_use_leaving_early_pays_its_day_and_the_penalty_for_the_nights_after_it(
+    server: ServerThread, hotel: Any
+) -> None:
+    """Checked in today on the non-refundable rate, leaving today with two nights or more booked: OPERA posts the
+    day's room and tax (a day use) and the penalty for the nights after it; one check-out pays both."""
+    guest = next(r for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn"
+                 and r.room_id is None and (r.departure - hotel.business_date).days >= 3)
+    async with mcp_client(server.url) as client:
+        await call_ok(client, "check_in", {"reservation_id": guest.reservation_id})
+        guest.rate_plan = "ADV"
+        nights_after = (guest.departure - hotel.business_date).days - 1
+        penalty = round(guest.rate_amount * nights_after, 2)
+        out = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
+                                                  "early_departure": True, "confirm": True})
+    lines = [p for w in guest.folio_windows.values() for p in w.postings]
+    assert [p.amount for p in lines if p.transaction_code == "1050"] == [penalty]
+    day = sum(p.amount for p in lines if p.transaction_code in ("1000", "1100"))
+    assert day > 0 and out["early_departure_penalty"] == {"amount": penalty, "currency": "USD"}
+    assert out["settled"]["amount"] == pytest.approx(day + penalty)
+    assert guest.status == "CheckedOut" and guest.balance == 0
+
+
 async def test_a_waived_early_departure_penalty_is_shown_and_never_posted(server: ServerThread, hotel: Any) -> None:
     guest = leaving_early_on_a_non_refundable_rate(hotel, skip=1)
     penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
