@@ -233,9 +233,13 @@ class FrontOfficeAPI:
         return rooms_from(response, offset, limit)
 
     async def assign_room(
-        self, hotel_id: str, reservation_id: str, room_id: str, *, lock_room: bool = False
+        self, hotel_id: str, reservation_id: str, room_id: str, *, lock_room: bool
     ) -> RoomAssignment:
-        """postRoomAssignment. OPERA refuses a room of another type than booked, or one that is not free."""
+        """postRoomAssignment. OPERA refuses a room of another type than booked, or one that is not free.
+
+        `roomNumberLocked` is not a request option but the stay's Do Not Move flag, which the call sets ("Update the
+        do not move flag used to locking the reservation room number"): the caller passes the flag the stay is to
+        keep, never a blind false that would lift a lock the desk set."""
         body = {
             "criteria": {
                 "hotelId": hotel_id,

@@ -182,6 +182,10 @@ class ReservationSummary(BaseModel):
     children: int | None = None
     room_type: str | None = Field(default=None, description="booked room type code, e.g. KNG")
     room_id: str | None = Field(default=None, description="assigned room number, if any")
+    room_locked: bool = Field(
+        default=False,
+        description="OPERA's Do Not Move: the assigned room is locked to this stay; assign_room and check_in keep it",
+    )
     rate_plan: str | None = Field(default=None, description="rate plan code, e.g. BAR")
     rate_amount: Money | None = Field(default=None, description="nightly rate before tax (the first night's)")
     nights: int = Field(default=0, description="nights booked (0 for a day use)")
@@ -317,6 +321,7 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
         children=as_int(stay.get("childCount")),
         room_type=as_text(stay.get("roomType")),
         room_id=as_text(stay.get("roomId")),
+        room_locked=stay.get("roomNumberLocked") is True,
         rate_plan=as_text(stay.get("ratePlanCode")),
         rate_amount=rate,
         nights=nights_of(arrival, departure),
@@ -416,6 +421,8 @@ def reservation_from_record(
         children=as_int(counts.get("children")),
         room_type=as_text(room.get("roomType")) or as_text(line.get("roomType")),
         room_id=as_text(room.get("roomId")) or as_text(line.get("roomId")),
+        # roomStayType.roomNumberLocked, or a rate line's (roomRateType: its stretch's room is locked)
+        room_locked=stay.get("roomNumberLocked") is True or any(r.get("roomNumberLocked") is True for r in rate_lines),
         rate_plan=as_text(line.get("ratePlanCode")),
         rate_amount=rate,
         nights=nights_of(arrival, departure),

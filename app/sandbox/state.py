@@ -66,6 +66,16 @@ def _bad_request(title: str, detail: str, error_code: str, error_path: str | Non
     return SandboxError(400, title, detail, error_code, error_path)
 
 
+def _room_locked(reservation: Reservation, what: str) -> SandboxError:
+    """OPERA's Do Not Move: a reservation whose room number is locked keeps that room."""
+    return _bad_request(
+        "Room number locked",
+        f"Reservation {reservation.reservation_id} is locked to room {reservation.room_id} (Do Not Move); {what}",
+        "OHIPSIM-FOF-ROOM-LOCKED",
+        "roomNumberLocked",
+    )
+
+
 def currency_digits(currency: str | None) -> int:
     """The decimal places a currency is kept in: its ISO 4217 minor unit (CLDR's figure, read through Babel), as
     an OPERA property's currency configuration has them: 2 for USD and EUR, 3 for KWD, BHD and OMR, 0 for JPY."""
@@ -488,6 +498,8 @@ class Reservation:
     currency: str
     profile_id: str
     room_id: str | None = None
+    # OPERA's Do Not Move (roomNumberLocked): "when true, indicates a room number cannot be changed"
+    room_locked: bool = False
     guarantee_code: str = "6PM"
     payment_method: str | None = None
     market_code: str | None = None
@@ -1339,6 +1351,8 @@ class Enterprise:
                 "OHIPSIM-RSV-INHOUSE",
                 "roomStay.roomRates.roomType",
             )
+        if change.room_type not in (None, reservation.room_type) and reservation.room_locked and reservation.room_id:
+            raise _room_locked(reservation, "its room type cannot change away from the room's")
         room_type_code = change.room_type or reservation.room_type
         rate_plan = change.rate_plan or reservation.rate_plan
         adults = change.adults if change.adults is not None else reservation.adults
@@ -1371,7 +1385,7 @@ class Enterprise:
         hotel._check_inventory(room_type_code, arrival, departure, excluding=reservation.reservation_id)
 
         if room_type_code != reservation.room_type and reservation.room_id is not None:
-            reservation.room_id = None  # the assigned room was of the old type
+            reservation.room_id, reservation.room_locked = None, False  # the assigned room was of the old type
         if plan_changed:
             reservation.rate_amount = hotel.nightly_price(rate_plan, room_type_code)
         reservation.arrival, reservation.departure = arrival, departure
@@ -1425,7 +1439,7 @@ class Enterprise:
         reservation.cancellation_reason = reason.code
         reservation.cancellation_reason_description = reason.description
         reservation.cancellation_date = today
-        reservation.room_id = None
+        reservation.room_id, reservation.room_locked = None, False
         return CancellationOutcome(reservation, reservation.cancellation_number, reason, today, False, penalty)
 
     def reinstate_reservation(self, hotel_id: str, reservation_id: str) -> Reservation:
@@ -1458,17 +1472,23 @@ class Enterprise:
     # -- front office (fof) ----------------------------------------------------------------------------------
 
     def assign_room(
-        self, hotel_id: str, reservation_id: str, room_id: str, *, allow_dirty: bool = False
+        self, hotel_id: str, reservation_id: str, room_id: str, *, allow_dirty: bool = False,
+        lock: bool | None = None, override_lock: bool = False,
     ) -> Reservation:
         """Put a reserved (due-in or future) reservation in a specific room of its room type.
 
-        Refused: a reservation that is not Reserved; an unknown room; a room of another type; a room out of order
-        or of service; a room occupied tonight or already assigned to another arrival on overlapping nights; a dirty
-        room for a due-in arrival unless `allow_dirty` (OPERA's `overrideInstructions.dirtyRoom`).
+        Refused: a reservation that is not Reserved; one locked to another room (Do Not Move) unless
+        `override_lock` (`overrideInstructions.roomNumberLocked`: "override the room number locked flag in the
+        database and use the value passed"); an unknown room; a room of another type; a room out of order or of
+        service; a room occupied tonight or already assigned to another arrival on overlapping nights; a dirty room
+        for a due-in arrival unless `allow_dirty` (OPERA's `overrideInstructions.dirtyRoom`). `lock` is the request's
+        `roomNumberLocked`, which "updates the do not move flag"; absent, the flag stays as it is.
         """
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "be assigned a room")
+        if reservation.room_locked and reservation.room_id not in (None, room_id) and not override_lock:
+            raise _room_locked(reservation, f"room {room_id} cannot be given instead")
         room = hotel.room(room_id)
         if room.room_type != reservation.room_type:
             raise _bad_request(
@@ -1519,9 +1539,14 @@ class Enterprise:
                 "roomId",
             )
         reservation.room_id = room_id
+        if override_lock:
+            reservation.room_locked = bool(lock)
+        elif lock is not None:
+            reservation.room_locked = lock
         return reservation
 
-    def unassign_room(self, hotel_id: str, reservation_id: str) -> Reservation:
+    def unassign_room(self, hotel_id: str, reservation_id: str, *, override_lock: bool = False) -> Reservation:
+        """deleteAssignRoom; a room locked to the stay (Do Not Move) goes only with `overrideRoomNumberLocked`."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "have its room unassigned")
@@ -1532,7 +1557,9 @@ class Enterprise:
                 "OHIPSIM-FOF-NOROOM",
                 "roomId",
             )
-        reservation.room_id = None
+        if reservation.room_locked and not override_lock:
+            raise _room_locked(reservation, "send overrideRoomNumberLocked to unassign it")
+        reservation.room_id, reservation.room_locked = None, False
         return reservation
 
     def check_in(
@@ -1629,7 +1656,7 @@ class Enterprise:
         reservation.checked_in_at = None
         reservation.folio_windows.clear()
         if unassign_room:
-            reservation.room_id = None
+            reservation.room_id, reservation.room_locked = None, False
         return reservation
 
     # -- housekeeping (hsk) ----------------------------------------------------------------------------------
@@ -2141,7 +2168,7 @@ class Enterprise:
                 posted.append(reservation.reservation_id)
             elif reservation.status == "Reserved" and reservation.arrival <= day:
                 reservation.status = "NoShow"
-                reservation.room_id = None
+                reservation.room_id, reservation.room_locked = None, False
                 no_shows.append(reservation.reservation_id)
         hotel.business_date = day + timedelta(days=1)
         return NightAudit(hotel.code, day, hotel.business_date, tuple(posted), tuple(no_shows), tuple(extended))

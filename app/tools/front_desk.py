@@ -112,6 +112,7 @@ class RoomAssigned(BaseModel):
     hotel_id: str
     reservation_id: str
     room_id: str
+    do_not_move: bool = Field(description="the room is locked to the stay (OPERA's Do Not Move): it is not moved")
     warnings: list[OperaWarning] = Field(default_factory=list)
     next_step: str
 
@@ -368,6 +369,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                               ", or ask the front office to change the booked room type in OPERA first")
                 )
             stay = stay_of(reservation, today)
+            if reservation.room_locked and reservation.room_id:
+                return await locked_room(hotel, reservation, stay, statuses=statuses, vacant_only=vacant_only)
         else:
             if room_type:
                 await check_room_type(hotel, room_type)
@@ -387,6 +390,48 @@ def build(services: ToolServices) -> list[ToolDef]:
             ),
         )
 
+    async def locked_room(
+        hotel: str, reservation: Reservation, stay: Stay, *, statuses: Sequence[str], vacant_only: bool
+    ) -> AvailableRooms:
+        """The one room a stay locked to its room (OPERA's Do Not Move) can be given: its own, when the rule allows."""
+        own = reservation.room_id or ""
+        try:
+            rows = await front_office.rooms(
+                hotel, from_room=own, to_room=own, stay=stay, window=False, limit=5, fresh=True
+            )
+        except OperaError as exc:
+            raise tool_error(exc, what=f"find_available_rooms in {hotel}", next_step="retry") from None
+        room = next((r for r in rows.items if r.room_id == own), None)
+        why = "not listed by OPERA" if room is None else unassignable_because(
+            room, stay, statuses=statuses, vacant_only=vacant_only)
+        rooms = [room] if room is not None and why is None else []
+        note = (f"reservation {reservation.reservation_id} is locked to room {own} (OPERA's Do Not Move): assign_room "
+                "and check_in give it no other room")
+        if why is not None:
+            note += f"; room {own} cannot be given now: {why}"
+        return AvailableRooms(
+            hotel_id=hotel, rooms=rooms, warnings=[*rows.warnings, OperaWarning(code="DO_NOT_MOVE", message=note)],
+            page=PageInfo(offset=0, limit=len(rooms) or 1, count=len(rooms), total=len(rooms), has_more=False),
+        )
+
+    def refuse_locked_move(reservation: Reservation, room_id: str, tool: str) -> None:
+        """A stay the desk locked to its room (OPERA's Do Not Move) keeps it: another room is refused before OPERA is
+        asked. postRoomAssignment would take the lock off or fail on it, and the desk locked it for the guest."""
+        own = reservation.room_id
+        if not reservation.room_locked or not own or room_id == own:
+            return
+        keep = f"check_in without room_id puts the guest in room {own}; " if tool == "check_in" else ""
+        lift = offered(
+            "assign_room",
+            f"only if the human confirms the guest must move, lift the lock first with assign_room room_id={own} "
+            f"do_not_move=false, then assign room {room_id}",
+            "only the front office can lift the lock in OPERA, if the guest must move",
+        )
+        raise ToolError(
+            f"{tool} refused: {stay_text(reservation)} is locked to room {own} (OPERA's Do Not Move, set so the guest "
+            f"keeps that room); room {room_id} was not given and nothing was changed. Next step: {keep}{lift}"
+        )
+
     async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
         # Never from the cache: each caller decides a write from this read.
         try:
@@ -403,22 +448,27 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def assign_room(
         reservation_id: ReservationId,
         room_id: RoomNumber,
+        do_not_move: Annotated[bool | None, Field(description=(
+            "true locks the room to the stay (OPERA's Do Not Move); false lifts the lock (with the stay's own room); "
+            "left out keeps the lock as OPERA has it"))] = None,
         hotel_id: HotelId = None,
     ) -> RoomAssigned:
         hotel = services.hotel(hotel_id)
         reservation = await load_reservation(hotel, reservation_id, "assign_room")
+        refuse_locked_move(reservation, room_id, "assign_room")
+        lock = reservation.room_locked if do_not_move is None else do_not_move
         today = await business_today(hotel, "assign_room")
         stay = stay_of(reservation, today)
         try:
             await refuse_unassignable(hotel, reservation, stay, room_id)
-            done = await front_office.assign_room(hotel, reservation_id, room_id)
+            done = await front_office.assign_room(hotel, reservation_id, room_id, lock_room=lock)
         except OperaError as exc:
             raise tool_error(
                 exc, what=f"assign_room {room_id} to reservation {reservation_id}",
                 next_step=f"find_available_rooms with reservation_id={reservation_id} lists the rooms it can be given",
             ) from None
         return RoomAssigned(
-            hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, warnings=done.warnings,
+            hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, do_not_move=lock, warnings=done.warnings,
             next_step="check_in on the arrival day",
         )
 
@@ -513,7 +563,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         refusal: OperaBadRequestError | None = None
         for room in candidates:
             try:
-                return room, (await front_office.assign_room(hotel, reservation_id, room)).warnings
+                # only a stay with no room comes here, and a lock needs a room: nothing to keep
+                return room, (await front_office.assign_room(hotel, reservation_id, room, lock_room=False)).warnings
             except OperaBadRequestError as exc:
                 refusal = exc
         assert refusal is not None  # candidates is never empty
@@ -552,9 +603,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             if room_id:
                 chosen_by, room = "caller", room_id
                 if room != reservation.room_id:
+                    refuse_locked_move(reservation, room, "check_in")
                     stay = stay_of(reservation, await business_today(hotel, "check_in"))
                     await refuse_unassignable(hotel, reservation, stay, room)
-                    warnings += (await front_office.assign_room(hotel, reservation_id, room)).warnings
+                    warnings += (await front_office.assign_room(
+                        hotel, reservation_id, room, lock_room=reservation.room_locked)).warnings
                 else:
                     await refuse_unready(hotel, reservation, room)
             elif reservation.room_id:

@@ -391,6 +391,18 @@ def build(services: ToolServices) -> list[ToolDef]:
             hint = "reinstate_reservation first" if current.status == "Cancelled" else "make a new booking instead"
             raise ToolError(f"reservation {reservation_id} is {current.status} and cannot be changed; {hint}")
         check_stay(arrival or current.arrival, departure or current.departure)
+        if (room_type and current.room_locked and current.room_id
+                and room_type.upper() != (current.room_type or "").upper()):
+            # OPERA's Do Not Move: the stay keeps its room, and a room of one type cannot hold another type's stay
+            names = services.extras.get("tool_names")
+            lift = (f"lift the lock first with assign_room room_id={current.room_id} do_not_move=false"
+                    if names is None or "assign_room" in names else "the front office lifts the lock in OPERA first")
+            raise ToolError(
+                f"modify_reservation refused: reservation {reservation_id} is locked to room {current.room_id}, a "
+                f"{current.room_type} (OPERA's Do Not Move, set so the guest keeps that room), and a {room_type} stay "
+                f"would need another room; nothing was changed. Next step: keep the room type, or, only if the human "
+                f"confirms the guest must move, {lift}"
+            )
         try:
             updated = await reservations.modify(hotel, current, changes)
         except OperaError as exc:

@@ -379,3 +379,64 @@ async def test_an_alert_of_an_area_opera_does_not_have_is_refused_and_nothing_is
         {"reservationId": {"id": reservation_id, "type": "Reservation"}, "alert": alerts}]})
     assert bad.status_code == 400 and "Lobby" in bad.json()["detail"]
     assert await alerts_of(ohip, reservation_id) == []
+
+
+# ---------------------------------------------------------------------------------------- Do Not Move (lock)
+
+
+async def test_a_room_locked_to_a_stay_stays_with_it_unless_overridden(ohip: httpx2.AsyncClient) -> None:
+    """roomNumberLocked: "when true, indicates a room number cannot be changed"; the request's flag "updates the do
+    not move flag", and overrideInstructions.roomNumberLocked overrides the flag in the database."""
+    reservation_id = await book(ohip)
+    locked = await free_room(ohip, "KNG")
+    assert (await assign(ohip, reservation_id, locked, roomNumberLocked=True)).status_code == 201
+    other = await free_room(ohip, "KNG")
+    assert (await reservation(ohip, reservation_id))["roomStay"]["roomNumberLocked"] is True
+
+    refused = await assign(ohip, reservation_id, other)
+    unassign = await ohip.put(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/rooms", json={})
+    same = await assign(ohip, reservation_id, locked)  # no flag sent: the lock stays
+    still = await reservation(ohip, reservation_id)
+
+    assert refused.status_code == 400 and refused.json()["o:errorCode"] == "OHIPSIM-FOF-ROOM-LOCKED"
+    assert f"locked to room {locked} (Do Not Move)" in refused.json()["detail"]
+    assert unassign.status_code == 400 and "overrideRoomNumberLocked" in unassign.json()["detail"]
+    assert same.status_code == 201
+    assert still["roomStay"]["currentRoomInfo"]["roomId"] == locked and still["roomStay"]["roomNumberLocked"] is True
+    row = (await ohip.get(RSV, params={"reservationIdList": reservation_id})).json()
+    assert row["reservations"]["reservationInfo"][0]["roomStay"]["roomNumberLocked"] is True
+
+    moved = await assign(ohip, reservation_id, other, overrideInstructions={"roomNumberLocked": True})
+    after = (await reservation(ohip, reservation_id))["roomStay"]
+    assert moved.status_code == 201, moved.text
+    assert after["currentRoomInfo"]["roomId"] == other and after["roomNumberLocked"] is False
+
+
+async def test_sending_the_lock_false_lifts_it(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip)
+    room_id = await free_room(ohip, "KNG")
+    await assign(ohip, reservation_id, room_id, roomNumberLocked=True)
+    assert (await reservation(ohip, reservation_id))["roomStay"]["roomNumberLocked"] is True
+
+    lifted = await assign(ohip, reservation_id, room_id, roomNumberLocked=False)
+    assert (await reservation(ohip, reservation_id))["roomStay"]["roomNumberLocked"] is False
+    other = await free_room(ohip, "KNG")
+    moved = await assign(ohip, reservation_id, other)
+
+    assert lifted.status_code == 201 and moved.status_code == 201, moved.text
+    assert (await reservation(ohip, reservation_id))["roomStay"]["currentRoomInfo"]["roomId"] == other
+
+
+async def test_a_locked_stay_keeps_its_room_type(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, "KNG")
+    room_id = await free_room(ohip, "KNG")
+    await assign(ohip, reservation_id, room_id, roomNumberLocked=True)
+    change = {"reservationIdList": [{"id": reservation_id, "type": "Reservation"}], "hotelId": "SAND01",
+              "roomStay": {"roomRates": [{"roomType": "DBL"}]}}
+    body = {"reservations": [change]}
+
+    response = await ohip.put(f"{RSV}/{reservation_id}", json=body)
+
+    assert response.status_code == 400 and response.json()["o:errorCode"] == "OHIPSIM-FOF-ROOM-LOCKED"
+    stay = (await reservation(ohip, reservation_id))["roomStay"]
+    assert stay["currentRoomInfo"] == {"roomId": room_id, "roomType": "KNG"}

@@ -336,19 +336,33 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         overrides = as_object(criteria.get("overrideInstructions"), "criteria.overrideInstructions")
         allow_dirty = bool(as_bool(overrides.get("dirtyRoom"), "criteria.overrideInstructions.dirtyRoom"))
         charge_new_type = bool(as_bool(criteria.get("updateRoomTypeCharged"), "criteria.updateRoomTypeCharged"))
+        # roomNumberLocked "updates the do not move flag" (absent: unchanged); the override lets a locked stay move
+        lock = as_bool(criteria.get("roomNumberLocked"), "criteria.roomNumberLocked")
+        override_lock = bool(
+            as_bool(overrides.get("roomNumberLocked"), "criteria.overrideInstructions.roomNumberLocked")
+        )
+
+        def assign() -> None:
+            enterprise.assign_room(
+                hotel.code, reservation_id, room_id, allow_dirty=allow_dirty, lock=lock, override_lock=override_lock
+            )
 
         enterprise = sandbox.enterprise
         reservation = hotel.reservation(reservation_id)
         room = hotel.room(room_id)
         warnings: list[dict[str, str]] = []
         if room.room_type != reservation.room_type and charge_new_type and reservation.status == "Reserved":
-            booked = (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id)
-            enterprise.modify_reservation(hotel.code, reservation_id, ReservationChange(room_type=room.room_type))
+            booked = (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id,
+                      reservation.room_locked)
+            if override_lock:
+                reservation.room_locked = False  # overridden: the stay may leave its locked room
             try:
-                enterprise.assign_room(hotel.code, reservation_id, room_id, allow_dirty=allow_dirty)
+                enterprise.modify_reservation(hotel.code, reservation_id, ReservationChange(room_type=room.room_type))
+                assign()
             except SandboxError:
                 # the room type change only made sense together with this room
-                (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id) = booked
+                (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id,
+                 reservation.room_locked) = booked
                 raise
             warnings.append(
                 warning(
@@ -359,7 +373,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             )
         else:
             try:
-                enterprise.assign_room(hotel.code, reservation_id, room_id, allow_dirty=allow_dirty)
+                assign()
             except SandboxError as exc:
                 if exc.error_code == "OHIPSIM-FOF-ROOMTYPE":
                     exc.detail += (
@@ -373,8 +387,9 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def delete_assign_room(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         reservation_id = str(request.path_params["reservationId"])
-        await read_json(request)  # the criteria only hold overrides the sandbox does not model
-        sandbox.enterprise.unassign_room(hotel.code, reservation_id)
+        criteria = await read_json(request)
+        override = bool(as_bool(criteria.get("overrideRoomNumberLocked"), "overrideRoomNumberLocked"))
+        sandbox.enterprise.unassign_room(hotel.code, reservation_id, override_lock=override)
         return ohip_json({})
 
     async def post_check_in(request: Request) -> Response:

@@ -120,6 +120,7 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
     }
     if res.room_id:
         room_stay["currentRoomInfo"] = {"roomId": res.room_id, "roomType": res.room_type}
+        room_stay["roomNumberLocked"] = res.room_locked
     guest: dict[str, Any] = {"profileIdList": [id_entry(res.profile_id, "Profile")]}
     if profile is not None:
         guest["profile"] = {
@@ -210,6 +211,7 @@ def search_row(
     }
     if res.room_id:
         stay["roomId"] = res.room_id
+        stay["roomNumberLocked"] = res.room_locked
     guest: dict[str, Any] = {"id": res.profile_id, "type": "Profile"}
     if profile is not None:
         guest["givenName"] = profile.given_name
