@@ -66,7 +66,7 @@ async def test_a_room_of_another_type_is_refused_with_ohips_reason(http: OperaHT
     other_type = next(t for t in hotel.room_types if t != reservation.room_type and not hotel.room_types[t].pseudo)
     wrong_room = free_ready_room(hotel, other_type)
     with pytest.raises(OperaBadRequestError) as caught:
-        await FrontOfficeAPI(http).assign_room(HOTEL, reservation.reservation_id, wrong_room)
+        await FrontOfficeAPI(http).assign_room(HOTEL, reservation.reservation_id, wrong_room, lock_room=False)
     assert reservation.room_type in (caught.value.detail or "")
     assert hotel.reservations[reservation.reservation_id].room_id is None
 
@@ -74,7 +74,7 @@ async def test_a_room_of_another_type_is_refused_with_ohips_reason(http: OperaHT
 async def test_an_unknown_room_is_not_found(http: OperaHTTP, hotel: Any) -> None:
     reservation = due_in_without_room(hotel)
     with pytest.raises(OperaNotFoundError):
-        await FrontOfficeAPI(http).assign_room(HOTEL, reservation.reservation_id, "9999")
+        await FrontOfficeAPI(http).assign_room(HOTEL, reservation.reservation_id, "9999", lock_room=False)
 
 
 async def test_assign_then_check_in_puts_the_guest_in_house_and_the_room_occupied(
@@ -84,7 +84,7 @@ async def test_assign_then_check_in_puts_the_guest_in_house_and_the_room_occupie
     room = free_ready_room(hotel, reservation.room_type)
     api = FrontOfficeAPI(http)
 
-    assigned = await api.assign_room(HOTEL, reservation.reservation_id, room)
+    assigned = await api.assign_room(HOTEL, reservation.reservation_id, room, lock_room=False)
     assert assigned.room_id == room
     checked_in = await api.check_in(HOTEL, reservation.reservation_id, room)
 
