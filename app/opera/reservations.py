@@ -605,13 +605,18 @@ class ReservationsAPI:
         departure_to: date | None = None,
         statuses: Sequence[str] = (),
         search_type: str | None = None,
+        stay_date: date | None = None,
         room_id: str | None = None,
         profile_id: str | None = None,
         limit: int = 20,
         offset: int = 0,
         fresh: bool = False,
     ) -> ReservationPage:
-        """getHotelReservations: one page of matching reservations (204 or no rows is an empty page)."""
+        """getHotelReservations: one page of matching reservations (204 or no rows is an empty page).
+
+        `search_type` applies on `stay_date` (OPERA's stayDate: "the date for which the search types are applicable.
+        If date is not available, the business date will be used"): arrivals of another day need it, since an
+        arrival date range alone is filtered by the business date's arrivals."""
         params: dict[str, str | int | float | bool | Sequence[str | int] | None] = {
             "surname": surname,
             "givenName": given_name,
@@ -624,6 +629,7 @@ class ReservationsAPI:
             "departureEndDate": departure_to.isoformat() if departure_to else None,
             "reservationStatuses": list(statuses) or None,
             "searchType": search_type,
+            "stayDate": stay_date.isoformat() if stay_date and search_type else None,
             "roomId": room_id,
             "profileId": profile_id,
             "fetchInstructions": list(SEARCH_ROWS),

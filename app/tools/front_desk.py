@@ -196,7 +196,7 @@ def build(services: ToolServices) -> list[ToolDef]:
 
         def fetch(size: int, start: int) -> Awaitable[ReservationPage]:
             return reservations.search(
-                hotel, search_type=listing.search_type, arrival_from=arrival, arrival_to=arrival,
+                hotel, search_type=listing.search_type, stay_date=day, arrival_from=arrival, arrival_to=arrival,
                 departure_from=departure, departure_to=departure, room_id=room_id, surname=surname, limit=size,
                 offset=start,
             )

@@ -166,7 +166,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         departure_from: Annotated[date | None, Field(description="departures on or after (YYYY-MM-DD)")] = None,
         departure_to: Annotated[date | None, Field(description="departures on or before (YYYY-MM-DD)")] = None,
         status: Annotated[list[SearchStatus] | None, Field(description="only these statuses", max_length=8)] = None,
-        search_type: Annotated[SearchType | None, Field(description="OPERA search type, e.g. Arrival")] = None,
+        search_type: Annotated[SearchType | None, Field(description=(
+            "OPERA search type, e.g. Arrival; it applies on stay_date (default the hotel's business date)"))] = None,
+        stay_date: Annotated[date | None, Field(description=(
+            "the day search_type applies to (OPERA's stayDate), YYYY-MM-DD, e.g. Arrival on 2026-05-03"))] = None,
         room_id: Annotated[str | None, Field(description="room number", max_length=20)] = None,
         profile_id: Annotated[str | None, Field(description="guest profile id", max_length=40)] = None,
         detail: Annotated[bool, Field(description="also read each reservation's full record "
@@ -180,6 +183,12 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel = services.hotel(hotel_id)
         check_range("arrival", arrival_from, arrival_to)
         check_range("departure", departure_from, departure_to)
+        if stay_date is not None and search_type is None:
+            raise ToolError(
+                "search_reservations refused: stay_date is the day a search_type applies to, and no search_type was "
+                "given; nothing was searched. Next step: add search_type (e.g. Arrival), or use arrival_from/"
+                "arrival_to for a date range"
+            )
         if detail and all_pages:
             raise ToolError(
                 "detail=true reads one full record per row, so it works on one page (limit up to 100), not with "
@@ -190,8 +199,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             return await reservations.search(
                 hotel, surname=surname, given_name=given_name, text=text, confirmation_number=confirmation_number,
                 arrival_from=arrival_from, arrival_to=arrival_to, departure_from=departure_from,
-                departure_to=departure_to, statuses=status or (), search_type=search_type, room_id=room_id,
-                profile_id=profile_id, limit=limit, offset=start,
+                departure_to=departure_to, statuses=status or (), search_type=search_type, stay_date=stay_date,
+                room_id=room_id, profile_id=profile_id, limit=limit, offset=start,
             )
 
         try:

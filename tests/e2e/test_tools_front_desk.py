@@ -79,6 +79,37 @@ async def test_departures_and_in_house_by_room(server: ServerThread, hotel: Any)
     assert in_room["items"][0]["room_id"] == guest.room_id
 
 
+async def test_arrivals_and_departures_of_another_day_are_that_days(server: ServerThread, hotel: Any) -> None:
+    """OPERA applies a search type on the search's stayDate, the business date when none is sent: the old client
+    sent only an arrival (departure) date range, so another day's list was the business date's arrivals that also
+    arrive that day: none."""
+    day = "2026-05-03"
+    arriving = {r.reservation_id for r in hotel.reservations.values()
+                if r.status == "Reserved" and r.arrival.isoformat() == day}
+    leaving = {r.reservation_id for r in hotel.reservations.values()
+               if r.status in ("Reserved", "InHouse") and r.departure.isoformat() == day}
+    async with mcp_client(server.url) as client:
+        arrivals = await call_ok(client, "list_arrivals", {"date": day, "all_pages": True})
+        departures = await call_ok(client, "list_departures", {"date": day, "all_pages": True})
+    assert arriving and leaving
+    assert {r["reservation_id"] for r in arrivals["items"]} == arriving
+    assert {r["reservation_id"] for r in departures["items"]} == leaving
+
+
+async def test_a_search_type_applies_on_its_stay_date(server: ServerThread, hotel: Any) -> None:
+    day = "2026-05-03"
+    arriving = {r.reservation_id for r in hotel.reservations.values()
+                if r.status == "Reserved" and r.arrival.isoformat() == day}
+    async with mcp_client(server.url) as client:
+        searched = await call_ok(client, "search_reservations", {"search_type": "Arrival", "stay_date": day,
+                                                                 "all_pages": True})
+        today = await call_ok(client, "search_reservations", {"search_type": "Arrival", "all_pages": True})
+        no_type = await call_error(client, "search_reservations", {"stay_date": day})
+    assert arriving and {r["reservation_id"] for r in searched["reservations"]} == arriving
+    assert {r["arrival"] for r in today["reservations"]} == {BUSINESS_DATE}
+    assert "stay_date is the day a search_type applies to" in no_type
+
+
 async def test_departures_and_in_house_refuse_bad_dates_and_hotels(server: ServerThread) -> None:
     async with mcp_client(server.url) as client:
         bad_date = await call_error(client, "list_departures", {"date": "next friday"})

@@ -65,6 +65,31 @@ async def test_search_arrivals_today_lists_only_due_in_guests(ohip: httpx2.Async
     assert all(row["roomStay"]["arrivalDate"] == BD.isoformat() for row in rows)
 
 
+async def test_a_search_type_applies_on_its_stay_date(ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    """OPERA's stayDate is "the date for which the search types are applicable"; without it the business date."""
+    day = BD + timedelta(days=2)
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    expected = {r.reservation_id for r in hotel.reservations.values() if r.status == "Reserved" and r.arrival == day}
+    assert expected, "the seed has arrivals two days after the business date"
+
+    r = await ohip.get(RSV, params={"searchType": "Arrival", "stayDate": day.isoformat(), "limit": 200})
+    assert r.status_code == 200, r.text
+    rows = r.json()["reservations"]["reservationInfo"]
+    found = {next(i["id"] for i in row["reservationIdList"] if i["type"] == "Reservation") for row in rows}
+    assert found == expected
+
+    without = await ohip.get(
+        RSV, params={"searchType": "Arrival", "arrivalStartDate": day.isoformat(), "arrivalEndDate": day.isoformat()}
+    )
+    assert without.status_code in (200, 204)
+    rows = without.json().get("reservations", {}).get("reservationInfo", []) if without.status_code == 200 else []
+    assert rows == [], "without stayDate the search type is the business date's arrivals, none of which arrive later"
+
+    bad = await ohip.get(RSV, params={"searchType": "Arrival", "stayDate": "2026-13-01"})
+    assert bad.status_code == 400
+    assert "stayDate" in bad.text
+
+
 async def test_book_then_read_back_and_find_by_confirmation(
     ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
 ) -> None:

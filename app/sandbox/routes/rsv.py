@@ -252,18 +252,28 @@ def _status_matches(hotel: Hotel, res: Reservation, wanted: list[str]) -> bool:
     return False
 
 
-def _search_type_matches(hotel: Hotel, res: Reservation, search_type: str | None, dates_given: bool) -> bool:
+def _search_type_matches(hotel: Hotel, res: Reservation, search_type: str | None, day: date) -> bool:
+    """Whether a reservation is of `search_type` on `day`, the search's stayDate: "the date for which the search
+    types are applicable. If date is not available, the business date will be used by default" (getHotelReservations).
+    On the business date the day's lists are the desk's (due in, due out including overstays, in house); on another
+    day they are the stays arriving, leaving or staying over that night."""
     bd = hotel.business_date
     if search_type in (None, "Any"):
         return True
     if search_type == "Arrival":
-        return res.status == "Reserved" and (dates_given or res.arrival == bd)
+        return res.status == "Reserved" and res.arrival == day
     if search_type == "Arrived":
-        return res.status == "InHouse" and res.arrival == bd
+        return res.status in ("InHouse", "CheckedOut") and res.arrival == day and res.checked_in_at is not None
     if search_type == "Departure":
-        return res.status == "InHouse" and (dates_given or res.departure <= bd)
+        if day == bd:
+            return res.status == "InHouse" and res.departure <= bd
+        held = ("Reserved", "InHouse") if day > bd else ("InHouse", "CheckedOut")
+        return res.status in held and res.departure == day
     if search_type == "InHouse":
-        return res.status == "InHouse"
+        if day == bd:
+            return res.status == "InHouse"
+        held = ("Reserved", "InHouse") if day > bd else ("InHouse", "CheckedOut")
+        return res.status in held and res.arrival <= day < res.departure
     if search_type == "CheckedOut":
         return res.status == "CheckedOut"
     if search_type == "Cancellation":
@@ -301,8 +311,8 @@ def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
     profile_id = as_text(query_value(request, "profileId"), "profileId", max_length=40)
     expected_arrivals = as_bool(query_value(request, "expectedArrivals"), "expectedArrivals")
     expected_departures = as_bool(query_value(request, "expectedDepartures"), "expectedDepartures")
-    dates_given = any((arrival_from, arrival_to, departure_from, departure_to))
     bd = hotel.business_date
+    stay_date = as_date(query_value(request, "stayDate"), "stayDate") or bd
     external_ids, external_systems = _external_filter(request, hotel)
     external_leg = as_int(query_value(request, "externalReferenceLegId"), "externalReferenceLegId")
     references_of = query_values(request, "resvExternalReferencesToFetch")
@@ -340,7 +350,7 @@ def _search(sandbox: Sandbox, request: Request, hotel: Hotel) -> Response:
             lambda: _within(res.arrival, arrival_from, arrival_to),
             lambda: _within(res.departure, departure_from, departure_to),
             lambda: _status_matches(hotel, res, statuses),
-            lambda: _search_type_matches(hotel, res, search_type, dates_given),
+            lambda: _search_type_matches(hotel, res, search_type, stay_date),
             lambda: room_id is None or res.room_id == room_id,
             lambda: profile_id is None or res.profile_id == profile_id,
             lambda: not expected_arrivals or res.computed_status(bd) == "DueIn",
