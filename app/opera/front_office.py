@@ -28,6 +28,31 @@ RoomStatus = Literal["Clean", "Dirty", "Pickup", "Inspected", "OutOfOrder", "Out
 FrontOfficeStatus = Literal["Vacant", "Occupied"]
 
 
+class RoomCondition(BaseModel):
+    """A condition the hotel set on a room (hsk setRoomCondition): a show room, a photo shoot, a minibar removed.
+    It never stops the desk from selling the room; one that is not `available` is left out of the rooms offered."""
+
+    code: str = Field(description="the hotel's room condition code, e.g. SHOW")
+    description: str | None = None
+    available: bool = Field(
+        description="false: OPERA keeps the room out of the available room search (assignment type NotAvailable)"
+    )
+    remarks: str | None = Field(default=None, description="the desk's remarks on the condition")
+
+
+def condition_from(housekeeping: dict[str, Any]) -> RoomCondition | None:
+    """hsk `roomConditionType` (`housekeeping.roomCondition`), in getHotelRooms and the housekeeping board."""
+    raw = as_dict(housekeeping.get("roomCondition"))
+    code = as_dict(raw.get("roomCondition")).get("code")
+    if not code:
+        return None
+    remarks = raw.get("remarks")
+    return RoomCondition(
+        code=str(code), description=as_dict(raw.get("roomCondition")).get("description"),
+        available=raw.get("assignmentType") != "NotAvailable", remarks=str(remarks) if remarks else None,
+    )
+
+
 class Room(BaseModel):
     """One room as the front desk sees it: what it is and whether a guest can go in."""
 
@@ -49,6 +74,7 @@ class Room(BaseModel):
     next_stay_date: date | None = Field(
         default=None, description="the next day another stay is assigned to the room, or it goes out of order"
     )
+    condition: RoomCondition | None = Field(default=None, description="the condition the hotel set on the room")
 
     @property
     def ready_for_guest(self) -> bool:
@@ -173,6 +199,7 @@ def _room(raw: dict[str, Any]) -> Room:
         service_request=housekeeping.get("guestServiceRequest"),
         features=[str(f["code"]) for f in features if isinstance(f, dict) and f.get("code")],
         next_stay_date=as_date(as_dict(raw.get("roomOccupancyInfo")).get("nextStayDate")),
+        condition=condition_from(housekeeping),
     )
 
 
@@ -218,6 +245,9 @@ class FrontOfficeAPI:
             "floor": floor,
             "fromRoomNumber": from_room,
             "toRoomNumber": to_room,
+            # OPERA leaves out a room whose condition takes it out of assignment unless all are asked for; callers
+            # read each room's condition and decide, so a named room is never "not found" for its condition.
+            "includeAllRoomConditions": True,
             "limit": limit,
             "offset": offset,
         }

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.opera.front_office import page_info
+from app.opera.front_office import RoomCondition, condition_from, page_info
 from app.opera.http import OperaHTTP, Operation
 from app.opera.models import OperaWarning, PageInfo, warnings_from
 from app.opera.reservations import as_dict
@@ -58,6 +58,7 @@ class HousekeepingRoom(BaseModel):
     )
     service_request: str | None = Field(default=None, description="DoNotDisturb, MakeUpRoom, ...")
     guests: int | None = Field(default=None, description="persons in the room per the front desk")
+    condition: RoomCondition | None = Field(default=None, description="the condition the hotel set on the room")
 
 
 class RoomOutOfService(BaseModel):
@@ -107,6 +108,7 @@ def _room(raw: dict[str, Any]) -> HousekeepingRoom:
         reservation_statuses=[str(s) for s in status.get("reservationStatusList") or []],
         service_request=housekeeping.get("guestServiceRequest"),
         guests=int(persons) if isinstance(persons, (int, float, str)) and str(persons).isdigit() else None,
+        condition=condition_from(housekeeping),
     )
 
 

@@ -163,6 +163,7 @@ EMITTERS: Mapping[str, _Emits] = {
     "check_out": _Emits("Reservation", "CHECK OUT"),
     "update_room_status": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
     "set_service_request": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
+    "set_room_condition": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
     "start_repair": _Emits("Housekeeping", "NEW OUT OF ORDER"),
     "complete_repair": _Emits("Housekeeping", "UPDATE OUT OF ORDER"),
     "post_room_charge": _Emits("Cashiering", "NEW FINANCIAL TRANSACTION"),
@@ -189,7 +190,8 @@ def _reservation_view(res: Reservation) -> dict[str, str]:
 
 def _room_view(room: Room) -> dict[str, str]:
     return {"ROOM STATUS": room.room_status, "SERVICE STATUS": room.service_request,
-            "OUT OF ORDER": str(bool(room.repairs)).upper()}
+            "OUT OF ORDER": str(bool(room.repairs)).upper(),
+            "ROOM CONDITION": room.condition.code.code if room.condition is not None else ""}
 
 
 def _profile_view(profile: Profile) -> dict[str, str]:

@@ -22,6 +22,7 @@ from app.sandbox.state import (
     RepairKind,
     Reservation,
     Room,
+    RoomConditionCode,
     RoomRepair,
     RoomType,
     TransactionCode,
@@ -81,6 +82,14 @@ CANCELLATION_REASONS = (
     ("OTH", "Other"),
 )
 #: OPERA's Out of Order / Service reasons (Room Management configuration).
+#: Room conditions (hsk setRoomCondition): the first two take a room out of the available room search, the others
+#: only tell the desk something about it.
+ROOM_CONDITIONS = (
+    ("SHOW", "Show room for a sales tour", False),
+    ("PHOTO", "Photo shoot", False),
+    ("MINIB", "Minibar removed", True),
+    ("CONN", "Connecting door unlocked", True),
+)
 OUT_OF_ORDER_REASONS = (
     ("MAINT", "General maintenance"),
     ("PLUMB", "Plumbing"),
@@ -327,6 +336,7 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
 
     hotel.out_of_order_reasons = {c: Code(c, d) for c, d in OUT_OF_ORDER_REASONS}
     hotel.note_types = {c: Code(c, d) for c, d in NOTE_TYPES}
+    hotel.room_conditions = {c: RoomConditionCode(c, d, available) for c, d, available in ROOM_CONDITIONS}
     # a few rooms out of order / out of service from today, never a suite (they are few already)
     standard = [r for r in hotel.rooms.values() if hotel.room_types[r.room_type].room_class != "SUI"]
     bd = hotel.business_date

@@ -261,6 +261,29 @@ class RoomRepair:
         return self.start <= last and first <= self.end
 
 
+@dataclass(frozen=True)
+class RoomConditionCode:
+    """A configured room condition (Administration > Inventory > Room Conditions): a room given one is shown in the
+    available room search or not, as the code is configured ("Display in Room Assignment"); it never stops the
+    desk from selling the room."""
+
+    code: str
+    description: str
+    available: bool  # hsk roomConditionAssigmentType: Available (still listed) or NotAvailable (left out)
+
+    @property
+    def assignment_type(self) -> str:
+        return "Available" if self.available else "NotAvailable"
+
+
+@dataclass(frozen=True)
+class RoomConditionSet:
+    """The condition a room has, with the desk's remarks."""
+
+    code: RoomConditionCode
+    remarks: str | None = None
+
+
 @dataclass
 class Room:
     """A physical room. Front-office status (Vacant/Occupied) is derived from in-house reservations by `Hotel`;
@@ -274,6 +297,7 @@ class Room:
     service_request: str = "NoStatusSelected"  # one of SERVICE_REQUESTS
     turndown: str = "NotRequired"  # one of TURNDOWN_STATUSES
     repairs: list[RoomRepair] = field(default_factory=list)
+    condition: RoomConditionSet | None = None  # hsk setRoomCondition: show room, minibar removed...
 
     def repair_on(self, first: date, last: date | None = None) -> RoomRepair | None:
         """The repair that keeps the room out of order/service on any night from `first` through `last`."""
@@ -664,6 +688,8 @@ class Hotel:
     out_of_order_reasons: dict[str, Code] = field(default_factory=dict)
     #: Reservation note types (lov ReservationNoteTypes): the codes a reservation comment's `type` names.
     note_types: dict[str, Code] = field(default_factory=dict)
+    #: Room conditions the property configured (setRoomCondition names one of them).
+    room_conditions: dict[str, RoomConditionCode] = field(default_factory=dict)
     #: Room tax on each night's room charge, posted with it by the night audit under ROOM_TAX_CODE.
     room_tax_rate: float = 0.0
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
@@ -1847,6 +1873,46 @@ class Enterprise:
             if repair.start <= hotel.business_date:
                 room.room_status = back
         return [room for room, _, _ in plan]
+
+    def set_room_condition(
+        self,
+        hotel_id: str,
+        room_ids: Sequence[str],
+        code: str | None,
+        *,
+        remarks: str | None = None,
+        include_occupied: bool = False,
+    ) -> list[Room]:
+        """setRoomCondition: set, change or (no code) delete the condition of every room named, or of none.
+
+        Refused: a condition the property has not configured, and an occupied room unless `include_occupied`
+        ("If set to true, condition is applied even if the room is occupied"). The code's configuration decides
+        whether the room stays in the available room search; a request's assignmentType does not reconfigure it.
+        """
+        hotel = self.hotel(hotel_id)
+        rooms = [hotel.room(room_id) for room_id in room_ids]
+        chosen: RoomConditionCode | None = None
+        if code is not None:
+            chosen = next((c for k, c in hotel.room_conditions.items() if k.upper() == code.strip().upper()), None)
+            if chosen is None:
+                raise _bad_request(
+                    "Invalid room condition",
+                    f"Room condition {code} is not configured; the conditions are "
+                    f"{', '.join(hotel.room_conditions) or 'none'}",
+                    "OHIPSIM-HSK-CONDITION",
+                    "criteria.roomCondition.roomCondition.code",
+                )
+            occupied = [r.room_id for r in rooms if hotel.front_office_status(r.room_id) == "Occupied"]
+            if occupied and not include_occupied:
+                raise _bad_request(
+                    "Room occupied",
+                    f"Room {', '.join(occupied)} is occupied; send includeOccupiedRooms to set a condition on it",
+                    "OHIPSIM-HSK-CONDITION-OCCUPIED",
+                    "criteria.includeOccupiedRooms",
+                )
+        for room in rooms:
+            room.condition = RoomConditionSet(chosen, remarks) if chosen is not None else None
+        return rooms
 
     def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[Room]:
         hotel = self.hotel(hotel_id)

@@ -323,6 +323,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                 if len(rooms) == limit:
                     break
                 taken += 1
+                if room.condition is not None and not room.condition.available:
+                    continue  # the hotel took it out of room assignment (a show room, a photo shoot)
                 if unassignable_because(room, stay, statuses=statuses, vacant_only=vacant_only) is None:
                     rooms.append(room)
             at += taken
@@ -460,7 +462,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         today = await business_today(hotel, "assign_room")
         stay = stay_of(reservation, today)
         try:
-            await refuse_unassignable(hotel, reservation, stay, room_id)
+            noted = await refuse_unassignable(hotel, reservation, stay, room_id)
             done = await front_office.assign_room(hotel, reservation_id, room_id, lock_room=lock)
         except OperaError as exc:
             raise tool_error(
@@ -468,7 +470,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                 next_step=f"find_available_rooms with reservation_id={reservation_id} lists the rooms it can be given",
             ) from None
         return RoomAssigned(
-            hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, do_not_move=lock, warnings=done.warnings,
+            hotel_id=hotel, reservation_id=reservation_id, room_id=room_id, do_not_move=lock,
+            warnings=noted + done.warnings,
             next_step="check_in on the arrival day",
         )
 
@@ -477,8 +480,12 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"{reservation.room_type or 'no room type'}, {reservation.arrival.isoformat()} to "
                 f"{reservation.departure.isoformat()})")
 
-    async def refuse_unassignable(hotel: str, reservation: Reservation, stay: Stay, room_id: str) -> None:
-        """Refuse, before OPERA is asked, a room the rule says cannot go to this stay, naming rooms that can."""
+    async def refuse_unassignable(
+        hotel: str, reservation: Reservation, stay: Stay, room_id: str
+    ) -> list[OperaWarning]:
+        """Refuse, before OPERA is asked, a room the rule says cannot go to this stay, naming rooms that can. A room
+        the hotel set a condition on may be given (a condition never stops the desk from selling it); the condition
+        comes back as a warning, so the agent can tell the human."""
         rows = await front_office.rooms(
             hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
         )
@@ -488,7 +495,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         else:
             why = unassignable_because(room, stay) or ""
             if not why:
-                return
+                return condition_warnings(room)
         alternatives = (await free_rooms(hotel, stay, limit=5)).rooms
         if alternatives:
             listed = ", ".join(r.room_id for r in alternatives)
@@ -504,7 +511,20 @@ def build(services: ToolServices) -> list[ToolDef]:
             f"Next step: {step}"
         )
 
-    async def refuse_unready(hotel: str, reservation: Reservation, room_id: str) -> None:
+    def condition_warnings(room: Room) -> list[OperaWarning]:
+        condition = room.condition
+        if condition is None:
+            return []
+        what = f"{condition.code} ({condition.description})" if condition.description else condition.code
+        left_out = "" if condition.available else ", which keeps it out of the rooms OPERA offers for assignment"
+        remarks = f"; remarks: {condition.remarks}" if condition.remarks else ""
+        return [OperaWarning(
+            code="ROOM_CONDITION",
+            message=f"room {room.room_id} has the hotel's room condition {what}{left_out}{remarks}; tell the guest "
+            "or the desk if it matters to the stay",
+        )]
+
+    async def refuse_unready(hotel: str, reservation: Reservation, room_id: str) -> list[OperaWarning]:
         """Refuse, before OPERA is asked, a check-in into the stay's own room while it is not Vacant and Clean or
         Inspected. postCheckIn is sent with ignoreWarnings (OPERA's warnings would stop every check-in), and a room
         whose status "needs to be reviewed" is one of the warnings it lets through: the guest would be given a
@@ -512,13 +532,13 @@ def build(services: ToolServices) -> list[ToolDef]:
         rows = await front_office.rooms(hotel, from_room=room_id, to_room=room_id, limit=5, fresh=True)
         room = next((r for r in rows.items if r.room_id == room_id), None)
         if room is None:
-            return  # OPERA says what is wrong with a room it does not list
+            return []  # OPERA says what is wrong with a room it does not list
         if room.front_office_status not in (None, "Vacant"):
             why = f"{room.front_office_status}"
         elif room.room_status not in READY_STATUSES:
             why = f"{room.room_status}, not {' or '.join(READY_STATUSES)}"
         else:
-            return
+            return condition_warnings(room)
         raise ToolError(
             f"room {room_id}, assigned to {stay_text(reservation)}, is {why}; the guest was not checked in and "
             "nothing was changed. Next step: ask housekeeping to ready it"
@@ -605,14 +625,14 @@ def build(services: ToolServices) -> list[ToolDef]:
                 if room != reservation.room_id:
                     refuse_locked_move(reservation, room, "check_in")
                     stay = stay_of(reservation, await business_today(hotel, "check_in"))
-                    await refuse_unassignable(hotel, reservation, stay, room)
+                    warnings += await refuse_unassignable(hotel, reservation, stay, room)
                     warnings += (await front_office.assign_room(
                         hotel, reservation_id, room, lock_room=reservation.room_locked)).warnings
                 else:
-                    await refuse_unready(hotel, reservation, room)
+                    warnings += await refuse_unready(hotel, reservation, room)
             elif reservation.room_id:
                 chosen_by, room = "reservation", reservation.room_id
-                await refuse_unready(hotel, reservation, room)
+                warnings += await refuse_unready(hotel, reservation, room)
             else:
                 chosen_by = "server"
                 candidates = await room_candidates(hotel, reservation)

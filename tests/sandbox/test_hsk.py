@@ -258,3 +258,65 @@ async def test_an_unknown_service_request_is_refused_with_the_valid_ones(ohip: h
     response = await ohip.put(SERVICE, json={"criteria": {"roomList": ["101"], "status": "Breakfast"}})
     assert response.status_code == 400
     assert "MakeUpRoom" in response.json()["detail"]
+
+
+CONDITIONS = "/hsk/v1/hotels/SAND01/conditions"
+
+
+def condition(rooms: list[str], code: str | None, **criteria: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"hotelId": "SAND01", "roomNumberList": rooms, **criteria}
+    if code is not None:
+        body["roomCondition"] = {"roomCondition": {"code": code}, "remarks": f"{code} until 4pm"}
+    return {"criteria": body}
+
+
+async def fof_ids(ohip: httpx2.AsyncClient, *params: tuple[str, Any]) -> set[str]:
+    response = await ohip.get("/fof/v1/hotels/SAND01/rooms", params=[*params, ("limit", 200)])
+    assert response.status_code == 200, response.text
+    return {r["roomId"] for r in response.json()["hotelRoomsDetails"]["room"]}
+
+
+async def test_a_room_condition_not_available_leaves_the_room_out_of_the_room_search(ohip: httpx2.AsyncClient) -> None:
+    show, minibar = await vacant_rooms(ohip, 2)
+    assert (await ohip.put(CONDITIONS, json=condition([show], "SHOW"))).status_code == 200
+    assert (await ohip.put(CONDITIONS, json=condition([minibar], "MINIB"))).status_code == 200
+
+    listed = await ohip.get(CONDITIONS, params={"roomConditionsOnly": "true"})
+    assert listed.status_code == 200, listed.text
+    rows = {r["roomId"]: r["housekeeping"]["roomCondition"] for r in listed.json()["housekeepingRooms"]["room"]}
+    assert set(rows) == {show, minibar}
+    assert rows[show] == {"roomCondition": {"code": "SHOW", "description": "Show room for a sales tour"},
+                          "assignmentType": "NotAvailable", "remarks": "SHOW until 4pm"}
+    assert rows[minibar]["assignmentType"] == "Available"
+
+    default = await fof_ids(ohip)
+    assert minibar in default and show not in default
+    everything = await fof_ids(ohip, ("includeAllRoomConditions", "true"))
+    assert {show, minibar} <= everything
+    assert (await fof_room(ohip, minibar))["housekeeping"]["roomCondition"]["roomCondition"]["code"] == "MINIB"
+
+    assert (await ohip.put(CONDITIONS, json=condition([show, minibar], None))).status_code == 200
+    assert show in await fof_ids(ohip)
+    assert (await ohip.get(CONDITIONS, params={"roomConditionsOnly": "true"})).status_code == 204
+
+
+async def test_a_room_condition_is_refused_unless_configured_or_on_an_occupied_room_unless_asked(
+    ohip: httpx2.AsyncClient,
+) -> None:
+    (free,) = await vacant_rooms(ohip, 1)
+    unknown = await ohip.put(CONDITIONS, json=condition([free], "PARTY"))
+    assert unknown.status_code == 400
+    assert "SHOW" in unknown.json()["detail"], "the refusal names the configured conditions"
+
+    occupied_rows = rooms_of(await board(ohip, ("frontOfficeRoomStatus", "Occupied")))
+    occupied = occupied_rows[0]["roomId"]
+    refused = await ohip.put(CONDITIONS, json=condition([free, occupied], "CONN"))
+    assert refused.status_code == 400
+    assert occupied in refused.json()["detail"]
+    assert (await ohip.get(CONDITIONS, params={"roomConditionsOnly": "true"})).status_code == 204, (
+        "a refused call sets no condition on any room"
+    )
+
+    allowed = await ohip.put(CONDITIONS, json=condition([occupied], "CONN", includeOccupiedRooms=True))
+    assert allowed.status_code == 200, allowed.text
+    assert (await fof_room(ohip, occupied))["housekeeping"]["roomCondition"]["roomCondition"]["code"] == "CONN"

@@ -219,6 +219,14 @@ def room_row(hotel: Hotel, room: Room, day: RoomDay, keys: RoomKeys = FOF_KEYS) 
             "roomPersons": {"frontOfficePersons": day.persons, "houseKeepingPersons": day.persons},
         },
     }
+    if room.condition is not None:
+        condition: dict[str, Any] = {
+            "roomCondition": {"code": room.condition.code.code, "description": room.condition.code.description},
+            "assignmentType": room.condition.code.assignment_type,
+        }
+        if room.condition.remarks:
+            condition["remarks"] = room.condition.remarks
+        row["housekeeping"]["roomCondition"] = condition
     repair = room.repair_on(hotel.business_date)
     if repair is not None:
         row["outOfOrder"] = [out_of_order_block(repair, keys)]
@@ -293,6 +301,10 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         for_reservation = as_text(query_value(request, "reservationId"), "reservationId", max_length=80)
         next_stay_info = bool(as_bool(query_value(request, "includeNextStayInfo"), "includeNextStayInfo"))
         checks: list[Callable[[Room, RoomDay], bool]] = []
+        if not as_bool(query_value(request, "includeAllRoomConditions"), "includeAllRoomConditions"):
+            # "when set to false then room with 'General Assignment' condition type will be excluded": a room whose
+            # condition takes it out of room assignment (Not Available) is left out unless all are asked for.
+            checks.append(lambda room, day: room.condition is None or room.condition.code.available)
         if wildcard:
             checks.append(lambda room, day: room.room_id.startswith(wildcard))
         if start is not None:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.sandbox.routes.common import (
+    as_bool,
     as_date,
     as_enum,
     as_list,
@@ -174,6 +175,59 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.set_service_request(hotel.code, room_ids, status)
         return ohip_json({})
 
+    async def set_room_condition(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
+        if body_hotel is not None and body_hotel != hotel.code:
+            raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        room_ids = _room_ids(criteria.get("roomNumberList"), "criteria.roomNumberList")
+        condition = as_object(criteria.get("roomCondition"), "criteria.roomCondition")
+        code_path = "criteria.roomCondition.roomCondition.code"
+        code = as_text(as_object(condition.get("roomCondition"), "criteria.roomCondition.roomCondition").get("code"),
+                       code_path, max_length=20)
+        # Oracle's assignmentType is the code's configuration ("Display in Room Assignment"); it is checked, not kept.
+        as_enum(condition.get("assignmentType"), ("Available", "NotAvailable"), "criteria.roomCondition.assignmentType")
+        remarks = as_text(condition.get("remarks"), "criteria.roomCondition.remarks", max_length=2000)
+        include_occupied = as_bool(criteria.get("includeOccupiedRooms"), "criteria.includeOccupiedRooms")
+        sandbox.enterprise.set_room_condition(
+            hotel.code, room_ids, code, remarks=remarks, include_occupied=bool(include_occupied)
+        )
+        return ohip_json({})
+
+    async def get_room_conditions(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        only_with = bool(as_bool(query_value(request, "roomConditionsOnly"), "roomConditionsOnly"))
+        only_without = bool(as_bool(query_value(request, "roomWithoutConditionsOnly"), "roomWithoutConditionsOnly"))
+        if only_with and only_without:
+            raise bad_input("roomConditionsOnly and roomWithoutConditionsOnly exclude each other", "roomConditionsOnly")
+        codes = {c.upper() for c in query_values(request, "roomConditions")}
+        room = as_text(query_value(request, "room"), "room", max_length=20)
+
+        def also(candidate: Room, day: RoomDay) -> bool:
+            code = candidate.condition.code.code.upper() if candidate.condition is not None else None
+            return (
+                (room is None or candidate.room_id == room)
+                and (not only_with or code is not None)
+                and (not only_without or code is None)
+                and (not codes or code in codes)
+            )
+
+        selection = RoomFilter(
+            room_statuses=enum_values(request, ROOM_STATUSES, "housekeepingRoomStatus"),
+            front_office_statuses=enum_values(request, FRONT_OFFICE_STATUSES, "frontOfficeRoomStatus"),
+            room_types=query_values(request, "roomTypes"),
+            room_classes=query_values(request, "roomClasses"),
+            floors=query_values(request, "floors"),
+            from_room=query_value(request, "fromRoomNumber"),
+            to_room=query_value(request, "toRoomNumber"),
+            also=also,
+        ).rooms(hotel)
+        if not selection:
+            return Response(status_code=204)
+        rows = [housekeeping_row(hotel, candidate, day) for candidate, day in selection]
+        return ohip_json({"housekeepingRooms": {"room": rows, "hotelId": hotel.code}})
+
     def post_repair(kind: RepairKind) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
             hotel = hotel_of(sandbox, request)
@@ -273,6 +327,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             name="getHousekeepingOverview",
         ),
         Route(f"{hotel}/rooms/status", put_room_related_status, methods=["PUT"], name="putRoomRelatedStatus"),
+        Route(f"{hotel}/conditions", get_room_conditions, methods=["GET"], name="getRoomConditions"),
+        Route(f"{hotel}/conditions", set_room_condition, methods=["PUT"], name="setRoomCondition"),
         Route(
             f"{hotel}/serviceRequests",
             set_service_request,
