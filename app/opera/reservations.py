@@ -136,8 +136,8 @@ def nights_of(arrival: date, departure: date) -> int:
 def stay_price(nightly: Sequence[Money], arrival: date, departure: date) -> tuple[Money | None, Money | None]:
     """(nightly rate, room total) of a stay: the one reading every tool reports, from a full record's nightly rates
     or a search row's rateAmount (one rate). The rate is the first night's before tax; the total is the nightly
-    rates over the nights booked, before tax (a day use is charged one day). Not OPERA's tax-inclusive totals,
-    which a search row does not carry: one formula, so a list and the full record never disagree."""
+    rates over the nights booked, before tax (a day use is charged one day). A search row's one rate cannot tell a
+    stay priced night by night: summary_from_row takes the row's own totalAmount instead when OPERA gives it."""
     if not nightly:
         return None, None
     rate = nightly[0]
@@ -190,7 +190,9 @@ class ReservationSummary(BaseModel):
     rate_amount: Money | None = Field(default=None, description="nightly rate before tax (the first night's)")
     nights: int = Field(default=0, description="nights booked (0 for a day use)")
     total: Money | None = Field(
-        default=None, description="room total of the stay before tax: the nightly rates over the nights booked"
+        default=None,
+        description="room total of the stay: the nightly rates over the nights booked, before tax; in a list, "
+        "OPERA's own total of the stay (which can include taxes and fees where the hotel's totals do)",
     )
     balance: Money | None = Field(
         default=None, description="what the guest owes now, as OPERA's folio shows it (get_folio); 0 before check-in"
@@ -308,6 +310,11 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
     guest_name = as_text(guest.get("fullName")) or person_name(guest.get("givenName"), guest.get("surname"))
     row_rate = money_from_amount(stay.get("rateAmount"))
     rate, total = stay_price([row_rate] if row_rate else [], arrival, departure)
+    # A row's rateAmount is one night's; OPERA prices a stay night by night (a weekend, a season), so the row's
+    # own total (stayInfoType.totalAmount, "the total amount charged for the Room Stay") is the stay's total, and
+    # rate x nights only stands in when OPERA leaves it out.
+    if (stated := money_from_amount(stay.get("totalAmount"))) is not None:
+        total = stated
     return ReservationSummary(
         reservation_id=rid,
         confirmation_number=id_of(row.get("reservationIdList"), "Confirmation"),

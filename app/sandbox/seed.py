@@ -400,7 +400,9 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "Guarantee by card",
             cancel_24h,
             meal_plan="Breakfast included",
-            long_info="Room with full breakfast for all guests in the room.",
+            long_info="Room with full breakfast for all guests in the room; Friday and Saturday nights cost more.",
+            # a leisure package sells at its dearest on weekend nights, so its stays mix nightly rates
+            weekend_prices={c: money(p + 70 * factor, hotel.currency) for c, p in base.items()},
         ),
         RatePlan(
             "CORP",
@@ -503,6 +505,7 @@ def _new_reservation(
         room_type=room_type,
         rate_plan=plan.code,
         rate_amount=plan.prices[room_type],
+        weekend_rate_amount=plan.weekend_prices.get(room_type),
         currency=hotel.currency,
         profile_id=rng.choice(profile_ids),
         guarantee_code=guarantee,
@@ -602,7 +605,7 @@ def _seed_folio(
     if settle:
         amount = window.balance
     elif rng.random() < 0.3:
-        amount = money(res.rate_amount, hotel.currency)  # a one-night deposit
+        amount = money(res.rate_on(res.arrival), hotel.currency)  # a one-night deposit
         payment_day = res.arrival
     else:
         return

@@ -40,6 +40,8 @@ TransactionType = Literal["Revenue", "Payment"]
 MAX_FOLIO_WINDOW = 8
 #: Longest stay the sandbox books (OPERA has a configurable limit; 90 nights matches the availability window).
 MAX_NIGHTS = 90
+#: the nights a plan's weekend price applies to (date.weekday(): Friday and Saturday), as a hotel configures them
+WEEKEND_NIGHTS = frozenset({4, 5})
 
 
 class SandboxError(Exception):
@@ -112,10 +114,11 @@ def _refuse_on_stop_alert(reservation: Reservation, area: str, action: str) -> N
         )
 
 
-def _nights_not_stayed(reservation: Reservation, business_date: date) -> int:
+def _nights_not_stayed(reservation: Reservation, business_date: date) -> list[date]:
     """The booked nights an early departure on `business_date` leaves unused: from the business date to the booked
     departure, less the day itself when the guest arrived today (a day use pays it as its room and tax)."""
-    return (reservation.departure - business_date).days - (1 if reservation.arrival == business_date else 0)
+    first = business_date + timedelta(days=1 if reservation.arrival == business_date else 0)
+    return nights_between(first, reservation.departure)
 
 
 def nights_between(start: date, end: date) -> list[date]:
@@ -202,10 +205,19 @@ class RatePlan:
     #: csh earlyDepartureInfoType.penaltyDescription of the plan's early-departure rule (None: no penalty); the
     #: sandbox's one rule charges the nights booked and not stayed at the stay's rate.
     early_departure_penalty: str | None = None
+    #: the price of a weekend night (WEEKEND_NIGHTS) per room type, where it differs from `prices`: OPERA prices a
+    #: stay night by night, so a stay over a weekend has more than one nightly rate
+    weekend_prices: dict[str, float] = field(default_factory=dict)
 
     @property
     def room_types(self) -> tuple[str, ...]:
         return tuple(self.prices)
+
+    def price_on(self, room_type: str, night: date) -> float:
+        """The plan's price of `room_type` for one night."""
+        if night.weekday() in WEEKEND_NIGHTS and room_type in self.weekend_prices:
+            return self.weekend_prices[room_type]
+        return self.prices[room_type]
 
 
 @dataclass(frozen=True)
@@ -518,9 +530,10 @@ class Reservation:
     children: int
     room_type: str
     rate_plan: str
-    rate_amount: float  # nightly rate in the hotel currency
+    rate_amount: float  # nightly rate in the hotel currency (of the weekdays, when the weekend differs)
     currency: str
     profile_id: str
+    weekend_rate_amount: float | None = None  # a weekend night's rate (WEEKEND_NIGHTS); None: rate_amount
     room_id: str | None = None
     # OPERA's Do Not Move (roomNumberLocked): "when true, indicates a room number cannot be changed"
     room_locked: bool = False
@@ -549,10 +562,23 @@ class Reservation:
     def nights(self) -> int:
         return (self.departure - self.arrival).days
 
+    def rate_on(self, night: date) -> float:
+        """The stay's rate for one night."""
+        if self.weekend_rate_amount is not None and night.weekday() in WEEKEND_NIGHTS:
+            return self.weekend_rate_amount
+        return self.rate_amount
+
+    def price(self, rate_plan: RatePlan, room_type: str) -> None:
+        """Take `rate_plan`'s prices of `room_type` (weekdays and, where they differ, weekend nights)."""
+        self.rate_amount = rate_plan.prices[room_type]
+        weekend = rate_plan.weekend_prices.get(room_type)
+        self.weekend_rate_amount = weekend if weekend is not None and weekend != self.rate_amount else None
+
     @property
     def total(self) -> float:
-        """Expected room revenue of the stay (rate x nights)."""
-        return money(self.rate_amount * self.nights, self.currency)
+        """Expected room revenue of the stay: each night booked at its own rate."""
+        return money(sum(self.rate_on(night) for night in nights_between(self.arrival, self.departure)),
+                     self.currency)
 
     @property
     def balance(self) -> float:
@@ -832,10 +858,6 @@ class Hotel:
         if not nights:
             return 0
         return min(self.rooms_left(room_type, night, excluding=excluding) for night in nights)
-
-    def nightly_price(self, rate_plan: str, room_type: str) -> float:
-        plan = self.rate_plans[rate_plan]
-        return plan.prices[room_type]
 
     def transaction_code(self, code: str) -> TransactionCode:
         found = self.transaction_codes.get(code)
@@ -1336,6 +1358,8 @@ class Enterprise:
                 request.rate_amount if request.rate_amount is not None else plan.prices[request.room_type],
                 hotel.currency,
             ),
+            # an explicit rate is the stay's one rate; the plan's own prices follow its weekend
+            weekend_rate_amount=None if request.rate_amount is not None else plan.weekend_prices.get(request.room_type),
             currency=hotel.currency,
             profile_id=profile_id,
             guarantee_code=request.guarantee_code or "6PM",
@@ -1413,7 +1437,7 @@ class Enterprise:
         if room_type_code != reservation.room_type and reservation.room_id is not None:
             reservation.room_id, reservation.room_locked = None, False  # the assigned room was of the old type
         if plan_changed:
-            reservation.rate_amount = hotel.nightly_price(rate_plan, room_type_code)
+            reservation.price(hotel.rate_plans[rate_plan], room_type_code)
         reservation.arrival, reservation.departure = arrival, departure
         reservation.room_type, reservation.rate_plan = room_type_code, rate_plan
         reservation.adults, reservation.children = adults, children
@@ -1943,7 +1967,7 @@ class Enterprise:
             transaction_code=code.code,
             description=code.description,
             transaction_type="Revenue",
-            amount=reservation.rate_amount,
+            amount=reservation.rate_on(night),
             currency=hotel.currency,
             posting_date=night,
             folio_window_no=1,
@@ -2114,9 +2138,9 @@ class Enterprise:
         self._check_early_departure(hotel, reservation)
         plan = hotel.rate_plans.get(reservation.rate_plan)
         nights = _nights_not_stayed(reservation, hotel.business_date)
-        if plan is None or plan.early_departure_penalty is None or nights <= 0:
+        if plan is None or plan.early_departure_penalty is None or not nights:
             return None
-        return money(reservation.rate_amount * nights, hotel.currency), plan.early_departure_penalty
+        return money(sum(reservation.rate_on(night) for night in nights), hotel.currency), plan.early_departure_penalty
 
     def early_departure(
         self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None, post_penalty: bool = False
@@ -2127,7 +2151,8 @@ class Enterprise:
         second penalty. A guest who arrived on the business date becomes a day use (arrival = departure). "If there
         is a penalty applicable this can be posted to the reservation": with postEarlyDeparturePenalty it is posted
         (transaction code 1050) on window 1; without, the reservation departs early and nothing is charged. The
-        sandbox has no rate restrictions, tiered rates or packages, so there is nothing else to check or post."""
+        sandbox has no rate restrictions, tiered rates or packages, so there is nothing else to check or post; each
+        night not stayed is charged at its own rate."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         penalty = self.early_departure_penalty(hotel_id, reservation_id)
@@ -2136,7 +2161,7 @@ class Enterprise:
         if post_penalty and penalty is not None:
             amount, rule = penalty
             code = hotel.transaction_codes[EARLY_DEPARTURE_PENALTY_CODE]
-            nights = _nights_not_stayed(reservation, hotel.business_date)
+            nights = len(_nights_not_stayed(reservation, hotel.business_date))
             reservation.folio_window(1).postings.append(Posting(
                 transaction_no=self.counters.next("transaction"),
                 transaction_code=code.code,

@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from app.sandbox.state import nights_between
 from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.sandbox_state import BUSINESS_DATE, bookings_of, inject_fault, stay
@@ -314,7 +315,7 @@ async def test_an_early_departure_penalty_whose_answer_is_lost_is_posted_and_pai
     guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and r.balance > 0
                  and (r.departure - hotel.business_date).days >= 2 and r.arrival < hotel.business_date)
     guest.rate_plan = "ADV"
-    penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
+    penalty = round(sum(guest.rate_on(night) for night in nights_between(hotel.business_date, guest.departure)), 2)
     owed = guest.balance
     args = await leaving_early_with_the_put_answer_lost(sandbox_server, guest)
     async with mcp_client(app.url) as client:

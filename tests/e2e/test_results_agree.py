@@ -247,13 +247,49 @@ async def test_after_a_check_out_every_tool_reads_the_same_rate_nights_and_total
     listed = next(r for r in departing["items"] if r["reservation_id"] == guest.reservation_id)
     later = next(r for r in checked_out["reservations"] if r["reservation_id"] == guest.reservation_id)
     nights = (guest.departure - guest.arrival).days
-    expected = {"rate_amount": {"amount": guest.rate_amount, "currency": "USD"}, "nights": nights,
-                "total": {"amount": pytest.approx(guest.rate_amount * nights), "currency": "USD"}}
+    expected = {"rate_amount": {"amount": guest.rate_on(guest.arrival), "currency": "USD"}, "nights": nights,
+                "total": {"amount": pytest.approx(guest.total), "currency": "USD"}}
     for reading in (record, row, listed, later):
         assert {k: reading[k] for k in PRICE} == expected
     assert detailed["reservations"][0]["details"] is not None
     assert record["status"] == row["status"] == "CheckedOut"
     assert record["balance"] == row["balance"] == {"amount": 0.0, "currency": "USD"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stay_over_a_weekend_totals_the_same_in_the_offer_the_record_and_every_list(
+        server: ServerThread, hotel: Any, mode: Mode) -> None:
+    """OPERA prices a stay night by night: the bed-and-breakfast package costs more on Friday and Saturday nights,
+    so a stay from Thursday to Sunday has two nightly rates. A search row carries one night's rateAmount and its
+    own totalAmount; the old reading stretched the first night's rate over the stay (3 x the Thursday price), so a
+    list disagreed with get_reservation and with the offer the guest booked."""
+    today: date = hotel.business_date
+    thursday = today + timedelta(days=14 + (3 - today.weekday()) % 7)
+    sunday = thursday + timedelta(days=3)
+    plan = hotel.rate_plans["PKG"]
+    stay = {"arrival": thursday.isoformat(), "departure": sunday.isoformat(), "adults": 2, "rate_plans": ["PKG"]}
+    async with mcp_client(server.url, mode=mode) as client:
+        report = await call_ok(client, "check_availability", {**stay, "only_bookable": True})
+        offer = report["offers"][0]
+        nights = [thursday + timedelta(days=n) for n in range(3)]
+        prices = [plan.price_on(offer["room_type"], night) for night in nights]
+        assert prices[1] == prices[2] > prices[0], "the package's weekend nights cost more"
+        assert [(p["start"], p["amount"]["amount"]) for p in offer["nightly"]] == [
+            (thursday.isoformat(), prices[0]), (nights[1].isoformat(), prices[1])]
+        total = {"amount": pytest.approx(sum(prices)), "currency": "USD"}
+        assert offer["total"] == total
+
+        booked = await call_ok(client, "create_reservation", {
+            "arrival": thursday.isoformat(), "departure": sunday.isoformat(), "room_type": offer["room_type"],
+            "rate_plan": "PKG", "adults": 2, "given_name": "Wren", "surname": "Weekender"})
+        record = await call_ok(client, "get_reservation", {"reservation_id": booked["reservation_id"]})
+        rows = await call_ok(client, "search_reservations", {"surname": "Weekender"})
+        arriving = await call_ok(client, "list_arrivals", {"date": thursday.isoformat(), "limit": 100})
+    listed = next(r for r in arriving["items"] if r["reservation_id"] == booked["reservation_id"])
+    expected = {"rate_amount": {"amount": prices[0], "currency": "USD"}, "nights": 3, "total": total}
+    for reading in (booked["reservation"], record, rows["reservations"][0], listed):
+        assert {k: reading[k] for k in PRICE} == expected
+    assert hotel.reservations[booked["reservation_id"]].total == pytest.approx(sum(prices))
 
 
 #: A name an agent would read as a tool: a verb of this server's tools, then the rest in snake_case.

@@ -4,10 +4,12 @@ departures, in-house, free rooms, room assignment, check-in (room picked by the 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from app.sandbox.state import nights_between
 from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
@@ -331,7 +333,7 @@ async def test_an_early_departure_shows_posts_and_settles_operas_penalty(server:
     charges, and the human who said yes was never told of them."""
     guest = leaving_early_on_a_non_refundable_rate(hotel)
     nights = (guest.departure - hotel.business_date).days
-    penalty = round(guest.rate_amount * nights, 2)
+    penalty = round(sum(guest.rate_on(night) for night in nights_between(hotel.business_date, guest.departure)), 2)
     owed = guest.balance
     args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True}
     async with mcp_client(server.url) as client:
@@ -359,8 +361,8 @@ async def test_a_day_use_leaving_early_pays_its_day_and_the_penalty_for_the_nigh
     async with mcp_client(server.url) as client:
         await call_ok(client, "check_in", {"reservation_id": guest.reservation_id})
         guest.rate_plan = "ADV"
-        nights_after = (guest.departure - hotel.business_date).days - 1
-        penalty = round(guest.rate_amount * nights_after, 2)
+        after_today = nights_between(hotel.business_date + timedelta(days=1), guest.departure)
+        penalty = round(sum(guest.rate_on(night) for night in after_today), 2)
         out = await call_ok(client, "check_out", {"reservation_id": guest.reservation_id, "payment_method": "CA",
                                                   "early_departure": True, "confirm": True})
     lines = [p for w in guest.folio_windows.values() for p in w.postings]
@@ -373,7 +375,7 @@ async def test_a_day_use_leaving_early_pays_its_day_and_the_penalty_for_the_nigh
 
 async def test_a_waived_early_departure_penalty_is_shown_and_never_posted(server: ServerThread, hotel: Any) -> None:
     guest = leaving_early_on_a_non_refundable_rate(hotel, skip=1)
-    penalty = round(guest.rate_amount * (guest.departure - hotel.business_date).days, 2)
+    penalty = round(sum(guest.rate_on(night) for night in nights_between(hotel.business_date, guest.departure)), 2)
     owed = guest.balance
     args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "early_departure": True,
             "waive_early_departure_penalty": True}

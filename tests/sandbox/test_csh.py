@@ -18,8 +18,8 @@ CARD = "4111 1111 1111 1111"
 CASHIER = 113
 
 
-async def guest_in_house(ohip: httpx2.AsyncClient, room_type: str = "KNG") -> str:
-    reservation_id = await book(ohip, room_type)
+async def guest_in_house(ohip: httpx2.AsyncClient, room_type: str = "KNG", **booking: Any) -> str:
+    reservation_id = await book(ohip, room_type, **booking)
     room_id = await free_room(ohip, room_type)
     assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
     return reservation_id
@@ -579,6 +579,36 @@ async def test_verify_names_the_early_departure_penalty_and_the_put_posts_it_onl
     assert await balance(ohip, charged) == pytest.approx(before + rate * 3)
     late = await ohip.get(f"{CSH}/reservations/{charged}/earlyDeparture/verify")
     assert late.status_code == 400 and late.json()["o:errorCode"] == "FOF00158"
+
+
+async def test_each_night_is_priced_posted_and_charged_at_its_own_rate(
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    """The bed-and-breakfast package costs more on Friday and Saturday nights. A stay from Friday 2026-05-01 to
+    Monday shows each night's rate on its record, the night audit posts each night at its own rate, and an early
+    departure's penalty charges the nights not stayed at theirs (a flat sandbox charged the first night's every
+    night, and hid a client that read one rate as the stay's)."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    plan = hotel.rate_plans["PKG"]
+    weekday, weekend = plan.prices["KNG"], plan.weekend_prices["KNG"]
+    assert weekend > weekday
+    reservation_id = await guest_in_house(ohip, "KNG", rate_plan="PKG", nights=3)
+    [line] = (await reservation(ohip, reservation_id))["roomStay"]["roomRates"]
+    assert [(r["start"], r["base"]["amountBeforeTax"]) for r in line["rates"]["rate"]] == [
+        ("2026-05-01", weekend), ("2026-05-02", weekend), ("2026-05-03", weekday)]
+    assert line["total"]["amountBeforeTax"] == pytest.approx(2 * weekend + weekday)
+
+    await night_audit(ohip)  # Friday night posted; the business date is Saturday 2026-05-02
+    window = first_window(await folio(ohip, reservation_id, ("fetchInstructions", "Postings")))
+    postings = window["folios"][0]["postings"]
+    rooms_posted = [p for p in postings if p["transactionCode"] == "1000"]
+    assert [(p["postingDate"], p["postedAmount"]["amount"]) for p in rooms_posted] == [("2026-05-01", weekend)]
+
+    hotel.reservations[reservation_id].rate_plan = "ADV"  # a plan with an early-departure penalty
+    verified = await ohip.get(f"{CSH}/reservations/{reservation_id}/earlyDeparture/verify")
+    assert verified.status_code == 200, verified.text
+    penalty = verified.json()["earlyDepartureDetails"]["penaltyAmount"]
+    assert penalty == {"amount": round(weekend + weekday, 2), "currencyCode": "USD"}  # Saturday and Sunday
 
 
 async def test_an_early_departure_on_the_arrival_day_becomes_a_day_use(ohip: httpx2.AsyncClient) -> None:

@@ -15,14 +15,17 @@ ROOMS = "/fof/v1/hotels/SAND01/rooms"
 RSV = "/rsv/v1/hotels/SAND01/reservations"
 
 
-async def book(ohip: httpx2.AsyncClient, room_type: str = "KNG", arrival: date = BD, nights: int = 2) -> str:
+async def book(ohip: httpx2.AsyncClient, room_type: str = "KNG", arrival: date = BD, nights: int = 2,
+               rate_plan: str = "BAR") -> str:
     """A new reservation with a cash payment method; its id comes from Location."""
     start, end = arrival.isoformat(), (arrival + timedelta(days=nights)).isoformat()
     stay = {
         "arrivalDate": start,
         "departureDate": end,
         "guestCounts": {"adults": 1, "children": 0},
-        "roomRates": [{"roomType": room_type, "ratePlanCode": "BAR", "start": start, "end": end, "numberOfUnits": 1}],
+        "roomRates": [
+            {"roomType": room_type, "ratePlanCode": rate_plan, "start": start, "end": end, "numberOfUnits": 1}
+        ],
     }
     guest = {"customer": {"personName": [{"givenName": "Tess", "surname": "Ferrand", "nameType": "Primary"}]}}
     reservation = {

@@ -254,8 +254,8 @@ def tax_inclusive_amount(value: float, currency: str) -> dict[str, Any]:
     return {"amountBeforeTax": amount, "amountAfterTax": amount, "currencyCode": currency}
 
 
-def nightly_rates(price: float, currency: str, nights: Iterable[date]) -> dict[str, Any]:
-    """The `rates` block of a rate line: one `rate` per night at `price`."""
+def nightly_rates(prices: Iterable[tuple[date, float]], currency: str) -> dict[str, Any]:
+    """The `rates` block of a rate line: one `rate` per night, each at its own price ((night, price) pairs)."""
     return {
         "rate": [
             {
@@ -263,7 +263,7 @@ def nightly_rates(price: float, currency: str, nights: Iterable[date]) -> dict[s
                 "start": night.isoformat(),
                 "end": (night + timedelta(days=1)).isoformat(),
             }
-            for night in nights
+            for night, price in prices
         ]
     }
 

@@ -364,8 +364,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         room = hotel.room(room_id)
         warnings: list[dict[str, str]] = []
         if room.room_type != reservation.room_type and charge_new_type and reservation.status == "Reserved":
-            booked = (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id,
-                      reservation.room_locked)
+            booked = (reservation.room_type, reservation.rate_plan, reservation.rate_amount,
+                      reservation.weekend_rate_amount, reservation.room_id, reservation.room_locked)
             if override_lock:
                 reservation.room_locked = False  # overridden: the stay may leave its locked room
             try:
@@ -373,13 +373,13 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 assign()
             except SandboxError:
                 # the room type change only made sense together with this room
-                (reservation.room_type, reservation.rate_plan, reservation.rate_amount, reservation.room_id,
-                 reservation.room_locked) = booked
+                (reservation.room_type, reservation.rate_plan, reservation.rate_amount,
+                 reservation.weekend_rate_amount, reservation.room_id, reservation.room_locked) = booked
                 raise
             warnings.append(
                 warning(
                     f"Room type changed from {booked[0]} to {room.room_type}; the nightly rate is now "
-                    f"{amount_text(reservation.rate_amount, reservation.currency)}",
+                    f"{amount_text(reservation.rate_on(reservation.arrival), reservation.currency)}",
                     "ROOMTYPE_CHARGED",
                 )
             )

@@ -102,7 +102,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 available = left >= quantity
                 if only_available and not available:
                     continue
-                price = plan.prices[room_type.code]
+                prices = [(night, plan.price_on(room_type.code, night)) for night in nights]
                 lines.append(
                     {
                         "roomType": room_type.code,
@@ -110,8 +110,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                         "start": start.isoformat(),
                         "end": end.isoformat(),
                         "availability": "Available" if available else "RestrictedDueToInventory",
-                        "total": tax_inclusive_amount(price * len(nights) * quantity, hotel.currency),
-                        "rates": nightly_rates(price, hotel.currency, nights),
+                        "total": tax_inclusive_amount(sum(p for _, p in prices) * quantity, hotel.currency),
+                        "rates": nightly_rates(prices, hotel.currency),
                         "marketCode": plan.market_code,
                         "sourceCode": plan.source_code,
                         "numberOfUnits": left,

@@ -99,7 +99,9 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         "ratePlanCode": res.rate_plan,
         "start": res.arrival.isoformat(),
         "end": res.departure.isoformat(),
-        "rates": nightly_rates(res.rate_amount, res.currency, nights_between(res.arrival, res.departure)),
+        "rates": nightly_rates(
+            ((night, res.rate_on(night)) for night in nights_between(res.arrival, res.departure)), res.currency
+        ),
         "total": tax_inclusive_amount(res.total, res.currency),
         "guestCounts": guest_counts,
         "numberOfUnits": 1,
@@ -204,7 +206,10 @@ def search_row(
         "childCount": res.children,
         "roomType": res.room_type,
         "ratePlanCode": res.rate_plan,
-        "rateAmount": money_body(res.rate_amount, res.currency),
+        "rateAmount": money_body(res.rate_on(res.arrival), res.currency),
+        # stayInfoType.totalAmount: "The total amount charged for the Room Stay" (the row's rateAmount is one
+        # night's, and the nights of a stay can be priced differently)
+        "totalAmount": money_body(res.total, res.currency),
         "numberOfRooms": 1,
         "balance": money_body(res.balance, res.currency),
         "guarantee": {"guaranteeCode": res.guarantee_code},
