@@ -39,6 +39,11 @@ GET_ALERT_NOTICES = Operation(
 POST_CANCEL_RESERVATION = Operation(
     "rsv", "postCancelReservation", "POST", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
 )
+#: The path names no hotel (x-hotelid does).
+PUT_SPLIT_RESERVATION = Operation("rsv", "putSplitMultiRoomReservation", "PUT", "/reservations/{reservationId}/split")
+GET_LINKED_RESERVATIONS = Operation(
+    "rsv", "getLinkedReservationsSummary", "GET", "/hotels/{hotelId}/reservations/{reservationId}/linkedSummary"
+)
 PUT_REINSTATE_RESERVATION = Operation(
     "rsv", "putReinstateReservation", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/cancellations"
 )
@@ -133,18 +138,28 @@ def nights_of(arrival: date, departure: date) -> int:
     return max(0, (departure - arrival).days)
 
 
-def stay_price(nightly: Sequence[Money], arrival: date, departure: date) -> tuple[Money | None, Money | None]:
+def units_of(raw: Any) -> int:
+    """A reservation's number of rooms (numberOfUnits / numberOfRooms); 1 when OPERA leaves it out."""
+    units = as_int(raw)
+    return units if units is not None and units >= 1 else 1
+
+
+def stay_price(
+    nightly: Sequence[Money], arrival: date, departure: date, rooms: int = 1
+) -> tuple[Money | None, Money | None]:
     """(nightly rate, room total) of a stay: the one reading every tool reports, from a full record's nightly rates
     or a search row's rateAmount (one rate). The rate is the first night's before tax; the total is the nightly
     rates over the nights booked, before tax (a day use is charged one day). A search row's one rate cannot tell a
-    stay priced night by night: summary_from_row takes the row's own totalAmount instead when OPERA gives it."""
+    stay priced night by night: summary_from_row takes the row's own totalAmount instead when OPERA gives it. A
+    reservation of several rooms (`rooms`) pays each night once per room."""
     if not nightly:
         return None, None
     rate = nightly[0]
     days = max(1, nights_of(arrival, departure))
     rates = list(nightly)[:days]
     rates += [rates[-1]] * (days - len(rates))  # a row's one rate stands for every night
-    return rate, Money(amount=round_money(sum(m.amount for m in rates), rate.currency), currency=rate.currency)
+    total = round_money(sum(m.amount for m in rates) * rooms, rate.currency)
+    return rate, Money(amount=total, currency=rate.currency)
 
 
 def person_name(given: Any, surname: Any) -> str | None:
@@ -181,6 +196,11 @@ class ReservationSummary(BaseModel):
     adults: int | None = None
     children: int | None = None
     room_type: str | None = Field(default=None, description="booked room type code, e.g. KNG")
+    rooms: int = Field(
+        default=1,
+        description="rooms the reservation holds (OPERA's numberOfUnits); one of several rooms is split "
+        "(split_reservation) into one reservation per room before a room is assigned or a guest checked in",
+    )
     room_id: str | None = Field(default=None, description="assigned room number, if any")
     room_locked: bool = Field(
         default=False,
@@ -191,8 +211,9 @@ class ReservationSummary(BaseModel):
     nights: int = Field(default=0, description="nights booked (0 for a day use)")
     total: Money | None = Field(
         default=None,
-        description="room total of the stay: the nightly rates over the nights booked, before tax; in a list, "
-        "OPERA's own total of the stay (which can include taxes and fees where the hotel's totals do)",
+        description="room total of the stay: the nightly rates over the nights booked, before tax, for every room "
+        "it holds; in a list, OPERA's own total of the stay (which can include taxes and fees where the hotel's "
+        "totals do)",
     )
     balance: Money | None = Field(
         default=None, description="what the guest owes now, as OPERA's folio shows it (get_folio); 0 before check-in"
@@ -253,6 +274,20 @@ class ReasonCode(BaseModel):
     description: str | None = None
 
 
+class LinkedReservation(BaseModel):
+    """A reservation linked to another (rsv linkedReservationInfoType): one a split made, or a share."""
+
+    reservation_id: str = Field(description="OPERA's internal reservation id")
+    confirmation_number: str | None = Field(default=None, description="its own confirmation number")
+    status: str | None = None
+    guest_name: str | None = None
+    arrival: date | None = None
+    departure: date | None = None
+    room_type: str | None = None
+    room_id: str | None = Field(default=None, description="assigned room number, if any")
+    link: str | None = Field(default=None, description="OPERA's link type: Linked, Shared or Default")
+
+
 @dataclass(frozen=True)
 class BookingRequest:
     """A new stay to book. Either profile_id or a name (given_name and/or surname) names the guest."""
@@ -273,6 +308,7 @@ class BookingRequest:
     source_code: str | None = None
     #: Stamped on the booking so it can be found again after a lost answer.
     external_reference: ExternalReference | None = None
+    rooms: int = 1  # numberOfUnits: rooms of the same type, rate and dates on one reservation
 
 
 @dataclass(frozen=True)
@@ -309,7 +345,8 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
     guest = as_dict(row.get("reservationGuest"))
     guest_name = as_text(guest.get("fullName")) or person_name(guest.get("givenName"), guest.get("surname"))
     row_rate = money_from_amount(stay.get("rateAmount"))
-    rate, total = stay_price([row_rate] if row_rate else [], arrival, departure)
+    rooms = units_of(stay.get("numberOfRooms"))
+    rate, total = stay_price([row_rate] if row_rate else [], arrival, departure, rooms)
     # A row's rateAmount is one night's; OPERA prices a stay night by night (a weekend, a season), so the row's
     # own total (stayInfoType.totalAmount, "the total amount charged for the Room Stay") is the stay's total, and
     # rate x nights only stands in when OPERA leaves it out.
@@ -327,6 +364,7 @@ def summary_from_row(row: Mapping[str, Any], hotel_id: str) -> ReservationSummar
         adults=as_int(stay.get("adultCount")),
         children=as_int(stay.get("childCount")),
         room_type=as_text(stay.get("roomType")),
+        rooms=rooms,
         room_id=as_text(stay.get("roomId")),
         room_locked=stay.get("roomNumberLocked") is True,
         rate_plan=as_text(stay.get("ratePlanCode")),
@@ -407,7 +445,8 @@ def reservation_from_record(
     if not nightly and (stated := money_from_total(stay.get("total"), after_tax=False)) is not None:
         nights = max(1, nights_of(arrival, departure))
         nightly = [Money(amount=round_money(stated.amount / nights, stated.currency), currency=stated.currency)]
-    rate, total = stay_price(nightly, arrival, departure)
+    rooms = units_of(line.get("numberOfUnits"))
+    rate, total = stay_price(nightly, arrival, departure, rooms)
     cancellation = as_dict(record.get("cancellation"))
     reason = " ".join(p for p in (as_text(cancellation.get("code")), as_text(cancellation.get("description"))) if p)
     comments = []
@@ -427,6 +466,7 @@ def reservation_from_record(
         adults=as_int(counts.get("adults")),
         children=as_int(counts.get("children")),
         room_type=as_text(room.get("roomType")) or as_text(line.get("roomType")),
+        rooms=rooms,
         room_id=as_text(room.get("roomId")) or as_text(line.get("roomId")),
         # roomStayType.roomNumberLocked, or a rate line's (roomRateType: its stretch's room is locked)
         room_locked=stay.get("roomNumberLocked") is True or any(r.get("roomNumberLocked") is True for r in rate_lines),
@@ -482,7 +522,7 @@ def _guest_counts(adults: int, children: int) -> dict[str, int]:
 
 
 def _rate_line(
-    *, room_type: str, rate_plan: str, start: date, end: date, adults: int, children: int,
+    *, room_type: str, rate_plan: str, start: date, end: date, adults: int, children: int, rooms: int,
     market_code: str | None = None, source_code: str | None = None,
 ) -> dict[str, Any]:
     line: dict[str, Any] = {
@@ -491,7 +531,7 @@ def _rate_line(
         "ratePlanCode": rate_plan,
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "numberOfUnits": 1,
+        "numberOfUnits": rooms,
         "guestCounts": _guest_counts(adults, children),
         "pseudoRoom": False,
     }
@@ -512,7 +552,7 @@ def booking_body(hotel_id: str, booking: BookingRequest, note_type: str | None) 
         "roomRates": [
             _rate_line(
                 room_type=booking.room_type, rate_plan=booking.rate_plan, start=booking.arrival,
-                end=booking.departure, adults=booking.adults, children=booking.children,
+                end=booking.departure, adults=booking.adults, children=booking.children, rooms=booking.rooms,
                 market_code=booking.market_code, source_code=booking.source_code,
             )
         ],
@@ -566,9 +606,10 @@ def change_body(
         rate_plan = changes.rate_plan or current.rate_plan
         if room_type and rate_plan:
             stay["roomRates"] = [
+                # the line's numberOfUnits is the reservation's rooms: the stay's own, never a blind 1
                 _rate_line(
                     room_type=room_type, rate_plan=rate_plan, start=arrival, end=departure,
-                    adults=adults, children=children,
+                    adults=adults, children=children, rooms=current.rooms,
                 )
             ]
     if changes.guarantee_code is not None:
@@ -791,6 +832,52 @@ class ReservationsAPI:
         )
         record = await self.get(hotel_id, reservation_id)
         return record.model_copy(update={"warnings": warnings_from(response.body) + record.warnings})
+
+    async def split(self, hotel_id: str, reservation_id: str) -> list[str]:
+        """putSplitMultiRoomReservation with splitAll: a reservation of N rooms becomes N reservations of one room
+        (the new ones with their own confirmation numbers, linked to it, its payment method copied). Returns the
+        new reservations' ids. Never repeated blindly: a repeat would split again whatever the first one did
+        (with one room left, OPERA refuses it), so a lost answer is settled by reading the reservation again."""
+        body = {
+            "reservationId": {"id": reservation_id, "type": "Reservation"},
+            "splitAll": True,
+            "copyPaymentInformation": True,
+        }
+        response = await self.http.call(
+            PUT_SPLIT_RESERVATION, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, json=body,
+            idempotent=False,
+        )
+        made = as_list(as_dict(response.body).get("newReservationIdList"))
+        return [rid for entry in made if (rid := id_of([entry], "Reservation"))]
+
+    async def linked(self, hotel_id: str, reservation_id: str) -> list[LinkedReservation]:
+        """getLinkedReservationsSummary: the reservations linked to this one (a split's, a share's); [] on 204."""
+        response = await self.http.call(
+            GET_LINKED_RESERVATIONS, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params={"excludeCancelledReservations": True}, cache="none",
+        )
+        if response.status == 204:
+            return []
+        infos = as_list(as_dict(as_dict(response.body).get("linkedReservationList")).get("reservationInfo"))
+        out: list[LinkedReservation] = []
+        for raw in infos:
+            info = as_dict(raw)
+            rid = id_of(info.get("reservationIdList"), "Reservation")
+            if rid is None or rid == reservation_id:
+                continue
+            span = as_dict(info.get("timeSpan"))
+            out.append(LinkedReservation(
+                reservation_id=rid,
+                confirmation_number=id_of(info.get("reservationIdList"), "Confirmation"),
+                status=as_text(info.get("reservationStatus")),
+                guest_name=person_name(info.get("givenName"), info.get("surname")),
+                arrival=as_date(span.get("startDate")),
+                departure=as_date(span.get("endDate")),
+                room_type=as_text(info.get("roomType")),
+                room_id=as_text(info.get("room")),
+                link=as_text(info.get("linkReservationType")),
+            ))
+        return out
 
     async def cancellation_reasons(self, hotel_id: str) -> list[ReasonCode]:
         """The hotel's active CancellationReasons list of values (reference data, cached)."""

@@ -156,6 +156,7 @@ EMITTERS: Mapping[str, _Emits] = {
     "modify_reservation": _Emits("Reservation", "UPDATE RESERVATION"),
     "cancel_reservation": _Emits("Reservation", "CANCEL", unless="verification_only"),
     "reinstate_reservation": _Emits("Reservation", "ROLLBACK CANCEL"),
+    "split_reservation": _Emits("Reservation", "UPDATE RESERVATION"),
     "assign_room": _Emits("Reservation", "UPDATE RESERVATION"),
     "unassign_room": _Emits("Reservation", "UPDATE RESERVATION"),
     "check_in": _Emits("Reservation", "CHECK IN"),
@@ -224,6 +225,12 @@ def _subjects(enterprise: Enterprise, args: Mapping[str, Any], result: Any) -> I
     elif isinstance(getattr(result, "reservation", None), Reservation):
         res = result.reservation
         yield res.hotel_id, res.reservation_id, res
+    elif isinstance(result, list) and result and all(isinstance(r, Reservation) for r in result):
+        # a split: the reservation split, then each one it made
+        split = enterprise.hotels[str(hotel_id)].reservations.get(str(args.get("reservation_id")))
+        yield str(hotel_id), str(args.get("reservation_id")), split
+        for res in result:
+            yield res.hotel_id, res.reservation_id, res
     elif isinstance(result, list) and all(isinstance(r, Room) for r in result) and hotel_id is not None:
         for room in result:
             yield str(hotel_id), room.room_id, room

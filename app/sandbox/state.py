@@ -121,6 +121,19 @@ def _nights_not_stayed(reservation: Reservation, business_date: date) -> list[da
     return nights_between(first, reservation.departure)
 
 
+def _refuse_multi_room(reservation: Reservation, step: str) -> None:
+    """A reservation of several rooms is one booking, not a guest in a room: OPERA's check-in workflow splits it
+    (putSplitMultiRoomReservation) into one reservation per room before any is given a room or checked in."""
+    if reservation.rooms > 1:
+        raise _bad_request(
+            "Multi-room reservation",
+            f"Reservation {reservation.reservation_id} holds {reservation.rooms} rooms and cannot be {step}; split it "
+            "into one reservation per room first (putSplitMultiRoomReservation)",
+            "OHIPSIM-RSV-MULTIROOM",
+            "reservationId",
+        )
+
+
 def nights_between(start: date, end: date) -> list[date]:
     """The nights of a stay from `start` (inclusive) to `end` (exclusive, the departure day)."""
     return [start + timedelta(days=i) for i in range((end - start).days)]
@@ -534,6 +547,10 @@ class Reservation:
     currency: str
     profile_id: str
     weekend_rate_amount: float | None = None  # a weekend night's rate (WEEKEND_NIGHTS); None: rate_amount
+    # numberOfUnits: the rooms this reservation holds. OPERA assigns a room to, and checks in, a reservation of one
+    # room: a multi-room one is split first (putSplitMultiRoomReservation), into linked reservations.
+    rooms: int = 1
+    linked_to: str | None = None  # the reservation a split made this one from (and the split one's own id)
     room_id: str | None = None
     # OPERA's Do Not Move (roomNumberLocked): "when true, indicates a room number cannot be changed"
     room_locked: bool = False
@@ -576,9 +593,9 @@ class Reservation:
 
     @property
     def total(self) -> float:
-        """Expected room revenue of the stay: each night booked at its own rate."""
-        return money(sum(self.rate_on(night) for night in nights_between(self.arrival, self.departure)),
-                     self.currency)
+        """Expected room revenue of the stay: each night booked at its own rate, for each room it holds."""
+        nights = nights_between(self.arrival, self.departure)
+        return money(sum(self.rate_on(night) for night in nights) * self.rooms, self.currency)
 
     @property
     def balance(self) -> float:
@@ -636,6 +653,7 @@ class BookingRequest:
     comments: list[str] = field(default_factory=list)
     rate_amount: float | None = None  # an explicit rate override; None = the rate plan's price
     external_references: list[ExternalReference] = field(default_factory=list)
+    rooms: int = 1  # the rate line's numberOfUnits
 
 
 @dataclass
@@ -655,6 +673,7 @@ class ReservationChange:
     source_code: str | None = None
     comments: list[tuple[str | None, str]] | None = None
     external_references: list[ExternalReference] | None = None  # merged by external system when given
+    rooms: int | None = None  # the rate line's numberOfUnits: the rooms the reservation holds from now on
 
 
 @dataclass(frozen=True)
@@ -841,7 +860,7 @@ class Hotel:
     def booked(self, room_type: str, night: date, *, excluding: str | None = None) -> int:
         """Active reservations of a room type staying on `night` (optionally ignoring one reservation)."""
         return sum(
-            1
+            r.rooms
             for r in self.reservations.values()
             if r.holds_inventory and r.room_type == room_type and r.stays_on(night) and r.reservation_id != excluding
         )
@@ -953,16 +972,16 @@ class Hotel:
                 "roomStay.guestCounts",
             )
 
-    def _check_inventory(self, room_type: str, arrival: date, departure: date, *, excluding: str | None = None) -> None:
+    def _check_inventory(
+        self, room_type: str, arrival: date, departure: date, *, excluding: str | None = None, rooms: int = 1
+    ) -> None:
         for night in nights_between(arrival, departure):
-            if self.rooms_left(room_type, night, excluding=excluding) < 1:
-                raise SandboxError(
-                    400,
-                    "No availability",
-                    f"Room type {room_type} is sold out on {night.isoformat()} in hotel {self.code}",
-                    "OHIPSIM-RSV-SOLDOUT",
-                    "roomStay.roomRates.roomType",
-                )
+            left = self.rooms_left(room_type, night, excluding=excluding)
+            if left < rooms:
+                detail = (f"Room type {room_type} is sold out on {night.isoformat()} in hotel {self.code}" if not left
+                          else f"Only {left} rooms of type {room_type} are left on {night.isoformat()} in hotel "
+                          f"{self.code}; {rooms} were asked for")
+                raise SandboxError(400, "No availability", detail, "OHIPSIM-RSV-SOLDOUT", "roomStay.roomRates.roomType")
 
     def _check_codes(
         self,
@@ -1331,7 +1350,7 @@ class Enterprise:
                 "reservationGuests.profileInfo",
             )
         references = hotel._check_external_references(request.external_references)
-        hotel._check_inventory(request.room_type, request.arrival, request.departure)
+        hotel._check_inventory(request.room_type, request.arrival, request.departure, rooms=request.rooms)
 
         if request.profile_id is not None:
             profile_id = request.profile_id
@@ -1369,9 +1388,64 @@ class Enterprise:
             comments=[Comment(str(self.counters.next("comment")), text) for text in request.comments],
             created=self.now(hotel),
             external_references=references,
+            rooms=request.rooms,
         )
         hotel.reservations[reservation.reservation_id] = reservation
         return reservation
+
+    def split_reservation(
+        self, hotel_id: str, reservation_id: str, *, split_all: bool, copy_payment: bool
+    ) -> list[Reservation]:
+        """rsv putSplitMultiRoomReservation: "If set to TRUE [splitAll], the reservation will be separated into
+        number of rooms that it currently has. Otherwise, only 1 single room reservation will be created and the
+        original reservation will be deducted with 1 room." Each new reservation has its own confirmation number
+        (the operation's description), the original's guest, stay, rate and comments, and the payment method when
+        `copy_payment` (copyPaymentInformation); external references stay with the original, which they name. All
+        are linked to the original. Refused for a reservation of one room, or one not Reserved."""
+        hotel = self.hotel(hotel_id)
+        original = hotel.reservation(reservation_id)
+        hotel._refuse_unless(original, ("Reserved", "DueIn"), "be split")
+        if original.rooms < 2:
+            raise _bad_request(
+                "Not a multi-room reservation",
+                f"Reservation {reservation_id} holds one room; only a reservation of several rooms can be split",
+                "OHIPSIM-RSV-SPLIT",
+                "reservationId",
+            )
+        made: list[Reservation] = []
+        for _ in range(original.rooms - 1 if split_all else 1):
+            copy = replace(
+                original,
+                reservation_id=str(self.counters.next("reservation")),
+                confirmation_number=str(self.counters.next("confirmation")),
+                rooms=1,
+                linked_to=original.reservation_id,
+                payment_method=original.payment_method if copy_payment else None,
+                comments=[Comment(str(self.counters.next("comment")), c.text) for c in original.comments],
+                alerts=[replace(a, alert_id=str(self.counters.next("alert"))) for a in original.alerts],
+                created=self.now(hotel),
+                folio_windows={},
+                external_references=[],
+                cards=[],
+                room_and_tax_posted=set(),
+            )
+            hotel.reservations[copy.reservation_id] = copy
+            made.append(copy)
+        original.rooms -= len(made)
+        original.linked_to = original.reservation_id
+        return made
+
+    def linked_reservations(self, hotel_id: str, reservation_id: str) -> list[Reservation]:
+        """The reservations a split linked with `reservation_id` (itself excluded), oldest first."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.linked_to is None:
+            return []
+        return sorted(
+            (r for r in hotel.reservations.values()
+             if r.linked_to == reservation.linked_to and r.reservation_id != reservation_id),
+            key=lambda r: int(r.reservation_id) if r.reservation_id.isdigit() else 0,
+        )
 
     def modify_reservation(self, hotel_id: str, reservation_id: str, change: ReservationChange) -> Reservation:
         hotel = self.hotel(hotel_id)
@@ -1432,7 +1506,17 @@ class Enterprise:
             if change.external_references is not None
             else None
         )
-        hotel._check_inventory(room_type_code, arrival, departure, excluding=reservation.reservation_id)
+        rooms = change.rooms if change.rooms is not None else reservation.rooms
+        if rooms > 1 and reservation.room_id is not None:
+            raise _bad_request(
+                "Cannot add rooms",
+                f"Reservation {reservation_id} is assigned room {reservation.room_id}; a reservation with a room "
+                "holds that one room (book the others apart)",
+                "OHIPSIM-RSV-MULTIROOM",
+                "roomStay.roomRates.numberOfUnits",
+            )
+        hotel._check_inventory(room_type_code, arrival, departure, excluding=reservation.reservation_id,
+                               rooms=rooms)
 
         if room_type_code != reservation.room_type and reservation.room_id is not None:
             reservation.room_id, reservation.room_locked = None, False  # the assigned room was of the old type
@@ -1441,6 +1525,7 @@ class Enterprise:
         reservation.arrival, reservation.departure = arrival, departure
         reservation.room_type, reservation.rate_plan = room_type_code, rate_plan
         reservation.adults, reservation.children = adults, children
+        reservation.rooms = rooms
         if change.guarantee_code is not None:
             reservation.guarantee_code = change.guarantee_code
         if change.payment_method is not None:
@@ -1511,7 +1596,8 @@ class Enterprise:
                 "OHIPSIM-RSV-PAST",
                 "roomStay.arrivalDate",
             )
-        hotel._check_inventory(reservation.room_type, reservation.arrival, reservation.departure)
+        hotel._check_inventory(reservation.room_type, reservation.arrival, reservation.departure,
+                               rooms=reservation.rooms)
         reservation.status = "Reserved"
         reservation.cancellation_number = None
         reservation.cancellation_reason = None
@@ -1537,6 +1623,7 @@ class Enterprise:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "be assigned a room")
+        _refuse_multi_room(reservation, "assigned a room")
         if reservation.room_locked and reservation.room_id not in (None, room_id) and not override_lock:
             raise _room_locked(reservation, f"room {room_id} cannot be given instead")
         room = hotel.room(room_id)
@@ -1626,6 +1713,7 @@ class Enterprise:
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         hotel._refuse_unless(reservation, ("DueIn",), "be checked in")
+        _refuse_multi_room(reservation, "checked in")
         _refuse_on_stop_alert(reservation, "CheckIn", "check-in")
         if room_id and reservation.room_id and room_id != reservation.room_id:
             raise _bad_request(

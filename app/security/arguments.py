@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 #: Digit groups joined by single spaces or dashes, not touching other digits.
 _DIGIT_BLOCK = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*(?!\d)")
 _GROUP = re.compile(r"\d+")
+_UUID = re.compile(r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+                   r"(?![0-9A-Fa-f-])")
 
 
 def _issuer_shape(digits: str) -> bool:
@@ -82,6 +84,9 @@ def holds_card_number(text: str) -> bool:
     ("ref 12 4111 1111 1111 1111") is found; one unbroken run of more than 19 digits is not a card."""
     if not may_hold_card(text):  # fewer than 13 digits in all: no card (most arguments are ids, dates, names)
         return False
+    if "-" in text:
+        # A UUID (an idempotency key, a request id) can read as 8, 4 and 4 digits of a card; it is never one.
+        text = _UUID.sub(" ", text)
     for block in _DIGIT_BLOCK.finditer(text):
         groups = _GROUP.findall(block.group(0))
         for start in range(len(groups)):

@@ -140,7 +140,7 @@ class Metrics:
 
         # Business
         self.reservations = Counter(
-            "opera_reservations", "Reservation changes by action (created, modified, cancelled, reinstated).",
+            "opera_reservations", "Reservation changes by action (created, modified, cancelled, reinstated, split).",
             ["action"], registry=r,
         )
         self.front_desk_events = Counter(

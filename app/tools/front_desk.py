@@ -434,6 +434,23 @@ def build(services: ToolServices) -> list[ToolDef]:
             f"keeps that room); room {room_id} was not given and nothing was changed. Next step: {keep}{lift}"
         )
 
+    def refuse_multi_room(reservation: Reservation, tool: str) -> None:
+        """A reservation of several rooms is a booking, not a guest in a room: OPERA's check-in workflow splits it
+        (putSplitMultiRoomReservation) into one reservation per room before a room is assigned or a guest checked in.
+        Refused before OPERA is asked, naming the split."""
+        if reservation.rooms < 2:
+            return
+        split = offered(
+            "split_reservation",
+            f"split_reservation reservation_id={reservation.reservation_id} makes it {reservation.rooms} "
+            f"reservations of one room each; then {tool} each",
+            "ask the front office to split it in OPERA into one reservation per room",
+        )
+        raise ToolError(
+            f"{tool} refused: {stay_text(reservation)} holds {reservation.rooms} rooms, and OPERA gives a room to and "
+            f"checks in one room per reservation; nothing was changed. Next step: {split}"
+        )
+
     async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
         # Never from the cache: each caller decides a write from this read.
         try:
@@ -457,6 +474,7 @@ def build(services: ToolServices) -> list[ToolDef]:
     ) -> RoomAssigned:
         hotel = services.hotel(hotel_id)
         reservation = await load_reservation(hotel, reservation_id, "assign_room")
+        refuse_multi_room(reservation, "assign_room")
         refuse_locked_move(reservation, room_id, "assign_room")
         lock = reservation.room_locked if do_not_move is None else do_not_move
         today = await business_today(hotel, "assign_room")
@@ -615,6 +633,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 + offered("modify_reservation", "; change the dates with modify_reservation if the guest came early",
                           "; if the guest came early, the front office changes the dates in OPERA")
             )
+        refuse_multi_room(reservation, "check_in")
         alerts, unread = await step_alerts(hotel, reservation_id, "CheckIn", "check-in")
         await progress(1, "reservation is due in")
         chosen_by: Literal["caller", "reservation", "server"]

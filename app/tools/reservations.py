@@ -17,6 +17,7 @@ from app.opera.reservations import (
     BookingRequest,
     CancellationResult,
     CreatedReservation,
+    LinkedReservation,
     ReasonCode,
     Reservation,
     ReservationChanges,
@@ -87,6 +88,15 @@ class ModifiedReservation(BaseModel):
     reservation: Reservation = Field(description="the reservation as OPERA now holds it")
     changed: list[str] = Field(description="the parts that were changed")
     warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class SplitResult(BaseModel):
+    reservation_id: str = Field(description="the reservation that was split; it keeps one room")
+    split: bool = Field(description="true when this call split it; false when it already held one room")
+    reservations: list[LinkedReservation] = Field(
+        description="the one-room reservations the booking is now, this one first: assign_room and check_in each"
+    )
+    next_step: str
 
 
 class CancellationReport(CancellationResult):
@@ -293,6 +303,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                             Field(description="comments for the reservation", max_length=10)] = None,
         market_code: Annotated[Code | None, Field(description="market code; default: the rate plan's")] = None,
         source_code: Annotated[Code | None, Field(description="source code; default: the rate plan's")] = None,
+        rooms: Annotated[int, Field(ge=1, le=9, description="rooms of this type, rate and dates on one reservation "
+                                                           "(split_reservation before check-in)")] = 1,
         hotel_id: HotelId = None,
         idempotency_key: IdempotencyKey = None,
     ) -> BookingResult:
@@ -331,7 +343,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             guarantee_code=guarantee_code, payment_method=payment_method, comments=tuple(comments or ()),
             market_code=market_code or (plan.market_code if plan else None),
             source_code=source_code or (plan.source_code if plan else None),
-            external_reference=services.stamp(),
+            external_reference=services.stamp(), rooms=rooms,
         )
         try:
             created = await reservations.create(hotel, booking)
@@ -560,6 +572,53 @@ def build(services: ToolServices) -> list[ToolDef]:
         metrics.reservations.labels("reinstated").inc()
         return record
 
+    async def split_result(hotel: str, record: Reservation, *, split: bool) -> SplitResult:
+        linked = await reservations.linked(hotel, record.reservation_id)
+        own = LinkedReservation(
+            reservation_id=record.reservation_id, confirmation_number=record.confirmation_number,
+            status=record.status, guest_name=record.guest_name, arrival=record.arrival, departure=record.departure,
+            room_type=record.room_type, room_id=record.room_id, link="Linked" if linked else None,
+        )
+        ids = ", ".join([own.reservation_id, *(r.reservation_id for r in linked)])
+        return SplitResult(
+            reservation_id=record.reservation_id, split=split, reservations=[own, *linked],
+            next_step=f"assign_room and check_in each reservation ({ids}) when its guest arrives",
+        )
+
+    async def split_reservation(reservation_id: ReservationId, hotel_id: HotelId = None,
+                                idempotency_key: IdempotencyKey = None) -> SplitResult:
+        hotel = services.hotel(hotel_id)
+        record = await read_reservation(hotel, reservation_id, "split_reservation", fresh=True)
+        if record.rooms < 2:
+            return await split_result(hotel, record, split=False)  # already one room: nothing to split
+        if record.status in CLOSED_STATUSES or record.status == "InHouse":
+            raise ToolError(
+                f"reservation {reservation_id} in {hotel} is {record.status}; only a reservation not yet checked "
+                "in is split"
+            )
+        try:
+            await reservations.split(hotel, reservation_id)
+        except OperaError as exc:
+            # The answer may be lost after OPERA split it (a repeat is never sent blindly): what it holds decides.
+            try:
+                after = await reservations.get(hotel, reservation_id, fresh=True)
+            except OperaError:
+                after = record
+            if after.rooms < record.rooms:
+                return await split_result(hotel, after, split=True)
+            raise tool_error(exc, what=f"split_reservation {reservation_id} in {hotel}",
+                             next_step="check the reservation with get_reservation: only one not yet checked in, "
+                                       "of several rooms, can be split") from None
+        metrics.reservations.labels("split").inc()
+        return await split_result(hotel, await reservations.get(hotel, reservation_id, fresh=True), split=True)
+
+    async def find_split(args: Mapping[str, Any], reference: str) -> SplitResult | None:
+        hotel, reservation_id = str(args["hotel_id"]), str(args["reservation_id"])
+        record = await reservations.get(hotel, reservation_id, fresh=True)
+        if record.rooms > 1:
+            return None  # not split yet: the call is made
+        return await split_result(hotel, record, split=True)
+
     return [
         ToolDef(
             name="search_reservations", toolset="reservations", access="read", fn=search_reservations,
@@ -614,6 +673,17 @@ def build(services: ToolServices) -> list[ToolDef]:
             destructive=True,
             exactly_once=ExactlyOnce(find_cancellation, found_by="the reservation's Cancelled status"),
             preview=preview_cancel,
+        ),
+        ToolDef(
+            name="split_reservation", toolset="reservations", access="write", fn=split_reservation,
+            title="Split a multi-room reservation",
+            description=(
+                "Make a reservation of several rooms (rooms > 1 in get_reservation) one reservation per room, each "
+                "with its own confirmation number, linked to the first, with the same guest, stay, rate and payment "
+                "method: OPERA assigns a room to and checks in one room per reservation. Returns the reservations "
+                "to assign_room and check_in."
+            ),
+            exactly_once=ExactlyOnce(find_split, found_by="the reservation holding one room"),
         ),
         ToolDef(
             name="reinstate_reservation", toolset="reservations", access="write", fn=reinstate_reservation,

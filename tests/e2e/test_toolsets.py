@@ -10,6 +10,7 @@ WRITE_TOOLS = {
     "modify_reservation",
     "cancel_reservation",
     "reinstate_reservation",
+    "split_reservation",
     "create_guest",
     "update_guest",
     "assign_room",
@@ -94,6 +95,7 @@ async def test_toolsets_filter_what_is_listed() -> None:
                 "modify_reservation",
                 "cancel_reservation",
                 "reinstate_reservation",
+                "split_reservation",
                 "health_check",
                 "get_server_info",
             }

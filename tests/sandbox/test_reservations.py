@@ -8,6 +8,7 @@ import httpx2
 import pytest
 
 from tests.contract.plugin import SandboxServer
+from tests.sandbox.test_fof import check_in, free_room
 
 BD = date(2026, 5, 1)
 RSV = "/rsv/v1/hotels/SAND01/reservations"
@@ -251,3 +252,49 @@ async def test_lenient_input_numeric_strings_and_lone_objects(ohip: httpx2.Async
     r = await ohip.post(RSV, json=body)
     assert r.status_code == 201, r.text
     assert r.json()["reservations"]["reservation"][0]["roomStay"]["guestCounts"]["adults"] == 2
+
+
+async def test_a_multi_room_reservation_is_split_one_room_or_all_and_linked(
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    """putSplitMultiRoomReservation: splitAll false makes one single-room reservation and deducts one room from the
+    original; splitAll true makes one per room it still has; each has its own confirmation number and is linked
+    (getLinkedReservationsSummary). A reservation of one room is not split, and has no linked ones (204)."""
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    body = booking(BD, BD + timedelta(days=2))
+    body["reservations"]["reservation"][0]["roomStay"]["roomRates"][0]["numberOfUnits"] = 4
+    made = await ohip.post(RSV, json=body)
+    assert made.status_code == 201, made.text
+    rid = made.headers["location"].rsplit("/", 1)[1]
+    # due in today, but four rooms: no room is given to it, nor is it checked in, before it is split
+    refused = await check_in(ohip, rid, await free_room(ohip, "KNG"))
+    assert refused.status_code == 400 and refused.json()["o:errorCode"] == "OHIPSIM-RSV-MULTIROOM"
+    assert hotel.reservations[rid].status == "Reserved" and hotel.reservations[rid].room_id is None
+    record = (await ohip.get(f"{RSV}/{rid}")).json()["reservations"]["reservation"][0]
+    assert record["roomStay"]["roomRates"][0]["numberOfUnits"] == 4
+    assert record["roomStay"]["total"]["amountBeforeTax"] == pytest.approx(hotel.rate_plans["BAR"].prices["KNG"] * 8)
+    assert (await ohip.get(f"{RSV}/{rid}/linkedSummary")).status_code == 204
+
+    def split(split_all: bool) -> dict:
+        return {"reservationId": {"id": rid, "type": "Reservation"}, "splitAll": split_all,
+                "copyPaymentInformation": False}
+
+    one = await ohip.put(f"/rsv/v1/reservations/{rid}/split", json=split(False))
+    assert one.status_code == 200, one.text
+    assert len(one.json()["newReservationIdList"]) == 1 and hotel.reservations[rid].rooms == 3
+    rest = await ohip.put(f"/rsv/v1/reservations/{rid}/split", json=split(True))
+    assert rest.status_code == 200, rest.text
+    new_ids = [e["id"] for e in one.json()["newReservationIdList"] + rest.json()["newReservationIdList"]]
+    assert len(new_ids) == 3 and hotel.reservations[rid].rooms == 1
+    assert all(hotel.reservations[i].rooms == 1 and hotel.reservations[i].payment_method is None for i in new_ids)
+    confirmations = {hotel.reservations[i].confirmation_number for i in [rid, *new_ids]}
+    assert len(confirmations) == 4
+    linked = (await ohip.get(f"{RSV}/{rid}/linkedSummary")).json()["linkedReservationList"]["reservationInfo"]
+    linked_ids = [next(x["id"] for x in r["reservationIdList"] if x["type"] == "Reservation") for r in linked]
+    assert sorted(linked_ids) == sorted(new_ids)
+    assert {r["linkReservationType"] for r in linked} == {"Linked"}
+
+    again = await ohip.put(f"/rsv/v1/reservations/{rid}/split", json=split(True))
+    assert again.status_code == 400 and again.json()["o:errorCode"] == "OHIPSIM-RSV-SPLIT"
+    rows = (await ohip.get(RSV, params={"confirmationNumberList": hotel.reservations[rid].confirmation_number})).json()
+    assert rows["reservations"]["reservationInfo"][0]["roomStay"]["numberOfRooms"] == 1

@@ -64,6 +64,8 @@ EXTERNAL_SYSTEM_MAX = 20
 DEFAULT_EXTERNAL_SYSTEM = "External"
 #: Most external systems a `*ExternalReferencesToFetch` parameter may name (the spec's maxItems).
 MAX_REFERENCES_TO_FETCH = 10
+#: The most rooms the sandbox books on one reservation (a rate line's numberOfUnits).
+MAX_ROOMS_PER_RESERVATION = 20
 SEARCH_TYPES = ("Any", "Arrival", "Arrived", "Departure", "InHouse", "CheckedOut", "Cancellation", "NoShow")
 STATUS_FILTERS = ("DueIn", "DueOut", "InHouse", "CheckedIn", "CheckedOut", "Cancelled", "NoShow", "WaitList")
 
@@ -104,7 +106,7 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
         ),
         "total": tax_inclusive_amount(res.total, res.currency),
         "guestCounts": guest_counts,
-        "numberOfUnits": 1,
+        "numberOfUnits": res.rooms,
     }
     if res.market_code:
         rate_line["marketCode"] = res.market_code
@@ -193,6 +195,32 @@ def payment_methods_body(res: Reservation) -> list[dict[str, Any]]:
     return [row]
 
 
+def _linked_info(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
+    """One `linkedReservationInfoType`: a reservation linked to another (here, by a split)."""
+    profile = enterprise.profiles.get(res.profile_id)
+    info: dict[str, Any] = {
+        "reservationIdList": _ids(res),
+        "timeSpan": {"startDate": res.arrival.isoformat(), "endDate": res.departure.isoformat()},
+        "roomType": res.room_type,
+        "ratePlanCode": res.rate_plan,
+        "rate": money_body(res.rate_on(res.arrival), res.currency),
+        "guarantee": {"guaranteeCode": res.guarantee_code},
+        "balance": money_body(res.balance, res.currency),
+        "reservationStatus": res.computed_status(hotel.business_date),
+        "hotelId": hotel.code,
+        "linkReservationType": "Linked",
+        "roomNumberLocked": res.room_locked,
+        "adultCount": res.adults,
+        "childCount": res.children,
+        "profileId": id_entry(res.profile_id, "Profile"),
+    }
+    if res.room_id:
+        info["room"] = res.room_id
+    if profile is not None:
+        info["givenName"], info["surname"] = profile.given_name, profile.surname
+    return info
+
+
 def search_row(
     enterprise: Enterprise, hotel: Hotel, res: Reservation, *, references_of: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -210,7 +238,7 @@ def search_row(
         # stayInfoType.totalAmount: "The total amount charged for the Room Stay" (the row's rateAmount is one
         # night's, and the nights of a stay can be priced differently)
         "totalAmount": money_body(res.total, res.currency),
-        "numberOfRooms": 1,
+        "numberOfRooms": res.rooms,
         "balance": money_body(res.balance, res.currency),
         "guarantee": {"guaranteeCode": res.guarantee_code},
     }
@@ -444,6 +472,8 @@ def _stay_fields(item: dict[str, Any]) -> dict[str, Any]:
         "rate_plan": as_text(rate.get("ratePlanCode"), "roomStay.roomRates.ratePlanCode", max_length=20),
         "market_code": as_text(rate.get("marketCode"), "roomStay.roomRates.marketCode", max_length=20),
         "source_code": as_text(rate.get("sourceCode"), "roomStay.roomRates.sourceCode", max_length=20),
+        "rooms": as_int(rate.get("numberOfUnits"), "roomStay.roomRates.numberOfUnits", minimum=1,
+                        maximum=MAX_ROOMS_PER_RESERVATION),
         "guarantee_code": as_text(guarantee.get("guaranteeCode"), "roomStay.guarantee.guaranteeCode", max_length=20),
         "payment_method": as_text(method, "reservationPaymentMethods.paymentMethod", max_length=20),
         "comments": comments,
@@ -504,6 +534,7 @@ def _booking(item: dict[str, Any]) -> BookingRequest:
         source_code=_upper(fields["source_code"]),
         comments=[text for _id, text in fields["comments"] or []],
         external_references=fields["external_references"] or [],
+        rooms=fields["rooms"] or 1,
     )
 
 
@@ -522,6 +553,7 @@ def _change(item: dict[str, Any]) -> ReservationChange:
         source_code=_upper(fields["source_code"]),
         comments=fields["comments"],
         external_references=fields["external_references"],
+        rooms=fields["rooms"],
     )
 
 
@@ -677,8 +709,41 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             )
         return created(request, BASE + f"/hotels/{hotel.code}/reservations/alerts", {})
 
+    async def put_split_multi_room_reservation(request: Request) -> Response:
+        # The path names no hotel: the gateway's x-hotelid header does.
+        hotel = sandbox.enterprise.hotel(request.headers.get("x-hotelid", ""))
+        reservation_id = str(request.path_params["reservationId"])
+        hotel.reservation(reservation_id)
+        body = await read_json(request)
+        named = find_id([as_object(body.get("reservationId"), "reservationId")], "Reservation")
+        if named is not None and named != reservation_id:
+            raise bad_input(f"reservationId {named} in the body does not match {reservation_id} in the path",
+                            "reservationId")
+        made = sandbox.enterprise.split_reservation(
+            hotel.code, reservation_id, split_all=as_bool(body.get("splitAll"), "splitAll") is True,
+            copy_payment=as_bool(body.get("copyPaymentInformation"), "copyPaymentInformation") is True,
+        )
+        linked = [hotel.reservation(reservation_id), *sandbox.enterprise.linked_reservations(hotel.code,
+                                                                                               reservation_id)]
+        return ohip_json({
+            "newReservationIdList": [id_entry(r.reservation_id, "Reservation") for r in made],
+            "linkedReservations": {"reservationInfo": [_linked_info(sandbox.enterprise, hotel, r) for r in linked]},
+        })
+
+    async def get_linked_reservations_summary(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        linked = sandbox.enterprise.linked_reservations(hotel.code, str(request.path_params["reservationId"]))
+        if not linked:  # getLinkedReservationsSummary: 204 "LinkedReservationsSummary not found."
+            return Response(status_code=204)
+        infos = [_linked_info(sandbox.enterprise, hotel, r) for r in linked]
+        return ohip_json({"linkedReservationList": {"reservationInfo": infos}})
+
     hotel_path = BASE + "/hotels/{hotelId}/reservations"
     return [
+        Route(BASE + "/reservations/{reservationId}/split", put_split_multi_room_reservation, methods=["PUT"],
+              name="putSplitMultiRoomReservation"),
+        Route(hotel_path + "/{reservationId}/linkedSummary", get_linked_reservations_summary, methods=["GET"],
+              name="getLinkedReservationsSummary"),
         Route(hotel_path + "/alerts", post_bulk_reservation_alerts, methods=["POST"],
               name="postBulkReservationAlerts"),
         Route(hotel_path + "/{reservationId}/alerts", get_alert_notices, methods=["GET"], name="getAlertNotices"),
