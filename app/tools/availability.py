@@ -82,7 +82,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             left = counts
         offers = [o for o in result.offers if o.bookable] if only_bookable else result.offers
         if any(o.bookable for o in offers):
-            next_step = "book with create_reservation using a bookable offer's room_type and rate_plan"
+            next_step = "book with create_reservation using a bookable offer's room_type and rate_plan" + (
+                f", rooms={rooms} (one reservation; split_reservation makes it one per room before check-in)"
+                if rooms > 1 else "")
         else:
             next_step = ("nothing bookable for this stay: try other dates, fewer guests, or other room types "
                          "and rate plans")

@@ -303,8 +303,8 @@ def build(services: ToolServices) -> list[ToolDef]:
                             Field(description="comments for the reservation", max_length=10)] = None,
         market_code: Annotated[Code | None, Field(description="market code; default: the rate plan's")] = None,
         source_code: Annotated[Code | None, Field(description="source code; default: the rate plan's")] = None,
-        rooms: Annotated[int, Field(ge=1, le=9, description="rooms of this type, rate and dates on one reservation "
-                                                           "(split_reservation before check-in)")] = 1,
+        rooms: Annotated[int, Field(ge=1, le=20, description="rooms of this type, rate and dates on one "
+                                                            "reservation (split_reservation before check-in)")] = 1,
         hotel_id: HotelId = None,
         idempotency_key: IdempotencyKey = None,
     ) -> BookingResult:

@@ -43,6 +43,8 @@ async def test_a_three_room_booking_is_shown_kept_and_split_before_any_room_is_c
 
     async with mcp_client(app_url) as client:
         before = kng_left(await call_ok(client, "check_availability", stay))
+        asked = await call_ok(client, "check_availability", {**stay, "rooms": 3})
+        assert "create_reservation" in asked["next_step"] and "rooms=3" in asked["next_step"]
         rid = await book_three_rooms(client, "Threeroom")
         assert hotel.reservations[rid].rooms == 3
         assert kng_left(await call_ok(client, "check_availability", stay)) == before - 3  # a room each
