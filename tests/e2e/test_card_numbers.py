@@ -161,7 +161,8 @@ async def test_phone_numbers_dates_and_the_last_four_digits_still_pass(
         # 5555 5555 5555 4444 does here): it is a key, not a card, and is taken.
         keyed = await client.call_tool("create_reservation", {
             "arrival": "2026-06-10", "departure": "2026-06-12", "room_type": "KNG", "rate_plan": "BAR",
-            "adults": 1, "surname": f"Uuidkey{mode}", "idempotency_key": f"55555555-5555-4444-8abc-{ERAS.index(mode):012x}"})
+            "adults": 1, "surname": f"Uuidkey{mode}",
+            "idempotency_key": f"55555555-5555-4444-8abc-{ERAS.index(mode):012x}"})
         refused = await client.call_tool("search_guests", {"surname": "x 5555-5555-5555-4444"})
     assert not made.is_error, text_of(made)
     assert not keyed.is_error, text_of(keyed)
