@@ -6,7 +6,7 @@ Note Oracle's naming trap: hsk calls the clean/dirty value `housekeepingRoomStat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -240,14 +240,16 @@ class HousekeepingAPI:
         *,
         kind: OutOfServiceKind,
         return_status: HousekeepingState | None = None,
+        per_room: Mapping[str, str] | None = None,
     ) -> list[OperaWarning]:
-        """completeOutOfOrderRooms / completeOutOfServiceRooms: end the repair; the rooms take `return_status`, or
-        the status given when they were taken out of service."""
+        """completeOutOfOrderRooms / completeOutOfServiceRooms: end the repair; each room takes `return_status`, else
+        its own in `per_room` (Oracle: "Specify in the request what status the room(s) should be returned to")."""
         entries: list[dict[str, Any]] = []
         for room_id in room_ids:
             entry: dict[str, Any] = {"roomId": room_id}
-            if return_status:
-                entry["roomOutOfOrder"] = {"returnStatus": return_status}
+            status = return_status or (per_room or {}).get(room_id)
+            if status:
+                entry["roomOutOfOrder"] = {"returnStatus": status}
             entries.append(entry)
         body = {"criteria": {"roomRepairByRoomNumber": entries}}
         operation = COMPLETE_OUT_OF_ORDER if kind == "OutOfOrder" else COMPLETE_OUT_OF_SERVICE

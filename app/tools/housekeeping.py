@@ -2,12 +2,14 @@
 order or out of service and back, and guest service requests (Do Not Disturb, Make Up Room)."""
 
 from datetime import date as Date
+from datetime import timedelta
 from typing import Annotated, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from app.opera.business_date import BusinessDateAPI
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.front_office import FrontOfficeStatus, RoomStatus
 from app.opera.housekeeping import (
@@ -31,6 +33,8 @@ RoomNumbers = Annotated[
 #: all_pages stops here: larger than any single hotel's room count.
 MAX_ROOMS = 2000
 PAGE = 100
+#: How far ahead return_to_service looks for a room's period out of service (a repair booked to start later).
+OUT_OF_SERVICE_AHEAD = 90
 
 
 class HousekeepingOverview(BaseModel):
@@ -61,6 +65,7 @@ def _unique(rooms: list[str]) -> list[str]:
 
 def build(services: ToolServices) -> list[ToolDef]:
     housekeeping = HousekeepingAPI(services.http)
+    business = BusinessDateAPI(services.http)
 
     async def get_housekeeping_overview(
         room_status: Annotated[
@@ -297,12 +302,32 @@ def build(services: ToolServices) -> list[ToolDef]:
         same = {p.room_id for p in periods if (p.start, p.end, (p.reason_code or "").upper()) == (start, end, reason)}
         return all(room in same for room in rooms)
 
+    async def statuses_given(hotel: str, rooms: list[str], kind: OutOfServiceKind) -> dict[str, str]:
+        """The return status each room was given when it was taken out of service (its current or next period of
+        this kind, as OPERA lists them), so that the completion names it, as Oracle asks; {} when unreadable."""
+        try:
+            today = await business.today(hotel)
+            periods = await housekeeping.out_of_service_rooms(
+                hotel, kind, today, today + timedelta(days=OUT_OF_SERVICE_AHEAD)
+            )
+        except OperaError:
+            return {}
+        given: dict[str, str] = {}
+        for period in sorted(periods, key=lambda p: p.start or today):
+            if period.room_id in rooms and period.return_status and period.room_id not in given:
+                given[period.room_id] = period.return_status
+        return given
+
     async def end_out_of_service(
         hotel: str, rooms: list[str], kind: OutOfServiceKind, return_status: HousekeepingState | None
     ) -> RoomsUpdated:
         what = f"return_to_service {kind} of {', '.join(rooms)}"
+        given = {} if return_status else await statuses_given(hotel, rooms, kind)
+        taken = {given[r] for r in rooms if r in given}
+        shown = return_status or (taken.pop() if len(taken) == 1 and len(given) == len(rooms) else None)
         try:
-            warnings = await housekeeping.return_to_service(hotel, rooms, kind=kind, return_status=return_status)
+            warnings = await housekeeping.return_to_service(hotel, rooms, kind=kind, return_status=return_status,
+                                                            per_room=given)
         except OperaNotFoundError as exc:
             raise tool_error(
                 exc, what=what, next_step="check the room numbers with get_housekeeping_overview; no room was changed"
@@ -324,8 +349,11 @@ def build(services: ToolServices) -> list[ToolDef]:
             warnings = [OperaWarning(message=f"none of these rooms is {kind} any more; nothing was changed")]
         except OperaError as exc:
             raise tool_error(exc, what=what, next_step="retry; the rooms are unchanged if OPERA refused") from None
+        if given and shown is None:
+            listed = ", ".join(f"{room} {given.get(room, 'as OPERA keeps it')}" for room in rooms)
+            warnings = [*warnings, OperaWarning(message=f"the rooms take back the statuses they were given: {listed}")]
         return RoomsUpdated(
-            hotel_id=hotel, room_ids=rooms, room_status=return_status, return_status=return_status,
+            hotel_id=hotel, room_ids=rooms, room_status=shown, return_status=shown,
             warnings=warnings,
             next_step="the rooms are back in service; Clean/Inspected vacant ones can go to arrivals "
             "(find_available_rooms)",

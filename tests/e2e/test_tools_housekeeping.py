@@ -106,6 +106,29 @@ async def test_a_room_goes_out_of_order_and_back_and_repeats_are_harmless(server
     assert "nothing was changed" in back_again["warnings"][0]["message"]
 
 
+async def test_a_room_back_in_service_takes_the_status_it_was_given_and_the_completion_names_it(
+        server: ServerThread, hotel: Any) -> None:
+    """Oracle's completeOutOfOrderRooms: "Specify in the request what status the room(s) should be returned to". A
+    return without room_status sends the status the room was given when it went out of order (read from
+    getOutOfOrderRooms), and says which; the old client sent none and answered room_status null."""
+    room = next(r.room_id for r in sorted(hotel.rooms.values(), key=lambda r: r.room_id, reverse=True)
+                if hotel.room_status(r) in ("Clean", "Dirty") and hotel.front_office_status(r.room_id) == "Vacant"
+                and hotel.arrival_for(r.room_id) is None and not r.repairs
+                and not any(x.room_id == r.room_id and x.status == "Reserved" for x in hotel.reservations.values()))
+    today = hotel.business_date
+    async with mcp_client(server.url) as client:
+        await call_ok(client, "update_room_status", {
+            "room_ids": [room], "room_status": "OutOfOrder", "reason_code": "MAINT", "from_date": today.isoformat(),
+            "through_date": (today + timedelta(days=1)).isoformat(), "return_status": "Pickup"})
+        back = await call_ok(client, "update_room_status", {"room_ids": [room], "return_to_service": "OutOfOrder"})
+    assert back["room_status"] == back["return_status"] == "Pickup"
+    assert hotel.room_status(hotel.rooms[room]) == "Pickup"
+    [completion] = [e for e in server.app.state.sandbox.requests if e.operation_id == "completeOutOfOrderRooms"
+                    and e.json["criteria"]["roomRepairByRoomNumber"][0]["roomId"] == room]
+    assert completion.json["criteria"]["roomRepairByRoomNumber"] == [
+        {"roomId": room, "roomOutOfOrder": {"returnStatus": "Pickup"}}]
+
+
 async def test_do_not_disturb_is_set_shown_and_cleared(server: ServerThread, hotel: Any) -> None:
     rooms = [r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id][:2]
     async with mcp_client(server.url) as client:
