@@ -411,7 +411,9 @@ FAULTS: tuple[Fault, ...] = (
                 "p for p in self.profiles.values()"),),
           ("tests/e2e/test_exactly_once.py::test_a_first_use_of_a_key_creates_the_guest_even_where_a_search_would_answer_with_another",)),
     Fault("ext_id_not_found_404", "the sandbox answers an unknown external id 404 instead of Oracle's 204",
-          (edit("app/sandbox/routes/rsv.py", "return Response(status_code=204)", "return Response(status_code=404)"),),
+          (edit("app/sandbox/routes/rsv.py",
+                "ReservationByExtId not found.\"\n            return Response(status_code=204)",
+                "ReservationByExtId not found.\"\n            return Response(status_code=404)"),),
           ("tests/sandbox/test_external_references.py::test_get_reservation_by_ext_id_answers_like_get_reservation",)),
 )
 
