@@ -21,6 +21,12 @@ POST_ROOM_ASSIGNMENT = Operation(
     "fof", "postRoomAssignment", "POST", "/hotels/{hotelId}/reservations/{reservationId}/roomAssignments"
 )
 POST_CHECK_IN = Operation("fof", "postCheckIn", "POST", "/hotels/{hotelId}/reservations/{reservationId}/checkIns")
+PUT_ROOM_MOVE = Operation(
+    "fof", "moveInHouseGuest", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/rooms/{roomId}/roomMoves"
+)
+GET_ROOM_MOVE_HISTORY = Operation(
+    "fof", "getRoomMoveHistory", "GET", "/hotels/{hotelId}/reservations/{reservationId}/roomMoveHistory"
+)
 
 #: Oracle's enums (fof `housekeepingRoomStatusType`, `frontOfficeRoomStatusType`), so callers can be refused
 #: before any OHIP call.
@@ -156,6 +162,17 @@ class CheckIn(BaseModel):
     room_id: str
     status: str | None = Field(default=None, description="reservation status after check-in, e.g. InHouse")
     warnings: list[OperaWarning] = Field(default_factory=list)
+
+
+class RoomMove(BaseModel):
+    """One move of an in-house guest from room to room (fof `roomMoveDetailType`)."""
+
+    from_room: str | None = Field(default=None, description="the room the guest left")
+    to_room: str | None = Field(default=None, description="the room the guest moved to")
+    moved_on: date | None = Field(default=None, description="the business date of the move")
+    reason_code: str | None = Field(default=None, description="the hotel's room move reason code")
+    description: str | None = Field(default=None, description="why the guest moved, in the desk's words")
+    moved_by: str | None = Field(default=None, description="the OPERA user who moved the guest")
 
 
 def page_info(
@@ -306,3 +323,48 @@ class FrontOfficeAPI:
         return CheckIn(
             reservation_id=reservation_id, room_id=room_id, status=status, warnings=warnings_from(response.body)
         )
+
+    async def move_room(
+        self, hotel_id: str, reservation_id: str, *, from_room: str, to_room: str, lock_room: bool,
+        old_room_status: str, reason_code: str | None, description: str | None,
+    ) -> list[OperaWarning]:
+        """moveInHouseGuest: a checked-in guest changes rooms (the folio stays with the reservation).
+
+        Oracle's workflow "Perform a Room Move" puts the target room in the path and the original room in the body
+        (`criteria.roomId`). `oldRoomStatus` is what the room left becomes; `roomNumberLocked` is the stay's Do Not
+        Move flag, passed as the stay has it. Never repeated blindly: after a lost answer the caller reads which
+        room the reservation holds."""
+        criteria: dict[str, Any] = {
+            "hotelId": hotel_id,
+            "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+            "roomId": from_room,
+            "updateRoomTypeCharged": False,
+            "roomNumberLocked": lock_room,
+            "oldRoomStatus": old_room_status,
+        }
+        if reason_code:
+            criteria["reasonCode"] = reason_code
+        if description:
+            criteria["description"] = description
+        response = await self._http.call(
+            PUT_ROOM_MOVE, hotel_id=hotel_id, path_params={"reservationId": reservation_id, "roomId": to_room},
+            json={"criteria": criteria}, idempotent=False,
+        )
+        return warnings_from(response.body)
+
+    async def room_moves(self, hotel_id: str, reservation_id: str) -> list[RoomMove]:
+        """getRoomMoveHistory: the reservation's room moves, oldest first; [] on 204 (none)."""
+        response = await self._http.call(
+            GET_ROOM_MOVE_HISTORY, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, cache="none"
+        )
+        if response.status == 204:
+            return []
+        moves: list[RoomMove] = []
+        for raw in _list(as_dict(response.body).get("roomMoveHistoryDetails")):
+            entry = as_dict(raw)
+            moves.append(RoomMove(
+                from_room=entry.get("fromRoom"), to_room=entry.get("toRoom"),
+                moved_on=as_date(entry.get("date")), reason_code=entry.get("reasonCode"),
+                description=entry.get("description"), moved_by=entry.get("movedBy"),
+            ))
+        return moves

@@ -161,6 +161,7 @@ EMITTERS: Mapping[str, _Emits] = {
     "unassign_room": _Emits("Reservation", "UPDATE RESERVATION"),
     "check_in": _Emits("Reservation", "CHECK IN"),
     "undo_check_in": _Emits("Reservation", "REVERSE CHECK IN"),
+    "move_room": _Emits("Reservation", "UPDATE RESERVATION"),
     "check_out": _Emits("Reservation", "CHECK OUT"),
     "update_room_status": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
     "set_service_request": _Emits("Housekeeping", "UPDATE ROOM STATUS"),

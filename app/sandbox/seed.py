@@ -81,6 +81,14 @@ CANCELLATION_REASONS = (
     ("PRC", "Found a better price"),
     ("OTH", "Other"),
 )
+#: Room move reasons (lov RoomMoveReasons), as a room move's reasonCode names them.
+ROOM_MOVE_REASONS = (
+    ("NSE", "Noise complaint"),
+    ("MNT", "Maintenance problem in the room"),
+    ("GRQ", "Guest request"),
+    ("UPG", "Upgrade"),
+    ("OTH", "Other"),
+)
 #: OPERA's Out of Order / Service reasons (Room Management configuration).
 #: Room conditions (hsk setRoomCondition): the first two take a room out of the available room search, the others
 #: only tell the desk something about it.
@@ -330,6 +338,7 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.cashiers = {n: Cashier(n, name) for n, name in CASHIERS}
     hotel.guarantee_codes = {c: Code(c, d) for c, d in GUARANTEE_CODES}
     hotel.cancellation_reasons = {c: Code(c, d) for c, d in CANCELLATION_REASONS}
+    hotel.room_move_reasons = {c: Code(c, d) for c, d in ROOM_MOVE_REASONS}
     hotel.market_codes = {c: Code(c, d) for c, d in MARKET_CODES}
     hotel.source_codes = {c: Code(c, d) for c, d in SOURCE_CODES}
     hotel.room_features = {c: Code(c, d) for c, d in FEATURES}

@@ -528,6 +528,18 @@ class Comment:
     text: str
 
 
+@dataclass(frozen=True)
+class RoomMove:
+    """One move of an in-house guest (fof moveInHouseGuest), as getRoomMoveHistory reports it."""
+
+    moved_on: date  # the business date of the move
+    from_room: str
+    to_room: str
+    reason_code: str | None
+    description: str | None
+    moved_by: str
+
+
 @dataclass
 class Reservation:
     """One reservation (one room). `status` is what OPERA stores; ask `computed_status(business_date)` for the
@@ -574,6 +586,7 @@ class Reservation:
     # business dates whose room and tax are on the folio: OPERA "does not allow duplicate charges" of room and tax
     # (End of Day's Post Room and Tax), whether the night audit or a day-use posting made them
     room_and_tax_posted: set[date] = field(default_factory=set)
+    room_moves: list[RoomMove] = field(default_factory=list)  # moves while in house, oldest first
 
     @property
     def nights(self) -> int:
@@ -733,6 +746,8 @@ class Hotel:
     out_of_order_reasons: dict[str, Code] = field(default_factory=dict)
     #: Reservation note types (lov ReservationNoteTypes): the codes a reservation comment's `type` names.
     note_types: dict[str, Code] = field(default_factory=dict)
+    #: Room move reasons (lov RoomMoveReasons): the codes a room move's `reasonCode` names.
+    room_move_reasons: dict[str, Code] = field(default_factory=dict)
     #: Room conditions the property configured (setRoomCondition names one of them).
     room_conditions: dict[str, RoomConditionCode] = field(default_factory=dict)
     #: Room tax on each night's room charge, posted with it by the night audit under ROOM_TAX_CODE.
@@ -1795,6 +1810,124 @@ class Enterprise:
         reservation.folio_windows.clear()
         if unassign_room:
             reservation.room_id, reservation.room_locked = None, False
+        return reservation
+
+    def move_room(
+        self, hotel_id: str, reservation_id: str, room_id: str, *, from_room: str | None = None,
+        old_room_status: str | None = None, reason_code: str | None = None, description: str | None = None,
+        lock: bool | None = None, override_lock: bool = False, allow_dirty: bool = False, moved_by: str = "",
+    ) -> Reservation:
+        """moveInHouseGuest: an in-house guest changes rooms; the folio stays with the reservation.
+
+        Refused, as Oracle lists this operation's errors ("Reservation is NOT In-House", "The room is NON-EXISTENT
+        for the hotel", "The room is NOT valid for usage based on its current state"): a reservation not in house;
+        an unknown room; the room the guest is already in; a `from_room` (the body's `criteria.roomId`) that is
+        neither the guest's room nor the target; a stay locked to its room (Do Not Move) unless `override_lock`; a
+        room of another type (this sandbox does not emulate a room type change on a move); a room out of order or
+        service on a night left, occupied, or assigned to an arrival on those nights; a room that is not Clean or
+        Inspected unless `allow_dirty`; an unknown reason code. The room left takes `old_room_status` ("On a
+        successful RoomMove, this status will be configured in the reservation's previous room"); without it,
+        Dirty, as a room a guest used is.
+        """
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "InHouse" or reservation.room_id is None:
+            raise _bad_request(
+                "Reservation is not in house",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; only an "
+                "in-house guest is moved (a reservation not yet checked in is assigned a room instead)",
+                "OHIPSIM-FOF-NOT-INHOUSE",
+                "reservationId",
+            )
+        current = reservation.room_id
+        if from_room is not None and from_room not in (current, room_id):
+            raise _bad_request(
+                "Room mismatch",
+                f"criteria.roomId {from_room} is neither the room reservation {reservation_id} is in ({current}) "
+                f"nor the room it moves to ({room_id})",
+                "OHIPSIM-FOF-ROOM-MISMATCH",
+                "criteria.roomId",
+            )
+        room = hotel.room(room_id)
+        if room_id == current:
+            raise _bad_request(
+                "Same room",
+                f"Reservation {reservation_id} is already in room {room_id}",
+                "OHIPSIM-FOF-SAME-ROOM",
+                "roomId",
+            )
+        if reservation.room_locked and not override_lock:
+            raise _room_locked(reservation, f"the guest cannot be moved to room {room_id}")
+        if room.room_type != reservation.room_type:
+            raise _bad_request(
+                "Wrong room type",
+                f"Room {room_id} is a {room.room_type}; reservation {reservation_id} is a {reservation.room_type}, "
+                "and this sandbox moves a guest within the room type booked",
+                "OHIPSIM-FOF-ROOMTYPE",
+                "roomId",
+            )
+        today = hotel.business_date
+        last_night = max(today, reservation.departure - timedelta(days=1))
+        repair = room.repair_on(today, last_night)
+        if repair is not None:
+            raise _bad_request(
+                "Room not available",
+                f"Room {room_id} is {repair.kind} from {repair.start.isoformat()} through {repair.end.isoformat()} "
+                f"({repair.reason_code})",
+                "OHIPSIM-FOF-ROOM-OOO",
+                "roomId",
+            )
+        if hotel.occupant(room_id) is not None:
+            raise _bad_request(
+                "Room occupied", f"Room {room_id} is occupied; pick a vacant room", "OHIPSIM-FOF-ROOM-OCCUPIED",
+                "roomId",
+            )
+        for other in hotel.reservations.values():
+            if (
+                other.reservation_id != reservation_id
+                and other.room_id == room_id
+                and other.status == "Reserved"
+                and other.arrival < reservation.departure
+                and today < other.departure
+            ):
+                raise _bad_request(
+                    "Room already assigned",
+                    f"Room {room_id} is assigned to reservation {other.reservation_id} from "
+                    f"{other.arrival.isoformat()}, before this stay ends on {reservation.departure.isoformat()}",
+                    "OHIPSIM-FOF-ROOM-ASSIGNED",
+                    "roomId",
+                )
+        if hotel.room_status(room) not in READY_STATUSES and not allow_dirty:
+            raise _bad_request(
+                "Room not clean",
+                f"Room {room_id} is {hotel.room_status(room)}; move the guest to a Clean or Inspected room, or "
+                "override dirtyRoom",
+                "OHIPSIM-FOF-ROOM-DIRTY",
+                "roomId",
+            )
+        reason = None
+        if reason_code is not None:
+            reason = hotel.room_move_reasons.get(reason_code.upper())
+            if reason is None:
+                raise _bad_request(
+                    "Invalid reason code",
+                    f"{reason_code!r} is not a room move reason of hotel {hotel.code}; use one of "
+                    f"{', '.join(hotel.room_move_reasons)}",
+                    "OHIPSIM-FOF-REASON",
+                    "criteria.reasonCode",
+                )
+        left_status = _canonical(old_room_status, HOUSEKEEPING_STATUSES, "room status", "criteria.oldRoomStatus") \
+            if old_room_status else "Dirty"
+        hotel.room(current).room_status = left_status
+        reservation.room_id = room_id
+        if override_lock:
+            reservation.room_locked = bool(lock)
+        elif lock is not None:
+            reservation.room_locked = lock
+        reservation.room_moves.append(RoomMove(
+            moved_on=today, from_room=current, to_room=room_id, reason_code=reason.code if reason else None,
+            description=description, moved_by=moved_by,
+        ))
         return reservation
 
     # -- housekeeping (hsk) ----------------------------------------------------------------------------------

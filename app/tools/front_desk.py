@@ -21,7 +21,7 @@ from app.opera.cashiering import (
     Posting,
 )
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError, OperaOutcomeUnknownError
-from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, Stay, unassignable_because
+from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, RoomMove, Stay, unassignable_because
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, round_money
@@ -75,6 +75,8 @@ PAGE = 100
 #: Statuses in which a stay can still be checked in / out.
 CHECK_IN_READY = ("DueIn",)
 CHECK_OUT_READY = ("InHouse", "DueOut", "CheckedIn", "PendingCheckout")
+#: Statuses of a guest in a room, who is moved (moveInHouseGuest) rather than assigned a room.
+IN_HOUSE_STATUSES = ("InHouse", "DueOut", "CheckedIn")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,21 @@ class RoomAssigned(BaseModel):
     reservation_id: str
     room_id: str
     do_not_move: bool = Field(description="the room is locked to the stay (OPERA's Do Not Move): it is not moved")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+class RoomMoved(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    guest_name: str | None = None
+    from_room: str | None = Field(default=None, description="the room the guest left (null: already in room_id)")
+    room_id: str = Field(description="the room the guest is in now")
+    room_type: str | None = None
+    moved: bool = Field(description="true when this call moved the guest; false when already in room_id")
+    old_room_status: str | None = Field(default=None, description="the housekeeping status the room left was given")
+    reason_code: str | None = Field(default=None, description="the hotel's room move reason sent to OPERA")
+    moves: list[RoomMove] = Field(default_factory=list, description="the stay's room moves so far, oldest first")
     warnings: list[OperaWarning] = Field(default_factory=list)
     next_step: str
 
@@ -334,8 +351,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         return FreeRooms(rooms=rooms, warnings=warnings, more=more, next_offset=at)
 
     def stay_of(reservation: Reservation, today: Date) -> Stay:
+        """The nights a room is sought for: from the arrival, or for a guest already in house from today."""
         return Stay(
-            arrival=reservation.arrival, departure=reservation.departure, today=today,
+            arrival=max(reservation.arrival, today), departure=reservation.departure, today=today,
             room_type=reservation.room_type, reservation_id=reservation.reservation_id,
             own_room=reservation.room_id,
         )
@@ -999,6 +1017,141 @@ def build(services: ToolServices) -> list[ToolDef]:
             penalty_waived=plan.waived if changed_from else None, warnings=list(plan.warnings) + warnings,
         )
 
+    async def move_room(
+        reservation_id: ReservationId,
+        room_id: RoomNumber,
+        reason_code: Annotated[str | None, Field(
+            min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$",
+            description="the hotel's room move reason (its RoomMoveReasons list); default: the hotel's first"),
+        ] = None,
+        description: Annotated[str | None, Field(
+            min_length=1, max_length=200, description="why the guest moves, in the desk's words, e.g. noise complaint"),
+        ] = None,
+        old_room_status: Annotated[HousekeepingState, Field(
+            description="the housekeeping status the room left takes; default Dirty (a guest used it)"),
+        ] = "Dirty",
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> RoomMoved:
+        hotel = services.hotel(hotel_id)
+        reservation = await load_reservation(hotel, reservation_id, "move_room")
+        if reservation.room_id == room_id and reservation.status in IN_HOUSE_STATUSES:
+            return await moved_result(hotel, reservation, None, moved=False)  # already there: nothing to move
+        if reservation.status not in IN_HOUSE_STATUSES or not reservation.room_id:
+            assign = offered("assign_room", f"; before check-in, assign_room gives reservation {reservation_id} a "
+                                            "room")
+            raise ToolError(
+                f"move_room refused: {stay_text(reservation)} is {reservation.status or 'not in house'}; only a "
+                f"checked-in guest is moved to another room, and nothing was changed{assign}"
+            )
+        if reservation.room_locked:
+            raise ToolError(
+                f"move_room refused: {stay_text(reservation)} is locked to room {reservation.room_id} (OPERA's Do Not "
+                f"Move, set so the guest keeps that room); room {room_id} was not given and nothing was changed. Next "
+                "step: only the front office can lift the lock in OPERA, if the guest must move"
+            )
+        today = await business_today(hotel, "move_room")
+        stay = stay_of(reservation, today)
+        reason = await move_reason(hotel, reason_code)
+        try:
+            noted = await refuse_unmovable(hotel, reservation, stay, room_id)
+            warnings = await front_office.move_room(
+                hotel, reservation_id, from_room=reservation.room_id, to_room=room_id, lock_room=False,
+                old_room_status=old_room_status, reason_code=reason, description=description,
+            )
+        except OperaError as exc:
+            # The answer may be lost after OPERA moved the guest (the PUT is never repeated blindly): the room the
+            # reservation holds decides.
+            try:
+                after = await reservations.get(hotel, reservation_id, fresh=True)
+            except OperaError:
+                after = reservation
+            if after.room_id == room_id:
+                return await moved_result(hotel, after, reservation.room_id, old_room_status=old_room_status,
+                                          reason_code=reason)
+            raise tool_error(
+                exc, what=f"move_room: reservation {reservation_id} from room {reservation.room_id} to {room_id}",
+                next_step=f"find_available_rooms with reservation_id={reservation_id} lists the rooms it can move to",
+            ) from None
+        metrics.front_desk_events.labels("room_move").inc()
+        after = await reservations.get(hotel, reservation_id, fresh=True)
+        return await moved_result(hotel, after, reservation.room_id, old_room_status=old_room_status,
+                                  reason_code=reason, warnings=noted + warnings)
+
+    async def move_reason(hotel: str, reason_code: str | None) -> str | None:
+        """The room move reason to send: the one given, checked against the hotel's list when it can be read, else
+        the hotel's first; None when the hotel keeps no list (OPERA then takes the move without one)."""
+        try:
+            known = [v for v in await lov.values(hotel, "RoomMoveReasons") if v.active is not False]
+        except OperaError:
+            return reason_code.upper() if reason_code else None
+        if reason_code is None:
+            return known[0].code if known else None
+        codes = [v.code for v in known]
+        if codes and reason_code.upper() not in codes:
+            listed = ", ".join(f"{v.code} ({v.description or v.name})" for v in known)
+            raise ToolError(
+                f"reason_code {reason_code!r} is not a room move reason of {hotel}; nothing was changed. Next step: "
+                f"move_room with one of {listed}"
+            )
+        return reason_code.upper()
+
+    async def refuse_unmovable(
+        hotel: str, reservation: Reservation, stay: Stay, room_id: str
+    ) -> list[OperaWarning]:
+        """Refuse, before OPERA is asked, a room the guest cannot move into now: the rule assign_room applies to a
+        stay arriving today (its room type, vacant, Clean or Inspected, in service and free for the nights left),
+        naming rooms that can be given. A room condition comes back as a warning."""
+        rows = await front_office.rooms(
+            hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
+        )
+        room = next((r for r in rows.items if r.room_id == room_id), None)
+        why = f"{hotel} has no room {room_id}" if room is None else unassignable_because(room, stay)
+        if room is not None and why is None:
+            return condition_warnings(room)
+        alternatives = (await free_rooms(hotel, stay, limit=5)).rooms
+        if alternatives:
+            step = (f"move_room with one of {', '.join(r.room_id for r in alternatives)} (find_available_rooms with "
+                    f"reservation_id={reservation.reservation_id} lists them)")
+        else:
+            step = (f"no {stay.room_type or ''} room is vacant, ready and free for the nights left; ask housekeeping "
+                    "to ready one" + offered("update_room_status", " (update_room_status)"))
+        raise ToolError(
+            f"the guest of {stay_text(reservation)}, in room {reservation.room_id}, cannot move to room {room_id}: "
+            f"{why}; nothing was changed. Next step: {step}"
+        )
+
+    async def moved_result(
+        hotel: str, record: Reservation, from_room: str | None, *, moved: bool = True,
+        old_room_status: str | None = None, reason_code: str | None = None, warnings: list[OperaWarning] | None = None,
+    ) -> RoomMoved:
+        try:
+            moves = await front_office.room_moves(hotel, record.reservation_id)
+        except OperaError as exc:
+            moves = []
+            warnings = [*(warnings or []), OperaWarning(
+                code="ROOM_MOVE_HISTORY", message=f"the stay's room moves could not be read: {exc.describe()}")]
+        room = record.room_id or ""
+        return RoomMoved(
+            hotel_id=hotel, reservation_id=record.reservation_id, guest_name=record.guest_name, from_room=from_room,
+            room_id=room, room_type=record.room_type, moved=moved, old_room_status=old_room_status if moved else None,
+            reason_code=reason_code, moves=moves, warnings=warnings or [],
+            next_step=(f"tell the guest their new room {room}; the folio stays with the stay, and room {from_room} "
+                       f"is now {old_room_status} for housekeeping" if moved and from_room else
+                       f"the guest is already in room {room}: nothing was moved"),
+        )
+
+    async def find_move(args: Mapping[str, Any], reference: str) -> RoomMoved | None:
+        hotel, reservation_id = str(args["hotel_id"]), str(args["reservation_id"])
+        record = await reservations.get(hotel, reservation_id, fresh=True)
+        if record.room_id != args["room_id"] or record.status not in IN_HOUSE_STATUSES:
+            return None  # not in the new room: the move is made
+        moves = await front_office.room_moves(hotel, reservation_id)
+        last = next((m for m in reversed(moves) if m.to_room == record.room_id), None)
+        return await moved_result(hotel, record, last.from_room if last else None, moved=last is not None,
+                                  old_room_status=str(args.get("old_room_status") or "Dirty"),
+                                  reason_code=last.reason_code if last else None)
+
     async def find_check_in(args: Mapping[str, Any], reference: str) -> CheckInResult | None:
         record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
         if record.status not in ("InHouse", "CheckedIn") or not record.room_id:
@@ -1051,8 +1204,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             description=(
                 "Rooms that can be given to a guest now: Vacant, Clean or Inspected, in service, free tonight "
                 "(next_stay_date says when another stay takes one). With reservation_id: exactly the rooms assign_room "
-                "accepts for it. room_status (e.g. ['Dirty']) and vacant_only=false show others. Next: assign_room or "
-                "check_in with room_id."
+                "(or, in house, move_room) accepts for it. room_status (e.g. ['Dirty']) and vacant_only=false show "
+                "others. Next: assign_room, check_in or move_room with room_id."
             ),
             read_only=True, idempotent=True,
         ),
@@ -1062,6 +1215,16 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Assign a room of the booked type that is free for the stay (from find_available_rooms with "
                 "reservation_id), before arrival or at check-in. Next: check_in."
             ),
+        ),
+        ToolDef(
+            name="move_room", toolset="front_desk", access="write", fn=move_room, title="Move a guest to another room",
+            description=(
+                "Move a checked-in guest to another room of the same room type that is Vacant, Clean or Inspected and "
+                "free for the nights left (find_available_rooms with reservation_id lists them), e.g. after a noise "
+                "complaint. The folio stays with the stay; the room left becomes old_room_status (default Dirty). "
+                "Before check-in use assign_room. Returns the new room and the stay's room moves."
+            ),
+            exactly_once=ExactlyOnce(find_move, found_by="the reservation being in the new room"),
         ),
         ToolDef(
             name="check_in", toolset="front_desk", access="write", fn=check_in, title="Check in",

@@ -14,6 +14,7 @@ WRITE_TOOLS = {
     "create_guest",
     "update_guest",
     "assign_room",
+    "move_room",
     "check_in",
     "check_out",
     "update_room_status",

@@ -443,3 +443,79 @@ async def test_a_locked_stay_keeps_its_room_type(ohip: httpx2.AsyncClient) -> No
     assert response.status_code == 400 and response.json()["o:errorCode"] == "OHIPSIM-FOF-ROOM-LOCKED"
     stay = (await reservation(ohip, reservation_id))["roomStay"]
     assert stay["currentRoomInfo"] == {"roomId": room_id, "roomType": "KNG"}
+
+
+# ------------------------------------------------------------------------------------------------ room moves
+
+
+async def move(ohip: httpx2.AsyncClient, reservation_id: str, to_room: str, **criteria: Any) -> httpx2.Response:
+    body = {"criteria": {"hotelId": "SAND01", "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                         **criteria}}
+    return await ohip.put(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/rooms/{to_room}/roomMoves", json=body)
+
+
+async def move_history(ohip: httpx2.AsyncClient, reservation_id: str) -> httpx2.Response:
+    return await ohip.get(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/roomMoveHistory")
+
+
+async def test_an_in_house_guest_moves_the_room_left_takes_its_status_and_the_history_says_so(
+        ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, "QUN")
+    first = await free_room(ohip, "QUN")
+    assert (await check_in(ohip, reservation_id, first)).status_code == 201
+    assert (await move_history(ohip, reservation_id)).status_code == 204  # "RoomMoveHistory not found."
+    second = await free_room(ohip, "QUN")
+    assert second != first
+
+    # the original room in the body, the target in the path (Oracle's workflow "Perform a Room Move")
+    response = await move(ohip, reservation_id, second, roomId=first, oldRoomStatus="Pickup", reasonCode="NSE",
+                          description="Noise from the street")
+
+    assert response.status_code == 200, response.text
+    assert (await reservation(ohip, reservation_id))["roomStay"]["currentRoomInfo"]["roomId"] == second
+    left = (await rooms(ohip, ("fromRoomNumber", first), ("toRoomNumber", first)))[0]
+    taken = (await rooms(ohip, ("fromRoomNumber", second), ("toRoomNumber", second)))[0]
+    assert status_of(left)["frontOfficeStatus"] == "Vacant" and status_of(left)["roomStatus"] == "Pickup"
+    assert status_of(taken)["frontOfficeStatus"] == "Occupied"
+    history = await move_history(ohip, reservation_id)
+    assert history.status_code == 200
+    [entry] = history.json()["roomMoveHistoryDetails"]
+    assert (entry["fromRoom"], entry["toRoom"], entry["reasonCode"]) == (first, second, "NSE")
+    assert entry["description"] == "Noise from the street" and entry["date"].startswith(BD.isoformat())
+
+    # without oldRoomStatus the room left is Dirty, as a room a guest used is
+    third = await free_room(ohip, "QUN")
+    assert (await move(ohip, reservation_id, third, roomId=third)).status_code == 200  # the spec's reading
+    assert status_of((await rooms(ohip, ("fromRoomNumber", second), ("toRoomNumber", second)))[0])[
+        "roomStatus"] == "Dirty"
+    assert len((await move_history(ohip, reservation_id)).json()["roomMoveHistoryDetails"]) == 2
+
+
+async def test_a_room_move_is_refused_when_not_in_house_or_into_a_room_that_cannot_take_the_guest(
+        ohip: httpx2.AsyncClient) -> None:
+    due_in = await book(ohip, "QUN")
+    target = await free_room(ohip, "QUN")
+    refused = await move(ohip, due_in, target)
+    assert refused.status_code == 400 and refused.json()["o:errorCode"] == "OHIPSIM-FOF-NOT-INHOUSE"
+
+    in_house = await book(ohip, "QUN")
+    mine = await free_room(ohip, "QUN")
+    assert (await check_in(ohip, in_house, mine)).status_code == 201
+    other_type = await free_room(ohip, "KNG")
+    cases = {
+        "OHIPSIM-FOF-SAME-ROOM": await move(ohip, in_house, mine),
+        "OHIPSIM-FOF-ROOMTYPE": await move(ohip, in_house, other_type),
+        "OHIPSIM-FOF-ROOM-MISMATCH": await move(ohip, in_house, await free_room(ohip, "QUN"), roomId=other_type),
+        "OHIPSIM-FOF-REASON": await move(ohip, in_house, await free_room(ohip, "QUN"), reasonCode="NOPE"),
+    }
+    for code, response in cases.items():
+        assert response.status_code == 400 and response.json()["o:errorCode"] == code, (code, response.text)
+    dirty = await free_room(ohip, "QUN")
+    put = await ohip.put("/hsk/v1/hotels/SAND01/rooms/status",
+                         json={"roomList": [{"roomId": dirty}], "housekeepingRoomStatus": "Dirty"})
+    assert put.status_code in (200, 201), put.text
+    not_clean = await move(ohip, in_house, dirty)
+    assert not_clean.status_code == 400 and not_clean.json()["o:errorCode"] == "OHIPSIM-FOF-ROOM-DIRTY"
+    overridden = await move(ohip, in_house, dirty, overrideInstructions={"dirtyRoom": True})
+    assert overridden.status_code == 200, overridden.text
+    assert (await reservation(ohip, in_house))["roomStay"]["currentRoomInfo"]["roomId"] == dirty

@@ -1,5 +1,6 @@
-"""Sandbox routes for OHIP lists of values (lov): the codes other calls must use (reasons, markets, sources,
-guarantees, room features, payment methods, room types, note, communication and address types)."""
+"""Sandbox routes for OHIP lists of values (lov): the codes other calls must use (cancellation and room move
+reasons, markets, sources, guarantees, room features, payment methods, room types, note, communication and address
+types)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ BASE = "/lov/v1"
 def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None:
     tables: dict[str, dict[str, Code]] = {
         "CancellationReasons": hotel.cancellation_reasons,
+        "RoomMoveReasons": hotel.room_move_reasons,
         "MarketCodes": hotel.market_codes,
         "SourceCodes": hotel.source_codes,
         "GuaranteeCodes": hotel.guarantee_codes,
@@ -72,6 +74,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         requested = str(request.path_params["name"])
         known = (
             "CancellationReasons",
+            "RoomMoveReasons",
             "MarketCodes",
             "SourceCodes",
             "GuaranteeCodes",
