@@ -21,6 +21,9 @@ POST_ROOM_ASSIGNMENT = Operation(
     "fof", "postRoomAssignment", "POST", "/hotels/{hotelId}/reservations/{reservationId}/roomAssignments"
 )
 POST_CHECK_IN = Operation("fof", "postCheckIn", "POST", "/hotels/{hotelId}/reservations/{reservationId}/checkIns")
+DELETE_CHECK_IN = Operation(
+    "fof", "deleteCheckin", "DELETE", "/hotels/{hotelId}/reservations/{reservationId}/checkIns"
+)
 PUT_ROOM_MOVE = Operation(
     "fof", "moveInHouseGuest", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/rooms/{roomId}/roomMoves"
 )
@@ -323,6 +326,22 @@ class FrontOfficeAPI:
         return CheckIn(
             reservation_id=reservation_id, room_id=room_id, status=status, warnings=warnings_from(response.body)
         )
+
+    async def undo_check_in(
+        self, hotel_id: str, reservation_id: str, *, unassign_room: bool, room_status: str | None
+    ) -> list[OperaWarning]:
+        """deleteCheckin: "revert a reservation that has been checked in ... to a Due in/Arrival status". OPERA
+        allows it for a check-in made today with nothing posted. `room_status` is what the room becomes; with
+        `unassign_room` the stay gives the room up. Never repeated blindly: a repeat of one that was made is refused
+        (the guest is no longer in house), so a lost answer is settled by reading the reservation."""
+        params: dict[str, Any] = {"unassignRoom": unassign_room}
+        if room_status:
+            params["roomStatus"] = room_status
+        response = await self._http.call(
+            DELETE_CHECK_IN, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params,
+            idempotent=False,
+        )
+        return warnings_from(response.body)
 
     async def move_room(
         self, hotel_id: str, reservation_id: str, *, from_room: str, to_room: str, lock_room: bool,

@@ -1793,7 +1793,9 @@ class Enterprise:
         return reservation
 
     def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
-        """deleteCheckin: back to due-in, allowed only on the arrival day and before any payment."""
+        """deleteCheckin: back to due-in. Oracle's user guide: "You can reverse a checked-in (that is, in-house)
+        reservation if the reservation was checked in today and has a zero balance (that is, no charges posted or
+        deposit payments transferred on check-in)", so a folio with any posting is refused and nothing is lost."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
         if reservation.status != "InHouse" or reservation.arrival != hotel.business_date:
@@ -1805,9 +1807,18 @@ class Enterprise:
                 "OHIPSIM-FOF-STATUS",
                 "reservationStatus",
             )
+        posted = sum(len(w.postings) for w in reservation.folio_windows.values())
+        if posted:
+            raise _bad_request(
+                "Cannot cancel check-in",
+                f"Reservation {reservation_id} has {posted} posting(s) on its folio; a check-in is reversed only "
+                "with no charges posted or payments made",
+                "OHIPSIM-FOF-POSTINGS",
+                "reservationId",
+            )
         reservation.status = "Reserved"
         reservation.checked_in_at = None
-        reservation.folio_windows.clear()
+        reservation.folio_windows.clear()  # only empty windows are left here
         if unassign_room:
             reservation.room_id, reservation.room_locked = None, False
         return reservation

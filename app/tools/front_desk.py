@@ -134,6 +134,18 @@ class RoomMoved(BaseModel):
     next_step: str
 
 
+class CheckInUndone(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    guest_name: str | None = None
+    undone: bool = Field(description="true when this call reversed the check-in; false when it was already reversed")
+    status: str = Field(description="the reservation's status now, e.g. DueIn")
+    room_id: str | None = Field(default=None, description="the room still assigned (null: given up)")
+    room_status: str | None = Field(default=None, description="the housekeeping status the room was given")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
 class CheckInResult(BaseModel):
     hotel_id: str
     reservation_id: str
@@ -1017,6 +1029,82 @@ def build(services: ToolServices) -> list[ToolDef]:
             penalty_waived=plan.waived if changed_from else None, warnings=list(plan.warnings) + warnings,
         )
 
+    async def undo_check_in(
+        reservation_id: ReservationId,
+        keep_room: Annotated[bool, Field(
+            description="true keeps the room assigned to the stay; false gives it up")] = True,
+        room_status: Annotated[HousekeepingState | None, Field(
+            description="the housekeeping status the room takes; left out, it stays as it is")] = None,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CheckInUndone:
+        hotel = services.hotel(hotel_id)
+        reservation = await load_reservation(hotel, reservation_id, "undo_check_in")
+        if reservation.status in CHECK_IN_READY:
+            return undone_result(hotel, reservation, undone=False)  # already due in: nothing to reverse
+        if reservation.status not in IN_HOUSE_STATUSES:
+            raise ToolError(
+                f"undo_check_in refused: {stay_text(reservation)} is {reservation.status or 'not in house'}; only a "
+                "guest checked in today is returned to due in, and nothing was changed"
+            )
+        today = await business_today(hotel, "undo_check_in", fresh=True)
+        if reservation.arrival != today:
+            raise ToolError(
+                f"undo_check_in refused: {stay_text(reservation)} arrived on {reservation.arrival.isoformat()}, and "
+                f"OPERA reverses only a check-in made today ({today.isoformat()}); nothing was changed. Next step: "
+                "if the guest is leaving, check_out (early_departure=true before the booked departure)"
+            )
+        try:
+            folio = await cashiering.folio(hotel, reservation_id)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"undo_check_in: reading the folio of {reservation_id}",
+                             next_step="retry") from None
+        posted = [p for w in folio.windows for p in w.postings]
+        if posted or any(w.more_postings for w in folio.windows):
+            balance = money_text(folio.balance)
+            raise ToolError(
+                f"undo_check_in refused: {stay_text(reservation)} has {len(posted)} posting(s) on its folio "
+                f"(balance {balance}); OPERA reverses a check-in only with nothing posted, and nothing was changed. "
+                "Next step: tell the human; the front office decides in OPERA what happens to the postings"
+            )
+        try:
+            warnings = await front_office.undo_check_in(
+                hotel, reservation_id, unassign_room=not keep_room, room_status=room_status
+            )
+        except OperaError as exc:
+            # A lost answer after OPERA reversed it: the reservation's status decides (never a blind repeat).
+            try:
+                after = await reservations.get(hotel, reservation_id, fresh=True)
+            except OperaError:
+                after = reservation
+            if after.status in CHECK_IN_READY:
+                return undone_result(hotel, after, undone=True, room_status=room_status)
+            raise tool_error(exc, what=f"undo_check_in {reservation_id} in {hotel}",
+                             next_step="check the reservation with get_reservation") from None
+        metrics.front_desk_events.labels("undo_check_in").inc()
+        after = await reservations.get(hotel, reservation_id, fresh=True)
+        return undone_result(hotel, after, undone=True, room_status=room_status, warnings=warnings)
+
+    def undone_result(
+        hotel: str, record: Reservation, *, undone: bool, room_status: str | None = None,
+        warnings: list[OperaWarning] | None = None,
+    ) -> CheckInUndone:
+        room = f" into room {record.room_id}" if record.room_id else ""
+        return CheckInUndone(
+            hotel_id=hotel, reservation_id=record.reservation_id, guest_name=record.guest_name, undone=undone,
+            status=record.status or "DueIn", room_id=record.room_id, room_status=room_status if undone else None,
+            warnings=warnings or [],
+            next_step=(f"the stay is due in again; check_in{room} when the guest is ready" if undone else
+                       "the stay is already due in: nothing was reversed"),
+        )
+
+    async def find_undo(args: Mapping[str, Any], reference: str) -> CheckInUndone | None:
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        if record.status not in CHECK_IN_READY:
+            return None  # still in house: the reversal is made
+        return undone_result(str(args["hotel_id"]), record, undone=True,
+                             room_status=str(args["room_status"]) if args.get("room_status") else None)
+
     async def move_room(
         reservation_id: ReservationId,
         room_id: RoomNumber,
@@ -1215,6 +1303,16 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Assign a room of the booked type that is free for the stay (from find_available_rooms with "
                 "reservation_id), before arrival or at check-in. Next: check_in."
             ),
+        ),
+        ToolDef(
+            name="undo_check_in", toolset="front_desk", access="write", fn=undo_check_in,
+            title="Reverse a check-in",
+            description=(
+                "Return a guest checked in by mistake to due in (OPERA's reverse check-in): only a check-in made "
+                "today, with nothing posted on the folio. keep_room=false gives the room up; room_status sets the "
+                "room's housekeeping status. Next: check_in the right guest or room."
+            ),
+            exactly_once=ExactlyOnce(find_undo, found_by="the reservation being due in again"),
         ),
         ToolDef(
             name="move_room", toolset="front_desk", access="write", fn=move_room, title="Move a guest to another room",

@@ -16,6 +16,7 @@ WRITE_TOOLS = {
     "assign_room",
     "move_room",
     "check_in",
+    "undo_check_in",
     "check_out",
     "update_room_status",
     "set_service_request",

@@ -331,6 +331,26 @@ async def test_cancelling_a_check_in_returns_the_guest_to_due_in(ohip: httpx2.As
     assert (status_of(row)["frontOfficeStatus"], status_of(row)["roomStatus"]) == ("Vacant", "Inspected")
 
 
+async def test_a_check_in_with_a_charge_posted_is_not_reversed_and_the_charge_stays(ohip: httpx2.AsyncClient) -> None:
+    """Oracle's user guide: a check-in is reversed only if "checked in today and has a zero balance (that is, no
+    charges posted...)". The sandbox used to reverse it and drop the folio, charges and all."""
+    reservation_id = await book(ohip, "KNG")
+    room_id = await free_room(ohip, "KNG")
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+    criteria = {"hotelId": "SAND01", "reservationId": {"id": reservation_id, "type": "Reservation"},
+                "charges": [{"transactionCode": "2000", "price": {"amount": 12.5, "currencyCode": "USD"}}]}
+    posted = await ohip.post(f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/charges",
+                             json={"criteria": criteria})
+    assert posted.status_code == 201, posted.text
+
+    response = await ohip.delete(f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/checkIns")
+
+    assert response.status_code == 400 and response.json()["o:errorCode"] == "OHIPSIM-FOF-POSTINGS"
+    assert (await reservation(ohip, reservation_id))["computedReservationStatus"] == "InHouse"
+    folio = (await ohip.get(f"/csh/v1/hotels/SAND01/reservations/{reservation_id}/folios")).json()
+    assert folio["reservationFolioInformation"]["folioWindows"][0]["balance"]["amount"] == 12.5
+
+
 async def test_rooms_of_another_hotel_are_its_own(ohip: httpx2.AsyncClient) -> None:
     response = await ohip.get("/fof/v1/hotels/SAND02/rooms", params={"roomType": "TWN"})
     assert response.status_code == 200
