@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -24,6 +24,10 @@ POST_CHECK_IN = Operation("fof", "postCheckIn", "POST", "/hotels/{hotelId}/reser
 DELETE_CHECK_IN = Operation(
     "fof", "deleteCheckin", "DELETE", "/hotels/{hotelId}/reservations/{reservationId}/checkIns"
 )
+WAKE_UP_CALLS_PATH = "/hotels/{hotelId}/reservations/{reservationId}/wakeUpCalls"
+POST_WAKE_UP_CALL = Operation("fof", "postWakeUpCall", "POST", WAKE_UP_CALLS_PATH)
+GET_WAKE_UP_CALL = Operation("fof", "getWakeUpCall", "GET", WAKE_UP_CALLS_PATH)
+DELETE_WAKE_UP_CALL = Operation("fof", "deleteWakeUpCall", "DELETE", WAKE_UP_CALLS_PATH)
 PUT_ROOM_MOVE = Operation(
     "fof", "moveInHouseGuest", "PUT", "/hotels/{hotelId}/reservations/{reservationId}/rooms/{roomId}/roomMoves"
 )
@@ -176,6 +180,34 @@ class RoomMove(BaseModel):
     reason_code: str | None = Field(default=None, description="the hotel's room move reason code")
     description: str | None = Field(default=None, description="why the guest moved, in the desk's words")
     moved_by: str | None = Field(default=None, description="the OPERA user who moved the guest")
+
+
+class WakeUpCall(BaseModel):
+    """One wake-up call of a stay (fof `wakeUpCallType`), at the hotel's local time."""
+
+    call_time: datetime = Field(description="when the phone rings, the hotel's local time")
+    status: str | None = Field(default=None, description="Pending, Completed, NoAnswer or Cancelled")
+    room_id: str | None = None
+    instructions: str | None = None
+
+
+def wake_up_text(moment: datetime) -> str:
+    """A callTime as Oracle's samples write it: the hotel's local time, "2022-07-14 07:00:00"."""
+    return moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+
+
+def _wake_up_call(raw: dict[str, Any]) -> WakeUpCall | None:
+    text = raw.get("callTime")
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00")).replace(tzinfo=None) if text else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None
+    info = as_dict(raw.get("reservationInfo"))
+    room, status, instructions = info.get("room"), raw.get("status"), raw.get("instructions")
+    return WakeUpCall(call_time=moment, status=str(status) if status else None, room_id=str(room) if room else None,
+                      instructions=str(instructions) if instructions else None)
 
 
 def page_info(
@@ -387,3 +419,51 @@ class FrontOfficeAPI:
                 description=entry.get("description"), moved_by=entry.get("movedBy"),
             ))
         return moves
+
+    async def wake_up_calls(self, hotel_id: str, reservation_id: str, *, cancelled: bool = False) -> list[WakeUpCall]:
+        """getWakeUpCall: the stay's pending calls (and cancelled ones when asked), by time; [] on 204."""
+        params = {"fetchPending": True, "fetchCancelled": cancelled, "fetchCompleted": False, "fetchNoAnswer": False}
+        response = await self._http.call(
+            GET_WAKE_UP_CALL, hotel_id=hotel_id, path_params={"reservationId": reservation_id}, params=params,
+            cache="none",
+        )
+        if response.status == 204:
+            return []
+        calls = [c for raw in _list(as_dict(response.body).get("calls")) if (c := _wake_up_call(as_dict(raw)))]
+        return sorted(calls, key=lambda c: c.call_time)
+
+    async def set_wake_up_call(
+        self, hotel_id: str, reservation_id: str, *, room_id: str, call_time: datetime, last_day: date,
+        instructions: str | None,
+    ) -> list[OperaWarning]:
+        """postWakeUpCall as Oracle's workflow "Schedule a Wake Up Call" sends it: one call at `call_time`, daily
+        through `last_day` (timeSpan). A POST: never repeated blindly; the caller reads the calls after a lost
+        answer, since OPERA is not documented to refuse a second call at the same time."""
+        call: dict[str, Any] = {
+            "reservationInfo": {
+                "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                "hotelId": hotel_id,
+                "room": room_id,
+            },
+            "callTime": wake_up_text(call_time),
+            "isFollowUpCall": False,
+            "status": "Pending",
+            "timeSpan": {"startDate": call_time.date().isoformat(), "endDate": last_day.isoformat()},
+        }
+        if instructions:
+            call["instructions"] = instructions
+        response = await self._http.call(
+            POST_WAKE_UP_CALL, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            json={"calls": [call]},
+        )
+        return warnings_from(response.body)
+
+    async def cancel_wake_up_call(self, hotel_id: str, reservation_id: str, call_time: datetime) -> list[OperaWarning]:
+        """deleteWakeUpCall with callTime and startDate, as Oracle's workflow sends it ("this will set the wake up
+        call to cancelled"). Never repeated blindly: a lost answer is settled by reading the calls."""
+        response = await self._http.call(
+            DELETE_WAKE_UP_CALL, hotel_id=hotel_id, path_params={"reservationId": reservation_id},
+            params={"callTime": [wake_up_text(call_time)], "startDate": call_time.date().isoformat()},
+            idempotent=False,
+        )
+        return warnings_from(response.body)

@@ -528,6 +528,22 @@ class Comment:
     text: str
 
 
+#: fof `wakeUpCallStatusType`.
+WAKE_UP_STATUSES = ("Pending", "Completed", "NoAnswer", "Cancelled")
+
+
+@dataclass
+class WakeUpCall:
+    """A wake-up call on an in-house reservation (fof postWakeUpCall), at the hotel's local time."""
+
+    call_id: int
+    call_time: datetime
+    room_id: str
+    status: str = "Pending"  # one of WAKE_UP_STATUSES
+    instructions: str | None = None
+    created: datetime | None = None
+
+
 @dataclass(frozen=True)
 class RoomMove:
     """One move of an in-house guest (fof moveInHouseGuest), as getRoomMoveHistory reports it."""
@@ -587,6 +603,7 @@ class Reservation:
     # (End of Day's Post Room and Tax), whether the night audit or a day-use posting made them
     room_and_tax_posted: set[date] = field(default_factory=set)
     room_moves: list[RoomMove] = field(default_factory=list)  # moves while in house, oldest first
+    wake_up_calls: list[WakeUpCall] = field(default_factory=list)  # every call set, whatever its status
 
     @property
     def nights(self) -> int:
@@ -1058,12 +1075,13 @@ class Counters:
     card: int = 22700
     contact: int = 400000  # e-mail, telephone and address records of profiles
     alert: int = 800000
+    wake_up_call: int = 80000
 
     def next(
         self,
         name: Literal[
             "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
-            "contact", "alert",
+            "contact", "alert", "wake_up_call",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -1940,6 +1958,77 @@ class Enterprise:
             description=description, moved_by=moved_by,
         ))
         return reservation
+
+    def set_wake_up_call(
+        self, hotel_id: str, reservation_id: str, call_time: datetime, *, start: date | None = None,
+        end: date | None = None, room_id: str | None = None, instructions: str | None = None,
+    ) -> list[WakeUpCall]:
+        """postWakeUpCall: one call at `call_time`'s time on each day from `start` (default: its date) through `end`
+        (timeSpan, "Date Range to set the Wakeup calls"; default: one day).
+
+        Refused: a reservation not in house ("The reservation must be in-house (checked-in) status to set a wake up
+        call"); a room other than the guest's; a day before the business date or after the departure. A call at a
+        time already set is set again: Oracle does not say it is refused, so a client that repeats a POST makes two.
+        """
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.room_id is None or reservation.status != "InHouse":
+            raise _bad_request(
+                "Reservation is not in house",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; a wake up call "
+                "is set only for an in-house (checked-in) reservation",
+                "OHIPSIM-FOF-NOT-INHOUSE",
+                "reservationId",
+            )
+        if room_id is not None and room_id != reservation.room_id:
+            raise _bad_request(
+                "Room mismatch",
+                f"Reservation {reservation_id} is in room {reservation.room_id}, not {room_id}",
+                "OHIPSIM-FOF-ROOM-MISMATCH",
+                "calls.reservationInfo.room",
+            )
+        first = start or call_time.date()
+        last = end or first
+        if last < first:
+            raise _bad_request("Invalid time span", "timeSpan.endDate is before timeSpan.startDate",
+                               "OHIPSIM-FOF-WAKEUP", "calls.timeSpan.endDate")
+        if first < hotel.business_date or last > reservation.departure:
+            raise _bad_request(
+                "Outside the stay",
+                f"Wake up calls from {first.isoformat()} through {last.isoformat()} are not within the stay of "
+                f"reservation {reservation_id} from the business date {hotel.business_date.isoformat()} to its "
+                f"departure {reservation.departure.isoformat()}",
+                "OHIPSIM-FOF-WAKEUP",
+                "calls.timeSpan.startDate",
+            )
+        made = []
+        day = first
+        while day <= last:
+            call = WakeUpCall(
+                call_id=self.counters.next("wake_up_call"), call_time=datetime.combine(day, call_time.time()),
+                room_id=reservation.room_id, instructions=instructions, created=self.now(hotel),
+            )
+            reservation.wake_up_calls.append(call)
+            made.append(call)
+            day += timedelta(days=1)
+        return made
+
+    def cancel_wake_up_call(self, hotel_id: str, reservation_id: str, call_time: datetime) -> list[WakeUpCall]:
+        """deleteWakeUpCall: "this will set the wake up call to cancelled in the PMS". The pending calls at
+        `call_time`; none is refused."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        pending = [c for c in reservation.wake_up_calls if c.status == "Pending" and c.call_time == call_time]
+        if not pending:
+            raise _bad_request(
+                "No wake up call",
+                f"Reservation {reservation_id} has no pending wake up call at {call_time.isoformat(sep=' ')}",
+                "OHIPSIM-FOF-WAKEUP",
+                "callTime",
+            )
+        for call in pending:
+            call.status = "Cancelled"
+        return pending
 
     # -- housekeeping (hsk) ----------------------------------------------------------------------------------
 

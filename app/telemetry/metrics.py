@@ -144,7 +144,9 @@ class Metrics:
             ["action"], registry=r,
         )
         self.front_desk_events = Counter(
-            "opera_front_desk_events", "Front-desk events by kind (check_in, check_out, charge, payment).",
+            "opera_front_desk_events",
+            "Front-desk events by kind (check_in, undo_check_in, room_move, wake_up_call, check_out, charge, "
+            "correction, payment).",
             ["event"], registry=r,
         )
 

@@ -4,7 +4,8 @@ check-out (which settles the bill first when given a payment method)."""
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as TimeOfDay
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -21,7 +22,16 @@ from app.opera.cashiering import (
     Posting,
 )
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError, OperaOutcomeUnknownError
-from app.opera.front_office import READY_STATUSES, FrontOfficeAPI, Room, RoomMove, Stay, unassignable_because
+from app.opera.front_office import (
+    READY_STATUSES,
+    FrontOfficeAPI,
+    Room,
+    RoomMove,
+    Stay,
+    WakeUpCall,
+    unassignable_because,
+    wake_up_text,
+)
 from app.opera.housekeeping import HousekeepingState
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, round_money
@@ -75,6 +85,10 @@ PAGE = 100
 #: Statuses in which a stay can still be checked in / out.
 CHECK_IN_READY = ("DueIn",)
 CHECK_OUT_READY = ("InHouse", "DueOut", "CheckedIn", "PendingCheckout")
+#: A wake-up call is set for at most this many mornings at once.
+MAX_WAKE_UP_DAYS = 14
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                 description="the hotel's local time, HH:MM (24 h), e.g. 06:30")]
 #: Statuses of a guest in a room, who is moved (moveInHouseGuest) rather than assigned a room.
 IN_HOUSE_STATUSES = ("InHouse", "DueOut", "CheckedIn")
 
@@ -131,6 +145,17 @@ class RoomMoved(BaseModel):
     reason_code: str | None = Field(default=None, description="the hotel's room move reason sent to OPERA")
     moves: list[RoomMove] = Field(default_factory=list, description="the stay's room moves so far, oldest first")
     warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+class WakeUpCalls(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    guest_name: str | None = None
+    room_id: str | None = None
+    changed: list[datetime] = Field(
+        default_factory=list, description="the calls this call set or cancelled (none: they already were)")
+    calls: list[WakeUpCall] = Field(description="the stay's pending wake-up calls now, by time")
     next_step: str
 
 
@@ -1029,6 +1054,144 @@ def build(services: ToolServices) -> list[ToolDef]:
             penalty_waived=plan.waived if changed_from else None, warnings=list(plan.warnings) + warnings,
         )
 
+    async def in_house_for_calls(hotel: str, reservation_id: str, tool: str) -> Reservation:
+        reservation = await load_reservation(hotel, reservation_id, tool)
+        if not reservation.room_id or reservation.status not in IN_HOUSE_STATUSES:
+            raise ToolError(
+                f"{tool} refused: {stay_text(reservation)} is {reservation.status or 'not in house'}; OPERA sets "
+                "wake-up calls only for a guest in house (checked in), and nothing was changed. Next step: check_in "
+                "first"
+            )
+        return reservation
+
+    def calls_result(hotel: str, record: Reservation, changed: list[datetime], calls: list[WakeUpCall],
+                     done: str) -> WakeUpCalls:
+        listed = ", ".join(wake_up_text(c.call_time)[:16] for c in calls) or "none"
+        return WakeUpCalls(
+            hotel_id=hotel, reservation_id=record.reservation_id, guest_name=record.guest_name,
+            room_id=record.room_id, changed=changed, calls=calls,
+            next_step=f"{done}; pending wake-up calls of room {record.room_id}: {listed}",
+        )
+
+    def wanted_calls(at: Date, clock: str, days: int) -> list[datetime]:
+        hour, minute = (int(part) for part in clock.split(":"))
+        return [datetime.combine(at + timedelta(days=n), TimeOfDay(hour, minute)) for n in range(days)]
+
+    async def set_wake_up_call(
+        reservation_id: ReservationId,
+        date: Annotated[Date, Field(description="the first morning, YYYY-MM-DD")],
+        time: ClockTime,
+        days: Annotated[int, Field(ge=1, le=MAX_WAKE_UP_DAYS, description=(
+            f"how many mornings in a row, from date (1..{MAX_WAKE_UP_DAYS}); the last may be the departure day"))] = 1,
+        instructions: Annotated[GuardedText | None, Field(
+            max_length=200, description="for the operator, e.g. 'call twice'")] = None,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> WakeUpCalls:
+        hotel = services.hotel(hotel_id)
+        reservation = await in_house_for_calls(hotel, reservation_id, "set_wake_up_call")
+        today = await business_today(hotel, "set_wake_up_call")
+        last = date + timedelta(days=days - 1)
+        if date < today or last > reservation.departure:
+            raise ToolError(
+                f"set_wake_up_call refused: {date.isoformat()} through {last.isoformat()} is not within the stay of "
+                f"{stay_text(reservation)} from the business date {today.isoformat()}; nothing was changed. Next "
+                f"step: a date from {today.isoformat()} with the last morning on or before "
+                f"{reservation.departure.isoformat()}"
+            )
+        wanted = wanted_calls(date, time, days)
+        try:
+            pending = await front_office.wake_up_calls(hotel, reservation_id)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"set_wake_up_call: reading the wake-up calls of {reservation_id}",
+                             next_step="retry") from None
+        missing = [m for m in wanted if m not in {c.call_time for c in pending}]
+        if not missing:  # already set, by an earlier call or the desk: OPERA would ring twice
+            return calls_result(hotel, reservation, [], pending, "these wake-up calls were already set")
+        runs: list[list[datetime]] = []
+        for moment in missing:  # one POST per run of consecutive mornings still missing
+            if runs and moment - runs[-1][-1] == timedelta(days=1):
+                runs[-1].append(moment)
+            else:
+                runs.append([moment])
+        room = reservation.room_id or ""
+        for run in runs:
+            try:
+                await front_office.set_wake_up_call(
+                    hotel, reservation_id, room_id=room, call_time=run[0], last_day=run[-1].date(),
+                    instructions=instructions,
+                )
+            except OperaError as exc:
+                # A lost answer may hide calls OPERA set: what is pending now decides, and nothing is sent twice.
+                try:
+                    now_pending = {c.call_time for c in await front_office.wake_up_calls(hotel, reservation_id)}
+                except OperaError:
+                    now_pending = set()
+                if not all(m in now_pending for m in run):
+                    raise tool_error(
+                        exc, what=f"set_wake_up_call for reservation {reservation_id} at {wake_up_text(run[0])}",
+                        next_step="call set_wake_up_call again: it sets only the mornings still missing",
+                    ) from None
+        metrics.front_desk_events.labels("wake_up_call").inc()
+        calls = await front_office.wake_up_calls(hotel, reservation_id)
+        return calls_result(hotel, reservation, missing, calls, "wake-up calls set; tell the guest")
+
+    async def cancel_wake_up_call(
+        reservation_id: ReservationId,
+        date: Annotated[Date, Field(description="the morning of the call, YYYY-MM-DD")],
+        time: ClockTime,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> WakeUpCalls:
+        hotel = services.hotel(hotel_id)
+        reservation = await load_reservation(hotel, reservation_id, "cancel_wake_up_call")
+        [moment] = wanted_calls(date, time, 1)
+        try:
+            calls = await front_office.wake_up_calls(hotel, reservation_id, cancelled=True)
+        except OperaError as exc:
+            raise tool_error(exc, what=f"cancel_wake_up_call: reading the wake-up calls of {reservation_id}",
+                             next_step="retry") from None
+        pending = [c for c in calls if c.status != "Cancelled"]
+        if not any(c.call_time == moment for c in pending):
+            if any(c.call_time == moment for c in calls):  # cancelled already, by an earlier call or the desk
+                return calls_result(hotel, reservation, [], pending, "this wake-up call was already cancelled")
+            listed = ", ".join(wake_up_text(c.call_time)[:16] for c in pending) or "none"
+            raise ToolError(
+                f"cancel_wake_up_call refused: {stay_text(reservation)} has no wake-up call at "
+                f"{wake_up_text(moment)[:16]}; nothing was changed. Its pending calls: {listed}"
+            )
+        try:
+            await front_office.cancel_wake_up_call(hotel, reservation_id, moment)
+        except OperaError as exc:
+            try:
+                still = any(c.call_time == moment for c in await front_office.wake_up_calls(hotel, reservation_id))
+            except OperaError:
+                still = True
+            if still:
+                raise tool_error(exc, what=f"cancel_wake_up_call for reservation {reservation_id}",
+                                 next_step="retry") from None
+        calls = await front_office.wake_up_calls(hotel, reservation_id)
+        return calls_result(hotel, reservation, [moment], calls, "wake-up call cancelled")
+
+    async def find_wake_up_cancel(args: Mapping[str, Any], reference: str) -> WakeUpCalls | None:
+        hotel, reservation_id = str(args["hotel_id"]), str(args["reservation_id"])
+        [moment] = wanted_calls(Date.fromisoformat(str(args["date"])), str(args["time"]), 1)
+        calls = await front_office.wake_up_calls(hotel, reservation_id, cancelled=True)
+        if any(c.call_time == moment and c.status != "Cancelled" for c in calls):
+            return None  # still pending: the cancellation is made
+        record = await reservations.get(hotel, reservation_id, fresh=True)
+        return calls_result(hotel, record, [moment], [c for c in calls if c.status != "Cancelled"],
+                            "wake-up call cancelled")
+
+    async def find_wake_up(args: Mapping[str, Any], reference: str) -> WakeUpCalls | None:
+        hotel, reservation_id = str(args["hotel_id"]), str(args["reservation_id"])
+        wanted = wanted_calls(Date.fromisoformat(str(args["date"])), str(args["time"]), int(args.get("days") or 1))
+        record = await reservations.get(hotel, reservation_id, fresh=True)
+        calls = await front_office.wake_up_calls(hotel, reservation_id)
+        if not all(m in {c.call_time for c in calls} for m in wanted):
+            return None  # some are missing: the call sets only those
+        return calls_result(hotel, record, wanted, calls, "wake-up calls set; tell the guest")
+
     async def undo_check_in(
         reservation_id: ReservationId,
         keep_room: Annotated[bool, Field(
@@ -1303,6 +1466,24 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Assign a room of the booked type that is free for the stay (from find_available_rooms with "
                 "reservation_id), before arrival or at check-in. Next: check_in."
             ),
+        ),
+        ToolDef(
+            name="set_wake_up_call", toolset="front_desk", access="write", fn=set_wake_up_call,
+            title="Set a wake-up call",
+            description=(
+                "Set a wake-up call for a guest in house: date and time (the hotel's local time, HH:MM), for days "
+                "mornings in a row (the last on or before departure). A morning already set is not set twice. Returns "
+                "the stay's pending calls."
+            ),
+            exactly_once=ExactlyOnce(find_wake_up, found_by="the stay's pending wake-up calls at those times"),
+        ),
+        ToolDef(
+            name="cancel_wake_up_call", toolset="front_desk", access="write", fn=cancel_wake_up_call,
+            title="Cancel a wake-up call",
+            description=(
+                "Cancel one pending wake-up call of a stay, by its date and time (HH:MM). Returns the calls left."
+            ),
+            exactly_once=ExactlyOnce(find_wake_up_cancel, found_by="the call no longer pending"),
         ),
         ToolDef(
             name="undo_check_in", toolset="front_desk", access="write", fn=undo_check_in,

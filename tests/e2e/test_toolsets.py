@@ -17,6 +17,8 @@ WRITE_TOOLS = {
     "move_room",
     "check_in",
     "undo_check_in",
+    "set_wake_up_call",
+    "cancel_wake_up_call",
     "check_out",
     "update_room_status",
     "set_service_request",

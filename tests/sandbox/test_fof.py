@@ -539,3 +539,60 @@ async def test_a_room_move_is_refused_when_not_in_house_or_into_a_room_that_cann
     overridden = await move(ohip, in_house, dirty, overrideInstructions={"dirtyRoom": True})
     assert overridden.status_code == 200, overridden.text
     assert (await reservation(ohip, in_house))["roomStay"]["currentRoomInfo"]["roomId"] == dirty
+
+
+# ------------------------------------------------------------------------------------------------ wake-up calls
+
+
+def wake_up_body(reservation_id: str, room_id: str, call_time: str, start: str, end: str | None = None) -> dict[
+        str, Any]:
+    """As Oracle's workflow "Schedule a Wake Up Call" sends it (callTime in the hotel's local time, space-separated)."""
+    span = {"startDate": start, **({"endDate": end} if end else {})}
+    return {"calls": [{
+        "reservationInfo": {"reservationIdList": [{"type": "Reservation", "id": reservation_id}], "hotelId": "SAND01",
+                            "room": room_id},
+        "callTime": call_time, "isFollowUpCall": False, "status": "Pending", "timeSpan": span}]}
+
+
+async def test_wake_up_calls_are_set_daily_listed_and_cancelled(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, "QUN", nights=3)
+    room_id = await free_room(ohip, "QUN")
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+    url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/wakeUpCalls"
+    assert (await ohip.get(url)).status_code == 204
+
+    day1, day3 = (BD + timedelta(days=1)).isoformat(), (BD + timedelta(days=3)).isoformat()
+    posted = await ohip.post(url, json=wake_up_body(reservation_id, room_id, f"{day1} 06:30:00", day1, day3))
+    assert posted.status_code == 201, posted.text
+    # Oracle does not say a second call at the same time is refused: it is set again
+    again = await ohip.post(url, json=wake_up_body(reservation_id, room_id, f"{day1} 06:30:00", day1))
+    assert again.status_code == 201, again.text
+
+    calls = (await ohip.get(url, params={"fetchPending": "true"})).json()["calls"]
+    assert [c["callTime"] for c in calls] == [f"{day1}T06:30:00", f"{day1}T06:30:00",
+                                              f"{(BD + timedelta(days=2)).isoformat()}T06:30:00", f"{day3}T06:30:00"]
+    assert {c["reservationInfo"]["room"] for c in calls} == {room_id} and {c["status"] for c in calls} == {"Pending"}
+
+    cancelled = await ohip.delete(url, params={"callTime": f"{day1} 06:30:00", "startDate": day1})
+    assert cancelled.status_code == 200, cancelled.text
+    assert len((await ohip.get(url, params={"fetchPending": "true"})).json()["calls"]) == 2
+    gone = (await ohip.get(url, params={"fetchCancelled": "true", "fetchPending": "false"})).json()["calls"]
+    assert [c["status"] for c in gone] == ["Cancelled", "Cancelled"]
+    twice = await ohip.delete(url, params={"callTime": f"{day1} 06:30:00", "startDate": day1})
+    assert twice.status_code == 400 and twice.json()["o:errorCode"] == "OHIPSIM-FOF-WAKEUP"
+
+
+async def test_a_wake_up_call_needs_the_guest_in_house_in_that_room_within_the_stay(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, "QUN")
+    room_id = await free_room(ohip, "QUN")
+    url = f"/fof/v1/hotels/SAND01/reservations/{reservation_id}/wakeUpCalls"
+    day1 = (BD + timedelta(days=1)).isoformat()
+    not_in = await ohip.post(url, json=wake_up_body(reservation_id, room_id, f"{day1} 06:30:00", day1))
+    assert not_in.status_code == 400 and not_in.json()["o:errorCode"] == "OHIPSIM-FOF-NOT-INHOUSE"
+    assert (await check_in(ohip, reservation_id, room_id)).status_code == 201
+    other = await ohip.post(url, json=wake_up_body(reservation_id, "9999", f"{day1} 06:30:00", day1))
+    assert other.status_code == 400 and other.json()["o:errorCode"] == "OHIPSIM-FOF-ROOM-MISMATCH"
+    late = (BD + timedelta(days=5)).isoformat()
+    outside = await ohip.post(url, json=wake_up_body(reservation_id, room_id, f"{late} 06:30:00", late))
+    assert outside.status_code == 400 and outside.json()["o:errorCode"] == "OHIPSIM-FOF-WAKEUP"
+    assert (await ohip.get(url)).status_code == 204

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -36,11 +36,13 @@ from app.sandbox.routes.rsv import reservation_body, reservation_path
 from app.sandbox.state import (
     READY_STATUSES,
     ROOM_STATUSES,
+    WAKE_UP_STATUSES,
     Hotel,
     ReservationChange,
     Room,
     RoomRepair,
     SandboxError,
+    WakeUpCall,
     amount_text,
 )
 
@@ -494,6 +496,83 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             details.append(entry)
         return ohip_json({"roomMoveHistoryDetails": details})
 
+    def wake_up_time(value: Any, path: str) -> datetime:
+        """A wake-up callTime: hotel local time, as Oracle's samples write it ("2022-07-14 07:00:00") or in ISO
+        form; an offset, when sent, is dropped (the call rings at the hotel's clock time)."""
+        text = as_text(value, path, max_length=40)
+        if text is None:
+            raise bad_input(f"{path} is required: the wake up date and time", path)
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            raise bad_input(f"{path} {text!r} is not a date and time such as 2026-05-02 07:00:00", path) from None
+
+    def call_body(hotel: Hotel, reservation_id: str, call: WakeUpCall) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "reservationInfo": {
+                "reservationIdList": [{"id": reservation_id, "type": "Reservation"}],
+                "hotelId": hotel.code,
+                "room": call.room_id,
+            },
+            "callTime": call.call_time.isoformat(),
+            "isFollowUpCall": False,
+            "status": call.status,
+        }
+        if call.instructions:
+            body["instructions"] = call.instructions
+        if call.created is not None:
+            body["createDateTime"] = call.created.isoformat()
+        return body
+
+    async def post_wake_up_call(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        calls = (await read_json(request)).get("calls")
+        if not isinstance(calls, list) or not calls:
+            raise bad_input("calls is required: the wake up calls to set", "calls")
+        hotel.reservation(reservation_id)
+        for index, raw in enumerate(calls):
+            call = as_object(raw, f"calls[{index}]")
+            info = as_object(call.get("reservationInfo"), f"calls[{index}].reservationInfo")
+            check_body_target(info, hotel, reservation_id, f"calls[{index}].reservationInfo")
+            span = as_object(call.get("timeSpan"), f"calls[{index}].timeSpan")
+            sandbox.enterprise.set_wake_up_call(
+                hotel.code, reservation_id, wake_up_time(call.get("callTime"), f"calls[{index}].callTime"),
+                start=as_date(span.get("startDate"), f"calls[{index}].timeSpan.startDate"),
+                end=as_date(span.get("endDate"), f"calls[{index}].timeSpan.endDate"),
+                room_id=as_text(info.get("room"), f"calls[{index}].reservationInfo.room", max_length=20),
+                instructions=as_text(call.get("instructions"), f"calls[{index}].instructions"),
+            )
+        return created(request, f"{BASE}/hotels/{hotel.code}/reservations/{reservation_id}/wakeUpCalls", {})
+
+    async def get_wake_up_call(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        reservation = hotel.reservation(reservation_id)
+        flags = {status: as_bool(query_value(request, f"fetch{status}"), f"fetch{status}")
+                 for status in WAKE_UP_STATUSES}
+        # no fetch flag: every call; any flag: the statuses asked for
+        wanted = {s for s, on in flags.items() if on} if any(v is not None for v in flags.values()) \
+            else set(WAKE_UP_STATUSES)
+        begin = as_date(query_value(request, "beginDate"), "beginDate")
+        end = as_date(query_value(request, "endDate"), "endDate")
+        calls = [c for c in reservation.wake_up_calls if c.status in wanted
+                 and (begin is None or c.call_time.date() >= begin) and (end is None or c.call_time.date() <= end)]
+        if not calls:  # getWakeUpCall: 204 when there is none
+            return Response(status_code=204)
+        calls.sort(key=lambda c: (c.call_time, c.call_id))
+        return ohip_json({"calls": [call_body(hotel, reservation_id, c) for c in calls]})
+
+    async def delete_wake_up_call(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        times = query_values(request, "callTime")
+        if not times:
+            raise bad_input("callTime is required: the time of the wake up call to cancel", "callTime")
+        for value in times:
+            sandbox.enterprise.cancel_wake_up_call(hotel.code, reservation_id, wake_up_time(value, "callTime"))
+        return ohip_json({})
+
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
         Route(f"{BASE}/hotels/{{hotelId}}/rooms", get_hotel_rooms, methods=["GET"], name="getHotelRooms"),
@@ -504,4 +583,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/rooms/{{roomId}}/roomMoves", move_in_house_guest, methods=["PUT"],
               name="moveInHouseGuest"),
         Route(f"{reservation}/roomMoveHistory", get_room_move_history, methods=["GET"], name="getRoomMoveHistory"),
+        Route(f"{reservation}/wakeUpCalls", post_wake_up_call, methods=["POST"], name="postWakeUpCall"),
+        Route(f"{reservation}/wakeUpCalls", get_wake_up_call, methods=["GET"], name="getWakeUpCall"),
+        Route(f"{reservation}/wakeUpCalls", delete_wake_up_call, methods=["DELETE"], name="deleteWakeUpCall"),
     ]
