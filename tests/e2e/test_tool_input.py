@@ -226,6 +226,8 @@ def _valid_value(prop: dict[str, Any]) -> Any:
         return "1234"
     if pattern == "^[A-Z]{3}$":
         return "EUR"
+    if pattern.startswith("^([01][0-9]|2[0-3]):"):
+        return "06:30"  # a clock time, HH:MM
     if pattern.startswith("^[^@"):
         return "a@example.com"
     if "0-9 ()" in pattern:
