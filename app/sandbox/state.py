@@ -1949,10 +1949,8 @@ class Enterprise:
             if old_room_status else "Dirty"
         hotel.room(current).room_status = left_status
         reservation.room_id = room_id
-        if override_lock:
+        if override_lock or lock is not None:  # the flag as sent; absent and not overridden: unchanged
             reservation.room_locked = bool(lock)
-        elif lock is not None:
-            reservation.room_locked = lock
         reservation.room_moves.append(RoomMove(
             moved_on=today, from_room=current, to_room=room_id, reason_code=reason.code if reason else None,
             description=description, moved_by=moved_by,
