@@ -553,35 +553,40 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"{reservation.room_type or 'no room type'}, {reservation.arrival.isoformat()} to "
                 f"{reservation.departure.isoformat()})")
 
-    async def refuse_unassignable(
-        hotel: str, reservation: Reservation, stay: Stay, room_id: str
+    async def refuse_unfit_room(
+        hotel: str, reservation: Reservation, stay: Stay, room_id: str, *, tool: str, refused: str, none_free: str
     ) -> list[OperaWarning]:
-        """Refuse, before OPERA is asked, a room the rule says cannot go to this stay, naming rooms that can. A room
-        the hotel set a condition on may be given (a condition never stops the desk from selling it); the condition
-        comes back as a warning, so the agent can tell the human."""
+        """Refuse, before OPERA is asked, a room the rule says cannot go to this stay (its room type, vacant, Clean
+        or Inspected, in service and held by no other stay for `stay`'s nights), naming rooms that can: `tool` is
+        the tool to call with one of them, `refused` the error's headline, `none_free` the next step when none is
+        free. A room the hotel set a condition on may be given (a condition never stops the desk from selling it);
+        the condition comes back as a warning, so the agent can tell the human."""
         rows = await front_office.rooms(
             hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
         )
         room = next((r for r in rows.items if r.room_id == room_id), None)
-        if room is None:
-            why = f"{hotel} has no room {room_id}"
-        else:
-            why = unassignable_because(room, stay) or ""
-            if not why:
-                return condition_warnings(room)
+        why = f"{hotel} has no room {room_id}" if room is None else unassignable_because(room, stay)
+        if room is not None and why is None:
+            return condition_warnings(room)
         alternatives = (await free_rooms(hotel, stay, limit=5)).rooms
         if alternatives:
-            listed = ", ".join(r.room_id for r in alternatives)
-            step = (f"assign_room with one of {listed} (find_available_rooms with reservation_id="
-                    f"{reservation.reservation_id} lists them)")
+            step = (f"{tool} with one of {', '.join(r.room_id for r in alternatives)} (find_available_rooms with "
+                    f"reservation_id={reservation.reservation_id} lists them)")
         else:
-            step = (f"no {stay.room_type or ''} room is free for all these nights; ask housekeeping to ready one"
-                    + offered("update_room_status", " (update_room_status)")
-                    + offered("modify_reservation", ", or change the room type or dates with modify_reservation",
-                              ", or ask the front office to change the room type or dates in OPERA"))
-        raise ToolError(
-            f"room {room_id} cannot be assigned to {stay_text(reservation)}: {why}; nothing was changed. "
-            f"Next step: {step}"
+            step = none_free
+        raise ToolError(f"{refused}: {why}; nothing was changed. Next step: {step}")
+
+    async def refuse_unassignable(
+        hotel: str, reservation: Reservation, stay: Stay, room_id: str
+    ) -> list[OperaWarning]:
+        """refuse_unfit_room for assign_room, and for check_in into another room."""
+        return await refuse_unfit_room(
+            hotel, reservation, stay, room_id, tool="assign_room",
+            refused=f"room {room_id} cannot be assigned to {stay_text(reservation)}",
+            none_free=(f"no {stay.room_type or ''} room is free for all these nights; ask housekeeping to ready one"
+                       + offered("update_room_status", " (update_room_status)")
+                       + offered("modify_reservation", ", or change the room type or dates with modify_reservation",
+                                 ", or ask the front office to change the room type or dates in OPERA")),
         )
 
     def condition_warnings(room: Room) -> list[OperaWarning]:
@@ -1350,26 +1355,14 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def refuse_unmovable(
         hotel: str, reservation: Reservation, stay: Stay, room_id: str
     ) -> list[OperaWarning]:
-        """Refuse, before OPERA is asked, a room the guest cannot move into now: the rule assign_room applies to a
-        stay arriving today (its room type, vacant, Clean or Inspected, in service and free for the nights left),
-        naming rooms that can be given. A room condition comes back as a warning."""
-        rows = await front_office.rooms(
-            hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
-        )
-        room = next((r for r in rows.items if r.room_id == room_id), None)
-        why = f"{hotel} has no room {room_id}" if room is None else unassignable_because(room, stay)
-        if room is not None and why is None:
-            return condition_warnings(room)
-        alternatives = (await free_rooms(hotel, stay, limit=5)).rooms
-        if alternatives:
-            step = (f"move_room with one of {', '.join(r.room_id for r in alternatives)} (find_available_rooms with "
-                    f"reservation_id={reservation.reservation_id} lists them)")
-        else:
-            step = (f"no {stay.room_type or ''} room is vacant, ready and free for the nights left; ask housekeeping "
-                    "to ready one" + offered("update_room_status", " (update_room_status)"))
-        raise ToolError(
-            f"the guest of {stay_text(reservation)}, in room {reservation.room_id}, cannot move to room {room_id}: "
-            f"{why}; nothing was changed. Next step: {step}"
+        """refuse_unfit_room for move_room: the rule assign_room applies to a stay arriving today, for the nights
+        left."""
+        return await refuse_unfit_room(
+            hotel, reservation, stay, room_id, tool="move_room",
+            refused=(f"the guest of {stay_text(reservation)}, in room {reservation.room_id}, cannot move to room "
+                     f"{room_id}"),
+            none_free=(f"no {stay.room_type or ''} room is vacant, ready and free for the nights left; ask "
+                       "housekeeping to ready one" + offered("update_room_status", " (update_room_status)")),
         )
 
     async def moved_result(

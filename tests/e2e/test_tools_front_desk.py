@@ -150,10 +150,15 @@ async def test_an_unknown_room_type_is_refused_with_the_hotels_types(server: Ser
 async def test_assigning_a_room_of_another_type_says_which_type_was_booked(server: ServerThread, hotel: Any) -> None:
     reservation = due_in_without_room(hotel)[0]
     wrong = next(room.room_id for room in free_ready_rooms(hotel) if room.room_type != reservation.room_type)
+    sandbox = server.app.state.sandbox
+    seen = len(sandbox.requests)
     async with mcp_client(server.url) as client:
         error = await call_error(client, "assign_room", {"reservation_id": reservation.reservation_id,
                                                          "room_id": wrong})
-    assert reservation.room_type in error and "find_available_rooms" in error
+    # Refused before OPERA is asked, naming rooms of the booked type that can be given.
+    assert "postRoomAssignment" not in {e.operation_id for e in sandbox.requests[seen:]}
+    assert f"the stay booked {reservation.room_type}" in error and "nothing was changed" in error
+    assert "assign_room with one of" in error and "find_available_rooms" in error
     assert hotel.reservations[reservation.reservation_id].room_id is None
 
 
