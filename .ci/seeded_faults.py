@@ -335,6 +335,62 @@ FAULTS: tuple[Fault, ...] = (
                 "        if reservation.status not in IN_HOUSE_STATUSES or not reservation.room_id:\n",
                 "        if not reservation.room_id:\n"),),
           ("tests/e2e/test_room_move.py::test_a_move_that_cannot_be_made_is_refused_before_opera_is_asked",)),
+    Fault("undo_check_out_date_unchecked", "a check-out of an earlier day is sent to reinstateCheckOut",
+          (edit("app/tools/front_desk.py",
+                "        if reservation.departure != today:\n            raise ToolError(\n"
+                "                f\"undo_check_out refused",
+                "        if False:\n            raise ToolError(\n                f\"undo_check_out refused"),),
+          ("tests/e2e/test_undo_check_out.py::"
+           "test_another_day_a_guest_not_checked_out_or_an_occupied_room_is_refused_before_opera_is_asked",)),
+    Fault("undo_check_out_room_unchecked", "a stay whose room another guest was checked into is sent to OPERA",
+          (edit("app/tools/front_desk.py",
+                "            if room is not None and room.front_office_status not in (None, \"Vacant\"):\n"
+                "                raise ToolError(\n                    f\"undo_check_out",
+                "            if False:\n                raise ToolError(\n                    f\"undo_check_out"),),
+          ("tests/e2e/test_undo_check_out.py::"
+           "test_another_day_a_guest_not_checked_out_or_an_occupied_room_is_refused_before_opera_is_asked",)),
+    Fault("undo_check_out_lost_is_error",
+          "a reinstatement whose answer is lost is reported failed although OPERA made it",
+          (edit("app/tools/front_desk.py",
+                "            if after.status in IN_HOUSE_STATUSES:\n"
+                "                return reinstated_result(hotel, after, undone=True)\n",
+                "            if False:\n                return reinstated_result(hotel, after, undone=True)\n"),),
+          ("tests/e2e/test_undo_check_out.py::test_a_reinstatement_whose_answer_is_lost_is_made_once",)),
+    Fault("undo_check_out_in_house_refused", "a guest already in house is refused instead of told nothing was needed",
+          (edit("app/tools/front_desk.py",
+                "        if reservation.status in IN_HOUSE_STATUSES:\n"
+                "            return reinstated_result(hotel, reservation, undone=False)",
+                "        if False:\n            return reinstated_result(hotel, reservation, undone=False)"),),
+          ("tests/e2e/test_undo_check_out.py::"
+           "test_another_day_a_guest_not_checked_out_or_an_occupied_room_is_refused_before_opera_is_asked",)),
+    Fault("reinstate_override_sent", "reinstateCheckOut is sent with overrideFlag true, sharing an occupied room",
+          (edit("app/opera/cashiering.py", '                "overrideFlag": False,\n',
+                '                "overrideFlag": True,\n'),),
+          ("tests/e2e/test_undo_check_out.py::"
+           "test_a_charge_found_after_check_out_is_posted_after_reinstating_and_settled_at_a_second_check_out",)),
+    Fault("checked_out_charge_unexplained", "a charge refused for a checked-out guest does not name undo_check_out",
+          (edit("app/tools/billing.py", '            if status == "CheckedOut":\n', "            if False:\n"),),
+          ("tests/e2e/test_undo_check_out.py::"
+           "test_a_charge_found_after_check_out_is_posted_after_reinstating_and_settled_at_a_second_check_out",)),
+    Fault("sandbox_reinstate_any_day", "the sandbox reinstates a check-out of an earlier day",
+          (edit("app/sandbox/state.py",
+                "        if reservation.departure != hotel.business_date:\n            raise SandboxError(\n"
+                "                400,\n                \"Cannot reinstate\"",
+                "        if False:\n            raise SandboxError(\n"
+                "                400,\n                \"Cannot reinstate\""),),
+          ("tests/sandbox/test_csh.py::"
+           "test_reinstating_is_refused_after_the_departure_day_without_a_cashier_or_into_an_occupied_room",)),
+    Fault("sandbox_reinstate_into_occupied", "the sandbox reinstates into a room another guest was checked into",
+          (edit("app/sandbox/state.py", "        if occupant is not None and not override:\n", "        if False:\n"),),
+          ("tests/sandbox/test_csh.py::"
+           "test_reinstating_is_refused_after_the_departure_day_without_a_cashier_or_into_an_occupied_room",)),
+    Fault("sandbox_reinstate_repeated", "the sandbox reinstates a guest who is not checked out",
+          (edit("app/sandbox/state.py",
+                "        if reservation.status != \"CheckedOut\":\n            raise SandboxError(\n"
+                "                400,\n                \"Cannot reinstate\"",
+                "        if False:\n            raise SandboxError(\n"
+                "                400,\n                \"Cannot reinstate\""),),
+          ("tests/sandbox/test_csh.py::test_a_guest_checked_out_today_is_reinstated_once_with_the_folio_kept_and_can_be_charged",)),
     Fault("move_room_unchecked", "a room the guest cannot move into is sent to OPERA",
           (edit("app/tools/front_desk.py",
                 "            noted = await refuse_unmovable(hotel, reservation, stay, room_id)\n",

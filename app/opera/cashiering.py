@@ -24,6 +24,7 @@ POST_BILLING_CHARGES = Operation("csh", "postBillingCharges", "POST", _RESERVATI
 POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATION_PATH + "/payments")
 GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
 POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
+REINSTATE_CHECK_OUT = Operation("csh", "reinstateCheckOut", "PUT", _RESERVATION_PATH + "/checkOuts/reinstate")
 PUT_EARLY_DEPARTURE = Operation("csh", "putForEarlyDeparture", "PUT", _RESERVATION_PATH + "/earlyDeparture")
 VERIFY_EARLY_DEPARTURE = Operation(
     "csh", "verifyForEarlyDeparture", "GET", _RESERVATION_PATH + "/earlyDeparture/verify"
@@ -517,6 +518,31 @@ class CashieringAPI:
             hotel_id=hotel_id,
             path_params={"reservationId": reservation_id},
             json={"reservation": reservation, "verificationOnly": False},
+        )
+        return warnings_from(response.body)
+
+    async def reinstate_check_out(
+        self, hotel_id: str, reservation_id: str, *, notify_interfaces: bool = True
+    ) -> list[OperaWarning]:
+        """reinstateCheckOut: a guest checked out today is back in house "in order to post additional transactions",
+        in the body Oracle's workflow "Reverse a check out" sends. `overrideFlag` ("reinstate even if some other
+        guest already checked in into same room", which makes the two a share) is never set: the caller refuses
+        that case first. `notify_interfaces` tells the property's interfaces (phones, keys) the guest is in again.
+        Never repeated blindly: a repeat of one that was made is refused (the guest is no longer checked out), so a
+        lost answer is settled by reading the reservation."""
+        body = self._with_cashier(
+            {
+                "reservationId": {"idContext": "OPERA", "id": reservation_id, "type": "Reservation"},
+                "notifyInterfaces": notify_interfaces,
+                "overrideFlag": False,
+            }
+        )
+        response = await self._http.call(
+            REINSTATE_CHECK_OUT,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json=body,
+            idempotent=False,
         )
         return warnings_from(response.body)
 

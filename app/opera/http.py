@@ -74,6 +74,7 @@ CHECK_BEFORE_RETRY = {
     "postCheckIn": "get_reservation to see whether the guest is already checked in before trying again",
     "postCheckOut": "get_reservation to see whether the guest is already checked out before trying again",
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
+    "reinstateCheckOut": "get_reservation to see whether the guest is in house again before trying again",
     "postProfile": "search_guests for the guest before creating the profile again",
     "putProfile": "get_guest to see whether the change is there; update_guest may be repeated, as it reads the "
                   "profile first and replaces what OPERA then holds, so nothing is added twice",

@@ -146,8 +146,9 @@ class _Emits:
 
 
 #: Enterprise method -> the event it emits. Action types as OPERA names them (Oracle's CRS integration guide lists
-#: NEW RESERVATION, UPDATE RESERVATION, CHECK IN, CHECK OUT, REVERSE CHECK IN, CANCEL, ROLLBACK CANCEL, NEW OUT OF
-#: ORDER, UPDATE OUT OF ORDER; int.json's examples NEW/UPDATE PROFILE). Methods not present are skipped.
+#: NEW RESERVATION, UPDATE RESERVATION, CHECK IN, CHECK OUT, REVERSE CHECK IN, REVERSE CHECK OUT, CANCEL, ROLLBACK
+#: CANCEL, NEW OUT OF ORDER, UPDATE OUT OF ORDER; int.json's examples NEW/UPDATE PROFILE). Methods not present are
+#: skipped.
 EMITTERS: Mapping[str, _Emits] = {
     "create_profile": _Emits("Profile", "NEW PROFILE"),
     "update_profile": _Emits("Profile", "UPDATE PROFILE"),
@@ -163,6 +164,7 @@ EMITTERS: Mapping[str, _Emits] = {
     "undo_check_in": _Emits("Reservation", "REVERSE CHECK IN"),
     "move_room": _Emits("Reservation", "UPDATE RESERVATION"),
     "check_out": _Emits("Reservation", "CHECK OUT"),
+    "reinstate_check_out": _Emits("Reservation", "REVERSE CHECK OUT"),
     "update_room_status": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
     "set_service_request": _Emits("Housekeeping", "UPDATE ROOM STATUS"),
     "set_room_condition": _Emits("Housekeeping", "UPDATE ROOM STATUS"),

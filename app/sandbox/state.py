@@ -2648,6 +2648,56 @@ class Enterprise:
             room.service_request = "NoStatusSelected"
         return reservation
 
+    def reinstate_check_out(
+        self, hotel_id: str, reservation_id: str, *, cashier_id: int | None = None, override: bool = False
+    ) -> Reservation:
+        """csh reinstateCheckOut: a checked-out guest is back in house, "in order to post additional transactions".
+        Oracle's user guide: "You can reinstate a checked out reservation only before the End of Day process on the
+        date of departure", so only a stay departing on the business date; the folio is kept as it was (settled),
+        and the stay is due out again. "When ... the previously assigned room is already assigned to another
+        checked in reservation", OPERA asks first: the spec's overrideFlag says "reinstate even if some other guest
+        already checked in into same room", so without it that is refused (with it OPERA makes the two a share,
+        which the sandbox does not model beyond both holding the room). An early departure is reinstated as it
+        stands (departing today): OPERA restores the booked departure only under a property control the sandbox
+        does not have."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "CheckedOut":
+            raise SandboxError(
+                400,
+                "Cannot reinstate",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; only a "
+                "checked-out reservation can be reinstated",
+                "OHIPSIM-CSH-STATUS",
+                "reservationId",
+            )
+        if reservation.departure != hotel.business_date:
+            raise SandboxError(
+                400,
+                "Cannot reinstate",
+                f"Reservation {reservation_id} departed on {reservation.departure.isoformat()}; a checked-out "
+                f"reservation is reinstated only before the End of Day of its departure date (the business date is "
+                f"{hotel.business_date.isoformat()})",
+                "OHIPSIM-CSH-REINSTATE-DATE",
+                "reservationId",
+            )
+        hotel.cashier(cashier_id, "reinstate a checked-out reservation", "cashierId")
+        occupant = hotel.occupant(reservation.room_id) if reservation.room_id else None
+        if occupant is not None and not override:
+            raise SandboxError(
+                400,
+                "Room occupied",
+                f"Room {reservation.room_id} is occupied by checked-in reservation {occupant.reservation_id} "
+                f"(arrival {occupant.arrival.isoformat()}, departure {occupant.departure.isoformat()}); send "
+                "overrideFlag true to reinstate as a share with it",
+                "OHIPSIM-CSH-ROOM-OCCUPIED",
+                "overrideFlag",
+            )
+        reservation.status = "InHouse"
+        reservation.checked_out_at = None
+        reservation.checked_out_by = None
+        return reservation
+
 
 def _canonical(value: str | None, allowed: Sequence[str], label: str, path: str) -> str:
     """Match an enum value case-insensitively (OHIP is lenient on input) and return Oracle's spelling."""

@@ -304,6 +304,24 @@ def build(services: ToolServices) -> list[ToolDef]:
             ),
         )
 
+    async def refused_charge(exc: OperaError, hotel: str, reservation_id: str) -> ToolError:
+        """post_charge's error. A refusal for a guest who has checked out (OPERA posts nothing to a checked-out
+        folio) names the way on, undo_check_out, whatever OPERA's wording: the reservation's status is read."""
+        names = services.extras.get("tool_names")
+        if isinstance(exc, OperaBadRequestError) and (names is None or "undo_check_out" in names):
+            try:
+                status = (await reservations.get(hotel, reservation_id, fresh=True)).status
+            except OperaError:
+                status = None
+            if status == "CheckedOut":
+                return tool_error(
+                    exc, what=f"post_charge for reservation {reservation_id}",
+                    next_step="the guest has checked out and OPERA posts nothing to a checked-out folio: "
+                    "undo_check_out reinstates a guest checked out today (before the End of Day), then post_charge "
+                    "again and check_out to settle it",
+                )
+        return tool_error_for(exc, "post_charge", reservation_id)
+
     async def post_charge(
         reservation_id: ReservationId,
         transaction_code: Annotated[
@@ -346,7 +364,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 quantity=quantity, window=window, remark=remark_text, reference=reference_text,
             )
         except OperaError as exc:
-            raise tool_error_for(exc, "post_charge", reservation_id) from None
+            raise await refused_charge(exc, hotel, reservation_id) from None
         metrics.front_desk_events.labels("charge").inc()
         return ChargeResult(
             reservation_id=reservation_id,

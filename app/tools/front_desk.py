@@ -171,6 +171,19 @@ class CheckInUndone(BaseModel):
     next_step: str
 
 
+class CheckOutUndone(BaseModel):
+    hotel_id: str
+    reservation_id: str
+    guest_name: str | None = None
+    undone: bool = Field(description="true when this call reinstated the stay; false when the guest was already in "
+                         "house")
+    status: str = Field(description="the reservation's status now, e.g. DueOut")
+    room_id: str | None = Field(default=None, description="the guest's room")
+    departure: Date = Field(description="the departure OPERA holds now")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
 class CheckInResult(BaseModel):
     hotel_id: str
     reservation_id: str
@@ -1273,6 +1286,77 @@ def build(services: ToolServices) -> list[ToolDef]:
         return undone_result(str(args["hotel_id"]), record, undone=True,
                              room_status=str(args["room_status"]) if args.get("room_status") else None)
 
+    async def undo_check_out(
+        reservation_id: ReservationId,
+        notify_interfaces: Annotated[bool, Field(
+            description="true tells the hotel's interfaces (phones, door locks) the guest is in house again")] = True,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CheckOutUndone:
+        hotel = services.hotel(hotel_id)
+        reservation = await load_reservation(hotel, reservation_id, "undo_check_out")
+        if reservation.status in IN_HOUSE_STATUSES:
+            return reinstated_result(hotel, reservation, undone=False)  # in house already: nothing to reinstate
+        if reservation.status != "CheckedOut":
+            raise ToolError(
+                f"undo_check_out refused: {stay_text(reservation)} is {reservation.status or 'not checked out'}; "
+                "only a guest checked out today is reinstated, and nothing was changed"
+            )
+        today = await business_today(hotel, "undo_check_out", fresh=True)
+        if reservation.departure != today:
+            raise ToolError(
+                f"undo_check_out refused: {stay_text(reservation)} checked out on "
+                f"{reservation.departure.isoformat()}, and OPERA reinstates a check-out only before the End of Day "
+                f"of the departure date (the business date is {today.isoformat()}); nothing was changed. Next step: "
+                "tell the human; a charge found later is for the front office to settle in OPERA"
+            )
+        if reservation.room_id:
+            rows = await front_office.rooms(hotel, from_room=reservation.room_id, to_room=reservation.room_id,
+                                            limit=5, fresh=True)
+            room = next((r for r in rows.items if r.room_id == reservation.room_id), None)
+            if room is not None and room.front_office_status not in (None, "Vacant"):
+                raise ToolError(
+                    f"undo_check_out refused: room {room.room_id}, which {stay_text(reservation)} had, is "
+                    f"{room.front_office_status} by another checked-in guest; OPERA would reinstate this stay only "
+                    "as a share with that guest, and nothing was changed. Next step: tell the human; the front "
+                    "office decides in OPERA"
+                )
+        try:
+            warnings = await cashiering.reinstate_check_out(hotel, reservation_id, notify_interfaces=notify_interfaces)
+        except OperaError as exc:
+            # A lost answer after OPERA reinstated it: the reservation's status decides (never a blind repeat).
+            try:
+                after = await reservations.get(hotel, reservation_id, fresh=True)
+            except OperaError:
+                after = reservation
+            if after.status in IN_HOUSE_STATUSES:
+                return reinstated_result(hotel, after, undone=True)
+            raise tool_error(exc, what=f"undo_check_out {reservation_id} in {hotel}",
+                             next_step="check the reservation with get_reservation") from None
+        metrics.front_desk_events.labels("undo_check_out").inc()
+        after = await reservations.get(hotel, reservation_id, fresh=True)
+        return reinstated_result(hotel, after, undone=True, warnings=warnings)
+
+    def reinstated_result(
+        hotel: str, record: Reservation, *, undone: bool, warnings: list[OperaWarning] | None = None
+    ) -> CheckOutUndone:
+        room = f" in room {record.room_id}" if record.room_id else ""
+        return CheckOutUndone(
+            hotel_id=hotel, reservation_id=record.reservation_id, guest_name=record.guest_name, undone=undone,
+            status=record.status or "InHouse", room_id=record.room_id, departure=record.departure,
+            warnings=warnings or [],
+            next_step=(f"the guest is in house again{room}, departing {record.departure.isoformat()}; "
+                       + offered("post_charge", "post_charge what was missed, then ")
+                       + "check_out again (the folio must be settled)" if undone else
+                       f"the guest is already in house{room}: nothing was reinstated"),
+        )
+
+    async def find_reinstated(args: Mapping[str, Any], reference: str) -> CheckOutUndone | None:
+        record = await reservations.get(str(args["hotel_id"]), str(args["reservation_id"]), fresh=True)
+        if record.status not in IN_HOUSE_STATUSES:
+            return None  # still checked out: the reinstatement is made
+        return reinstated_result(str(args["hotel_id"]), record, undone=True)
+
     async def move_room(
         reservation_id: ReservationId,
         room_id: RoomNumber,
@@ -1487,6 +1571,16 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "room's housekeeping status. Next: check_in the right guest or room."
             ),
             exactly_once=ExactlyOnce(find_undo, found_by="the reservation being due in again"),
+        ),
+        ToolDef(
+            name="undo_check_out", toolset="front_desk", access="write", fn=undo_check_out,
+            title="Reinstate a checked-out guest",
+            description=(
+                "Put a guest checked out today back in house (OPERA's reinstate check-out), e.g. to post a charge "
+                "found after check-out: only before the End of Day of the departure date, and not while another "
+                "guest is checked into the room. The folio is kept as it was. Next: post_charge, then check_out again."
+            ),
+            exactly_once=ExactlyOnce(find_reinstated, found_by="the reservation being in house again"),
         ),
         ToolDef(
             name="move_room", toolset="front_desk", access="write", fn=move_room, title="Move a guest to another room",

@@ -17,6 +17,7 @@ WRITE_TOOLS = {
     "move_room",
     "check_in",
     "undo_check_in",
+    "undo_check_out",
     "set_wake_up_call",
     "cancel_wake_up_call",
     "check_out",

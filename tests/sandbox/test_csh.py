@@ -476,6 +476,73 @@ async def test_folio_generation_and_check_out_need_a_cashier(ohip: httpx2.AsyncC
     assert (await reservation(ohip, reservation_id))["reservationStatus"] == "CheckedOut"
 
 
+async def reinstate(ohip: httpx2.AsyncClient, reservation_id: str, **extra: Any) -> httpx2.Response:
+    """reinstateCheckOut in the body of Oracle's workflow "Reverse a check out"."""
+    body = {"reservationId": {"idContext": "OPERA", "id": reservation_id, "type": "Reservation"},
+            "notifyInterfaces": True, "overrideFlag": False, "cashierId": CASHIER, **extra}
+    body = {k: v for k, v in body.items() if v is not None}
+    return await ohip.put(f"{CSH}/reservations/{reservation_id}/checkOuts/reinstate", json=body)
+
+
+def postings_of(window: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for f in window.get("folios", []) for p in f.get("postings", [])]
+
+
+async def checked_out_today(ohip: httpx2.AsyncClient) -> str:
+    reservation_id = await guest_due_out(ohip)
+    await pay(ohip, reservation_id, await balance(ohip, reservation_id))
+    assert (await check_out(ohip, reservation_id)).status_code == 201
+    return reservation_id
+
+
+async def test_a_guest_checked_out_today_is_reinstated_once_with_the_folio_kept_and_can_be_charged(
+        ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await checked_out_today(ohip)
+    late = {"transactionCode": "2000", "price": {"amount": 9.5, "currencyCode": "USD"}, "postingQuantity": 1}
+    before = first_window(await folio(ohip, reservation_id, ("fetchInstructions", "Postings")))
+    closed = await charge(ohip, reservation_id, late)
+
+    done = await reinstate(ohip, reservation_id)
+    again = await reinstate(ohip, reservation_id)
+    after = await reservation(ohip, reservation_id)
+    charged = await charge(ohip, reservation_id, late)
+
+    assert closed.status_code == 400  # a checked-out folio takes no charge: it is reinstated first
+    assert done.status_code == 200, done.text
+    assert again.status_code == 400 and "only a checked-out reservation" in again.json()["detail"]
+    assert after["reservationStatus"] == "InHouse"
+    room_id = after["roomStay"]["currentRoomInfo"]["roomId"]
+    row = (await rooms(ohip, ("fromRoomNumber", room_id), ("toRoomNumber", room_id)))[0]
+    assert status_of(row)["frontOfficeStatus"] == "Occupied"
+    assert charged.status_code == 201, charged.text
+    kept = first_window(await folio(ohip, reservation_id, ("fetchInstructions", "Postings")))
+    # the settled folio is kept, the charge added
+    assert len(postings_of(kept)) == len(postings_of(before)) + 1 and postings_of(kept)[-1]["transactionCode"] == "2000"
+    assert await balance(ohip, reservation_id) == 9.5
+
+
+async def test_reinstating_is_refused_after_the_departure_day_without_a_cashier_or_into_an_occupied_room(
+        ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    earlier = next(r for r in hotel.reservations.values() if r.status == "CheckedOut")
+    old = await reinstate(ohip, earlier.reservation_id)
+    reservation_id = await checked_out_today(ohip)
+    no_cashier = await reinstate(ohip, reservation_id, cashierId=None)
+    left = hotel.reservations[reservation_id]
+    other = next(r for r in hotel.reservations.values() if hotel.computed_status(r) == "DueIn" and not r.room_id)
+    other.status, other.room_id = "InHouse", left.room_id  # another guest checked into the room meanwhile
+    occupied = await reinstate(ohip, reservation_id)
+    still = left.status
+    shared = await reinstate(ohip, reservation_id, overrideFlag=True)
+
+    assert old.status_code == 400 and "only before the End of Day of its departure date" in old.json()["detail"]
+    assert earlier.status == "CheckedOut"
+    assert no_cashier.status_code == 400 and "cashier" in no_cashier.json()["detail"].lower()
+    assert occupied.status_code == 400 and f"checked-in reservation {other.reservation_id}" in occupied.json()["detail"]
+    assert still == "CheckedOut"
+    assert shared.status_code == 200 and left.status == "InHouse"
+
+
 async def test_an_early_departure_is_refused_until_the_departure_is_moved_to_the_business_date(
     ohip: httpx2.AsyncClient,
 ) -> None:

@@ -559,6 +559,17 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             )
         return created(request, reservation_path(hotel.code, reservation_id), {})
 
+    async def reinstate_check_out(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        body = await read_json(request)
+        check_body_target(body, hotel, reservation_id, "body")
+        as_bool(body.get("notifyInterfaces"), "notifyInterfaces")
+        override = as_bool(body.get("overrideFlag"), "overrideFlag")
+        sandbox.enterprise.reinstate_check_out(hotel.code, reservation_id, cashier_id=cashier_of(body, "body"),
+                                               override=override is True)
+        return ohip_json({})
+
     async def put_early_departure(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         reservation_id = str(request.path_params["reservationId"])
@@ -607,6 +618,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/charges", post_billing_charges, methods=["POST"], name="postBillingCharges"),
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
+        Route(f"{reservation}/checkOuts/reinstate", reinstate_check_out, methods=["PUT"], name="reinstateCheckOut"),
         Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),
         Route(f"{reservation}/earlyDeparture/verify", verify_early_departure, methods=["GET"],
               name="verifyForEarlyDeparture"),
