@@ -391,6 +391,10 @@ FAULTS: tuple[Fault, ...] = (
                 "        if False:\n            raise SandboxError(\n"
                 "                400,\n                \"Cannot reinstate\""),),
           ("tests/sandbox/test_csh.py::test_a_guest_checked_out_today_is_reinstated_once_with_the_folio_kept_and_can_be_charged",)),
+    Fault("stop_check_missing", "a write cut short by a stop tells the agent no tool-specific check before a retry",
+          (edit("app/security/tool_guard.py",
+                '    "undo_check_out": "get_reservation to see whether the guest is in house again",\n', ""),),
+          ("tests/e2e/test_tool_surface.py::test_annotations_agree_with_access_confirmation_and_description",)),
     Fault("move_room_unchecked", "a room the guest cannot move into is sent to OPERA",
           (edit("app/tools/front_desk.py",
                 "            noted = await refuse_unmovable(hotel, reservation, stay, room_id)\n",

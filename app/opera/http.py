@@ -75,6 +75,16 @@ CHECK_BEFORE_RETRY = {
     "postCheckOut": "get_reservation to see whether the guest is already checked out before trying again",
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
     "reinstateCheckOut": "get_reservation to see whether the guest is in house again before trying again",
+    "deleteCheckin": "get_reservation to see whether the guest is due in again before trying again",
+    "moveInHouseGuest": "get_reservation to see which room the guest is in before moving again",
+    "postWakeUpCall": "set_wake_up_call again: it reads the pending calls and sets only the mornings missing",
+    "deleteWakeUpCall": "cancel_wake_up_call again: a call already cancelled is left as it is",
+    "putSplitMultiRoomReservation": "get_reservation to see whether it was split before splitting again",
+    "putReinstateReservation": "get_reservation to see whether it is reserved again before trying again",
+    "postOutOfOrderRooms": "get_housekeeping_overview to see whether the room is out of order before trying again",
+    "postOutOfServiceRooms": "get_housekeeping_overview to see whether the room is out of service before trying again",
+    "putForEarlyDeparture": "check_out again: a stay already due out is not shortened twice (OPERA answers FOF00158) "
+                            "and no second penalty is posted",
     "postProfile": "search_guests for the guest before creating the profile again",
     "putProfile": "get_guest to see whether the change is there; update_guest may be repeated, as it reads the "
                   "profile first and replaces what OPERA then holds, so nothing is added twice",

@@ -594,6 +594,15 @@ CHECK_BEFORE_RETRY_BY_TOOL = {
     "check_out": "get_reservation to see whether the guest is checked out",
     "cancel_reservation": "get_reservation to see whether it is cancelled",
     "modify_reservation": "get_reservation to see whether the change was made",
+    "reinstate_reservation": "get_reservation to see whether it is reserved again",
+    "split_reservation": "get_reservation to see whether it was split (its linked reservations)",
+    "assign_room": "get_reservation to see which room it holds",
+    "move_room": "get_reservation to see which room the guest is in",
+    "undo_check_in": "get_reservation to see whether the guest is due in again",
+    "undo_check_out": "get_reservation to see whether the guest is in house again",
+    "set_wake_up_call": "set_wake_up_call again: it reads the pending calls and sets only the mornings missing",
+    "cancel_wake_up_call": "cancel_wake_up_call again: a call already cancelled is left as it is",
+    "correct_charge": "get_folio to see whether the correction was posted before correcting again",
 }
 
 

@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from app.security.api_keys import new_api_key
 from app.security.confirm import CONFIRM_PARAM, CONFIRMED_TOOLS
-from app.security.tool_guard import IDEMPOTENCY_PARAM
+from app.security.tool_guard import CHECK_BEFORE_RETRY_BY_TOOL, IDEMPOTENCY_PARAM
 from app.server import load_toolsets
 from tests.support.apps import embedded_settings, running_app
 from tests.support.mcp_client import Mode, call_error, mcp_client
@@ -71,6 +71,8 @@ def drift(tool: Any, access: str, exactly_once: bool) -> list[str]:
         problems.append(f"{name}: idempotentHint but a repeat may act again (no {IDEMPOTENCY_PARAM}, not a set state)")
     if name in IDEMPOTENT_BY_NATURE and not hints.idempotent_hint:
         problems.append(f"{name}: {IDEMPOTENT_BY_NATURE[name]}, yet idempotentHint is false")
+    if access != "read" and name not in IDEMPOTENT_BY_NATURE and name not in CHECK_BEFORE_RETRY_BY_TOOL:
+        problems.append(f"{name}: a write a repeat may double, with no check named for when a stop cut it short")
     if hints.open_world_hint is not True and name not in ("health_check", "get_server_info"):
         problems.append(f"{name}: reaches OHIP but openWorldHint is {hints.open_world_hint}")
     return problems
@@ -107,6 +109,7 @@ def test_the_drift_check_catches_each_kind_of_contradiction() -> None:
                       idempotent_hint=False), "billing", False)
     assert drift(tool("assign_room", "Assign.", {}, read_only_hint=False, idempotent_hint=True), "write", False)
     assert drift(tool("post_charge", "Charge.", {**confirm}, read_only_hint=False), "billing", False)
+    assert drift(tool("make_keys", "Keys. idempotency_key", key, read_only_hint=False), "write", True)
     assert not drift(tool("post_charge", "Charge. idempotency_key", key, read_only_hint=False,
                           destructive_hint=False, idempotent_hint=True), "billing", True)
 
