@@ -1,4 +1,5 @@
-"""OPERA housekeeping (hsk): the housekeeping board, room status updates and guest service requests (DND/MUR).
+"""OPERA housekeeping (hsk): the housekeeping board, room status updates, guest service requests (DND/MUR) and
+room conditions.
 
 Note Oracle's naming trap: hsk calls the clean/dirty value `housekeepingRoomStatus` (fof says `roomStatus`), and
 `housekeepingStatus` is the housekeeper's view of occupancy (Vacant/Occupied).
@@ -29,6 +30,7 @@ COMPLETE_OUT_OF_SERVICE = Operation(
     "hsk", "completeOutOfServiceRooms", "PUT", "/hotels/{hotelId}/rooms/outOfServiceRooms"
 )
 
+SET_ROOM_CONDITION = Operation("hsk", "setRoomCondition", "PUT", "/hotels/{hotelId}/conditions")
 GET_OUT_OF_ORDER = Operation("hsk", "getOutOfOrderRooms", "GET", "/hotels/{hotelId}/rooms/outOfOrderRooms")
 GET_OUT_OF_SERVICE = Operation("hsk", "getOutOfServiceRooms", "GET", "/hotels/{hotelId}/rooms/outOfServiceRooms")
 
@@ -254,6 +256,25 @@ class HousekeepingAPI:
         body = {"criteria": {"roomRepairByRoomNumber": entries}}
         operation = COMPLETE_OUT_OF_ORDER if kind == "OutOfOrder" else COMPLETE_OUT_OF_SERVICE
         response = await self._http.call(operation, hotel_id=hotel_id, json=body)
+        return warnings_from(response.body)
+
+    async def set_room_condition(
+        self, hotel_id: str, room_ids: Sequence[str], code: str | None, *, remarks: str | None = None,
+        include_occupied: bool = False,
+    ) -> list[OperaWarning]:
+        """setRoomCondition: "set, change, or delete a condition on rooms". With `code` the rooms take that
+        condition (one per room: a new one replaces the old); without, no roomCondition is sent and the condition
+        is deleted. The code's own configuration decides whether the rooms stay in OPERA's room assignment list,
+        so no assignmentType is sent. `include_occupied`: "If set to true, condition is applied even if the room is
+        occupied". A set state: repeating it changes nothing more."""
+        criteria: dict[str, Any] = {"hotelId": hotel_id, "roomNumberList": list(room_ids),
+                                    "includeOccupiedRooms": include_occupied}
+        if code is not None:
+            condition: dict[str, Any] = {"roomCondition": {"code": code}}
+            if remarks:
+                condition["remarks"] = remarks
+            criteria["roomCondition"] = condition
+        response = await self._http.call(SET_ROOM_CONDITION, hotel_id=hotel_id, json={"criteria": criteria})
         return warnings_from(response.body)
 
     async def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[OperaWarning]:

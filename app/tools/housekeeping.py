@@ -22,7 +22,7 @@ from app.opera.housekeeping import (
     StatusCount,
 )
 from app.opera.models import OperaWarning, PageInfo
-from app.tools.billing import HotelId
+from app.tools.billing import GuardedText, HotelId, refuse_card_numbers
 from app.tools.registry import ToolDef, ToolServices, tool_error
 
 RoomNumber = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -51,6 +51,7 @@ class RoomsUpdated(BaseModel):
     room_status: str | None = Field(default=None, description="the housekeeping status now set")
     housekeeping_status: str | None = Field(default=None, description="the housekeeper's occupancy now set")
     service_request: str | None = Field(default=None, description="the guest service request now set")
+    condition: str | None = Field(default=None, description="the room condition now set (null: cleared)")
     reason_code: str | None = Field(default=None, description="why the rooms are out of order/service")
     from_date: Date | None = Field(default=None, description="first night out of order/service")
     through_date: Date | None = Field(default=None, description="last night out of order/service")
@@ -381,6 +382,46 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="get_housekeeping_overview(service_request=...) shows the rooms with this request",
         )
 
+    async def set_room_condition(
+        room_ids: RoomNumbers,
+        condition: Annotated[str | None, Field(
+            min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$",
+            description="the hotel's room condition code, e.g. SHOW (a show room); leave out with clear=true")] = None,
+        remarks: Annotated[GuardedText | None, Field(
+            max_length=200, description="what the desk should know, e.g. 'sales tour at 4pm'")] = None,
+        clear: Annotated[bool, Field(description="true removes the rooms' condition")] = False,
+        include_occupied: Annotated[bool, Field(
+            description="true sets it on an occupied room too (OPERA refuses one otherwise)")] = False,
+        hotel_id: HotelId = None,
+    ) -> RoomsUpdated:
+        hotel = services.hotel(hotel_id)
+        rooms = _unique(room_ids)
+        if clear == (condition is not None):
+            raise ToolError(
+                "set_room_condition needs either condition (a code, e.g. SHOW) or clear=true, not "
+                f"{'both' if clear else 'neither'}; nothing was changed"
+            )
+        if clear and remarks:
+            raise ToolError("set_room_condition: remarks go with a condition, not with clear=true; nothing was changed")
+        code = condition.upper() if condition is not None else None
+        note = refuse_card_numbers("remarks", remarks, 200)
+        try:
+            warnings = await housekeeping.set_room_condition(
+                hotel, rooms, code, remarks=note, include_occupied=include_occupied
+            )
+        except OperaError as exc:
+            step = ("check the condition code with the hotel (OPERA lists the property's room conditions), the room "
+                    "numbers with get_housekeeping_overview"
+                    + ("" if include_occupied else ", and include_occupied=true for an occupied room"))
+            raise tool_error(exc, what=f"set_room_condition {code or 'clear'} on {', '.join(rooms)}",
+                             next_step=step) from None
+        return RoomsUpdated(
+            hotel_id=hotel, room_ids=rooms, condition=code, warnings=warnings,
+            next_step=("find_available_rooms shows whether the condition keeps the rooms out of the rooms offered "
+                       "for assignment; assign_room still gives a room with a condition, with a warning"
+                       if code else "the rooms have no condition now"),
+        )
+
     return [
         ToolDef(
             name="get_housekeeping_overview", toolset="housekeeping", access="read", fn=get_housekeeping_overview,
@@ -410,6 +451,17 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "Set a guest's housekeeping request on rooms: DoNotDisturb, MakeUpRoom, ServiceDeclined, or "
                 "NoStatusSelected to clear it; repeating it is harmless. Housekeeping sees it on "
                 "get_housekeeping_overview."
+            ),
+            idempotent=True,
+        ),
+        ToolDef(
+            name="set_room_condition", toolset="housekeeping", access="write", fn=set_room_condition,
+            title="Set or clear a room condition",
+            description=(
+                "Set the hotel's room condition on rooms (a show room, a photo shoot, a minibar removed; code and "
+                "remarks), or clear=true to remove it. The code's configuration decides whether the rooms stay among "
+                "the rooms offered for assignment. An occupied room needs include_occupied=true. Repeating it is "
+                "harmless."
             ),
             idempotent=True,
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.mcp_client import call_ok, mcp_client
+from tests.support.mcp_client import call_error, call_ok, mcp_client
 from tests.support.servers import ServerThread
 
 
@@ -78,3 +78,54 @@ async def test_a_room_set_aside_is_still_given_when_named_with_the_condition_as_
         (warning,) = [w for w in result["warnings"] if w["code"] == "ROOM_CONDITION"]
         assert "SHOW (Show room for a sales tour)" in warning["message"]
         assert "out of the rooms OPERA offers" in warning["message"] and "sales tour at 4pm" in warning["message"]
+
+
+async def test_set_room_condition_sets_aside_a_room_and_clear_gives_it_back(server: ServerThread, hotel: Any) -> None:
+    """The tool's own write (hsk setRoomCondition), end to end: a show room leaves the rooms offered and the same call
+    again changes nothing; clear=true puts it back."""
+    async with mcp_client(server.url) as client:
+        guest, offered = await due_in_with_rooms(hotel, client, 1)
+        show = offered[0]["room_id"]
+        args = {"room_ids": [show], "condition": "show", "remarks": "sales tour at 4pm"}
+        done = await call_ok(client, "set_room_condition", args)
+        again = await call_ok(client, "set_room_condition", args)
+        condition = hotel.rooms[show].condition
+        aside = await call_ok(client, "find_available_rooms", {"reservation_id": guest.reservation_id, "limit": 50})
+        cleared = await call_ok(client, "set_room_condition", {"room_ids": [show], "clear": True})
+        back = await call_ok(client, "find_available_rooms", {"reservation_id": guest.reservation_id, "limit": 50})
+    assert done["condition"] == again["condition"] == "SHOW" and done["room_ids"] == [show]
+    assert condition is not None and (condition.code.code, condition.remarks) == ("SHOW", "sales tour at 4pm")
+    assert show not in {r["room_id"] for r in aside["rooms"]}
+    assert cleared["condition"] is None and hotel.rooms[show].condition is None
+    assert show in {r["room_id"] for r in back["rooms"]}
+
+
+async def test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied_room_only_when_told(
+    server: ServerThread, hotel: Any
+) -> None:
+    sandbox = server.app.state.sandbox
+    occupied = next(r.room_id for r in hotel.reservations.values() if r.status == "InHouse" and r.room_id)
+    vacant = next(r.room_id for r in hotel.rooms.values()
+                  if hotel.front_office_status(r.room_id) == "Vacant" and r.condition is None)
+    async with mcp_client(server.url) as client:
+        seen = len(sandbox.requests)
+        neither = await call_error(client, "set_room_condition", {"room_ids": [vacant]})
+        both = await call_error(client, "set_room_condition", {"room_ids": [vacant], "condition": "SHOW",
+                                                               "clear": True})
+        card = await call_error(client, "set_room_condition", {"room_ids": [vacant], "condition": "SHOW",
+                                                               "remarks": "guest card 4111 1111 1111 1111"})
+        asked = {e.operation_id for e in sandbox.requests[seen:]}
+        unknown = await call_error(client, "set_room_condition", {"room_ids": [vacant], "condition": "NOPE"})
+        refused = await call_error(client, "set_room_condition", {"room_ids": [occupied], "condition": "CONN"})
+        untouched = hotel.rooms[occupied].condition
+        told = await call_ok(client, "set_room_condition", {"room_ids": [occupied], "condition": "CONN",
+                                                            "include_occupied": True})
+        set_on = hotel.rooms[occupied].condition
+        await call_ok(client, "set_room_condition", {"room_ids": [occupied], "clear": True})
+    assert "either condition" in neither and "not neither" in neither and "not both" in both
+    assert "card number" in card and "4111" not in card
+    assert "setRoomCondition" not in asked  # refused before OPERA is asked
+    assert "NOPE" in unknown and "room conditions" in unknown
+    assert "occupied" in refused and "include_occupied=true" in refused and untouched is None
+    assert told["condition"] == "CONN" and set_on is not None and set_on.code.code == "CONN"
+    assert hotel.rooms[vacant].condition is None

@@ -23,6 +23,7 @@ WRITE_TOOLS = {
     "check_out",
     "update_room_status",
     "set_service_request",
+    "set_room_condition",
     "post_charge",
     "correct_charge",
     "post_payment",
