@@ -396,11 +396,13 @@ FAULTS: tuple[Fault, ...] = (
                 '    "undo_check_out": "get_reservation to see whether the guest is in house again",\n', ""),),
           ("tests/e2e/test_tool_surface.py::test_annotations_agree_with_access_confirmation_and_description",)),
     Fault("room_condition_occupied_always", "set_room_condition sets a condition on an occupied room unasked",
-          (edit("app/opera/housekeeping.py", '"includeOccupiedRooms": include_occupied}', '"includeOccupiedRooms": True}'),),
+          (edit("app/opera/housekeeping.py", '"includeOccupiedRooms": include_occupied}',
+                '"includeOccupiedRooms": True}'),),
           ("tests/e2e/test_room_conditions.py::"
            "test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied_room_only_when_told",)),
     Fault("room_condition_remarks_dropped", "set_room_condition sends no remarks",
-          (edit("app/opera/housekeeping.py", '                condition["remarks"] = remarks\n', "                pass\n"),),
+          (edit("app/opera/housekeeping.py", '                condition["remarks"] = remarks\n',
+                "                pass\n"),),
           ("tests/e2e/test_room_conditions.py::"
            "test_set_room_condition_sets_aside_a_room_and_clear_gives_it_back",)),
     Fault("room_condition_clear_sends_null", "clearing a room condition sends a null code",
