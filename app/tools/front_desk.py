@@ -1254,10 +1254,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             )
         except OperaError as exc:
             # A lost answer after OPERA reversed it: the reservation's status decides (never a blind repeat).
-            try:
-                after = await reservations.get(hotel, reservation_id, fresh=True)
-            except OperaError:
-                after = reservation
+            after = await read_after_loss(hotel, reservation)
             if after.status in CHECK_IN_READY:
                 return undone_result(hotel, after, undone=True, room_status=room_status)
             raise tool_error(exc, what=f"undo_check_in {reservation_id} in {hotel}",
@@ -1265,6 +1262,14 @@ def build(services: ToolServices) -> list[ToolDef]:
         metrics.front_desk_events.labels("undo_check_in").inc()
         after = await reservations.get(hotel, reservation_id, fresh=True)
         return undone_result(hotel, after, undone=True, room_status=room_status, warnings=warnings)
+
+    async def read_after_loss(hotel: str, reservation: Reservation) -> Reservation:
+        """The reservation as OPERA holds it now, read after a write whose answer was lost, so what it shows decides
+        whether the write was made (never a blind repeat); the one read before the write when it cannot be read."""
+        try:
+            return await reservations.get(hotel, reservation.reservation_id, fresh=True)
+        except OperaError:
+            return reservation
 
     def undone_result(
         hotel: str, record: Reservation, *, undone: bool, room_status: str | None = None,
@@ -1325,10 +1330,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             warnings = await cashiering.reinstate_check_out(hotel, reservation_id, notify_interfaces=notify_interfaces)
         except OperaError as exc:
             # A lost answer after OPERA reinstated it: the reservation's status decides (never a blind repeat).
-            try:
-                after = await reservations.get(hotel, reservation_id, fresh=True)
-            except OperaError:
-                after = reservation
+            after = await read_after_loss(hotel, reservation)
             if after.status in IN_HOUSE_STATUSES:
                 return reinstated_result(hotel, after, undone=True)
             raise tool_error(exc, what=f"undo_check_out {reservation_id} in {hotel}",
@@ -1402,10 +1404,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         except OperaError as exc:
             # The answer may be lost after OPERA moved the guest (the PUT is never repeated blindly): the room the
             # reservation holds decides.
-            try:
-                after = await reservations.get(hotel, reservation_id, fresh=True)
-            except OperaError:
-                after = reservation
+            after = await read_after_loss(hotel, reservation)
             if after.room_id == room_id:
                 return await moved_result(hotel, after, reservation.room_id, old_room_status=old_room_status,
                                           reason_code=reason)
