@@ -1349,7 +1349,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             warnings=warnings or [],
             next_step=(f"the guest is in house again{room}, departing {record.departure.isoformat()}; "
                        + offered("post_charge", "post_charge what was missed, then ")
-                       + "check_out again (the folio must be settled)" if undone else
+                       + "check_out again (the folio must be settled), with a new idempotency_key if any: the first "
+                       "check-out's key returns the first check-out" if undone else
                        f"the guest is already in house{room}: nothing was reinstated"),
         )
 

@@ -55,6 +55,7 @@ async def test_a_charge_found_after_check_out_is_posted_after_reinstating_and_se
     assert undone["undone"] is True and undone["status"] == "DueOut" and undone["room_id"] == room
     assert undone["departure"] == hotel.business_date.isoformat()
     assert "post_charge what was missed" in undone["next_step"] and "check_out again" in undone["next_step"]
+    assert "a new idempotency_key" in undone["next_step"]
     assert in_house == "InHouse" and occupied == "Occupied"
     assert charged["total"]["amount"] == 12.5 and owed == 12.5
     assert out["status"] == "CheckedOut" and guest.status == "CheckedOut" and guest.balance == 0
@@ -109,3 +110,26 @@ async def test_a_reinstatement_whose_answer_is_lost_is_made_once(app_url: str, s
     assert undone["undone"] is True and undone["status"] == "DueOut"
     assert guest.status == "InHouse"
     assert reinstates_sent(sandbox, guest.reservation_id) == 1
+
+
+async def test_after_reinstating_the_first_check_outs_key_returns_that_check_out_and_a_new_key_checks_out_again(
+        server: ServerThread, hotel: Any) -> None:
+    """A key names one write: the first check-out's key, sent again after the stay was reinstated, answers with the
+    first check-out from the idempotency store and pays nothing; the undo_check_out result tells the agent to use a
+    new key, which checks the guest out again."""
+    async with mcp_client(server.url) as client:
+        guest = next(r for r in sorted(hotel.reservations.values(), key=lambda r: int(r.reservation_id))
+                     if hotel.computed_status(r) == "DueOut" and r.balance > 0 and not r.alerts)
+        args = {"reservation_id": guest.reservation_id, "payment_method": "CA", "confirm": True,
+                "idempotency_key": f"check-out-{guest.reservation_id}"}
+        first = await call_ok(client, "check_out", args)
+        undone = await call_ok(client, "undo_check_out", {"reservation_id": guest.reservation_id})
+        await call_ok(client, "post_charge", {"reservation_id": guest.reservation_id, "transaction_code": "2000",
+                                              "amount": 5.0})
+        replayed = await call_ok(client, "check_out", args)
+        owed_after_replay = guest.balance
+        fresh = await call_ok(client, "check_out", {**args, "idempotency_key": f"check-out-2-{guest.reservation_id}"})
+    assert "a new idempotency_key" in undone["next_step"]
+    assert replayed == first and owed_after_replay == 5.0  # the replay paid nothing and checked nobody out
+    assert fresh["status"] == "CheckedOut" and fresh["settled"]["amount"] == 5.0
+    assert guest.status == "CheckedOut" and guest.balance == 0
