@@ -1350,7 +1350,9 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step=(f"the guest is in house again{room}, departing {record.departure.isoformat()}; "
                        + offered("post_charge", "post_charge what was missed, then ")
                        + "check_out again (the folio must be settled), with a new idempotency_key if any: the first "
-                       "check-out's key returns the first check-out" if undone else
+                       "check-out's key returns the first check-out"
+                       + offered("modify_reservation", "; a guest checked out by mistake who stays on: "
+                                 "modify_reservation with the departure booked") if undone else
                        f"the guest is already in house{room}: nothing was reinstated"),
         )
 

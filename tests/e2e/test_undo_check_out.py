@@ -8,7 +8,7 @@ refuses another day and an occupied room before OPERA is asked, and never repeat
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -133,3 +133,17 @@ async def test_after_reinstating_the_first_check_outs_key_returns_that_check_out
     assert replayed == first and owed_after_replay == 5.0  # the replay paid nothing and checked nobody out
     assert fresh["status"] == "CheckedOut" and fresh["settled"]["amount"] == 5.0
     assert guest.status == "CheckedOut" and guest.balance == 0
+
+
+async def test_a_guest_checked_out_by_mistake_is_reinstated_and_stays_on_to_the_departure_booked(
+        server: ServerThread, hotel: Any) -> None:
+    async with mcp_client(server.url) as client:
+        guest = await checked_out_now(hotel, client)
+        undone = await call_ok(client, "undo_check_out", {"reservation_id": guest.reservation_id})
+        booked = hotel.business_date + timedelta(days=2)
+        await call_ok(client, "modify_reservation", {"reservation_id": guest.reservation_id,
+                                                     "departure": booked.isoformat()})
+        in_house = await call_ok(client, "list_in_house", {"all_pages": True})
+    assert "modify_reservation with the departure booked" in undone["next_step"]
+    assert guest.status == "InHouse" and guest.departure == booked
+    assert guest.reservation_id in {r["reservation_id"] for r in in_house["items"]}
