@@ -40,7 +40,7 @@ async def test_a_charge_found_after_check_out_is_posted_after_reinstating_and_se
     async with mcp_client(server.url) as client:
         guest = await checked_out_now(hotel, client)
         room = guest.room_id
-        minibar = {"reservation_id": guest.reservation_id, "transaction_code": "2000", "amount": 12.5,
+        minibar = {"reservation_id": guest.reservation_id, "transaction_code": "3000", "amount": 12.5,
                    "remark": "Minibar"}
         closed = await call_error(client, "post_charge", minibar)
         postings = sum(len(w.postings) for w in guest.folio_windows.values())
