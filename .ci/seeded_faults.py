@@ -414,6 +414,15 @@ FAULTS: tuple[Fault, ...] = (
           (edit("app/tools/housekeeping.py", "        if clear == (condition is not None):\n", "        if False:\n"),),
           ("tests/e2e/test_room_conditions.py::"
            "test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied_room_only_when_told",)),
+    Fault("room_condition_code_unchecked", "a room condition the hotel does not have is sent to setRoomCondition",
+          (edit("app/tools/housekeeping.py", "        if known and code not in {v.code.upper() for v in known}:\n",
+                "        if False:\n"),),
+          ("tests/e2e/test_room_conditions.py::"
+           "test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied_room_only_when_told",)),
+    Fault("sandbox_room_conditions_lov_missing", "the sandbox's lov serves no RoomConditions list",
+          (edit("app/sandbox/routes/lov.py", '    if name == "RoomConditions":', "    if False:"),),
+          ("tests/e2e/test_room_conditions.py::"
+           "test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied_room_only_when_told",)),
     Fault("move_room_unchecked", "a room the guest cannot move into is sent to OPERA",
           (edit("app/tools/front_desk.py",
                 "            noted = await refuse_unmovable(hotel, reservation, stay, room_id)\n",

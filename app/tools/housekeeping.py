@@ -21,6 +21,7 @@ from app.opera.housekeeping import (
     ServiceRequest,
     StatusCount,
 )
+from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import OperaWarning, PageInfo
 from app.tools.billing import GuardedText, HotelId, refuse_card_numbers
 from app.tools.registry import ToolDef, ToolServices, tool_error
@@ -66,6 +67,7 @@ def _unique(rooms: list[str]) -> list[str]:
 
 def build(services: ToolServices) -> list[ToolDef]:
     housekeeping = HousekeepingAPI(services.http)
+    lov = ListsOfValuesAPI(services.http)
     business = BusinessDateAPI(services.http)
 
     async def get_housekeeping_overview(
@@ -382,6 +384,20 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="get_housekeeping_overview(service_request=...) shows the rooms with this request",
         )
 
+    async def refuse_unknown_condition(hotel: str, code: str) -> None:
+        """Refuse, before OPERA is asked, a code that is not among the property's active room conditions (lov
+        RoomConditions), listing them; when the list cannot be read, OPERA decides."""
+        try:
+            known = [v for v in await lov.values(hotel, "RoomConditions") if v.active is not False]
+        except OperaError:
+            return
+        if known and code not in {v.code.upper() for v in known}:
+            listed = ", ".join(f"{v.code} ({v.description or v.name})" for v in known)
+            raise ToolError(
+                f"condition {code!r} is not a room condition of {hotel}; nothing was changed. Next step: "
+                f"set_room_condition with one of {listed}"
+            )
+
     async def set_room_condition(
         room_ids: RoomNumbers,
         condition: Annotated[str | None, Field(
@@ -405,14 +421,15 @@ def build(services: ToolServices) -> list[ToolDef]:
             raise ToolError("set_room_condition: remarks go with a condition, not with clear=true; nothing was changed")
         code = condition.upper() if condition is not None else None
         note = refuse_card_numbers("remarks", remarks, 200)
+        if code is not None:
+            await refuse_unknown_condition(hotel, code)
         try:
             warnings = await housekeeping.set_room_condition(
                 hotel, rooms, code, remarks=note, include_occupied=include_occupied
             )
         except OperaError as exc:
-            step = ("check the condition code with the hotel (OPERA lists the property's room conditions), the room "
-                    "numbers with get_housekeeping_overview"
-                    + ("" if include_occupied else ", and include_occupied=true for an occupied room"))
+            step = ("check the room numbers with get_housekeeping_overview"
+                    + ("" if include_occupied else ", and use include_occupied=true for an occupied room"))
             raise tool_error(exc, what=f"set_room_condition {code or 'clear'} on {', '.join(rooms)}",
                              next_step=step) from None
         return RoomsUpdated(

@@ -114,8 +114,8 @@ async def test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied
                                                                "clear": True})
         card = await call_error(client, "set_room_condition", {"room_ids": [vacant], "condition": "SHOW",
                                                                "remarks": "guest card 4111 1111 1111 1111"})
-        asked = {e.operation_id for e in sandbox.requests[seen:]}
         unknown = await call_error(client, "set_room_condition", {"room_ids": [vacant], "condition": "NOPE"})
+        asked = {e.operation_id for e in sandbox.requests[seen:]}
         refused = await call_error(client, "set_room_condition", {"room_ids": [occupied], "condition": "CONN"})
         untouched = hotel.rooms[occupied].condition
         told = await call_ok(client, "set_room_condition", {"room_ids": [occupied], "condition": "CONN",
@@ -125,7 +125,7 @@ async def test_set_room_condition_refuses_what_it_cannot_do_and_sets_an_occupied
     assert "either condition" in neither and "not neither" in neither and "not both" in both
     assert "card number" in card and "4111" not in card
     assert "setRoomCondition" not in asked  # refused before OPERA is asked
-    assert "NOPE" in unknown and "room conditions" in unknown
+    assert "'NOPE' is not a room condition of SAND01" in unknown and "SHOW (Show room for a sales tour)" in unknown
     assert "occupied" in refused and "include_occupied=true" in refused and untouched is None
     assert told["condition"] == "CONN" and set_on is not None and set_on.code.code == "CONN"
     assert hotel.rooms[vacant].condition is None

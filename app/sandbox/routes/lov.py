@@ -1,6 +1,6 @@
 """Sandbox routes for OHIP lists of values (lov): the codes other calls must use (cancellation and room move
-reasons, markets, sources, guarantees, room features, payment methods, room types, note, communication and address
-types)."""
+reasons, markets, sources, guarantees, room features and conditions, payment methods, room types, note, communication
+and address types)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None
              "CommunicationTypeWeb": ("Webpage",)}
     if name in roles:
         return [Code(c.code, c.description) for c in enterprise.communication_types.values() if c.role in roles[name]]
+    if name == "RoomConditions":  # the property's configured room conditions (hsk setRoomCondition's codes)
+        return [Code(c.code, c.description) for c in hotel.room_conditions.values()]
     if name in ("RoomTypes", "RoomType"):
         return [Code(rt.code, rt.description) for rt in hotel.room_types.values()]
     if name in ("RatePlans", "RateCodes"):
@@ -80,6 +82,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             "GuaranteeCodes",
             "ReservationTypes",
             "RoomFeatures",
+            "RoomConditions",
             "RoomTypes",
             "RatePlans",
             "ReservationNoteTypes",
