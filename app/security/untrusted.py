@@ -46,6 +46,7 @@ MODEL_FIELDS = {
     "Guest": frozenset({"name", "city"}),
     "Address": frozenset({"lines", "city", "postal_code", "state"}),
     "ReservationAlert": frozenset({"description"}),
+    "GuestMessage": frozenset({"text", "recipient", "operator"}),
 }
 #: Fields whose plain form is contact data; other values in them are marked as free text.
 CONTACT_FIELDS = {

@@ -298,3 +298,62 @@ async def test_a_multi_room_reservation_is_split_one_room_or_all_and_linked(
     assert again.status_code == 400 and again.json()["o:errorCode"] == "OHIPSIM-RSV-SPLIT"
     rows = (await ohip.get(RSV, params={"confirmationNumberList": hotel.reservations[rid].confirmation_number})).json()
     assert rows["reservations"]["reservationInfo"][0]["roomStay"]["numberOfRooms"] == 1
+
+
+# ------------------------------------------------------------------------------------------------ guest messages
+
+
+def message_body(reservation_id: str, text: str, **message: str) -> dict[str, object]:
+    """postGuestMessages in the shape of Oracle's workflow "Guest Messages for an In House Guest"."""
+    return {"reservationIdList": [{"type": "Reservation", "id": reservation_id}], "hotelId": "SAND01",
+            "guestMessages": [{"message": {"messageText": text, "typeOfMessage": "Tm", **message},
+                               "delivery": {"deliveryStatus": "Nr"}}]}
+
+
+async def test_guest_messages_are_taken_twice_when_sent_twice_listed_and_marked_received(
+        ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse" and not r.guest_messages)
+    url = f"{RSV}/{guest.reservation_id}/guestMessages"
+    listing = "/rsv/v1/hotels/SAND01/guestMessages"
+    none = await ohip.get(listing, params={"reservationId": guest.reservation_id})
+    first = await ohip.post(url, json=message_body(guest.reservation_id, "Taxi at 7", recipient="Rivera, Ana"))
+    second = await ohip.post(url, json=message_body(guest.reservation_id, "Taxi at 7"))
+    made = first.json()["guestMessages"][0]
+    marked = await ohip.put(f"{url}/{made['id']}", json={"hotelId": "SAND01", "guestMessages": [
+        {"message": {"messageText": "Taxi at 7", "typeOfMessage": "Tm"},
+         "delivery": {"deliveryStatus": "Mr", "deliveredBy": "DESK"}}]})
+    waiting = await ohip.get(listing, params={"reservationId": guest.reservation_id,
+                                              "retrieveUndeliveredMessages": "true",
+                                              "retrieveDeliveredMessages": "false"})
+    too_many = await ohip.get(listing, params={"reservationId": guest.reservation_id, "limit": 101})
+    missing = await ohip.put(f"{url}/1", json={"hotelId": "SAND01", "guestMessages": [
+        {"message": {"messageText": "x"}, "delivery": {"deliveryStatus": "Mr"}}]})
+
+    assert none.status_code == 204
+    assert first.status_code == second.status_code == 201 and first.headers["location"].endswith("/guestMessages")
+    assert made["message"]["recipient"] == "Rivera, Ana" and made["delivery"]["deliveryStatus"] == "Nr"
+    assert [m.text for m in guest.guest_messages] == ["Taxi at 7", "Taxi at 7"]  # Oracle does not say it refuses
+    assert marked.status_code == 200 and guest.guest_messages[0].delivered
+    assert guest.guest_messages[0].delivered_by == "DESK"
+    rows = waiting.json()["guestMessages"]
+    assert [r["id"] for r in rows] == [str(guest.guest_messages[1].message_id)]
+    assert rows[0]["message"]["reservationId"]["id"] == guest.reservation_id
+    assert too_many.status_code == 400 and missing.status_code == 404
+
+
+async def test_a_guest_message_for_a_stay_with_no_guest_or_with_no_text_is_refused(
+        ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    gone = next(r for r in hotel.reservations.values() if r.status == "CheckedOut")
+    guest = next(r for r in hotel.reservations.values() if r.status == "InHouse")
+    closed = await ohip.post(f"{RSV}/{gone.reservation_id}/guestMessages",
+                             json=message_body(gone.reservation_id, "Taxi at 7"))
+    empty = await ohip.post(f"{RSV}/{guest.reservation_id}/guestMessages",
+                            json=message_body(guest.reservation_id, ""))
+    other = await ohip.post(f"{RSV}/{guest.reservation_id}/guestMessages",
+                            json=message_body(gone.reservation_id, "Taxi at 7"))
+    assert closed.status_code == 400 and "CheckedOut" in closed.json()["detail"]
+    assert empty.status_code == 400 and "messageText" in empty.json()["detail"]
+    assert other.status_code == 400 and "names reservation" in other.json()["detail"]
+    assert not gone.guest_messages

@@ -45,6 +45,7 @@ from app.sandbox.state import (
     Alert,
     BookingRequest,
     Enterprise,
+    GuestMessage,
     Hotel,
     Reservation,
     ReservationChange,
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 BASE = "/rsv/v1"
+#: getGuestMessages: "The maximum allowable limit for this API is 100".
+MAX_GUEST_MESSAGES = 100
 #: rsv's own limits on a reservation's external references (tighter than the shared type's 80).
 EXTERNAL_ID_MAX = 50
 EXTERNAL_SYSTEM_MAX = 20
@@ -738,6 +741,103 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         infos = [_linked_info(sandbox.enterprise, hotel, r) for r in linked]
         return ohip_json({"linkedReservationList": {"reservationInfo": infos}})
 
+    def message_body(hotel: Hotel, res: Reservation, message: GuestMessage) -> dict[str, Any]:
+        delivery: dict[str, Any] = {"deliveryStatus": "Mr" if message.delivered else "Nr"}
+        if message.delivered_at is not None:
+            delivery["deliveryDate"] = message.delivered_at.isoformat(timespec="seconds")
+        if message.delivered_by:
+            delivery["deliveredBy"] = message.delivered_by
+        text: dict[str, Any] = {
+            "messageText": message.text,
+            "messageDate": message.created.isoformat(timespec="seconds"),
+            "typeOfMessage": message.message_type,
+            "reservationId": id_entry(res.reservation_id, "Reservation"),
+            "reservationStatus": hotel.computed_status(res),
+            "confirmationNo": res.confirmation_number,
+        }
+        if message.recipient:
+            text["recipient"] = message.recipient
+        if message.operator:
+            text["operator"] = message.operator
+        if res.room_id:
+            text["roomId"] = res.room_id
+        return {"id": str(message.message_id), "type": "GuestMessage", "message": text, "delivery": delivery,
+                "createDateTime": message.created.isoformat(timespec="seconds")}
+
+    async def get_guest_messages(request: Request) -> Response:
+        # rsv getGuestMessages: "The maximum allowable limit for this API is 100"; 204 when none.
+        hotel = hotel_of(sandbox, request)
+        limit = as_int(query_value(request, "limit"), "limit", minimum=1, maximum=MAX_GUEST_MESSAGES) or 20
+        offset = as_int(query_value(request, "offset"), "offset", minimum=0) or 0
+        reservation_id = as_text(query_value(request, "reservationId"), "reservationId", max_length=80)
+        delivered = as_bool(query_value(request, "retrieveDeliveredMessages"), "retrieveDeliveredMessages")
+        undelivered = as_bool(query_value(request, "retrieveUndeliveredMessages"), "retrieveUndeliveredMessages")
+        if delivered is None and undelivered is None:
+            delivered = undelivered = True
+        stays = [hotel.reservation(reservation_id)] if reservation_id else list(hotel.reservations.values())
+        rows = [message_body(hotel, res, m) for res in stays for m in res.guest_messages
+                if (delivered and m.delivered) or (undelivered and not m.delivered)]
+        if not rows:
+            return Response(status_code=204)
+        page, paging = paged(rows, limit, offset)
+        paging.pop("count", None)
+        return ohip_json({"guestMessages": page, **paging})
+
+    async def post_guest_messages(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        res = hotel.reservation(reservation_id)
+        body = await read_json(request)
+        body_hotel = as_text(body.get("hotelId"), "hotelId", max_length=20)
+        if body_hotel is not None and body_hotel != hotel.code:
+            raise bad_input(f"hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        named = find_id(body.get("reservationIdList"), "Reservation")
+        if named is not None and named != reservation_id:
+            raise bad_input(f"reservationIdList names reservation {named}, the path {reservation_id}",
+                            "reservationIdList")
+        entries = as_list(body.get("guestMessages"))
+        if not entries:
+            raise bad_input("guestMessages needs one message", "guestMessages")
+        parsed = []
+        for i, raw in enumerate(entries):  # every message is checked before any is taken
+            entry = as_object(raw, f"guestMessages[{i}]")
+            message = as_object(entry.get("message"), f"guestMessages[{i}].message")
+            delivery = as_object(entry.get("delivery"), f"guestMessages[{i}].delivery")
+            text = as_text(message.get("messageText"), f"guestMessages[{i}].message.messageText", max_length=2000)
+            if not text:
+                raise bad_input(f"guestMessages[{i}].message.messageText is required",
+                                f"guestMessages[{i}].message.messageText")
+            kind = as_enum(message.get("typeOfMessage"), ("Tm", "Vm"), f"guestMessages[{i}].message.typeOfMessage")
+            status = as_enum(delivery.get("deliveryStatus"), ("Mr", "Nr"),
+                             f"guestMessages[{i}].delivery.deliveryStatus")
+            parsed.append((text, kind or "Tm", as_text(message.get("recipient"), "recipient", max_length=80),
+                           as_text(message.get("operator"), "operator", max_length=256), status == "Mr"))
+        made = [sandbox.enterprise.post_guest_message(hotel.code, reservation_id, text, message_type=kind,
+                                                       recipient=recipient, operator=operator, delivered=delivered)
+                for text, kind, recipient, operator, delivered in parsed]
+        return created(request, reservation_path(hotel.code, reservation_id) + "/guestMessages",
+                       {"guestMessages": [message_body(hotel, res, m) for m in made]})
+
+    async def put_guest_message(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        hotel.reservation(reservation_id)
+        body = await read_json(request)
+        entries = as_list(body.get("guestMessages"))
+        if len(entries) != 1:
+            raise bad_input("guestMessages needs the one message the path names", "guestMessages")
+        entry = as_object(entries[0], "guestMessages[0]")
+        delivery = as_object(entry.get("delivery"), "guestMessages[0].delivery")
+        status = as_enum(delivery.get("deliveryStatus"), ("Mr", "Nr"), "guestMessages[0].delivery.deliveryStatus")
+        if status is None:
+            raise bad_input("guestMessages[0].delivery.deliveryStatus is required: Mr or Nr",
+                            "guestMessages[0].delivery.deliveryStatus")
+        sandbox.enterprise.deliver_guest_message(
+            hotel.code, reservation_id, str(request.path_params["guestMessageId"]), delivered=status == "Mr",
+            delivered_by=as_text(delivery.get("deliveredBy"), "guestMessages[0].delivery.deliveredBy", max_length=40),
+        )
+        return ohip_json({})
+
     hotel_path = BASE + "/hotels/{hotelId}/reservations"
     return [
         Route(BASE + "/reservations/{reservationId}/split", put_split_multi_room_reservation, methods=["PUT"],
@@ -747,6 +847,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(hotel_path + "/alerts", post_bulk_reservation_alerts, methods=["POST"],
               name="postBulkReservationAlerts"),
         Route(hotel_path + "/{reservationId}/alerts", get_alert_notices, methods=["GET"], name="getAlertNotices"),
+        Route(BASE + "/hotels/{hotelId}/guestMessages", get_guest_messages, methods=["GET"], name="getGuestMessages"),
+        Route(hotel_path + "/{reservationId}/guestMessages", post_guest_messages, methods=["POST"],
+              name="postGuestMessages"),
+        Route(hotel_path + "/{reservationId}/guestMessages/{guestMessageId}", put_guest_message, methods=["PUT"],
+              name="putGuestMessages"),
         Route(hotel_path, get_hotel_reservations, methods=["GET"], name="getHotelReservations"),
         Route(hotel_path, post_reservation, methods=["POST"], name="postReservation"),
         Route(hotel_path + "/{reservationId}", get_reservation, methods=["GET"], name="getReservation"),
