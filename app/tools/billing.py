@@ -307,8 +307,7 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def refused_charge(exc: OperaError, hotel: str, reservation_id: str) -> ToolError:
         """post_charge's error. A refusal for a guest who has checked out (OPERA posts nothing to a checked-out
         folio) names the way on, undo_check_out, whatever OPERA's wording: the reservation's status is read."""
-        names = services.extras.get("tool_names")
-        if isinstance(exc, OperaBadRequestError) and (names is None or "undo_check_out" in names):
+        if isinstance(exc, OperaBadRequestError) and services.offers("undo_check_out"):
             try:
                 status = (await reservations.get(hotel, reservation_id, fresh=True)).status
             except OperaError:

@@ -233,11 +233,7 @@ def build(services: ToolServices) -> list[ToolDef]:
     business = BusinessDateAPI(services.http)
     metrics = services.metrics
 
-    def offered(tool: str, step: str, otherwise: str = "") -> str:
-        """`step` when this server offers `tool` (OPERA_TOOLSETS, OPERA_READ_ONLY), else `otherwise`: a next step
-        never names a tool the agent cannot call."""
-        names = services.extras.get("tool_names")
-        return step if names is None or tool in names else otherwise
+    offered = services.offered
 
     async def business_today(hotel: str, tool: str, *, fresh: bool = False) -> Date:
         """The hotel's OPERA business date: "today" for arrivals, departures and check-out, never the clock."""

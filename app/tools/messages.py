@@ -44,9 +44,7 @@ def build(services: ToolServices) -> list[ToolDef]:
     reservations = ReservationsAPI(services.http)
     metrics = services.metrics
 
-    def offered(tool: str, step: str, otherwise: str = "") -> str:
-        names = services.extras.get("tool_names")
-        return step if names is None or tool in names else otherwise
+    offered = services.offered
 
     async def stay(hotel: str, reservation_id: str, tool: str) -> Reservation:
         try:

@@ -90,6 +90,16 @@ class ToolServices:
     metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def offers(self, tool: str) -> bool:
+        """Whether this server offers `tool` (OPERA_TOOLSETS, OPERA_READ_ONLY): a next step never names a tool the
+        agent cannot call. True before the tool list is known."""
+        names = self.extras.get("tool_names")
+        return names is None or tool in names
+
+    def offered(self, tool: str, step: str, otherwise: str = "") -> str:
+        """`step` when this server offers `tool`, else `otherwise`."""
+        return step if self.offers(tool) else otherwise
+
     def hotel(self, hotel_id: str | None) -> str:
         """The hotel a call is for: the argument, else OPERA_DEFAULT_HOTEL_ID; refused if malformed."""
         chosen = hotel_id or self.settings.default_hotel_id

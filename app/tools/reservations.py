@@ -415,9 +415,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         if (room_type and current.room_locked and current.room_id
                 and room_type.upper() != (current.room_type or "").upper()):
             # OPERA's Do Not Move: the stay keeps its room, and a room of one type cannot hold another type's stay
-            names = services.extras.get("tool_names")
-            lift = (f"lift the lock first with assign_room room_id={current.room_id} do_not_move=false"
-                    if names is None or "assign_room" in names else "the front office lifts the lock in OPERA first")
+            lift = services.offered("assign_room",
+                                    f"lift the lock first with assign_room room_id={current.room_id} do_not_move=false",
+                                    "the front office lifts the lock in OPERA first")
             raise ToolError(
                 f"modify_reservation refused: reservation {reservation_id} is locked to room {current.room_id}, a "
                 f"{current.room_type} (OPERA's Do Not Move, set so the guest keeps that room), and a {room_type} stay "
