@@ -463,6 +463,37 @@ FAULTS: tuple[Fault, ...] = (
                 "if True]"),),
           ("tests/sandbox/test_reservations.py::"
            "test_guest_messages_are_taken_twice_when_sent_twice_listed_and_marked_received",)),
+    Fault("queue_not_due_in_sent", "a reservation not due in today is sent to addReservationToQueue",
+          (edit("app/tools/room_queue.py", '        if record.status != "DueIn":\n', "        if False:\n"),),
+          ("tests/e2e/test_room_queue.py::test_only_a_guest_due_in_today_is_queued",)),
+    Fault("queue_repeat_sent", "a guest already queued is sent to addReservationToQueue again",
+          (edit("app/tools/room_queue.py",
+                "        if place_of(queue, reservation_id) is not None:\n            return",
+                "        if False:\n            return"),),
+          ("tests/e2e/test_room_queue.py::"
+           "test_a_guest_whose_room_is_dirty_is_queued_housekeeping_sees_it_and_check_in_takes_it_off",)),
+    Fault("queue_remove_unqueued_sent", "a reservation not in the queue is sent to deleteReservationFromQueue",
+          (edit("app/tools/room_queue.py", "        if place_of(queue, reservation_id) is None:\n            return",
+                "        if False:\n            return"),),
+          ("tests/e2e/test_room_queue.py::"
+           "test_a_guest_whose_room_is_dirty_is_queued_housekeeping_sees_it_and_check_in_takes_it_off",)),
+    Fault("check_in_queue_unnamed", "check_in's refusal of a dirty room does not name queue_for_room",
+          (edit("app/tools/front_desk.py", '            + offered("queue_for_room", "; meanwhile queue_for_room',
+                '            + offered("nothing", "; meanwhile queue_for_room'),),
+          ("tests/e2e/test_room_queue.py::"
+           "test_a_guest_whose_room_is_dirty_is_queued_housekeeping_sees_it_and_check_in_takes_it_off",)),
+    Fault("sandbox_check_in_keeps_queue", "the sandbox's check-in leaves the guest in the queue",
+          (edit("app/sandbox/state.py", "        hotel.room_queue.pop(reservation_id, None)  # checked in",
+                "        pass  # checked in"),),
+          ("tests/sandbox/test_fof.py::"
+           "test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_check_in_or_delete_takes_them_off",)),
+    Fault("sandbox_queue_any_day", "the sandbox queues a reservation arriving another day",
+          (edit("app/sandbox/state.py",
+                '        if reservation.status != "Reserved" or reservation.arrival != hotel.business_date:\n'
+                '            raise _bad_request(\n                "Reservation cannot be queued"',
+                '        if False:\n            raise _bad_request(\n                "Reservation cannot be queued"'),),
+          ("tests/sandbox/test_fof.py::"
+           "test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_check_in_or_delete_takes_them_off",)),
     Fault("move_room_unchecked", "a room the guest cannot move into is sent to OPERA",
           (edit("app/tools/front_desk.py",
                 "            noted = await refuse_unmovable(hotel, reservation, stay, room_id)\n",

@@ -46,13 +46,23 @@ from app.security.narrowing import NarrowingEndpoint, NarrowingGuard, NarrowingP
 from app.security.tool_guard import is_error_result
 from app.telemetry.metrics import Children, Metrics
 from app.telemetry.redaction import Redactor
-from app.tools import availability, billing, front_desk, guests, housekeeping, messages, reservations, system
+from app.tools import (
+    availability,
+    billing,
+    front_desk,
+    guests,
+    housekeeping,
+    messages,
+    reservations,
+    room_queue,
+    system,
+)
 from app.tools.registry import ToolDef, ToolServices, enabled, register_tools, switched_off
 
 log = logging.getLogger(__name__)
 
 #: Toolset modules, in catalogue order; each exposes build(services) -> list[ToolDef].
-TOOLSET_MODULES = (reservations, availability, guests, front_desk, messages, housekeeping, billing, system)
+TOOLSET_MODULES = (reservations, availability, guests, front_desk, messages, room_queue, housekeeping, billing, system)
 
 INSTRUCTIONS = """\
 This server does hotel front-desk work on Oracle OPERA Cloud (OHIP) for the hotels it is configured for.

@@ -787,6 +787,8 @@ class Hotel:
     room_tax_rate: float = 0.0
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
     external_systems: tuple[str, ...] = ()
+    #: The queue for rooms (fof queuedReservations): reservation id -> when it was queued, in queue order.
+    room_queue: dict[str, datetime] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -1821,11 +1823,45 @@ class Enterprise:
         reservation.room_id = target
         reservation.status = "InHouse"
         reservation.checked_in_at = self.now(hotel)
+        hotel.room_queue.pop(reservation_id, None)  # checked in: no longer waiting for a room
         window = reservation.folio_window(1)
         if reservation.payment_method and window.payment_method is None:
             window.payment_method = reservation.payment_method
         # Nothing is posted at check-in: OPERA's night audit posts room and tax for each night (night_audit).
         return reservation
+
+    def queue_for_room(self, hotel_id: str, reservation_id: str) -> tuple[int, date]:
+        """addReservationToQueue: "A reservation can be added to the queue prior to Check-In on the day of
+        arrival", so only a reservation due in on the business date. Queued again, it keeps its place (a PUT).
+        Returns its place (1 comes first) and the business date."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        if reservation.status != "Reserved" or reservation.arrival != hotel.business_date:
+            raise _bad_request(
+                "Reservation cannot be queued",
+                f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; a reservation "
+                "is added to the queue before check-in, on the day of arrival",
+                "OHIPSIM-FOF-QUEUE-STATUS",
+                "reservationId",
+            )
+        hotel.room_queue.setdefault(reservation_id, self.now(hotel))
+        return list(hotel.room_queue).index(reservation_id) + 1, hotel.business_date
+
+    def remove_from_queue(self, hotel_id: str, reservation_id: str) -> None:
+        """deleteReservationFromQueue: "remove a reservation that is already set as a Queued Reservation"."""
+        hotel = self.hotel(hotel_id)
+        hotel.reservation(reservation_id)
+        if hotel.room_queue.pop(reservation_id, None) is None:
+            raise _not_found(
+                "Queued reservation", f"Reservation {reservation_id} is not in the queue",
+                "OHIPSIM-FOF-QUEUE-404", "reservationId",
+            )
+
+    def queued(self, hotel_id: str) -> list[Reservation]:
+        """The queue in order, the reservations still due in (a queue is for one business date)."""
+        hotel = self.hotel(hotel_id)
+        return [hotel.reservations[r] for r in hotel.room_queue
+                if hotel.reservations[r].status == "Reserved" and hotel.reservations[r].arrival == hotel.business_date]
 
     def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
         """deleteCheckin: back to due-in. Oracle's user guide: "You can reverse a checked-in (that is, in-house)
@@ -2643,6 +2679,7 @@ class Enterprise:
                 reservation.status = "NoShow"
                 reservation.room_id, reservation.room_locked = None, False
                 no_shows.append(reservation.reservation_id)
+        hotel.room_queue.clear()  # a queue is for the guests arriving on the day that closed
         hotel.business_date = day + timedelta(days=1)
         return NightAudit(hotel.code, day, hotel.business_date, tuple(posted), tuple(no_shows), tuple(extended))
 

@@ -632,6 +632,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             + offered("update_room_status", " (update_room_status once it is clean)")
             + f", or check_in with room_id of a ready room (find_available_rooms with reservation_id="
             f"{reservation.reservation_id} lists them)"
+            + offered("queue_for_room", "; meanwhile queue_for_room puts the guest in OPERA's queue for rooms, so "
+                      "housekeeping readies it first")
         )
 
     async def room_candidates(hotel: str, reservation: Reservation) -> list[str]:

@@ -10,6 +10,8 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.contract.plugin import SandboxServer
+
 BD = date(2026, 5, 1)
 ROOMS = "/fof/v1/hotels/SAND01/rooms"
 RSV = "/rsv/v1/hotels/SAND01/reservations"
@@ -596,3 +598,35 @@ async def test_a_wake_up_call_needs_the_guest_in_house_in_that_room_within_the_s
     outside = await ohip.post(url, json=wake_up_body(reservation_id, room_id, f"{late} 06:30:00", late))
     assert outside.status_code == 400 and outside.json()["o:errorCode"] == "OHIPSIM-FOF-WAKEUP"
     assert (await ohip.get(url)).status_code == 204
+
+
+# ------------------------------------------------------------------------------------------------ queue for rooms
+
+
+async def test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_check_in_or_delete_takes_them_off(
+        ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    queue = "/fof/v1/hotels/SAND01/queuedReservations"
+    empty = await ohip.get(queue)
+    first, second = await book(ohip), await book(ohip)
+    later = await book(ohip, arrival=BD + timedelta(days=3))
+    body = {"reservationId": {"type": "Reservation", "idContext": "OPERA", "id": first}, "hotelId": "SAND01"}
+    added = await ohip.put(f"{queue}/{first}", json=body)
+    await ohip.put(f"{queue}/{second}", json={"hotelId": "SAND01"})
+    again = await ohip.put(f"{queue}/{first}", json=body)
+    future = await ohip.put(f"{queue}/{later}", json={"hotelId": "SAND01"})
+    listed = await ohip.get(queue)
+    room = await free_room(ohip, "KNG")
+    assert (await check_in(ohip, first, room)).status_code == 201
+    removed = await ohip.delete(f"{queue}/{second}")
+    gone = await ohip.delete(f"{queue}/{second}")
+    after = await ohip.get(queue)
+
+    assert empty.status_code == 204 and after.status_code == 204
+    assert added.status_code == 200 and added.json()["queueInfo"]["priority"] == 1
+    assert added.json()["queueInfo"]["queueDate"] == BD.isoformat()
+    assert again.json()["queueInfo"]["priority"] == 1  # queued again, it keeps its place
+    assert future.status_code == 400 and "day of arrival" in future.json()["detail"]
+    rows = listed.json()["reservations"]["reservationInfo"]
+    assert [r["reservationIdList"][0]["id"] for r in rows] == [first, second]
+    assert removed.status_code == 200 and gone.status_code == 404
+    assert sandbox_server.sandbox.enterprise.hotels["SAND01"].room_queue == {}

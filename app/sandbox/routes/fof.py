@@ -32,7 +32,7 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
-from app.sandbox.routes.rsv import reservation_body, reservation_path
+from app.sandbox.routes.rsv import reservation_body, reservation_path, search_row
 from app.sandbox.state import (
     READY_STATUSES,
     ROOM_STATUSES,
@@ -574,7 +574,40 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         return ohip_json({})
 
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
+    async def get_reservations_in_queue(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        queued = sandbox.enterprise.queued(hotel.code)
+        if not queued:
+            return Response(status_code=204)
+        rows = [search_row(sandbox.enterprise, hotel, r) for r in queued]
+        return ohip_json({"reservations": {"reservationInfo": rows, "totalResults": len(rows), "count": len(rows),
+                                           "hasMore": False}})
+
+    async def add_reservation_to_queue(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        raw = await request.body()
+        if raw.strip():
+            check_body_target(await read_json(request), hotel, reservation_id, "body")
+        priority, queue_date = sandbox.enterprise.queue_for_room(hotel.code, reservation_id)
+        now = sandbox.enterprise.now(hotel)
+        waits = [(now - at).total_seconds() for r, at in hotel.room_queue.items()]
+        average = int(sum(waits) / len(waits)) if waits else 0
+        return ohip_json({"queueInfo": {"priority": priority, "queueDate": queue_date.isoformat(),
+                                        "averageQueueTimeCurrentReservations": average}})
+
+    async def delete_reservation_from_queue(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        sandbox.enterprise.remove_from_queue(hotel.code, str(request.path_params["reservationId"]))
+        return ohip_json({})
+
     return [
+        Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations", get_reservations_in_queue, methods=["GET"],
+              name="getReservationsInQueue"),
+        Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations/{{reservationId}}", add_reservation_to_queue,
+              methods=["PUT"], name="addReservationToQueue"),
+        Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations/{{reservationId}}", delete_reservation_from_queue,
+              methods=["DELETE"], name="deleteReservationFromQueue"),
         Route(f"{BASE}/hotels/{{hotelId}}/rooms", get_hotel_rooms, methods=["GET"], name="getHotelRooms"),
         Route(f"{reservation}/roomAssignments", post_room_assignment, methods=["POST"], name="postRoomAssignment"),
         Route(f"{reservation}/rooms", delete_assign_room, methods=["PUT"], name="deleteAssignRoom"),
