@@ -21,7 +21,7 @@ from app.opera.cashiering import (
     Folio,
     Posting,
 )
-from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError, OperaOutcomeUnknownError
+from app.opera.errors import OperaBadRequestError, OperaError, OperaOutcomeUnknownError
 from app.opera.front_office import (
     READY_STATUSES,
     FrontOfficeAPI,
@@ -53,7 +53,7 @@ from app.tools.billing import (
     payment_method_code,
 )
 from app.tools.previews import booking_of, day_text, guest_of, money_text, recall, remember, room_of
-from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, read_reservation, tool_error
 
 ReservationId = Annotated[
     str,
@@ -516,17 +516,10 @@ def build(services: ToolServices) -> list[ToolDef]:
         )
 
     async def load_reservation(hotel: str, reservation_id: str, tool: str) -> Reservation:
-        # Never from the cache: each caller decides a write from this read.
-        try:
-            return await reservations.get(hotel, reservation_id, fresh=True)
-        except OperaNotFoundError as exc:
-            raise tool_error(
-                exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
-                next_step="find the reservation_id with list_arrivals or list_in_house"
-                + offered("search_reservations", ", or search_reservations"),
-            ) from None
-        except OperaError as exc:
-            raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None
+        return await read_reservation(
+            reservations, hotel, reservation_id, tool,
+            find_with="list_arrivals or list_in_house" + offered("search_reservations", ", or search_reservations"),
+        )
 
     async def assign_room(
         reservation_id: ReservationId,

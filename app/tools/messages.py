@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.errors import OperaError
 from app.opera.guest_messages import OPERATOR, GuestMessage, GuestMessagesAPI
 from app.opera.models import OperaWarning
 from app.opera.reservations import CLOSED_STATUSES, Reservation, ReservationsAPI
 from app.security.untrusted import guest_label
 from app.tools.billing import GuardedText, HotelId, ReservationId, refuse_card_numbers
-from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, read_reservation, tool_error
 
 MessageId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
                                  description="the message's id (message_id from list_guest_messages)")]
@@ -47,13 +47,8 @@ def build(services: ToolServices) -> list[ToolDef]:
     offered = services.offered
 
     async def stay(hotel: str, reservation_id: str, tool: str) -> Reservation:
-        try:
-            return await reservations.get(hotel, reservation_id, fresh=True)
-        except OperaNotFoundError as exc:
-            raise tool_error(exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
-                             next_step="find the reservation_id with list_in_house or list_arrivals") from None
-        except OperaError as exc:
-            raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None
+        return await read_reservation(reservations, hotel, reservation_id, tool,
+                                      find_with="list_in_house or list_arrivals")
 
     async def read(hotel: str, reservation_id: str, tool: str, *, received: bool = True) -> list[GuestMessage]:
         try:

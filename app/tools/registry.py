@@ -27,6 +27,7 @@ from app.opera.errors import (
     OperaUnavailableError,
 )
 from app.opera.models import ExternalReference
+from app.opera.reservations import Reservation, ReservationsAPI
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -188,3 +189,17 @@ def tool_error(exc: OperaError, what: str, next_step: str) -> ToolError:
     elif isinstance(exc, (OperaNotFoundError, OperaBadRequestError)):
         pass
     return ToolError(f"{what} failed: {why}. Next step: {next_step}")
+
+
+async def read_reservation(
+    reservations: ReservationsAPI, hotel: str, reservation_id: str, tool: str, *, find_with: str
+) -> Reservation:
+    """The reservation a write decides from, read fresh (never from the cache); an unknown id names where to find the
+    right one (`find_with`), any other failure says to retry."""
+    try:
+        return await reservations.get(hotel, reservation_id, fresh=True)
+    except OperaNotFoundError as exc:
+        raise tool_error(exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
+                         next_step=f"find the reservation_id with {find_with}") from None
+    except OperaError as exc:
+        raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None

@@ -9,13 +9,13 @@ from __future__ import annotations
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from app.opera.errors import OperaError, OperaNotFoundError
+from app.opera.errors import OperaError
 from app.opera.models import OperaWarning
 from app.opera.reservations import Reservation, ReservationsAPI, ReservationSummary
 from app.opera.room_queue import RoomQueueAPI
 from app.security.untrusted import guest_label
 from app.tools.billing import HotelId, ReservationId
-from app.tools.registry import ToolDef, ToolServices, tool_error
+from app.tools.registry import ToolDef, ToolServices, read_reservation, tool_error
 
 
 class QueuedGuest(BaseModel):
@@ -47,13 +47,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             raise tool_error(exc, what=f"{tool}: reading the queue of {hotel}", next_step="retry") from None
 
     async def stay(hotel: str, reservation_id: str, tool: str) -> Reservation:
-        try:
-            return await reservations.get(hotel, reservation_id, fresh=True)
-        except OperaNotFoundError as exc:
-            raise tool_error(exc, what=f"{tool}: reservation {reservation_id} in {hotel}",
-                             next_step="find the reservation_id with list_arrivals") from None
-        except OperaError as exc:
-            raise tool_error(exc, what=f"{tool}: reading reservation {reservation_id}", next_step="retry") from None
+        return await read_reservation(reservations, hotel, reservation_id, tool, find_with="list_arrivals")
 
     def place_of(queue: list[ReservationSummary], reservation_id: str) -> int | None:
         return next((i + 1 for i, r in enumerate(queue) if r.reservation_id == reservation_id), None)
