@@ -1845,7 +1845,8 @@ class Enterprise:
                 "reservationId",
             )
         hotel.room_queue.setdefault(reservation_id, self.now(hotel))
-        return list(hotel.room_queue).index(reservation_id) + 1, hotel.business_date
+        place = [r.reservation_id for r in self.queued(hotel_id)].index(reservation_id) + 1
+        return place, hotel.business_date
 
     def remove_from_queue(self, hotel_id: str, reservation_id: str) -> None:
         """deleteReservationFromQueue: "remove a reservation that is already set as a Queued Reservation"."""

@@ -573,7 +573,6 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             sandbox.enterprise.cancel_wake_up_call(hotel.code, reservation_id, wake_up_time(value, "callTime"))
         return ohip_json({})
 
-    reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     async def get_reservations_in_queue(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         queued = sandbox.enterprise.queued(hotel.code)
@@ -591,7 +590,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             check_body_target(await read_json(request), hotel, reservation_id, "body")
         priority, queue_date = sandbox.enterprise.queue_for_room(hotel.code, reservation_id)
         now = sandbox.enterprise.now(hotel)
-        waits = [(now - at).total_seconds() for r, at in hotel.room_queue.items()]
+        waits = [(now - hotel.room_queue[r.reservation_id]).total_seconds()
+                 for r in sandbox.enterprise.queued(hotel.code)]
         average = int(sum(waits) / len(waits)) if waits else 0
         return ohip_json({"queueInfo": {"priority": priority, "queueDate": queue_date.isoformat(),
                                         "averageQueueTimeCurrentReservations": average}})
@@ -601,6 +601,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.remove_from_queue(hotel.code, str(request.path_params["reservationId"]))
         return ohip_json({})
 
+    reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
         Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations", get_reservations_in_queue, methods=["GET"],
               name="getReservationsInQueue"),
