@@ -314,6 +314,14 @@ class FrontOfficeAPI:
         )
         return rooms_from(response, offset, limit)
 
+    async def room(self, hotel_id: str, room_id: str, *, stay: Stay | None = None) -> Room | None:
+        """One room by number, read fresh (about to decide on it), or None when OPERA does not list it. With a
+        `stay`, its next stay and whether it is free on the stay's nights come with it (every room is listed: no
+        date window)."""
+        rows = await self.rooms(hotel_id, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5,
+                                fresh=True)
+        return next((r for r in rows.items if r.room_id == room_id), None)
+
     async def assign_room(
         self, hotel_id: str, reservation_id: str, room_id: str, *, lock_room: bool
     ) -> RoomAssignment:

@@ -64,6 +64,10 @@ class ListsOfValuesAPI:
         )
         return values_from(response)
 
+    async def active(self, hotel_id: str, name: str) -> list[CodeValue]:
+        """The active values of list `name` (a value OPERA does not mark inactive counts as active)."""
+        return [v for v in await self.values(hotel_id, name) if v.active is not False]
+
     async def payment_methods(self, hotel_id: str) -> list[CodeValue]:
         """getPaymentMethodsLOV: codes such as CA (cash), VA, MC, AX for payments and reservations."""
         response = await self._http.call(GET_PAYMENT_METHODS, hotel_id=hotel_id, cache="reference")
@@ -73,6 +77,11 @@ class ListsOfValuesAPI:
         """getRoomTypesLOV: the hotel's room type codes."""
         response = await self._http.call(GET_ROOM_TYPES, hotel_id=hotel_id, cache="reference")
         return values_from(response)
+
+
+def codes_text(values: list[CodeValue]) -> str:
+    """The values as an agent is shown them in a refusal: "NSE (Noise complaint), ..."."""
+    return ", ".join(f"{v.code} ({v.description or v.name})" for v in values)
 
 
 # --- hotel-configured codes ----------------------------------------------------------------------------------
@@ -118,7 +127,7 @@ class HotelCodes:
     async def code(self, hotel_id: str, kind: CodeKind) -> str:
         configured: str | None = getattr(self._settings, kind.setting)
         try:
-            values = await self._lov.values(hotel_id, kind.lov)
+            values = await self._lov.active(hotel_id, kind.lov)
         except (OperaNotFoundError, OperaForbiddenError):
             # The list is not offered to this integration user: a configured code is trusted as it stands.
             if configured:
@@ -128,7 +137,7 @@ class HotelCodes:
                 f"{kind.what} OPERA has configured; an operator should set {kind.variable} to the code to use",
                 hotel_id=hotel_id,
             ) from None
-        active = [v.code for v in values if v.active is not False]
+        active = [v.code for v in values]
         if configured:
             match = next((code for code in active if code.upper() == configured.upper()), None)
             if match is None:

@@ -881,8 +881,8 @@ class ReservationsAPI:
 
     async def cancellation_reasons(self, hotel_id: str) -> list[ReasonCode]:
         """The hotel's active CancellationReasons list of values (reference data, cached)."""
-        listed = await ListsOfValuesAPI(self.http).values(hotel_id, "CancellationReasons")
-        return [ReasonCode(code=v.code, description=v.description or v.name) for v in listed if v.active is not False]
+        listed = await ListsOfValuesAPI(self.http).active(hotel_id, "CancellationReasons")
+        return [ReasonCode(code=v.code, description=v.description or v.name) for v in listed]
 
     @staticmethod
     def _record_from(response: OperaResponse, hotel_id: str, reservation_id: str) -> Reservation:

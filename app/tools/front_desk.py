@@ -33,7 +33,7 @@ from app.opera.front_office import (
     wake_up_text,
 )
 from app.opera.housekeeping import HousekeepingState
-from app.opera.lov import ListsOfValuesAPI
+from app.opera.lov import ListsOfValuesAPI, codes_text
 from app.opera.models import Money, OperaWarning, PageInfo, round_money
 from app.opera.reservations import (
     Reservation,
@@ -563,10 +563,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         the tool to call with one of them, `refused` the error's headline, `none_free` the next step when none is
         free. A room the hotel set a condition on may be given (a condition never stops the desk from selling it);
         the condition comes back as a warning, so the agent can tell the human."""
-        rows = await front_office.rooms(
-            hotel, from_room=room_id, to_room=room_id, stay=stay, window=False, limit=5, fresh=True
-        )
-        room = next((r for r in rows.items if r.room_id == room_id), None)
+        room = await front_office.room(hotel, room_id, stay=stay)
         why = f"{hotel} has no room {room_id}" if room is None else unassignable_because(room, stay)
         if room is not None and why is None:
             return condition_warnings(room)
@@ -609,8 +606,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         Inspected. postCheckIn is sent with ignoreWarnings (OPERA's warnings would stop every check-in), and a room
         whose status "needs to be reviewed" is one of the warnings it lets through: the guest would be given a
         dirty room."""
-        rows = await front_office.rooms(hotel, from_room=room_id, to_room=room_id, limit=5, fresh=True)
-        room = next((r for r in rows.items if r.room_id == room_id), None)
+        room = await front_office.room(hotel, room_id)
         if room is None:
             return []  # OPERA says what is wrong with a room it does not list
         if room.front_office_status not in (None, "Vacant"):
@@ -1114,7 +1110,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         except OperaError as exc:
             raise tool_error(exc, what=f"set_wake_up_call: reading the wake-up calls of {reservation_id}",
                              next_step="retry") from None
-        missing = [m for m in wanted if m not in {c.call_time for c in pending}]
+        set_times = {c.call_time for c in pending}
+        missing = [m for m in wanted if m not in set_times]
         if not missing:  # already set, by an earlier call or the desk: OPERA would ring twice
             return calls_result(hotel, reservation, [], pending, "these wake-up calls were already set")
         runs: list[list[datetime]] = []
@@ -1197,7 +1194,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         wanted = wanted_calls(Date.fromisoformat(str(args["date"])), str(args["time"]), int(args.get("days") or 1))
         record = await reservations.get(hotel, reservation_id, fresh=True)
         calls = await front_office.wake_up_calls(hotel, reservation_id)
-        if not all(m in {c.call_time for c in calls} for m in wanted):
+        if not {c.call_time for c in calls}.issuperset(wanted):
             return None  # some are missing: the call sets only those
         return calls_result(hotel, record, wanted, calls, "wake-up calls set; tell the guest")
 
@@ -1307,9 +1304,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 "tell the human; a charge found later is for the front office to settle in OPERA"
             )
         if reservation.room_id:
-            rows = await front_office.rooms(hotel, from_room=reservation.room_id, to_room=reservation.room_id,
-                                            limit=5, fresh=True)
-            room = next((r for r in rows.items if r.room_id == reservation.room_id), None)
+            room = await front_office.room(hotel, reservation.room_id)
             if room is not None and room.front_office_status not in (None, "Vacant"):
                 raise ToolError(
                     f"undo_check_out refused: room {room.room_id}, which {stay_text(reservation)} had, is "
@@ -1415,17 +1410,16 @@ def build(services: ToolServices) -> list[ToolDef]:
         """The room move reason to send: the one given, checked against the hotel's list when it can be read, else
         the hotel's first; None when the hotel keeps no list (OPERA then takes the move without one)."""
         try:
-            known = [v for v in await lov.values(hotel, "RoomMoveReasons") if v.active is not False]
+            known = await lov.active(hotel, "RoomMoveReasons")
         except OperaError:
             return reason_code.upper() if reason_code else None
         if reason_code is None:
             return known[0].code if known else None
         codes = [v.code for v in known]
         if codes and reason_code.upper() not in codes:
-            listed = ", ".join(f"{v.code} ({v.description or v.name})" for v in known)
             raise ToolError(
                 f"reason_code {reason_code!r} is not a room move reason of {hotel}; nothing was changed. Next step: "
-                f"move_room with one of {listed}"
+                f"move_room with one of {codes_text(known)}"
             )
         return reason_code.upper()
 

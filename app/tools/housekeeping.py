@@ -21,7 +21,7 @@ from app.opera.housekeeping import (
     ServiceRequest,
     StatusCount,
 )
-from app.opera.lov import ListsOfValuesAPI
+from app.opera.lov import ListsOfValuesAPI, codes_text
 from app.opera.models import OperaWarning, PageInfo
 from app.tools.billing import GuardedText, HotelId, refuse_card_numbers
 from app.tools.registry import ToolDef, ToolServices, tool_error
@@ -388,14 +388,13 @@ def build(services: ToolServices) -> list[ToolDef]:
         """Refuse, before OPERA is asked, a code that is not among the property's active room conditions (lov
         RoomConditions), listing them; when the list cannot be read, OPERA decides."""
         try:
-            known = [v for v in await lov.values(hotel, "RoomConditions") if v.active is not False]
+            known = await lov.active(hotel, "RoomConditions")
         except OperaError:
             return
         if known and code not in {v.code.upper() for v in known}:
-            listed = ", ".join(f"{v.code} ({v.description or v.name})" for v in known)
             raise ToolError(
                 f"condition {code!r} is not a room condition of {hotel}; nothing was changed. Next step: "
-                f"set_room_condition with one of {listed}"
+                f"set_room_condition with one of {codes_text(known)}"
             )
 
     async def set_room_condition(

@@ -92,21 +92,24 @@ def build(services: ToolServices) -> list[ToolDef]:
                 f"{record.status}, so there is no guest to hand a message to; nothing was left"
             )
         before = {m.message_id for m in await read(hotel, reservation_id, "leave_guest_message")}
+        messages: list[GuestMessage] | None = None
         try:
             made, warnings = await api.leave(hotel, reservation_id, text=body, recipient=to)
         except OperaError as exc:
             # A lost answer after OPERA took it: the new message of this text decides (never a blind repeat).
             try:
-                made = ours(await api.messages(hotel, reservation_id), body, before)
+                messages = await api.messages(hotel, reservation_id)
             except OperaError:
-                made = None
+                messages = []
+            made = ours(messages, body, before)
             if made is None:
                 raise tool_error(exc, what=f"leave_guest_message for reservation {reservation_id}",
                                  next_step="list_guest_messages shows whether it was left before leaving it again"
                                  ) from None
             warnings = []
         metrics.front_desk_events.labels("guest_message").inc()
-        messages = await read(hotel, reservation_id, "leave_guest_message")
+        if messages is None:
+            messages = await read(hotel, reservation_id, "leave_guest_message")
         left = ours(messages, body, before) or made
         return result(hotel, record, messages, "tell the guest, or let the desk hand it over; "
                       + offered("mark_message_received", "mark_message_received once the guest has it",

@@ -6,6 +6,8 @@ Both writes are set states read first: a guest already queued keeps the place, o
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -107,15 +109,15 @@ def build(services: ToolServices) -> list[ToolDef]:
         try:
             warnings = await api.remove(hotel, reservation_id)
         except OperaError as exc:
-            try:
+            # A lost answer after OPERA took it off: the queue decides.
+            with suppress(OperaError):  # unread: the queue read before holds the reservation, so the failure stands
                 queue = await api.queue(hotel)
-            except OperaError:
-                queue = [r for r in queue if r.reservation_id == reservation_id]
             if place_of(queue, reservation_id) is not None:
                 raise tool_error(exc, what=f"remove_from_queue {reservation_id} in {hotel}",
                                  next_step="list_room_queue shows whether it is still queued") from None
             warnings = []
-        queue = await read(hotel, "remove_from_queue")
+        else:
+            queue = await read(hotel, "remove_from_queue")
         return result(hotel, queue, "the reservation is off the queue", reservation_id=reservation_id,
                       changed=True, warnings=warnings)
 
