@@ -493,6 +493,11 @@ FAULTS: tuple[Fault, ...] = (
                 '        if False:\n            raise _bad_request(\n                "Reservation cannot be queued"'),),
           ("tests/sandbox/test_fof.py::"
            "test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_check_in_or_delete_takes_them_off",)),
+    Fault("sandbox_queue_counts_stale", "the sandbox's queue place counts a reservation no longer due in",
+          (edit("app/sandbox/state.py",
+                "        place = [r.reservation_id for r in self.queued(hotel_id)].index(reservation_id) + 1\n",
+                "        place = list(hotel.room_queue).index(reservation_id) + 1\n"),),
+          ("tests/sandbox/test_fof.py::test_a_reservation_no_longer_due_in_does_not_hold_a_place_in_the_queue",)),
     Fault("move_room_unchecked", "a room the guest cannot move into is sent to OPERA",
           (edit("app/tools/front_desk.py",
                 "            noted = await refuse_unmovable(hotel, reservation, stay, room_id)\n",

@@ -630,3 +630,15 @@ async def test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_ch
     assert [r["reservationIdList"][0]["id"] for r in rows] == [first, second]
     assert removed.status_code == 200 and gone.status_code == 404
     assert sandbox_server.sandbox.enterprise.hotels["SAND01"].room_queue == {}
+
+
+async def test_a_reservation_no_longer_due_in_does_not_hold_a_place_in_the_queue(
+        ohip: httpx2.AsyncClient, sandbox_server: SandboxServer) -> None:
+    queue = "/fof/v1/hotels/SAND01/queuedReservations"
+    first, second = await book(ohip), await book(ohip)
+    await ohip.put(f"{queue}/{first}", json={"hotelId": "SAND01"})
+    sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[first].status = "Cancelled"
+    added = await ohip.put(f"{queue}/{second}", json={"hotelId": "SAND01"})
+    listed = await ohip.get(queue)
+    assert added.json()["queueInfo"]["priority"] == 1
+    assert [r["reservationIdList"][0]["id"] for r in listed.json()["reservations"]["reservationInfo"]] == [second]
