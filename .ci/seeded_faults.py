@@ -488,7 +488,7 @@ FAULTS: tuple[Fault, ...] = (
            "test_the_queue_takes_arrivals_of_the_day_in_order_keeps_a_place_and_check_in_or_delete_takes_them_off",)),
     Fault("sandbox_queue_any_day", "the sandbox queues a reservation arriving another day",
           (edit("app/sandbox/state.py",
-                '        if reservation.status != "Reserved" or reservation.arrival != hotel.business_date:\n'
+                '        if reservation.computed_status(hotel.business_date) != "DueIn":\n'
                 '            raise _bad_request(\n                "Reservation cannot be queued"',
                 '        if False:\n            raise _bad_request(\n                "Reservation cannot be queued"'),),
           ("tests/sandbox/test_fof.py::"

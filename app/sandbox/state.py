@@ -1836,7 +1836,7 @@ class Enterprise:
         Returns its place (1 comes first) and the business date."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
-        if reservation.status != "Reserved" or reservation.arrival != hotel.business_date:
+        if reservation.computed_status(hotel.business_date) != "DueIn":
             raise _bad_request(
                 "Reservation cannot be queued",
                 f"Reservation {reservation_id} is {reservation.computed_status(hotel.business_date)}; a reservation "
@@ -1861,8 +1861,8 @@ class Enterprise:
     def queued(self, hotel_id: str) -> list[Reservation]:
         """The queue in order, the reservations still due in (a queue is for one business date)."""
         hotel = self.hotel(hotel_id)
-        return [hotel.reservations[r] for r in hotel.room_queue
-                if hotel.reservations[r].status == "Reserved" and hotel.reservations[r].arrival == hotel.business_date]
+        stays = [hotel.reservations[r] for r in hotel.room_queue]
+        return [r for r in stays if hotel.computed_status(r) == "DueIn"]
 
     def undo_check_in(self, hotel_id: str, reservation_id: str, *, unassign_room: bool = False) -> Reservation:
         """deleteCheckin: back to due-in. Oracle's user guide: "You can reverse a checked-in (that is, in-house)
