@@ -173,6 +173,7 @@ EMITTERS: Mapping[str, _Emits] = {
     "post_room_charge": _Emits("Cashiering", "NEW FINANCIAL TRANSACTION"),
     "post_charge": _Emits("Cashiering", "NEW FINANCIAL TRANSACTION"),
     "post_payment": _Emits("Cashiering", "NEW FINANCIAL TRANSACTION"),
+    "post_deposit": _Emits("Cashiering", "NEW FINANCIAL TRANSACTION"),
     "night_audit": _Emits("NightAudit", "END OF DAY"),
     "run_night_audit": _Emits("NightAudit", "END OF DAY"),
 }

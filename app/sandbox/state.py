@@ -620,6 +620,10 @@ class Reservation:
     room_moves: list[RoomMove] = field(default_factory=list)  # moves while in house, oldest first
     wake_up_calls: list[WakeUpCall] = field(default_factory=list)  # every call set, whatever its status
     guest_messages: list[GuestMessage] = field(default_factory=list)  # oldest first
+    # The deposit ledger: payments taken before arrival (csh postDepositPayment), oldest first. They "mature" at
+    # check-in, when OPERA transfers them to the guest ledger (folio window 1), where they count against the bill.
+    deposits: list[Posting] = field(default_factory=list)
+    deposits_matured: bool = False
 
     @property
     def nights(self) -> int:
@@ -646,6 +650,12 @@ class Reservation:
     @property
     def balance(self) -> float:
         return money(sum(w.balance for w in self.folio_windows.values()))
+
+    @property
+    def deposit_paid(self) -> float:
+        """rsv resRevenueBalanceType.totalDepositPaid: "Total of all deposit payment posted to the reservation"
+        (refunds are negative deposits)."""
+        return money(sum(p.amount for p in self.deposits), self.currency)
 
     @property
     def holds_inventory(self) -> bool:
@@ -1827,7 +1837,12 @@ class Enterprise:
         window = reservation.folio_window(1)
         if reservation.payment_method and window.payment_method is None:
             window.payment_method = reservation.payment_method
-        # Nothing is posted at check-in: OPERA's night audit posts room and tax for each night (night_audit).
+        if not reservation.deposits_matured:
+            # The deposit matures (depositMaturityType CheckIn: "the deposit is transferred when the reservation is
+            # checked in"): each deposit payment moves to the guest ledger, folio window 1, as it was posted.
+            window.postings.extend(reservation.deposits)
+            reservation.deposits_matured = True
+        # No charge is posted at check-in: OPERA's night audit posts room and tax for each night (night_audit).
         return reservation
 
     def queue_for_room(self, hotel_id: str, reservation_id: str) -> tuple[int, date]:
@@ -2476,15 +2491,7 @@ class Enterprise:
         reservation = hotel.reservation(reservation_id)
         self._require_in_house(hotel, reservation, "take payments")
         cashier = hotel.cashier(cashier_id, "post payments", "criteria.cashierId")
-        method = hotel.payment_methods.get(payment_method.upper())
-        if method is None:
-            raise _bad_request(
-                "Unknown payment method",
-                f"Payment method {payment_method} is not configured in hotel {hotel.code}; valid: "
-                f"{', '.join(hotel.payment_methods)}",
-                "OHIPSIM-CSH-PAYMENT",
-                "paymentMethod.paymentMethod",
-            )
+        method = _payment_method(hotel, payment_method, "paymentMethod.paymentMethod")
         if amount <= 0:
             raise _bad_request(
                 "Invalid amount",
@@ -2492,11 +2499,20 @@ class Enterprise:
                 "OHIPSIM-CSH-AMOUNT",
                 "postingAmount.amount",
             )
+        posting = self._payment(hotel, reservation, method, amount, folio_window, reference=reference,
+                                currency=currency, cashier=cashier, card_id=card_id)
+        reservation.folio_window(folio_window).postings.append(posting)
+        return posting
+
+    def _payment(
+        self, hotel: Hotel, reservation: Reservation, method: PaymentMethod, amount: float, window_no: int, *,
+        reference: str | None, currency: str | None, cashier: Cashier, card_id: str | None,
+    ) -> Posting:
+        """One payment line of `method` (its card on file for a card method), under `cashier`."""
         _check_currency(hotel, currency)
         card = _card_for_payment(reservation, method, card_id)
         code = next(c for c in hotel.transaction_codes.values() if c.payment_method == method.code)
-        window = reservation.folio_window(folio_window)
-        posting = Posting(
+        return Posting(
             transaction_no=self.counters.next("transaction"),
             transaction_code=code.code,
             description=code.description,
@@ -2504,13 +2520,53 @@ class Enterprise:
             amount=money(amount, hotel.currency),
             currency=hotel.currency,
             posting_date=hotel.business_date,
-            folio_window_no=window.window_no,
+            folio_window_no=window_no,
             reference=reference,
             payment_method=method.code,
             cashier_id=cashier.cashier_id,
             card_id=card.card_id if card else None,
         )
-        window.postings.append(posting)
+
+    def post_deposit(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        payment_method: str,
+        amount: float,
+        *,
+        reference: str | None = None,
+        currency: str | None = None,
+        cashier_id: int | None = None,
+        card_id: str | None = None,
+    ) -> Posting:
+        """postDepositPayment: a payment on the reservation's deposit ledger before the stay ("Reservation Deposit
+        deals with managing the advance deposit pre-payments that guests make prior to their stays", Oracle's user
+        guide), so only a reservation not yet checked in. "To refund a deposit post a negative amount and provide
+        details in the reference field": a refund needs a reference and never takes back more than was paid."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "take a deposit")
+        cashier = hotel.cashier(cashier_id, "post deposits", "criteria.cashierId")
+        method = _payment_method(hotel, payment_method, "criteria.paymentMethod.paymentMethod")
+        if amount == 0:
+            raise _bad_request("Invalid amount", "A deposit payment cannot be 0", "OHIPSIM-CSH-AMOUNT",
+                               "criteria.postingAmount.amount")
+        if amount < 0 and not reference:
+            raise _bad_request(
+                "Reference required", "A deposit refund (a negative deposit payment) needs a reference",
+                "OHIPSIM-CSH-REFERENCE", "criteria.postingReference",
+            )
+        if amount < 0 and money(-amount, hotel.currency) > reservation.deposit_paid:
+            raise _bad_request(
+                "Refund exceeds deposit",
+                f"Reservation {reservation_id} holds {amount_text(reservation.deposit_paid, hotel.currency)} of "
+                f"deposit; a refund of {amount_text(-amount, hotel.currency)} is more than that",
+                "OHIPSIM-CSH-AMOUNT",
+                "criteria.postingAmount.amount",
+            )
+        posting = self._payment(hotel, reservation, method, amount, 1, reference=reference, currency=currency,
+                                cashier=cashier, card_id=card_id)
+        reservation.deposits.append(posting)
         return posting
 
     def generate_folio(
@@ -2808,6 +2864,18 @@ def _canonical(value: str | None, allowed: Sequence[str], label: str, path: str)
     raise _bad_request(
         f"Invalid {label}", f"{value!r} is not a {label}; use one of {', '.join(allowed)}", "OHIPSIM-ENUM", path
     )
+
+
+def _payment_method(hotel: Hotel, code: str, path: str) -> PaymentMethod:
+    method = hotel.payment_methods.get(code.upper())
+    if method is None:
+        raise _bad_request(
+            "Unknown payment method",
+            f"Payment method {code} is not configured in hotel {hotel.code}; valid: {', '.join(hotel.payment_methods)}",
+            "OHIPSIM-CSH-PAYMENT",
+            path,
+        )
+    return method
 
 
 def _card_for_payment(reservation: Reservation, method: PaymentMethod, card_id: str | None) -> CardOnFile | None:

@@ -28,6 +28,7 @@ from app.sandbox.routes.common import (
     bad_input,
     created,
     hotel_of,
+    id_entry,
     money_body,
     ohip_json,
     query_value,
@@ -41,6 +42,7 @@ from app.sandbox.state import (
     ROOM_STATUSES,
     FolioWindow,
     Hotel,
+    PaymentMethod,
     Posting,
     Profile,
     Reservation,
@@ -144,6 +146,14 @@ def posting_body(posting: Posting) -> dict[str, Any]:
         body["reference"] = posting.reference
     if posting.cashier_id is not None:
         body["cashierInfo"] = {"cashierId": posting.cashier_id}
+    return body
+
+
+def deposit_body(posting: Posting) -> dict[str, Any]:
+    """One `depositPostingType`: a folio line's fields (it has no window) and the payment method it was paid by."""
+    body = {k: v for k, v in posting_body(posting).items() if k != "folioWindowNo"}
+    if posting.payment_method:
+        body["paymentMethod"] = {"paymentMethod": posting.payment_method}
     return body
 
 
@@ -261,6 +271,51 @@ def _card_id(payment_method: dict[str, Any]) -> str | None:
     if isinstance(reference, dict):
         return as_text(reference.get("id"), "criteria.paymentMethod.paymentCard.cardId.id", max_length=80)
     return as_text(reference, "criteria.paymentMethod.paymentCard.cardId", max_length=80)
+
+
+@dataclass(frozen=True)
+class Paying:
+    """What a payment's criteria ask for (postBillingPayment's and postDepositPayment's alike)."""
+
+    method: PaymentMethod
+    amount: float
+    currency: str | None
+    card_id: str | None
+    reference: str | None
+    remark: str | None
+
+    def remark_for(self, reservation: Reservation, posting: Posting) -> str | None:
+        """postingRemark is user-defined and comes back as sent; without one, the remark says which card paid."""
+        card = next((c for c in reservation.cards if c.card_id == posting.card_id), None)
+        return self.remark or (f"{self.method.description} ending {card.last_four}" if card else None)
+
+
+def payment_of(hotel: Hotel, criteria: dict[str, Any]) -> Paying:
+    method_block = as_object(criteria.get("paymentMethod"), "criteria.paymentMethod")
+    code = as_text(method_block.get("paymentMethod"), "criteria.paymentMethod.paymentMethod", max_length=20)
+    if code is None:
+        raise bad_input(
+            f"criteria.paymentMethod.paymentMethod is required; valid: {', '.join(hotel.payment_methods)}",
+            "criteria.paymentMethod.paymentMethod",
+        )
+    method = hotel.payment_methods.get(code.upper())
+    if method is None:
+        raise bad_input(
+            f"Payment method {code} is not configured in hotel {hotel.code}; valid: "
+            f"{', '.join(hotel.payment_methods)}",
+            "criteria.paymentMethod.paymentMethod",
+            title="Unknown payment method",
+            code="OHIPSIM-CSH-PAYMENT",
+        )
+    card_id = _card_id(method_block)
+    amount, currency = _amount(criteria.get("postingAmount"), "criteria.postingAmount")
+    if amount is None:
+        raise bad_input("criteria.postingAmount.amount is required", "criteria.postingAmount.amount")
+    return Paying(
+        method=method, amount=amount, currency=currency, card_id=card_id,
+        reference=mask_card_numbers(as_text(criteria.get("postingReference"), "criteria.postingReference")),
+        remark=mask_card_numbers(as_text(criteria.get("postingRemark"), "criteria.postingRemark")),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- routes
@@ -446,43 +501,56 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
         check_body_target(criteria, hotel, reservation_id, "criteria")
         reservation = hotel.reservation(reservation_id)
-        method_block = as_object(criteria.get("paymentMethod"), "criteria.paymentMethod")
-        code = as_text(method_block.get("paymentMethod"), "criteria.paymentMethod.paymentMethod", max_length=20)
-        if code is None:
-            raise bad_input(
-                f"criteria.paymentMethod.paymentMethod is required; valid: {', '.join(hotel.payment_methods)}",
-                "criteria.paymentMethod.paymentMethod",
-            )
-        method = hotel.payment_methods.get(code.upper())
-        if method is None:
-            raise bad_input(
-                f"Payment method {code} is not configured in hotel {hotel.code}; valid: "
-                f"{', '.join(hotel.payment_methods)}",
-                "criteria.paymentMethod.paymentMethod",
-                title="Unknown payment method",
-                code="OHIPSIM-CSH-PAYMENT",
-            )
-        card_id = _card_id(method_block)
-        amount, currency = _amount(criteria.get("postingAmount"), "criteria.postingAmount")
-        if amount is None:
-            raise bad_input("criteria.postingAmount.amount is required", "criteria.postingAmount.amount")
-        reference = mask_card_numbers(as_text(criteria.get("postingReference"), "criteria.postingReference"))
-        remark = mask_card_numbers(as_text(criteria.get("postingRemark"), "criteria.postingRemark"))
+        paying = payment_of(hotel, criteria)
         posting = sandbox.enterprise.post_payment(
             hotel.code,
             reservation_id,
-            method.code,
-            amount,
+            paying.method.code,
+            paying.amount,
             folio_window=_window_no(criteria.get("folioWindowNo"), "criteria.folioWindowNo"),
-            reference=reference,
-            currency=currency,
+            reference=paying.reference,
+            currency=paying.currency,
             cashier_id=cashier_of(criteria, "criteria"),
-            card_id=card_id,
+            card_id=paying.card_id,
         )
-        card = next((c for c in reservation.cards if c.card_id == posting.card_id), None)
-        # postingRemark is user-defined and comes back as sent; without one, the remark says which card paid.
-        posting.remark = remark or (f"{method.description} ending {card.last_four}" if card else None)
+        posting.remark = paying.remark_for(reservation, posting)
         return created(request, folio_path(hotel.code, reservation_id), {"postings": [posting_body(posting)]})
+
+    async def post_deposit_payment(request: Request) -> Response:
+        # csh postDepositPayment: a payment on the reservation's deposit ledger, before the stay.
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        check_body_target(criteria, hotel, reservation_id, "criteria")
+        reservation = hotel.reservation(reservation_id)
+        paying = payment_of(hotel, criteria)
+        posting = sandbox.enterprise.post_deposit(
+            hotel.code, reservation_id, paying.method.code, paying.amount, reference=paying.reference,
+            currency=paying.currency, cashier_id=cashier_of(criteria, "criteria"), card_id=paying.card_id,
+        )
+        posting.remark = paying.remark_for(reservation, posting)
+        return created(request, f"{reservation_path(hotel.code, reservation_id)}/depositPayments",
+                       {"deposits": [deposit_body(posting)]})
+
+    async def get_deposit_folio(request: Request) -> Response:
+        # csh getDepositFolio: "Deposit Posting Information for a reservation. Contains all deposit payments made
+        # for a reservation"; `id` names the reservation.
+        hotel = hotel_of(sandbox, request)
+        reservation_id = as_text(request.query_params.get("id"), "id", max_length=40)
+        if not reservation_id:
+            raise bad_input("id (the reservation's id) is required", "id")
+        reservation = hotel.reservation(reservation_id)
+        info: dict[str, Any] = {
+            "reservationInfo": {
+                "reservationIdList": [id_entry(reservation.reservation_id, "Reservation"),
+                                      id_entry(reservation.confirmation_number, "Confirmation")],
+                "hotelId": hotel.code,
+                "reservationStatus": reservation.status,
+            },
+        }
+        if reservation.deposits:
+            info["deposits"] = [deposit_body(p) for p in reservation.deposits]
+        return ohip_json({"reservationDepositFoliosInfo": [info]})
 
     async def generate_folio(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
@@ -617,6 +685,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         ),
         Route(f"{reservation}/charges", post_billing_charges, methods=["POST"], name="postBillingCharges"),
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
+        Route(f"{reservation}/depositPayments", post_deposit_payment, methods=["POST"], name="postDepositPayment"),
+        Route(f"{BASE}/hotels/{{hotelId}}/depositFolio", get_deposit_folio, methods=["GET"], name="getDepositFolio"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
         Route(f"{reservation}/checkOuts/reinstate", reinstate_check_out, methods=["PUT"], name="reinstateCheckOut"),
         Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),

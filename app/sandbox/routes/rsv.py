@@ -87,6 +87,14 @@ def reservation_path(hotel_id: str, reservation_id: str) -> str:
 # ---------------------------------------------------------------------------------------------------- shapes
 
 
+def deposit_held(res: Reservation) -> dict[str, Any]:
+    """cancelReservationType.deposit (reservationDepositType) when the reservation holds deposit payments: a
+    cancellation keeps them on the reservation, to be refunded or kept by the hotel's cancellation policy."""
+    if not res.deposits:
+        return {}
+    return {"deposit": {"amountPaid": res.deposit_paid, "hasPaid": res.deposit_paid > 0}}
+
+
 def _ids(res: Reservation) -> list[dict[str, str]]:
     ids = [id_entry(res.reservation_id, "Reservation"), id_entry(res.confirmation_number, "Confirmation")]
     if res.cancellation_number:
@@ -161,6 +169,8 @@ def reservation_body(enterprise: Enterprise, hotel: Hotel, res: Reservation) -> 
             "balance": money_body(res.balance, res.currency),
         }
     }
+    if res.deposits:
+        body["cashiering"]["revenuesAndBalances"]["totalDepositPaid"] = money_body(res.deposit_paid, res.currency)
     if res.comments:
         body["comments"] = [
             {"comment": {"text": {"value": c.text}, "type": "GEN", "internal": False}, "id": c.comment_id,
@@ -637,6 +647,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 f"{outcome.reason.code}; nothing was changed. Cancellation policy: {outcome.penalty_text}"
             )
             row = {"reservationIdList": _ids(res), "hotelId": hotel.code, "reservationStatus": res.status}
+            row |= deposit_held(res)
             dry = {"reservations": [row], "warnings": [{"value": warning, "code": "VERIFICATION_ONLY"}]}
             # the spec declares only 201 (with Location) for postCancelReservation, dry run or not
             return created(request, reservation_path(hotel.code, res.reservation_id) + "/cancellations", dry)
@@ -659,7 +670,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                     "hotelId": hotel.code,
                     "reservationStatus": res.status,
                     "cancellationInfo": info,
-                }
+                } | deposit_held(res)
             ],
         }
         return created(request, reservation_path(hotel.code, res.reservation_id) + "/cancellations", answer)
