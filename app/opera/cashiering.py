@@ -22,6 +22,8 @@ GET_FOLIO = Operation("csh", "getFolio", "GET", _RESERVATION_PATH + "/folios")
 GET_TRANSACTION_CODES = Operation("csh", "getTransactionCodes", "GET", "/hotels/{hotelId}/transactionCodes")
 POST_BILLING_CHARGES = Operation("csh", "postBillingCharges", "POST", _RESERVATION_PATH + "/charges")
 POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATION_PATH + "/payments")
+POST_DEPOSIT_PAYMENT = Operation("csh", "postDepositPayment", "POST", _RESERVATION_PATH + "/depositPayments")
+GET_DEPOSIT_FOLIO = Operation("csh", "getDepositFolio", "GET", "/hotels/{hotelId}/depositFolio")
 GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
 POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
 REINSTATE_CHECK_OUT = Operation("csh", "reinstateCheckOut", "PUT", _RESERVATION_PATH + "/checkOuts/reinstate")
@@ -232,6 +234,26 @@ def folio_from(body: dict[str, Any] | None, hotel_id: str, reservation_id: str) 
     )
 
 
+def _paying_with(payment_method: str, card: CardOnFile | None) -> dict[str, Any]:
+    """cashieringPaymentMethodType: the method's code and, for a card, the reservation's card on file by its id and
+    type (Oracle's PASIG settlement on an existing card); never a number."""
+    method: dict[str, Any] = {"paymentMethod": payment_method}
+    if card is not None:
+        paying: dict[str, Any] = {"cardId": {"id": card.card_id, "type": card.card_id_type or "CreditCard"}}
+        if card.card_type:
+            paying["cardType"] = card.card_type
+        method["paymentCard"] = paying
+    return method
+
+
+def _deposit_postings(body: Any) -> Postings:
+    """depositPostingsType lines (postDepositPayment's answer, a getDepositFolio reservation's) as Postings; a
+    deposit has no folio window."""
+    raw = as_dict(body)
+    lines = [posting_from(p) for p in as_list(raw.get("deposits")) if isinstance(p, dict)]
+    return Postings(postings=lines, warnings=warnings_from(raw))
+
+
 def _reservation_ref(reservation_id: str) -> dict[str, str]:
     return {"id": reservation_id, "type": "Reservation", "idContext": "OPERA"}
 
@@ -394,17 +416,11 @@ class CashieringAPI:
         """postBillingPayment of `amount` with a payment method code on folio window `window`; a card payment names
         the reservation's card on file (`paymentCard.cardId` and `cardType`, Oracle's PASIG settlement on an
         existing card)."""
-        method: dict[str, Any] = {"paymentMethod": payment_method}
-        if card is not None:
-            paying: dict[str, Any] = {"cardId": {"id": card.card_id, "type": card.card_id_type or "CreditCard"}}
-            if card.card_type:
-                paying["cardType"] = card.card_type
-            method["paymentCard"] = paying
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
                 "reservationId": _reservation_ref(reservation_id),
-                "paymentMethod": method,
+                "paymentMethod": _paying_with(payment_method, card),
                 "postingAmount": _price(amount, currency),
                 "folioWindowNo": window,
             }
@@ -418,6 +434,48 @@ class CashieringAPI:
             json={"criteria": criteria},
         )
         return _postings(response.body)
+
+    async def post_deposit(
+        self,
+        hotel_id: str,
+        reservation_id: str,
+        *,
+        payment_method: str,
+        amount: float,
+        currency: str | None,
+        reference: str | None = None,
+        card: CardOnFile | None = None,
+    ) -> Postings:
+        """postDepositPayment: a payment on the reservation's deposit ledger before the stay (a card one from the
+        card on file, as post_payment). Its answer lists the deposit posted (depositedPayment.deposits)."""
+        criteria = self._with_cashier(
+            {
+                "hotelId": hotel_id,
+                "reservationId": _reservation_ref(reservation_id),
+                "paymentMethod": _paying_with(payment_method, card),
+                "postingAmount": _price(amount, currency),
+            }
+        )
+        if reference:
+            criteria["postingReference"] = reference
+        response = await self._http.call(
+            POST_DEPOSIT_PAYMENT,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id},
+            json={"criteria": criteria},
+        )
+        return _deposit_postings(response.body)
+
+    async def deposits(self, hotel_id: str, reservation_id: str) -> list[Posting]:
+        """getDepositFolio for the reservation (`id`): "Contains all deposit payments made for a reservation",
+        oldest first; [] on 204 or when it holds none. Never cached: money must be read as it is now."""
+        response = await self._http.call(GET_DEPOSIT_FOLIO, hotel_id=hotel_id, params={"id": reservation_id})
+        if response.status == 204:
+            return []
+        found: list[Posting] = []
+        for info in as_list(as_dict(response.body).get("reservationDepositFoliosInfo")):
+            found.extend(_deposit_postings(as_dict(info)).postings)
+        return found
 
     async def generate_folio(
         self, hotel_id: str, reservation_id: str, *, window: int = 1, profile_id: str | None = None

@@ -228,6 +228,11 @@ class Reservation(ReservationSummary):
     card_on_file: str | None = Field(
         default=None, description="the tokenized card a card payment_method pays from: its type and last four digits"
     )
+    deposit_paid: Money | None = Field(
+        default=None,
+        description="deposits paid before the stay (OPERA's totalDepositPaid, refunds taken off); from check-in "
+        "they are on the folio and count against the bill. None: no deposit",
+    )
     market_code: str | None = None
     source_code: str | None = None
     comments: list[str] = Field(default_factory=list, description="comments on the reservation")
@@ -437,7 +442,8 @@ def reservation_from_record(
     counts = as_dict(stay.get("guestCounts")) or as_dict(line.get("guestCounts"))
     room = as_dict(stay.get("currentRoomInfo"))
     payments = [p for p in as_list(record.get("reservationPaymentMethods")) if isinstance(p, dict)]
-    balance = money_from_amount(as_dict(as_dict(record.get("cashiering")).get("revenuesAndBalances")).get("balance"))
+    totals = as_dict(as_dict(record.get("cashiering")).get("revenuesAndBalances"))
+    balance = money_from_amount(totals.get("balance"))
     if balance is None and payments:
         balance = money_from_amount(payments[0].get("balance"))
     guest_name, profile_id = _primary_guest(record)
@@ -478,6 +484,7 @@ def reservation_from_record(
         guarantee_code=as_text(as_dict(stay.get("guarantee")).get("guaranteeCode")),
         payment_method=as_text(payments[0].get("paymentMethod")) if payments else None,
         card_on_file=_card_on_file(payments[0]) if payments else None,
+        deposit_paid=money_from_amount(totals.get("totalDepositPaid")),
         market_code=as_text(line.get("marketCode")),
         source_code=as_text(line.get("sourceCode")),
         comments=comments,

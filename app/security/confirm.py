@@ -1,4 +1,5 @@
-"""Confirmation of destructive actions (cancel_reservation, check_out, post_payment): preview, then a human's yes.
+"""Confirmation of destructive actions (cancel_reservation, check_out, post_payment, post_deposit): preview, then a
+human's yes.
 
 Before anyone is asked, the tool's preview (ToolDef.preview, see app/tools/previews.py) runs every check the action
 needs: the caller's scope and hotel, the arguments, then the OHIP-side facts (status, balance, business date,
@@ -36,7 +37,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-CONFIRMED_TOOLS = frozenset({"cancel_reservation", "check_out", "post_payment"})
+CONFIRMED_TOOLS = frozenset({"cancel_reservation", "check_out", "post_payment", "post_deposit"})
 CONFIRMATION_PARAM = "human_confirmation"
 CONFIRM_PARAM = "confirm"
 _INPUT_REQUIRED_VERSION = "2026-07-28"

@@ -2,7 +2,8 @@
 
 The wrapper is applied at registration, so toolset modules stay unaware of it: it adds `idempotency_key` to
 create_reservation, create_guest, post_charge and post_payment, and `confirm` (plus a human prompt through
-elicitation) to cancel_reservation, check_out and post_payment, and tells the agent so in their descriptions.
+elicitation) to cancel_reservation, check_out, post_payment and post_deposit, and tells the agent so in their
+descriptions.
 """
 
 from __future__ import annotations
@@ -590,6 +591,7 @@ CHECK_BEFORE_RETRY_BY_TOOL = {
     "create_guest": "search_guests for the guest before creating the profile again",
     "post_charge": "get_folio to see whether the charge was posted before posting it again",
     "post_payment": "get_folio to see whether the payment was posted before taking it again",
+    "post_deposit": "get_reservation's deposit_paid to see whether the deposit was taken before taking it again",
     "check_in": "get_reservation to see whether the guest is checked in",
     "check_out": "get_reservation to see whether the guest is checked out",
     "cancel_reservation": "get_reservation to see whether it is cancelled",

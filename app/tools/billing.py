@@ -1,4 +1,5 @@
-"""Billing toolset: read a guest's folio, look up transaction codes, post charges, correct them, and payments.
+"""Billing toolset: read a guest's folio, look up transaction codes, post charges, correct them, payments, and
+deposits before the stay.
 
 Card numbers never enter or leave: a payment names a payment method code, and a card payment is taken from the
 reservation's card on file (by OPERA's id for it), never from a number typed here.
@@ -15,10 +16,10 @@ from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting, Post
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, currency_digits, excess_decimals, round_money
-from app.opera.reservations import ReservationsAPI
+from app.opera.reservations import Reservation, ReservationsAPI
 from app.telemetry.metrics import Metrics
 from app.tools.previews import amount_text, booking_of, guest_of, money_text, recall, remember, room_of
-from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, tool_error
+from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, read_reservation, tool_error
 
 
 def _as_text(value: Any) -> Any:
@@ -240,6 +241,27 @@ def corrected_so_far(postings: list[Posting], transaction_no: int) -> float:
         p.amount.amount for p in postings
         if p.amount and p.reference and (p.reference == tag or p.reference.startswith(tag + " "))
     )
+
+
+#: The statuses a deposit is taken in: before the stay ("advance deposit pre-payments that guests make prior to
+#: their stays", Oracle's user guide). OPERA's deposit ledger matures onto the folio at check-in.
+DEPOSIT_STATUSES = frozenset({"Reserved", "DueIn"})
+
+
+class DepositResult(BaseModel):
+    reservation_id: str
+    hotel_id: str
+    payment_method: str
+    amount: Money
+    card_last_four: str | None = Field(default=None, description="last four digits of the card that paid")
+    deposits: list[Posting] = Field(description="the deposit posting OPERA made, on the reservation's deposit ledger")
+    deposit_paid: Money | None = Field(default=None, description="all deposits now paid on the reservation")
+    warnings: list[OperaWarning] = Field(default_factory=list)
+    next_step: str
+
+
+DEPOSIT_NEXT_STEP = ("get_reservation shows deposit_paid; at check-in the deposit moves to the folio and counts "
+                     "against the bill, so check_out settles only what is left")
 
 
 class PaymentResult(BaseModel):
@@ -466,6 +488,91 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="get_folio to confirm the balance; at 0 the guest can check_out",
         )
 
+    async def deposit_plan(hotel: str, reservation_id: str, code: str,
+                           last_four: str | None) -> tuple[CardOnFile | None, Reservation]:
+        """post_deposit's OPERA-side rules (its preview and the deposit): a reservation not yet checked in, a
+        payment method the hotel has and, for a card, a card on file of that method; returns the card and the
+        reservation."""
+        key = ("post_deposit", hotel, reservation_id, code, last_four)
+        planned: tuple[CardOnFile | None, Reservation] | None = recall(key)
+        if planned is not None:
+            return planned
+        record = await read_reservation(reservations, hotel, reservation_id, "post_deposit",
+                                        find_with="search_reservations")
+        if record.status not in DEPOSIT_STATUSES:
+            if record.status in ("InHouse", "DueOut"):
+                way = ("the guest is in house, so a payment goes to the folio: post_payment (get_folio shows the "
+                       "balance)")
+            elif record.status == "CheckedOut":
+                way = "the guest has checked out: undo_check_out reinstates a stay checked out today"
+            else:
+                way = "a deposit is taken on a live reservation; reinstate_reservation first if the guest rebooks"
+            raise ToolError(
+                f"reservation {reservation_id} is {record.status}; a deposit is taken before the stay (a reservation "
+                f"Reserved or DueIn), so nothing was posted. Next step: {way}"
+            )
+        await check_payment_method(lov, hotel, code)
+        try:
+            card = await card_for_payment(cashiering, hotel, reservation_id, code, last_four)
+        except OperaError as exc:
+            raise tool_error_for(exc, "post_deposit", reservation_id) from None
+        remember(key, (card, record))
+        return card, record
+
+    async def preview_deposit(args: Mapping[str, Any]) -> str:
+        """Before the human is asked: every check of the deposit, then what it will post, in words."""
+        hotel = services.hotel(args.get("hotel_id"))
+        reservation_id = str(args["reservation_id"])
+        code, last_four, _ = payment_args(str(args["payment_method"]), args.get("card_last_four"),
+                                          args.get("reference"))
+        card, record = await deposit_plan(hotel, reservation_id, code, last_four)
+        currency = args.get("currency") or stay_currency(record)
+        refuse_excess_decimals("post_deposit", "amount", float(args["amount"]), currency)
+        label = await payment_label(lov, hotel, code, card)
+        paid = f"; {money_text(record.deposit_paid)} is already paid" if record.deposit_paid else ""
+        return (f"Take a deposit of {amount_text(float(args['amount']), currency)} by {label} for "
+                f"{guest_of(record)}, arriving {record.arrival.isoformat()} ({booking_of(record, hotel)}){paid}?")
+
+    async def post_deposit(
+        reservation_id: ReservationId,
+        payment_method: Annotated[
+            str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z][A-Za-z0-9]{0,19}$",
+                               description="payment method code, e.g. CA (cash), VA, MC, AX; never a card number")
+        ],
+        amount: Annotated[float, Field(gt=0, le=1_000_000, description="deposit paid, in the hotel's currency")],
+        card_last_four: Annotated[
+            str | None,
+            Field(pattern=r"^[0-9]{4}$",
+                  description="for card deposits: the last 4 digits of the card on file, to check it is the one"),
+        ] = None,
+        reference: Annotated[GuardedText | None, Field(max_length=100,
+                                                       description="your reference, e.g. a receipt number")] = None,
+        currency: Currency = None,
+        hotel_id: HotelId = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> DepositResult:
+        hotel = services.hotel(hotel_id)
+        code, last_four, reference_text = payment_args(payment_method, card_last_four, reference)
+        card, record = await deposit_plan(hotel, reservation_id, code, last_four)
+        chosen_currency = currency or stay_currency(record)
+        refuse_excess_decimals("post_deposit", "amount", amount, chosen_currency)
+        try:
+            posted = await cashiering.post_deposit(
+                hotel, reservation_id, payment_method=code, amount=amount, currency=chosen_currency,
+                reference=stamped(reference_text), card=card,
+            )
+        except OperaError as exc:
+            raise tool_error_for(exc, "post_deposit", reservation_id) from None
+        metrics.front_desk_events.labels("deposit").inc()
+        paid = record.deposit_paid.amount if record.deposit_paid else 0.0
+        return DepositResult(
+            reservation_id=reservation_id, hotel_id=hotel, payment_method=code,
+            amount=Money(amount=round_money(amount, chosen_currency), currency=chosen_currency),
+            card_last_four=card.last_four if card else last_four, deposits=posted.postings,
+            deposit_paid=Money(amount=round_money(paid + amount, chosen_currency), currency=chosen_currency),
+            warnings=posted.warnings, next_step=DEPOSIT_NEXT_STEP,
+        )
+
     async def correct_charge(
         reservation_id: ReservationId,
         transaction_no: Annotated[
@@ -585,6 +692,22 @@ def build(services: ToolServices) -> list[ToolDef]:
             next_step="get_folio to confirm the balance; at 0 the guest can check_out",
         )
 
+    async def find_deposit(args: Mapping[str, Any], reference: str) -> DepositResult | None:
+        hotel, reservation_id = str(args["hotel_id"]), str(args["reservation_id"])
+        ledger = await cashiering.deposits(hotel, reservation_id)
+        mine = [p for p in ledger if p.reference and f"[{reference}]" in p.reference]
+        if not mine:
+            return None
+        currency = mine[0].amount.currency if mine[0].amount else None
+        paid = sum(p.amount.amount for p in ledger if p.amount)
+        return DepositResult(
+            reservation_id=reservation_id, hotel_id=hotel,
+            payment_method=payment_method_code(str(args["payment_method"])),
+            amount=Money(amount=round_money(float(args["amount"]), currency), currency=currency),
+            card_last_four=last_four_digits(args.get("card_last_four")), deposits=mine,
+            deposit_paid=Money(amount=round_money(paid, currency), currency=currency), next_step=DEPOSIT_NEXT_STEP,
+        )
+
     return [
         ToolDef(
             name="get_folio", toolset="billing", access="read", fn=get_folio, title="Guest folio",
@@ -634,7 +757,28 @@ def build(services: ToolServices) -> list[ToolDef]:
             exactly_once=ExactlyOnce(find_payment, found_by="the posting reference on the folio", check_first=True),
             preview=preview_payment,
         ),
+        ToolDef(
+            name="post_deposit", toolset="billing", access="billing", fn=post_deposit, title="Take a deposit",
+            description=(
+                "Take a deposit before the stay (a reservation Reserved or due in): payment method code and amount. "
+                "OPERA keeps it on the reservation's deposit ledger and moves it to the folio at check-in, where it "
+                "counts against the bill. A card pays from the reservation's card on file; never give a card "
+                "number. In house, use post_payment. Each call without idempotency_key posts again."
+            ),
+            destructive=True,
+            exactly_once=ExactlyOnce(find_deposit, found_by="the posting reference on the deposit ledger",
+                                     check_first=True),
+            preview=preview_deposit,
+        ),
     ]
+
+
+def stay_currency(record: Reservation) -> str | None:
+    """The currency a reservation is priced in (None: OPERA's hotel currency applies)."""
+    for money in (record.rate_amount, record.total, record.deposit_paid):
+        if money is not None and money.currency:
+            return money.currency
+    return None
 
 
 def tool_error_for(exc: OperaError, tool: str, reservation_id: str) -> ToolError:

@@ -101,6 +101,11 @@ class SplitResult(BaseModel):
 
 class CancellationReport(CancellationResult):
     reservation: ReservationSummary | None = Field(default=None, description="the reservation as OPERA now holds it")
+    deposit_held: Money | None = Field(
+        default=None,
+        description="deposit paid on the reservation: a cancellation does not refund it, it stays on the "
+        "reservation for the hotel to refund or keep by its cancellation policy",
+    )
     message: str = Field(description="what happened, or with dry_run what would happen")
 
 
@@ -134,7 +139,13 @@ def cancellation_report(result: CancellationResult, record: Reservation, message
     nothing, so it is the status before), at the top and inside alike."""
     summary = ReservationSummary(**record.model_dump(include=set(ReservationSummary.model_fields)))
     status = summary.status = summary.status or result.status
-    return CancellationReport(**(result.model_dump() | {"status": status}), reservation=summary, message=message)
+    held = record.deposit_paid if record.deposit_paid and record.deposit_paid.amount > 0 else None
+    if held is not None:
+        message = message.rstrip(".") + (
+            f". It holds a deposit of {money_text(held)}, which cancelling does not refund: the hotel refunds or "
+            "keeps it by its cancellation policy (OPERA's Deposit/Cancellation)")
+    return CancellationReport(**(result.model_dump() | {"status": status}), reservation=summary, deposit_held=held,
+                              message=message)
 
 
 def details_of(record: Reservation) -> ReservationDetails:

@@ -31,6 +31,7 @@ WRITE_TOOLS = {
     "post_charge",
     "correct_charge",
     "post_payment",
+    "post_deposit",
 }
 ALL_TOOLS = WRITE_TOOLS | {
     "search_reservations",
