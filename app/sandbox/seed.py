@@ -434,6 +434,7 @@ def _rate_plans(hotel: Hotel) -> dict[str, RatePlan]:
             "Full prepayment at booking",
             "Non-refundable: the whole stay is charged on cancellation",
             min_advance_days=7,
+            deposit_percent=100,
             early_departure_penalty="Non-refundable: the nights booked and not stayed are charged",
             long_info="20% off when booked 7 days or more ahead; no changes, no refunds.",
         ),

@@ -221,6 +221,10 @@ class RatePlan:
     #: the price of a weekend night (WEEKEND_NIGHTS) per room type, where it differs from `prices`: OPERA prices a
     #: stay night by night, so a stay over a weekend has more than one nightly rate
     weekend_prices: dict[str, float] = field(default_factory=dict)
+    #: The rate code's deposit rule ("Deposit and cancellation rules can be defined ... to automatically apply ...
+    #: for reservations with a specific rate codes", Oracle's user guide): this percent of the stay's room total,
+    #: due on the booking date. None: the rate code has no deposit rule.
+    deposit_percent: int | None = None
 
     @property
     def room_types(self) -> tuple[str, ...]:
@@ -473,6 +477,19 @@ class Posting:
     payment_method: str | None = None  # payments only
     cashier_id: int | None = None  # the cashier it was posted under (None: the night audit or the seed)
     card_id: str | None = None  # card payments: the card on file that paid
+    deposit_policy_id: str | None = None  # deposits: the deposit request it was applied to (None: unallocated)
+
+
+@dataclass
+class DepositRequest:
+    """A reservation's deposit request (rsv resDepositPolicyType), from its rate code's deposit rule: `percent` of the
+    stay's room total, due by `deadline`."""
+
+    policy_id: str
+    code: str
+    description: str
+    percent: int
+    deadline: date
 
 
 @dataclass
@@ -624,6 +641,7 @@ class Reservation:
     # check-in, when OPERA transfers them to the guest ledger (folio window 1), where they count against the bill.
     deposits: list[Posting] = field(default_factory=list)
     deposits_matured: bool = False
+    deposit_request: DepositRequest | None = None
 
     @property
     def nights(self) -> int:
@@ -656,6 +674,25 @@ class Reservation:
         """rsv resRevenueBalanceType.totalDepositPaid: "Total of all deposit payment posted to the reservation"
         (refunds are negative deposits)."""
         return money(sum(p.amount for p in self.deposits), self.currency)
+
+    @property
+    def deposit_required(self) -> float:
+        """What the deposit request asks for: its percent of the stay's room total (0 without a request)."""
+        request = self.deposit_request
+        return money(self.total * request.percent / 100, self.currency) if request else 0.0
+
+    @property
+    def deposit_applied(self) -> float:
+        """The deposits applied to the deposit request (an unallocated deposit is not)."""
+        request = self.deposit_request
+        if request is None:
+            return 0.0
+        return money(sum(p.amount for p in self.deposits if p.deposit_policy_id == request.policy_id), self.currency)
+
+    @property
+    def deposit_due(self) -> float:
+        """What is still owed on the deposit request."""
+        return max(0.0, money(self.deposit_required - self.deposit_applied, self.currency))
 
     @property
     def holds_inventory(self) -> bool:
@@ -1105,12 +1142,13 @@ class Counters:
     alert: int = 800000
     wake_up_call: int = 80000
     guest_message: int = 30000
+    policy: int = 610000
 
     def next(
         self,
         name: Literal[
             "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
-            "contact", "alert", "wake_up_call", "guest_message",
+            "contact", "alert", "wake_up_call", "guest_message", "policy",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -1452,8 +1490,22 @@ class Enterprise:
             external_references=references,
             rooms=request.rooms,
         )
+        self._apply_deposit_rule(hotel, reservation, plan)
         hotel.reservations[reservation.reservation_id] = reservation
         return reservation
+
+    def _apply_deposit_rule(self, hotel: Hotel, reservation: Reservation, plan: RatePlan) -> None:
+        """The rate code's deposit rule, as the reservation's deposit request (none when the plan has none): "the
+        rate code rule takes precedence", so a change of rate code replaces it. Due on the business date."""
+        if plan.deposit_percent is None:
+            reservation.deposit_request = None
+            return
+        if reservation.deposit_request is not None and reservation.deposit_request.percent == plan.deposit_percent:
+            return  # the same rule: the request, and the deposits applied to it, stay
+        reservation.deposit_request = DepositRequest(
+            policy_id=str(self.counters.next("policy")), code=f"DEP{plan.deposit_percent}",
+            description=plan.guarantee_policy, percent=plan.deposit_percent, deadline=hotel.business_date,
+        )
 
     def split_reservation(
         self, hotel_id: str, reservation_id: str, *, split_all: bool, copy_payment: bool
@@ -1584,6 +1636,7 @@ class Enterprise:
             reservation.room_id, reservation.room_locked = None, False  # the assigned room was of the old type
         if plan_changed:
             reservation.price(hotel.rate_plans[rate_plan], room_type_code)
+            self._apply_deposit_rule(hotel, reservation, hotel.rate_plans[rate_plan])
         reservation.arrival, reservation.departure = arrival, departure
         reservation.room_type, reservation.rate_plan = room_type_code, rate_plan
         reservation.adults, reservation.children = adults, children
@@ -2538,6 +2591,7 @@ class Enterprise:
         currency: str | None = None,
         cashier_id: int | None = None,
         card_id: str | None = None,
+        policy_id: str | None = None,
     ) -> Posting:
         """postDepositPayment: a payment on the reservation's deposit ledger before the stay ("Reservation Deposit
         deals with managing the advance deposit pre-payments that guests make prior to their stays", Oracle's user
@@ -2564,8 +2618,20 @@ class Enterprise:
                 "OHIPSIM-CSH-AMOUNT",
                 "criteria.postingAmount.amount",
             )
+        request = reservation.deposit_request
+        if policy_id is not None and (request is None or request.policy_id != policy_id):
+            raise _bad_request(
+                "Unknown deposit policy",
+                f"Deposit policy {policy_id} is not on reservation {reservation_id}; "
+                + (f"its deposit request is {request.policy_id}" if request else "it has no deposit request"),
+                "OHIPSIM-CSH-POLICY",
+                "criteria.depositPolicyId.id",
+            )
         posting = self._payment(hotel, reservation, method, amount, 1, reference=reference, currency=currency,
                                 cashier=cashier, card_id=card_id)
+        # "Reservation deposit payments may be applied against deposit request rules setup on the reservation or
+        # posted as an unallocated payment": applied only when the payment names the request.
+        posting.deposit_policy_id = policy_id
         reservation.deposits.append(posting)
         return posting
 

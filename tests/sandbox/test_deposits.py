@@ -167,3 +167,45 @@ async def test_the_deposit_folio_needs_a_known_reservation(ohip: httpx2.AsyncCli
     assert missing.status_code == 400 and "id" in missing.json()["detail"]
     assert unknown.status_code == 404
     assert await deposits(ohip, in_house) == []
+
+
+async def policies(ohip: httpx2.AsyncClient, reservation_id: str) -> dict[str, Any]:
+    response = await ohip.get(f"/rsv/v1/hotels/SAND01/reservations/{reservation_id}",
+                              params={"fetchInstructions": ["Reservation", "ReservationPolicies"]})
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()["reservations"]["reservation"][0]["reservationPolicies"]
+    return found
+
+
+async def test_a_rate_code_with_a_deposit_rule_gives_the_booking_a_deposit_request(ohip: httpx2.AsyncClient) -> None:
+    advance = await book(ohip, arrival=BD + timedelta(days=10), rate_plan="ADV")
+    flexible = await book(ohip, arrival=BD + timedelta(days=10))
+    total = sum(float(r["total"]["amountBeforeTax"])
+                for r in (await reservation(ohip, advance))["roomStay"]["roomRates"])
+
+    (request,) = (await policies(ohip, advance))["depositPolicies"]
+    assert request["policy"]["amountPercent"] == {"basisType": "Percentage", "percent": 100, "amount": total,
+                                                  "currencyCode": "USD"}
+    assert request["policy"]["deadline"]["absoluteDeadline"].startswith(BD.isoformat())  # due at booking
+    assert request["amountDue"]["amount"] == total and request["amountPaid"]["amount"] == 0
+    assert "depositPolicies" not in await policies(ohip, flexible)
+    # policies come only when asked for (fetchInstructions=ReservationPolicies)
+    assert "reservationPolicies" not in await reservation(ohip, advance)
+
+
+async def test_a_deposit_applies_to_the_request_only_when_it_names_it(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, arrival=BD + timedelta(days=12), rate_plan="ADV")
+    (request,) = (await policies(ohip, reservation_id))["depositPolicies"]
+    due = request["amountDue"]["amount"]
+
+    unallocated = await deposit(ohip, reservation_id, 20.0)
+    applied = await deposit(ohip, reservation_id, 50.0, depositPolicyId=request["policyId"])
+    wrong = await deposit(ohip, reservation_id, 5.0, depositPolicyId={"id": "1", "type": "Policy"})
+
+    assert unallocated.status_code == 201 and applied.status_code == 201, applied.text
+    assert applied.json()["deposits"][0]["depositPolicy"] == {"policyId": request["policyId"]}
+    assert "depositPolicy" not in unallocated.json()["deposits"][0]
+    assert wrong.status_code == 400 and wrong.json()["o:errorCode"] == "OHIPSIM-CSH-POLICY"
+    (after,) = (await policies(ohip, reservation_id))["depositPolicies"]
+    assert (after["amountPaid"]["amount"], after["amountDue"]["amount"]) == (50.0, round(due - 50.0, 2))
+    assert deposit_paid(await reservation(ohip, reservation_id)) == 70.0  # every deposit, applied or not

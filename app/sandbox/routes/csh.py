@@ -154,6 +154,8 @@ def deposit_body(posting: Posting) -> dict[str, Any]:
     body = {k: v for k, v in posting_body(posting).items() if k != "folioWindowNo"}
     if posting.payment_method:
         body["paymentMethod"] = {"paymentMethod": posting.payment_method}
+    if posting.deposit_policy_id:
+        body["depositPolicy"] = {"policyId": {"id": posting.deposit_policy_id, "type": "Policy"}}
     return body
 
 
@@ -524,9 +526,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         check_body_target(criteria, hotel, reservation_id, "criteria")
         reservation = hotel.reservation(reservation_id)
         paying = payment_of(hotel, criteria)
+        policy = as_object(criteria.get("depositPolicyId"), "criteria.depositPolicyId")
         posting = sandbox.enterprise.post_deposit(
             hotel.code, reservation_id, paying.method.code, paying.amount, reference=paying.reference,
             currency=paying.currency, cashier_id=cashier_of(criteria, "criteria"), card_id=paying.card_id,
+            policy_id=as_text(policy.get("id"), "criteria.depositPolicyId.id", max_length=40),
         )
         posting.remark = paying.remark_for(reservation, posting)
         return created(request, f"{reservation_path(hotel.code, reservation_id)}/depositPayments",

@@ -87,6 +87,40 @@ def reservation_path(hotel_id: str, reservation_id: str) -> str:
 # ---------------------------------------------------------------------------------------------------- shapes
 
 
+def fetched(request: Request, enterprise: Enterprise, hotel: Hotel, res: Reservation) -> dict[str, Any]:
+    """getReservation's record; its `reservationPolicies` only with the ReservationPolicies fetch instruction, as
+    Oracle's getReservation lists them (the rest of the record comes whatever is asked, a leniency)."""
+    body = reservation_body(enterprise, hotel, res)
+    if "ReservationPolicies" in request.query_params.getlist("fetchInstructions"):
+        body["reservationPolicies"] = policies_body(res)
+    return body
+
+
+def policies_body(res: Reservation) -> dict[str, Any]:
+    """rsv reservationPoliciesType: the deposit request (resDepositPolicyType) with what is paid against it and what
+    is still due."""
+    request = res.deposit_request
+    if request is None:
+        return {"reservationIdList": _ids(res)}
+    return {
+        "reservationIdList": _ids(res),
+        "depositPolicies": [{
+            "revenueType": "Rooms",
+            "policy": {
+                "policyCode": request.code,
+                "description": request.description,
+                "amountPercent": {"basisType": "Percentage", "percent": request.percent,
+                                  "amount": res.deposit_required, "currencyCode": res.currency},
+                "deadline": {"absoluteDeadline": f"{request.deadline.isoformat()}T23:59:00"},
+                "typeOfCharges": "Rooms",
+            },
+            "amountPaid": money_body(res.deposit_applied, res.currency),
+            "amountDue": money_body(res.deposit_due, res.currency),
+            "policyId": {"id": request.policy_id, "type": "Policy"},
+        }],
+    }
+
+
 def deposit_held(res: Reservation) -> dict[str, Any]:
     """cancelReservationType.deposit (reservationDepositType) when the reservation holds deposit payments: a
     cancellation keeps them on the reservation, to be refunded or kept by the hotel's cancellation policy."""
@@ -594,7 +628,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def get_reservation(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         res = hotel.reservation(str(request.path_params["reservationId"]))
-        return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
+        return ohip_json({"reservations": {"reservation": [fetched(request, sandbox.enterprise, hotel, res)]}})
 
     async def get_reservation_by_ext_id(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
@@ -603,7 +637,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         )
         if res is None:  # getReservationByExtId: 204 "ReservationByExtId not found."
             return Response(status_code=204)
-        return ohip_json({"reservations": {"reservation": [reservation_body(sandbox.enterprise, hotel, res)]}})
+        return ohip_json({"reservations": {"reservation": [fetched(request, sandbox.enterprise, hotel, res)]}})
 
     async def post_reservation(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
