@@ -445,9 +445,11 @@ class CashieringAPI:
         currency: str | None,
         reference: str | None = None,
         card: CardOnFile | None = None,
+        policy_id: str | None = None,
     ) -> Postings:
         """postDepositPayment: a payment on the reservation's deposit ledger before the stay (a card one from the
-        card on file, as post_payment). Its answer lists the deposit posted (depositedPayment.deposits)."""
+        card on file, as post_payment), applied to the deposit request `policy_id` when given (unallocated
+        otherwise). Its answer lists the deposit posted (depositedPayment.deposits)."""
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
@@ -458,6 +460,8 @@ class CashieringAPI:
         )
         if reference:
             criteria["postingReference"] = reference
+        if policy_id:
+            criteria["depositPolicyId"] = {"id": policy_id, "type": "Policy"}
         response = await self._http.call(
             POST_DEPOSIT_PAYMENT,
             hotel_id=hotel_id,

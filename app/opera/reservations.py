@@ -49,7 +49,7 @@ PUT_REINSTATE_RESERVATION = Operation(
 )
 
 #: What a full read asks OHIP for: the record, its comments, how it is paid and its balance.
-FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances")
+FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances", "ReservationPolicies")
 SEARCH_ROWS = ("Reservation", "ReservationID", "RevenuesAndBalances")
 
 #: Statuses after which a reservation can no longer be changed.
@@ -220,6 +220,18 @@ class ReservationSummary(BaseModel):
     )
 
 
+class DepositDue(BaseModel):
+    """The reservation's deposit request (rsv resDepositPolicyType), such as a rate code's "full prepayment at
+    booking": what it asks, what is paid against it, what is still due and by when."""
+
+    amount_due: Money = Field(description="still to pay on the request (OPERA's amountDue)")
+    amount_paid: Money | None = Field(default=None, description="paid against the request so far")
+    requested: Money | None = Field(default=None, description="what the request asks in all")
+    due_by: date | None = Field(default=None, description="the deposit's deadline")
+    rule: str | None = Field(default=None, description="the deposit rule: its code and description")
+    policy_id: str | None = Field(default=None, exclude=True)
+
+
 class Reservation(ReservationSummary):
     """A reservation's full record."""
 
@@ -233,6 +245,8 @@ class Reservation(ReservationSummary):
         description="deposits paid before the stay (OPERA's totalDepositPaid, refunds taken off); from check-in "
         "they are on the folio and count against the bill. None: no deposit",
     )
+    deposit_due: DepositDue | None = Field(
+        default=None, description="the deposit the reservation asks for (its rate code's deposit rule); None: none")
     market_code: str | None = None
     source_code: str | None = None
     comments: list[str] = Field(default_factory=list, description="comments on the reservation")
@@ -417,6 +431,26 @@ def _nightly_rates(rate_lines: Sequence[Mapping[str, Any]], arrival: date, depar
     return nightly
 
 
+def deposit_due_of(record: Mapping[str, Any]) -> DepositDue | None:
+    """The deposit request of a getReservation record fetched with ReservationPolicies: the first one with something
+    still due, else the first ("Only one deposit rule ... is in effect at a time", Oracle's user guide)."""
+    requests = [(as_dict(r), money_from_amount(as_dict(r).get("amountDue")))
+                for r in as_list(as_dict(record.get("reservationPolicies")).get("depositPolicies"))]
+    owing = [(r, due) for r, due in requests if due is not None]
+    if not owing:
+        return None
+    chosen, due = next(((r, d) for r, d in owing if d.amount > 0), owing[0])
+    policy = as_dict(chosen.get("policy"))
+    share = as_dict(policy.get("amountPercent"))
+    rule = " ".join(p for p in (as_text(policy.get("policyCode")), as_text(policy.get("description"))) if p)
+    return DepositDue(
+        amount_due=due, amount_paid=money_from_amount(chosen.get("amountPaid")),
+        requested=money_from_amount(share) if share.get("amount") is not None else None,
+        due_by=as_date(as_dict(policy.get("deadline")).get("absoluteDeadline")), rule=rule or None,
+        policy_id=as_text(as_dict(chosen.get("policyId")).get("id")),
+    )
+
+
 def _card_on_file(payment: Mapping[str, Any]) -> str | None:
     """'VA ending 1111' from a reservationPaymentMethods row's tokenized paymentCard; never more than 4 digits."""
     card = as_dict(payment.get("paymentCard"))
@@ -485,6 +519,7 @@ def reservation_from_record(
         payment_method=as_text(payments[0].get("paymentMethod")) if payments else None,
         card_on_file=_card_on_file(payments[0]) if payments else None,
         deposit_paid=money_from_amount(totals.get("totalDepositPaid")),
+        deposit_due=deposit_due_of(record),
         market_code=as_text(line.get("marketCode")),
         source_code=as_text(line.get("sourceCode")),
         comments=comments,

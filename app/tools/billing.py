@@ -16,7 +16,7 @@ from app.opera.cashiering import CardOnFile, CashieringAPI, Folio, Posting, Post
 from app.opera.errors import OperaBadRequestError, OperaError, OperaNotFoundError
 from app.opera.lov import ListsOfValuesAPI
 from app.opera.models import Money, OperaWarning, PageInfo, currency_digits, excess_decimals, round_money
-from app.opera.reservations import Reservation, ReservationsAPI
+from app.opera.reservations import DepositDue, Reservation, ReservationsAPI
 from app.telemetry.metrics import Metrics
 from app.tools.previews import amount_text, booking_of, guest_of, money_text, recall, remember, room_of
 from app.tools.registry import ExactlyOnce, IdempotencyKey, ToolDef, ToolServices, read_reservation, tool_error
@@ -256,6 +256,8 @@ class DepositResult(BaseModel):
     card_last_four: str | None = Field(default=None, description="last four digits of the card that paid")
     deposits: list[Posting] = Field(description="the deposit posting OPERA made, on the reservation's deposit ledger")
     deposit_paid: Money | None = Field(default=None, description="all deposits now paid on the reservation")
+    deposit_due: Money | None = Field(
+        default=None, description="what is still due on the reservation's deposit request after this deposit")
     warnings: list[OperaWarning] = Field(default_factory=list)
     next_step: str
 
@@ -527,11 +529,15 @@ def build(services: ToolServices) -> list[ToolDef]:
                                           args.get("reference"))
         card, record = await deposit_plan(hotel, reservation_id, code, last_four)
         currency = args.get("currency") or stay_currency(record)
-        refuse_excess_decimals("post_deposit", "amount", float(args["amount"]), currency)
+        amount = deposit_amount(record, args.get("amount"))
+        refuse_excess_decimals("post_deposit", "amount", amount, currency)
         label = await payment_label(lov, hotel, code, card)
         paid = f"; {money_text(record.deposit_paid)} is already paid" if record.deposit_paid else ""
-        return (f"Take a deposit of {amount_text(float(args['amount']), currency)} by {label} for "
-                f"{guest_of(record)}, arriving {record.arrival.isoformat()} ({booking_of(record, hotel)}){paid}?")
+        request = record.deposit_due
+        due = (f"; the deposit request ({request.rule or 'deposit rule'}) asks {money_text(request.amount_due)}"
+               + (f" by {request.due_by.isoformat()}" if request.due_by else "")) if request else ""
+        return (f"Take a deposit of {amount_text(amount, currency)} by {label} for {guest_of(record)}, arriving "
+                f"{record.arrival.isoformat()} ({booking_of(record, hotel)}){paid}{due}?")
 
     async def post_deposit(
         reservation_id: ReservationId,
@@ -539,7 +545,12 @@ def build(services: ToolServices) -> list[ToolDef]:
             str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z][A-Za-z0-9]{0,19}$",
                                description="payment method code, e.g. CA (cash), VA, MC, AX; never a card number")
         ],
-        amount: Annotated[float, Field(gt=0, le=1_000_000, description="deposit paid, in the hotel's currency")],
+        amount: Annotated[
+            float | None,
+            Field(gt=0, le=1_000_000, description="deposit paid, in the hotel's currency; leave out to take what the "
+                                                  "reservation's deposit request still asks (get_reservation "
+                                                  "deposit_due)"),
+        ] = None,
         card_last_four: Annotated[
             str | None,
             Field(pattern=r"^[0-9]{4}$",
@@ -555,11 +566,13 @@ def build(services: ToolServices) -> list[ToolDef]:
         code, last_four, reference_text = payment_args(payment_method, card_last_four, reference)
         card, record = await deposit_plan(hotel, reservation_id, code, last_four)
         chosen_currency = currency or stay_currency(record)
+        amount = deposit_amount(record, amount)
         refuse_excess_decimals("post_deposit", "amount", amount, chosen_currency)
+        request = record.deposit_due
         try:
             posted = await cashiering.post_deposit(
                 hotel, reservation_id, payment_method=code, amount=amount, currency=chosen_currency,
-                reference=stamped(reference_text), card=card,
+                reference=stamped(reference_text), card=card, policy_id=request.policy_id if request else None,
             )
         except OperaError as exc:
             raise tool_error_for(exc, "post_deposit", reservation_id) from None
@@ -570,7 +583,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             amount=Money(amount=round_money(amount, chosen_currency), currency=chosen_currency),
             card_last_four=card.last_four if card else last_four, deposits=posted.postings,
             deposit_paid=Money(amount=round_money(paid + amount, chosen_currency), currency=chosen_currency),
-            warnings=posted.warnings, next_step=DEPOSIT_NEXT_STEP,
+            deposit_due=still_due(request, amount), warnings=posted.warnings, next_step=DEPOSIT_NEXT_STEP,
         )
 
     async def correct_charge(
@@ -700,12 +713,18 @@ def build(services: ToolServices) -> list[ToolDef]:
             return None
         currency = mine[0].amount.currency if mine[0].amount else None
         paid = sum(p.amount.amount for p in ledger if p.amount)
+        try:
+            request = (await reservations.get(hotel, reservation_id, fresh=True)).deposit_due
+        except OperaError:
+            request = None  # the deposit is found: what is still due is the one thing left unsaid
         return DepositResult(
             reservation_id=reservation_id, hotel_id=hotel,
             payment_method=payment_method_code(str(args["payment_method"])),
-            amount=Money(amount=round_money(float(args["amount"]), currency), currency=currency),
+            amount=Money(amount=round_money(sum(p.amount.amount for p in mine if p.amount), currency),
+                         currency=currency),
             card_last_four=last_four_digits(args.get("card_last_four")), deposits=mine,
-            deposit_paid=Money(amount=round_money(paid, currency), currency=currency), next_step=DEPOSIT_NEXT_STEP,
+            deposit_paid=Money(amount=round_money(paid, currency), currency=currency),
+            deposit_due=request.amount_due if request else None, next_step=DEPOSIT_NEXT_STEP,
         )
 
     return [
@@ -760,8 +779,9 @@ def build(services: ToolServices) -> list[ToolDef]:
         ToolDef(
             name="post_deposit", toolset="billing", access="billing", fn=post_deposit, title="Take a deposit",
             description=(
-                "Take a deposit before the stay (a reservation Reserved or due in): payment method code and amount. "
-                "OPERA keeps it on the reservation's deposit ledger and moves it to the folio at check-in, where it "
+                "Take a deposit before the stay (a reservation Reserved or due in): payment method code and amount "
+                "(default: what its deposit request still asks, get_reservation deposit_due). OPERA keeps it on the "
+                "reservation's deposit ledger and moves it to the folio at check-in, where it "
                 "counts against the bill. A card pays from the reservation's card on file; never give a card "
                 "number. In house, use post_payment. Each call without idempotency_key posts again."
             ),
@@ -771,6 +791,28 @@ def build(services: ToolServices) -> list[ToolDef]:
             preview=preview_deposit,
         ),
     ]
+
+
+def deposit_amount(record: Reservation, amount: Any) -> float:
+    """The deposit to take: `amount` as given, else what the reservation's deposit request still asks."""
+    if amount is not None:
+        return float(amount)
+    request = record.deposit_due
+    if request is None or request.amount_due.amount <= 0:
+        asks = "has no deposit request" if request is None else "owes nothing more on its deposit request"
+        raise ToolError(
+            f"post_deposit: reservation {record.reservation_id} {asks}, so there is no amount to default to; "
+            "nothing was posted. Next step: give the amount the guest pays"
+        )
+    return request.amount_due.amount
+
+
+def still_due(request: DepositDue | None, amount: float) -> Money | None:
+    """What the deposit request still asks after a deposit of `amount` applied to it."""
+    if request is None:
+        return None
+    left = max(0.0, request.amount_due.amount - amount)
+    return Money(amount=round_money(left, request.amount_due.currency), currency=request.amount_due.currency)
 
 
 def stay_currency(record: Reservation) -> str | None:

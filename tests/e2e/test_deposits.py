@@ -135,3 +135,40 @@ async def test_a_cancellation_says_the_deposit_it_does_not_refund(app: Any, sand
         assert report["deposit_held"] == {"amount": 120.0, "currency": "USD"}
         assert "deposit of 120.00 USD" in report["message"] and "does not refund" in report["message"]
     assert done["status"] == "Cancelled" and [p.amount for p in ledger(sandbox_server, reservation_id)] == [120.0]
+
+
+async def test_a_deposit_request_is_shown_and_taken_in_full_by_default_applied_to_it(
+    app: Any, sandbox_server: Any,
+) -> None:
+    async with mcp_client(app.url) as client:
+        booked = await call_ok(client, "create_reservation", stay("Anticipo", days_ahead=20, rate_plan="ADV"))
+        reservation_id = booked["reservation_id"]
+        before = await call_ok(client, "get_reservation", {"reservation_id": reservation_id})
+        asked = await call_error(client, "post_deposit", {"reservation_id": reservation_id, "payment_method": "CA"})
+        taken = await call_ok(client, "post_deposit", {"reservation_id": reservation_id, "payment_method": "CA",
+                                                       "confirm": True})
+        after = await call_ok(client, "get_reservation", {"reservation_id": reservation_id})
+
+    record = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[reservation_id]
+    total = record.deposit_required
+    assert total > 0
+    due = before["deposit_due"]
+    assert due["amount_due"] == {"amount": total, "currency": "USD"} and due["due_by"] == str(BUSINESS_DATE)
+    assert "DEP100" in due["rule"] and "policy_id" not in due
+    assert f"asks {total:.2f} USD by {BUSINESS_DATE}" in asked
+    assert taken["amount"]["amount"] == total and taken["deposit_due"] == {"amount": 0.0, "currency": "USD"}
+    (sent_body,) = [e.json for e in sent(sandbox_server, "postDepositPayment")]
+    assert sent_body["criteria"]["depositPolicyId"] == {"id": record.deposit_request.policy_id, "type": "Policy"}
+    assert record.deposit_due == 0 and after["deposit_due"]["amount_due"]["amount"] == 0
+    assert after["deposit_paid"] == {"amount": total, "currency": "USD"}
+
+
+async def test_without_a_deposit_request_the_amount_must_be_given(app: Any, sandbox_server: Any) -> None:
+    async with mcp_client(app.url) as client:
+        reservation_id = (await call_ok(client, "create_reservation", stay("Sinregla")))["reservation_id"]
+        record = await call_ok(client, "get_reservation", {"reservation_id": reservation_id})
+        error = await call_error(client, "post_deposit", {"reservation_id": reservation_id, "payment_method": "CA",
+                                                          "confirm": True})
+    assert record["deposit_due"] is None
+    assert "no deposit request" in error and "give the amount" in error
+    assert sent(sandbox_server, "postDepositPayment") == []
