@@ -62,6 +62,24 @@ async def test_a_lost_answer_on_one_replica_repeated_on_another_happens_once(
     assert len([p for p in postings if p.transaction_type == "Payment" and p.amount == 3.75]) == 1
 
 
+async def test_a_deposit_lost_on_one_replica_and_repeated_on_both_at_once_is_taken_once(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    a, b = fleet
+    deposit = {"payment_method": "CA", "amount": 33.25, "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    async with mcp_client(a.url) as on_a:
+        deposit["reservation_id"] = (await call_ok(on_a, "create_reservation", stay("Depfleet")))["reservation_id"]
+        await inject_fault(sandbox_server.url, operation="postDepositPayment", mode="drop")
+        assert "unknown" in await call_error(on_a, "post_deposit", deposit)
+    async with mcp_client(a.url) as on_a, mcp_client(b.url) as on_b:
+        first, second = await asyncio.gather(call_ok(on_a, "post_deposit", deposit),
+                                             call_ok(on_b, "post_deposit", deposit))
+    record = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[deposit["reservation_id"]]
+    assert [p.amount for p in record.deposits] == [33.25]
+    assert first == second and [p["transaction_no"] for p in first["deposits"]] == [record.deposits[0].transaction_no]
+    assert len([e for e in sandbox_server.sandbox.requests if e.operation_id == "postDepositPayment"]) == 1
+
+
 def three_writes(sandbox: Any, tag: str, surname: str) -> tuple[Any, dict[str, dict[str, Any]]]:
     """A booking, a charge and a payment for an in-house guest, each with its own key (the charge tagged `tag`)."""
     guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
