@@ -98,6 +98,15 @@ ROOM_CONDITIONS = (
     ("MINIB", "Minibar removed", True),
     ("CONN", "Connecting door unlocked", True),
 )
+#: lov MaintenanceCodes: what a room maintenance request is for.
+MAINTENANCE_CODES = (
+    ("AIRCON", "Air conditioning"),
+    ("LIGHT", "Light bulb"),
+    ("LOCK", "Door lock"),
+    ("PLUMB", "Plumbing"),
+    ("TV", "Television"),
+    ("WIFI", "Wi-Fi"),
+)
 OUT_OF_ORDER_REASONS = (
     ("MAINT", "General maintenance"),
     ("PLUMB", "Plumbing"),
@@ -346,6 +355,7 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.out_of_order_reasons = {c: Code(c, d) for c, d in OUT_OF_ORDER_REASONS}
     hotel.note_types = {c: Code(c, d) for c, d in NOTE_TYPES}
     hotel.room_conditions = {c: RoomConditionCode(c, d, available) for c, d, available in ROOM_CONDITIONS}
+    hotel.maintenance_codes = {c: Code(c, d) for c, d in MAINTENANCE_CODES}
     # a few rooms out of order / out of service from today, never a suite (they are few already)
     standard = [r for r in hotel.rooms.values() if hotel.room_types[r.room_type].room_class != "SUI"]
     bd = hotel.business_date

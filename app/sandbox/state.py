@@ -305,6 +305,21 @@ class RoomConditionCode:
         return "Available" if self.available else "NotAvailable"
 
 
+@dataclass
+class RoomMaintenance:
+    """A maintenance request on a room (hsk roomMaintenanceType): "changing a light bulb, repairing a faulty lock,
+    service a faulty air conditioning unit" (Oracle's workflow "Create a Room Maintenance Request")."""
+
+    maintenance_id: str
+    room_id: str
+    code: str
+    remarks: str | None
+    created: datetime
+    creator: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
 @dataclass(frozen=True)
 class RoomConditionSet:
     """The condition a room has, with the desk's remarks."""
@@ -830,6 +845,10 @@ class Hotel:
     room_move_reasons: dict[str, Code] = field(default_factory=dict)
     #: Room conditions the property configured (setRoomCondition names one of them).
     room_conditions: dict[str, RoomConditionCode] = field(default_factory=dict)
+    #: Maintenance codes the property configured (lov MaintenanceCodes; postRoomMaintenance names one of them).
+    maintenance_codes: dict[str, Code] = field(default_factory=dict)
+    #: Room maintenance requests (hsk postRoomMaintenance), by id, oldest first; resolved ones are kept.
+    maintenances: dict[str, RoomMaintenance] = field(default_factory=dict)
     #: Room tax on each night's room charge, posted with it by the night audit under ROOM_TAX_CODE.
     room_tax_rate: float = 0.0
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
@@ -1143,12 +1162,13 @@ class Counters:
     wake_up_call: int = 80000
     guest_message: int = 30000
     policy: int = 610000
+    maintenance: int = 5000
 
     def next(
         self,
         name: Literal[
             "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
-            "contact", "alert", "wake_up_call", "guest_message", "policy",
+            "contact", "alert", "wake_up_call", "guest_message", "policy", "maintenance",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -2424,6 +2444,46 @@ class Enterprise:
         for room in rooms:
             room.condition = RoomConditionSet(chosen, remarks) if chosen is not None else None
         return rooms
+
+    def report_maintenance(
+        self, hotel_id: str, room_ids: Sequence[str], code: str, remarks: str | None, *, creator: str | None = None,
+    ) -> list[RoomMaintenance]:
+        """postRoomMaintenance: one request per room named, of a maintenance code the property configured. A
+        request is not a repair that takes the room out of inventory (that is Out of Order)."""
+        hotel = self.hotel(hotel_id)
+        rooms = [hotel.room(room_id) for room_id in room_ids]
+        if not rooms:
+            raise _bad_request("Room required", "criteria.roomIds must name at least one room", "OHIPSIM-HSK-ROOMS",
+                               "criteria.roomIds")
+        chosen = hotel.maintenance_codes.get(code.strip().upper())
+        if chosen is None:
+            raise _bad_request(
+                "Invalid maintenance code",
+                f"Maintenance code {code} is not configured; the codes are "
+                f"{', '.join(hotel.maintenance_codes) or 'none'}",
+                "OHIPSIM-HSK-MAINTENANCE",
+                "maintenanceCode",
+            )
+        made = []
+        for room in rooms:
+            request = RoomMaintenance(
+                maintenance_id=str(self.counters.next("maintenance")), room_id=room.room_id, code=chosen.code,
+                remarks=remarks, created=self.now(hotel), creator=creator,
+            )
+            hotel.maintenances[request.maintenance_id] = request
+            made.append(request)
+        return made
+
+    def resolve_maintenance(self, hotel_id: str, maintenance_id: str, *, user: str | None = None) -> RoomMaintenance:
+        """resolveRoomMaintenance. A request already resolved keeps its first resolution."""
+        hotel = self.hotel(hotel_id)
+        request = hotel.maintenances.get(maintenance_id)
+        if request is None:
+            raise _not_found("Room maintenance", f"Maintenance request {maintenance_id} does not exist in hotel "
+                             f"{hotel.code}", "OHIPSIM-HSK-MAINTENANCE-404", "mainteananceId")
+        if request.resolved_at is None:
+            request.resolved_at, request.resolved_by = self.now(hotel), user
+        return request
 
     def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[Room]:
         hotel = self.hotel(hotel_id)

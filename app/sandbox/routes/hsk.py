@@ -29,6 +29,7 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
+from app.sandbox.routes.csh import mask_card_numbers
 from app.sandbox.routes.fof import (
     FRONT_OFFICE_STATUSES,
     HSK_KEYS,
@@ -46,6 +47,7 @@ from app.sandbox.state import (
     Hotel,
     RepairKind,
     Room,
+    RoomMaintenance,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +63,25 @@ def housekeeping_row(hotel: Hotel, room: Room, day: RoomDay) -> dict[str, Any]:
     """A board row: the fof room under hsk's key names, plus the turndown the housekeepers plan by."""
     row = room_row(hotel, room, day, HSK_KEYS)
     row["turndownInfo"] = {"turndownStatusInfo": room.turndown}
+    return row
+
+
+def maintenance_row(hotel: Hotel, request: RoomMaintenance) -> dict[str, Any]:
+    """One roomMaintenanceType."""
+    room = hotel.room(request.room_id)
+    row: dict[str, Any] = {
+        "maintenanceCode": request.code,
+        "maintenanceId": {"id": request.maintenance_id, "type": "RoomMaintenanceId"},
+        "roomInfo": {"roomId": room.room_id, "roomType": {"roomType": room.room_type}},
+        "createDateTime": request.created.isoformat(timespec="seconds"),
+    }
+    if request.remarks:
+        row["remarks"] = request.remarks
+    if request.creator:
+        row["creatorId"] = request.creator
+    if request.resolved_at is not None:
+        row["resolveInfo"] = {"resolveDate": request.resolved_at.date().isoformat(),
+                              **({"resolveUser": request.resolved_by} if request.resolved_by else {})}
     return row
 
 
@@ -193,6 +214,53 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.set_room_condition(
             hotel.code, room_ids, code, remarks=remarks, include_occupied=bool(include_occupied)
         )
+        return ohip_json({})
+
+    async def post_room_maintenance(request: Request) -> Response:
+        # hsk postRoomMaintenance, in the body of Oracle's workflow "Create a Room Maintenance Request".
+        hotel = hotel_of(sandbox, request)
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
+        body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
+        if body_hotel is not None and body_hotel != hotel.code:
+            raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        code = str(request.path_params["maintenanceCode"])
+        named = as_text(criteria.get("maintenanceCode"), "criteria.maintenanceCode", max_length=20)
+        if named is not None and named.upper() != code.upper():
+            raise bad_input(f"criteria.maintenanceCode {named} differs from {code} in the path",
+                            "criteria.maintenanceCode")
+        room_ids = _room_ids(criteria.get("roomIds"), "criteria.roomIds")
+        remarks = mask_card_numbers(as_text(criteria.get("remarks"), "criteria.remarks", max_length=2000))
+        sandbox.enterprise.report_maintenance(hotel.code, room_ids, code, remarks, creator="INTERFACE")
+        return created(request, f"{BASE}/hotels/{hotel.code}/rooms/maintenances", {})
+
+    async def get_room_maintenance(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        room = as_text(query_value(request, "roomId"), "roomId", max_length=20)
+        codes = {c.upper() for c in query_values(request, "maintenanceCodes")}
+        status = as_enum(query_value(request, "roomMaintenanceStatus"), ("All", "UnResolved", "Resolved"),
+                         "roomMaintenanceStatus") or "All"
+        wanted = as_text(query_value(request, "maintenanceId"), "maintenanceId", max_length=40)
+        rows = [
+            maintenance_row(hotel, m) for m in hotel.maintenances.values()
+            if (room is None or m.room_id == room) and (not codes or m.code in codes)
+            and (wanted is None or m.maintenance_id == wanted)
+            and (status == "All" or (status == "Resolved") == (m.resolved_at is not None))
+        ]
+        if not rows:
+            return Response(status_code=204)
+        return ohip_json({"roomMaintenance": {"roomMaintenance": rows, "hotelId": hotel.code}})
+
+    async def resolve_room_maintenance(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        maintenance_id = str(request.path_params["mainteananceId"])
+        raw = await request.body()
+        criteria = as_object((await read_json(request)).get("criteria"), "criteria") if raw.strip() else {}
+        named = as_text(as_object(criteria.get("maintenanceId"), "criteria.maintenanceId").get("id"),
+                        "criteria.maintenanceId.id", max_length=40)
+        if named is not None and named != maintenance_id:
+            raise bad_input(f"criteria.maintenanceId {named} differs from {maintenance_id} in the path",
+                            "criteria.maintenanceId")
+        sandbox.enterprise.resolve_maintenance(hotel.code, maintenance_id, user="INTERFACE")
         return ohip_json({})
 
     async def get_room_conditions(request: Request) -> Response:
@@ -329,6 +397,11 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{hotel}/rooms/status", put_room_related_status, methods=["PUT"], name="putRoomRelatedStatus"),
         Route(f"{hotel}/conditions", get_room_conditions, methods=["GET"], name="getRoomConditions"),
         Route(f"{hotel}/conditions", set_room_condition, methods=["PUT"], name="setRoomCondition"),
+        Route(f"{hotel}/rooms/maintenanceCodes/{{maintenanceCode}}", post_room_maintenance, methods=["POST"],
+              name="postRoomMaintenance"),
+        Route(f"{hotel}/rooms/maintenances", get_room_maintenance, methods=["GET"], name="getRoomMaintenance"),
+        Route(f"{hotel}/maintenances/{{mainteananceId}}/resolve", resolve_room_maintenance, methods=["PUT"],
+              name="resolveRoomMaintenance"),
         Route(
             f"{hotel}/serviceRequests",
             set_service_request,

@@ -38,6 +38,8 @@ def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None
              "CommunicationTypeWeb": ("Webpage",)}
     if name in roles:
         return [Code(c.code, c.description) for c in enterprise.communication_types.values() if c.role in roles[name]]
+    if name == "MaintenanceCodes":  # hsk postRoomMaintenance's codes
+        return list(hotel.maintenance_codes.values())
     if name == "RoomConditions":  # the property's configured room conditions (hsk setRoomCondition's codes)
         return [Code(c.code, c.description) for c in hotel.room_conditions.values()]
     if name in ("RoomTypes", "RoomType"):
@@ -83,6 +85,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             "ReservationTypes",
             "RoomFeatures",
             "RoomConditions",
+            "MaintenanceCodes",
             "RoomTypes",
             "RatePlans",
             "ReservationNoteTypes",
