@@ -78,6 +78,7 @@ CHECK_BEFORE_RETRY = {
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
     "reinstateCheckOut": "get_reservation to see whether the guest is in house again before trying again",
     "postGuestMessages": "list_guest_messages to see whether the message was left before leaving it again",
+    "postRoomMaintenance": "list_maintenance to see whether the request was reported before reporting it again",
     "deleteCheckin": "get_reservation to see whether the guest is due in again before trying again",
     "moveInHouseGuest": "get_reservation to see which room the guest is in before moving again",
     "postWakeUpCall": "set_wake_up_call again: it reads the pending calls and sets only the mornings missing",

@@ -645,12 +645,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             warnings=posted.warnings, next_step="get_folio shows the corrected balance",
         )
 
-    def stamped(reference: str | None) -> str | None:
-        """The posting reference, with the write's own reference appended so the posting can be found again."""
-        stamp = services.stamp()
-        if stamp is None:
-            return reference
-        return f"{reference} [{stamp.id}]" if reference else f"[{stamp.id}]"
+    stamped = services.stamped
 
     async def stamped_postings(args: Mapping[str, Any], reference: str) -> list[Posting]:
         folio = await cashiering.folio(str(args["hotel_id"]), str(args["reservation_id"]), postings=True)

@@ -61,7 +61,7 @@ class RoomsUpdated(BaseModel):
     next_step: str
 
 
-def _unique(rooms: list[str]) -> list[str]:
+def unique_rooms(rooms: list[str]) -> list[str]:
     return list(dict.fromkeys(r.strip() for r in rooms))
 
 
@@ -180,7 +180,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
     ) -> RoomsUpdated:
         hotel = services.hotel(hotel_id)
-        rooms = _unique(room_ids)
+        rooms = unique_rooms(room_ids)
         if return_to_service is not None:
             if room_status in ("OutOfOrder", "OutOfService") or housekeeping_status is not None:
                 raise ToolError(
@@ -371,7 +371,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
     ) -> RoomsUpdated:
         hotel = services.hotel(hotel_id)
-        rooms = _unique(room_ids)
+        rooms = unique_rooms(room_ids)
         try:
             warnings = await housekeeping.set_service_request(hotel, rooms, request)
         except OperaError as exc:
@@ -410,7 +410,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         hotel_id: HotelId = None,
     ) -> RoomsUpdated:
         hotel = services.hotel(hotel_id)
-        rooms = _unique(room_ids)
+        rooms = unique_rooms(room_ids)
         if clear == (condition is not None):
             raise ToolError(
                 "set_room_condition needs either condition (a code, e.g. SHOW) or clear=true, not "

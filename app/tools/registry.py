@@ -124,6 +124,14 @@ class ToolServices:
         chosen = _write_reference.get()
         return self.external_reference(chosen) if chosen is not None else None
 
+    def stamped(self, text: str | None) -> str | None:
+        """Free text OPERA keeps with a write (a posting reference, a request's remarks), with the write's own
+        reference appended so a repeat after a lost answer can find it there; as it is for a call without a key."""
+        stamp = self.stamp()
+        if stamp is None:
+            return text
+        return f"{text} [{stamp.id}]" if text else f"[{stamp.id}]"
+
 
 @dataclass(frozen=True)
 class ToolDef:
