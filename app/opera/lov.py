@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.opera.errors import OperaBadRequestError, OperaForbiddenError, OperaNotFoundError
+from app.opera.errors import OperaBadRequestError, OperaError, OperaForbiddenError, OperaNotFoundError
 from app.opera.http import OperaHTTP, OperaResponse, Operation
 from app.opera.models import as_text
 
@@ -67,6 +67,15 @@ class ListsOfValuesAPI:
     async def active(self, hotel_id: str, name: str) -> list[CodeValue]:
         """The active values of list `name` (a value OPERA does not mark inactive counts as active)."""
         return [v for v in await self.values(hotel_id, name) if v.active is not False]
+
+    async def refusing(self, hotel_id: str, name: str, code: str) -> list[CodeValue] | None:
+        """The active values of list `name` when `code` is not among them, for a refusal to list; None when it is,
+        or when the list is empty or cannot be read (a courtesy check: OPERA still validates the code)."""
+        try:
+            known = await self.active(hotel_id, name)
+        except OperaError:
+            return None
+        return known if known and code.upper() not in {v.code.upper() for v in known} else None
 
     async def payment_methods(self, hotel_id: str) -> list[CodeValue]:
         """getPaymentMethodsLOV: codes such as CA (cash), VA, MC, AX for payments and reservations."""

@@ -387,11 +387,8 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def refuse_unknown_condition(hotel: str, code: str) -> None:
         """Refuse, before OPERA is asked, a code that is not among the property's active room conditions (lov
         RoomConditions), listing them; when the list cannot be read, OPERA decides."""
-        try:
-            known = await lov.active(hotel, "RoomConditions")
-        except OperaError:
-            return
-        if known and code not in {v.code.upper() for v in known}:
+        known = await lov.refusing(hotel, "RoomConditions", code)
+        if known:
             raise ToolError(
                 f"condition {code!r} is not a room condition of {hotel}; nothing was changed. Next step: "
                 f"set_room_condition with one of {codes_text(known)}"

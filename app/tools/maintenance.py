@@ -52,11 +52,8 @@ def build(services: ToolServices) -> list[ToolDef]:
     async def refuse_unknown_code(hotel: str, code: str) -> None:
         """Refuse, before OPERA is asked, a code that is not among the property's active maintenance codes (lov
         MaintenanceCodes), listing them; when the list cannot be read, OPERA decides."""
-        try:
-            known = await lov.active(hotel, "MaintenanceCodes")
-        except OperaError:
-            return
-        if known and code not in {v.code.upper() for v in known}:
+        known = await lov.refusing(hotel, "MaintenanceCodes", code)
+        if known:
             raise ToolError(
                 f"maintenance code {code!r} is not one of {hotel}'s; nothing was reported. Next step: "
                 f"report_maintenance with one of {codes_text(known)}"

@@ -497,13 +497,17 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         body = {"postings": [posting_body(p) for p in posted]}
         return created(request, folio_path(hotel.code, reservation_id), body)
 
-    async def post_billing_payment(request: Request) -> Response:
+    async def payment_request(request: Request) -> tuple[Hotel, Reservation, dict[str, Any], Paying]:
+        """A payment's hotel, reservation, criteria and what they ask (postBillingPayment, postDepositPayment)."""
         hotel = hotel_of(sandbox, request)
         reservation_id = str(request.path_params["reservationId"])
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
         check_body_target(criteria, hotel, reservation_id, "criteria")
-        reservation = hotel.reservation(reservation_id)
-        paying = payment_of(hotel, criteria)
+        return hotel, hotel.reservation(reservation_id), criteria, payment_of(hotel, criteria)
+
+    async def post_billing_payment(request: Request) -> Response:
+        hotel, reservation, criteria, paying = await payment_request(request)
+        reservation_id = reservation.reservation_id
         posting = sandbox.enterprise.post_payment(
             hotel.code,
             reservation_id,
@@ -520,12 +524,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
 
     async def post_deposit_payment(request: Request) -> Response:
         # csh postDepositPayment: a payment on the reservation's deposit ledger, before the stay.
-        hotel = hotel_of(sandbox, request)
-        reservation_id = str(request.path_params["reservationId"])
-        criteria = as_object((await read_json(request)).get("criteria"), "criteria")
-        check_body_target(criteria, hotel, reservation_id, "criteria")
-        reservation = hotel.reservation(reservation_id)
-        paying = payment_of(hotel, criteria)
+        hotel, reservation, criteria, paying = await payment_request(request)
+        reservation_id = reservation.reservation_id
         policy = as_object(criteria.get("depositPolicyId"), "criteria.depositPolicyId")
         posting = sandbox.enterprise.post_deposit(
             hotel.code, reservation_id, paying.method.code, paying.amount, reference=paying.reference,
