@@ -507,8 +507,10 @@ def build(services: ToolServices) -> list[ToolDef]:
                        "balance)")
             elif record.status == "CheckedOut":
                 way = "the guest has checked out: undo_check_out reinstates a stay checked out today"
+            elif record.status == "Cancelled":
+                way = "reinstate_reservation first if the guest keeps the booking"
             else:
-                way = "a deposit is taken on a live reservation; reinstate_reservation first if the guest rebooks"
+                way = "OPERA takes no deposit on it; check the stay with get_reservation"
             raise ToolError(
                 f"reservation {reservation_id} is {record.status}; a deposit is taken before the stay (a reservation "
                 f"Reserved or DueIn), so nothing was posted. Next step: {way}"
