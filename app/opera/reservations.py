@@ -49,10 +49,10 @@ PUT_REINSTATE_RESERVATION = Operation(
 )
 
 #: What a full read asks OHIP for: the record, its comments, how it is paid and its balance.
-#: getReservation's fetch instructions for a full record. Oracle lists TotalDepositPaid beside RevenuesAndBalances
-#: (whose resRevenueBalanceType carries totalDepositPaid) without saying which fills it, so both are asked for.
-FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances", "TotalDepositPaid",
-               "ReservationPolicies")
+#: getReservation's (and getReservationByExtId's) fetch instructions for a full record. `totalDepositPaid` is in
+#: RevenuesAndBalances' resRevenueBalanceType; getReservation's TotalDepositPaid is not among getReservationByExtId's
+#: instructions, so it is not sent.
+FULL_RECORD = ("Reservation", "Comments", "ReservationPaymentMethods", "RevenuesAndBalances", "ReservationPolicies")
 SEARCH_ROWS = ("Reservation", "ReservationID", "RevenuesAndBalances")
 
 #: Statuses after which a reservation can no longer be changed.
