@@ -85,6 +85,13 @@ def maintenance_row(hotel: Hotel, request: RoomMaintenance) -> dict[str, Any]:
     return row
 
 
+def _check_criteria_hotel(criteria: dict[str, Any], hotel: Hotel) -> None:
+    """A body naming another hotel than the path is a client bug, not something to guess about."""
+    body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
+    if body_hotel is not None and body_hotel != hotel.code:
+        raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+
+
 def _room_ids(entries: Any, path: str) -> list[str]:
     """Room numbers from `roomList`: objects with roomId (putRoomRelatedStatus) or bare strings (service requests)."""
     room_ids: list[str] = []
@@ -186,9 +193,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def set_service_request(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
-        body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
-        if body_hotel is not None and body_hotel != hotel.code:
-            raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        _check_criteria_hotel(criteria, hotel)
         room_ids = _room_ids(criteria.get("roomList"), "criteria.roomList")
         status = as_enum(criteria.get("status"), SERVICE_REQUESTS, "criteria.status")
         if status is None:
@@ -199,9 +204,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def set_room_condition(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
-        body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
-        if body_hotel is not None and body_hotel != hotel.code:
-            raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        _check_criteria_hotel(criteria, hotel)
         room_ids = _room_ids(criteria.get("roomNumberList"), "criteria.roomNumberList")
         condition = as_object(criteria.get("roomCondition"), "criteria.roomCondition")
         code_path = "criteria.roomCondition.roomCondition.code"
@@ -220,9 +223,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         # hsk postRoomMaintenance, in the body of Oracle's workflow "Create a Room Maintenance Request".
         hotel = hotel_of(sandbox, request)
         criteria = as_object((await read_json(request)).get("criteria"), "criteria")
-        body_hotel = as_text(criteria.get("hotelId"), "criteria.hotelId", max_length=20)
-        if body_hotel is not None and body_hotel != hotel.code:
-            raise bad_input(f"criteria.hotelId {body_hotel} differs from hotel {hotel.code} in the path", "hotelId")
+        _check_criteria_hotel(criteria, hotel)
         code = str(request.path_params["maintenanceCode"])
         named = as_text(criteria.get("maintenanceCode"), "criteria.maintenanceCode", max_length=20)
         if named is not None and named.upper() != code.upper():
