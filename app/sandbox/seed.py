@@ -25,6 +25,7 @@ from app.sandbox.state import (
     RoomConditionCode,
     RoomRepair,
     RoomType,
+    ServiceRequestCode,
     TransactionCode,
     money,
     nights_between,
@@ -107,6 +108,28 @@ MAINTENANCE_CODES = (
     ("TV", "Television"),
     ("WIFI", "Wi-Fi"),
 )
+#: Guest service request codes (lov getServiceRequestCodesLOV) with the department each goes to (rsvcfg
+#: serviceRequestCode's deptCode); MIN is the code of Oracle's workflow "Create a Service Request for a Guest".
+SERVICE_REQUEST_CODES = (
+    ("TOWEL", "Fresh towels", "HSK", True),
+    ("PILLOW", "Extra pillows", "HSK", True),
+    ("MIN", "Remove the minibar", "HSK", True),
+    ("IRON", "Iron and ironing board", "HSK", True),
+    ("LEAK", "Water leak", "ENG", True),
+    ("TAXI", "Book a taxi", "CON", True),
+    ("BFAST", "Breakfast in the room", "FB", True),
+    ("NEWS", "Daily newspaper", "FO", False),  # retired: not offered, refused
+)
+#: lov Departments: who does a service request.
+DEPARTMENTS = (
+    ("HSK", "Housekeeping"),
+    ("ENG", "Engineering"),
+    ("FO", "Front Office"),
+    ("FB", "Food and Beverage"),
+    ("CON", "Concierge"),
+)
+#: lov ServiceRequestPriority; HIGH is the priority of Oracle's workflow.
+SERVICE_REQUEST_PRIORITIES = (("HIGH", "High"), ("MEDIUM", "Medium"), ("LOW", "Low"))
 OUT_OF_ORDER_REASONS = (
     ("MAINT", "General maintenance"),
     ("PLUMB", "Plumbing"),
@@ -356,6 +379,10 @@ def _seed_hotel(code: str, business_date: date, room_count: int, rng: random.Ran
     hotel.note_types = {c: Code(c, d) for c, d in NOTE_TYPES}
     hotel.room_conditions = {c: RoomConditionCode(c, d, available) for c, d, available in ROOM_CONDITIONS}
     hotel.maintenance_codes = {c: Code(c, d) for c, d in MAINTENANCE_CODES}
+    hotel.service_request_codes = {c: ServiceRequestCode(c, d, unit, active)
+                                   for c, d, unit, active in SERVICE_REQUEST_CODES}
+    hotel.departments = {c: Code(c, d) for c, d in DEPARTMENTS}
+    hotel.service_request_priorities = {c: Code(c, d) for c, d in SERVICE_REQUEST_PRIORITIES}
     # a few rooms out of order / out of service from today, never a suite (they are few already)
     standard = [r for r in hotel.rooms.values() if hotel.room_types[r.room_type].room_class != "SUI"]
     bd = hotel.business_date

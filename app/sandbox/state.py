@@ -321,6 +321,42 @@ class RoomMaintenance:
 
 
 @dataclass(frozen=True)
+class ServiceRequestCode:
+    """A service request code the property configured (lov getServiceRequestCodesLOV; rsvcfg serviceRequestCode
+    maps each code to the department that does it, its deptCode)."""
+
+    code: str
+    description: str
+    department: str
+    active: bool = True
+
+
+@dataclass
+class GuestServiceRequest:
+    """A request for a department to do something for a guest, their stay or their room (fof serviceRequest).
+    Oracle's user guide: "Requests can be created for a reservation, a profile, or a room"; a request is OPEN when
+    made, PENDING FOLLOW UP when the department has done it, CLOSED when the follow-up is noted."""
+
+    request_id: str
+    code: str
+    department: str
+    opened: datetime
+    status: str = "Open"
+    priority: str | None = None
+    reservation_id: str | None = None
+    profile_id: str | None = None
+    guest_name: str | None = None
+    room: str | None = None
+    comment: str | None = None
+    action: str | None = None
+    guest_contact_method: str | None = None
+    completed: datetime | None = None
+    closed: datetime | None = None
+    closed_by: str | None = None
+    close_description: str | None = None
+
+
+@dataclass(frozen=True)
 class RoomConditionSet:
     """The condition a room has, with the desk's remarks."""
 
@@ -849,6 +885,13 @@ class Hotel:
     maintenance_codes: dict[str, Code] = field(default_factory=dict)
     #: Room maintenance requests (hsk postRoomMaintenance), by id, oldest first; resolved ones are kept.
     maintenances: dict[str, RoomMaintenance] = field(default_factory=dict)
+    #: Service request codes (lov getServiceRequestCodesLOV), departments (lov Departments) and priorities (lov
+    #: ServiceRequestPriority) the property configured; fof postServiceRequests names them.
+    service_request_codes: dict[str, ServiceRequestCode] = field(default_factory=dict)
+    departments: dict[str, Code] = field(default_factory=dict)
+    service_request_priorities: dict[str, Code] = field(default_factory=dict)
+    #: Guest service requests (fof serviceRequests), by id, oldest first; closed ones are kept.
+    service_requests: dict[str, GuestServiceRequest] = field(default_factory=dict)
     #: Room tax on each night's room charge, posted with it by the night audit under ROOM_TAX_CODE.
     room_tax_rate: float = 0.0
     #: External system codes configured for the property (OPERA's interface setup); references name one of them.
@@ -1163,12 +1206,14 @@ class Counters:
     guest_message: int = 30000
     policy: int = 610000
     maintenance: int = 5000
+    service_request: int = 7000
 
     def next(
         self,
         name: Literal[
             "reservation", "confirmation", "profile", "transaction", "cancellation", "folio", "comment", "card",
             "contact", "alert", "wake_up_call", "guest_message", "policy", "maintenance",
+            "service_request",
         ],
     ) -> int:
         value = getattr(self, name) + 1
@@ -2483,6 +2528,105 @@ class Enterprise:
                              f"{hotel.code}", "OHIPSIM-HSK-MAINTENANCE-404", "mainteananceId")
         if request.resolved_at is None:
             request.resolved_at, request.resolved_by = self.now(hotel), user
+        return request
+
+    def _service_request_codes(
+        self, hotel: Hotel, code: str | None, department: str | None, priority: str | None, path: str,
+    ) -> tuple[str, str, str | None]:
+        """The request's code, department and priority as the property configured them: a code from its list; the
+        department named, or the code's own (its deptCode) when none is; a priority from its list."""
+        chosen = hotel.service_request_codes.get((code or "").strip().upper())
+        if chosen is None or not chosen.active:
+            raise _bad_request(
+                "Invalid service request code",
+                f"Service request code {code or '(none)'} is not configured; the codes are "
+                f"{', '.join(c for c, v in hotel.service_request_codes.items() if v.active) or 'none'}",
+                "OHIPSIM-FOF-SR-CODE", f"{path}.code",
+            )
+        unit = (department or chosen.department).strip().upper()
+        if unit not in hotel.departments:
+            raise _bad_request(
+                "Invalid department",
+                f"Department {unit} is not configured; the departments are {', '.join(hotel.departments) or 'none'}",
+                "OHIPSIM-FOF-SR-DEPARTMENT", f"{path}.department.code",
+            )
+        level = priority.strip().upper() if priority else None
+        if level is not None and level not in hotel.service_request_priorities:
+            raise _bad_request(
+                "Invalid priority",
+                f"Priority {priority} is not configured; the priorities are "
+                f"{', '.join(hotel.service_request_priorities) or 'none'}",
+                "OHIPSIM-FOF-SR-PRIORITY", f"{path}.priority",
+            )
+        return chosen.code, unit, level
+
+    def open_service_request(
+        self, hotel_id: str, *, code: str | None, department: str | None = None, priority: str | None = None,
+        reservation_id: str | None = None, profile_id: str | None = None, room: str | None = None,
+        guest_name: str | None = None, comment: str | None = None, guest_contact_method: str | None = None,
+        opened: datetime | None = None, path: str = "serviceRequestsDetails[0]",
+    ) -> GuestServiceRequest:
+        """postServiceRequests: an Open request for a reservation, a profile or a room (at least one), of a code
+        the property configured. A reservation gives the guest and, when none is named, the profile and room."""
+        hotel = self.hotel(hotel_id)
+        if reservation_id is None and profile_id is None and room is None:
+            raise _bad_request(
+                "Reservation, profile or room required",
+                "A service request is made for a reservation (reservationIdList), a profile (profileId) or a room",
+                "OHIPSIM-FOF-SR-TARGET", path,
+            )
+        chosen, unit, level = self._service_request_codes(hotel, code, department, priority, path)
+        if reservation_id is not None:
+            stay = hotel.reservation(reservation_id)
+            profile_id = profile_id or stay.profile_id
+            room = room or stay.room_id
+        if profile_id is not None:
+            guest = self.profile(profile_id)
+            guest_name = guest_name or (f"{guest.surname}, {guest.given_name}".strip(", ") or None)
+        if room is not None:
+            room = hotel.room(room).room_id
+        request = GuestServiceRequest(
+            request_id=str(self.counters.next("service_request")), code=chosen, department=unit,
+            opened=opened or self.now(hotel), priority=level, reservation_id=reservation_id, profile_id=profile_id,
+            guest_name=guest_name, room=room, comment=comment, guest_contact_method=guest_contact_method,
+        )
+        hotel.service_requests[request.request_id] = request
+        return request
+
+    def change_service_request(
+        self, hotel_id: str, request_id: str, *, status: str, code: str | None, department: str | None,
+        priority: str | None, comment: str | None, action: str | None, close_description: str | None,
+        guest_contact_method: str | None = None, completed: datetime | None = None, closed: datetime | None = None,
+        closed_by: str | None = None, path: str = "serviceRequestsDetails[0]",
+    ) -> GuestServiceRequest:
+        """putServiceRequests: the request as the body now describes it (what it leaves out is cleared). A request
+        is completed by its department (PendingFollowUp, with the action taken) and closed once the follow-up is
+        noted (Closed, with its closeDescription); the dates are stamped when the body does not give them."""
+        hotel = self.hotel(hotel_id)
+        request = hotel.service_requests.get(request_id)
+        if request is None:
+            raise _not_found("Service request", f"Service request {request_id} does not exist in hotel {hotel.code}",
+                             "OHIPSIM-FOF-SR-404", f"{path}.serviceRequestId.id")
+        chosen, unit, level = self._service_request_codes(hotel, code, department, priority, path)
+        if status in ("PendingFollowUp", "Closed") and not action:
+            raise _bad_request("Action required", f"A {status} request needs the action the department took",
+                               "OHIPSIM-FOF-SR-ACTION", f"{path}.action")
+        if status == "Closed" and not close_description:
+            raise _bad_request("Close description required", "A Closed request needs the follow-up noted in its "
+                               "closeDescription", "OHIPSIM-FOF-SR-CLOSE", f"{path}.closeDescription")
+        now = self.now(hotel)
+        request.code, request.department, request.priority = chosen, unit, level
+        request.status, request.comment, request.action = status, comment, action
+        request.close_description, request.guest_contact_method = close_description, guest_contact_method
+        if status == "Open":
+            request.completed = request.closed = request.closed_by = None
+        else:
+            request.completed = completed or request.completed or now
+            if status == "Closed":
+                request.closed = closed or request.closed or now
+                request.closed_by = closed_by or request.closed_by or "INTERFACE"
+            else:
+                request.closed = request.closed_by = None
         return request
 
     def set_service_request(self, hotel_id: str, room_ids: Sequence[str], request: str) -> list[Room]:

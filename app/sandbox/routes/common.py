@@ -9,6 +9,7 @@ route runs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from http import HTTPStatus
@@ -332,3 +333,34 @@ def external_references_body(references: Iterable[ExternalReference]) -> list[di
             row["idExtension"] = ref.id_extension
         rows.append(row)
     return rows
+
+
+# ------------------------------------------------------------------------------------------------ card data
+
+
+#: 12 to 19 digits, optionally grouped by spaces or dashes: the shape of a payment card number.
+_CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def mask_card_numbers(text: str | None) -> str | None:
+    """Free text with every card number in it reduced to its last four digits.
+
+    Only digit runs that pass the Luhn check (as every card number does) are masked, so references such as
+    order numbers or a client's idempotency key come back as they were sent far more often.
+    """
+    if text is None:
+        return None
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return "XXXX" + digits[-4:] if _passes_luhn(digits) else match.group()
+
+    return _CARD_NUMBER.sub(mask, text)

@@ -19,12 +19,14 @@ from app.sandbox.routes.common import (
     as_bool,
     as_date,
     as_enum,
+    as_list,
     as_object,
     as_text,
     bad_input,
     created,
     find_id,
     hotel_of,
+    mask_card_numbers,
     ohip_json,
     page_params,
     paged,
@@ -37,6 +39,7 @@ from app.sandbox.state import (
     READY_STATUSES,
     ROOM_STATUSES,
     WAKE_UP_STATUSES,
+    GuestServiceRequest,
     Hotel,
     ReservationChange,
     Room,
@@ -53,6 +56,36 @@ BASE = "/fof/v1"
 FRONT_OFFICE_STATUSES = ("Vacant", "Occupied")
 #: getHotelRooms serves at most a 180-day window (Oracle's operation description).
 MAX_ROOM_DATE_SPAN = 180
+#: The stages of a guest service request (fof serviceRequestStatusType also lists DoNotDisturb and MakeUpRoom, the
+#: room's housekeeping service status that hsk setGuestHousekeepingServiceRequest sets: no request is in them).
+REQUEST_STAGES = ("Open", "PendingFollowUp", "Closed")
+SERVICE_REQUEST_STATUSES = (*REQUEST_STAGES, "DoNotDisturb", "MakeUpRoom")
+
+
+def service_request_body(hotel: Hotel, request: GuestServiceRequest) -> dict[str, Any]:
+    """One fof serviceRequest as OPERA lists it."""
+    body: dict[str, Any] = {
+        "serviceRequestId": {"type": "ServiceRequestID", "id": request.request_id},
+        "hotelId": hotel.code,
+        "code": request.code,
+        "status": request.status,
+        "department": {"code": request.department, "description": hotel.departments[request.department].description
+                       if request.department in hotel.departments else request.department},
+        "openDate": request.opened.isoformat(),
+    }
+    optional = {
+        "priority": request.priority, "guestName": request.guest_name, "room": request.room,
+        "comment": request.comment, "action": request.action, "guestContactMethod": request.guest_contact_method,
+        "closedBy": request.closed_by, "closeDescription": request.close_description,
+        "completionDate": request.completed.isoformat() if request.completed else None,
+        "closedDate": request.closed.isoformat() if request.closed else None,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if request.reservation_id:
+        body["reservationIdList"] = [{"type": "Reservation", "id": request.reservation_id}]
+    if request.profile_id:
+        body["profileId"] = {"type": "Profile", "idContext": "OPERA", "id": request.profile_id}
+    return body
 
 
 # -------------------------------------------------------------------------------------------- the room's day
@@ -601,6 +634,135 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.remove_from_queue(hotel.code, str(request.path_params["reservationId"]))
         return ohip_json({})
 
+    def request_moment(value: Any, path: str) -> datetime | None:
+        """A request's date-time, in ISO form or as Oracle's samples write it ("2021-03-15 23:50:00.0")."""
+        text = as_text(value, path, max_length=40)
+        if text is None:
+            return None
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            raise bad_input(f"{path} {text!r} is not a date and time such as 2026-05-02 07:00:00", path) from None
+
+    def request_details(body: dict[str, Any], hotel: Hotel) -> list[tuple[str, dict[str, Any]]]:
+        details = as_list(body.get("serviceRequestsDetails"))
+        if not details:
+            raise bad_input("serviceRequestsDetails must hold at least one service request", "serviceRequestsDetails")
+        named: list[tuple[str, dict[str, Any]]] = []
+        for index, raw in enumerate(details):
+            path = f"serviceRequestsDetails[{index}]"
+            detail = as_object(raw, path)
+            other = as_text(detail.get("hotelId"), f"{path}.hotelId", max_length=20)
+            if other is not None and other.upper() != hotel.code.upper():
+                raise bad_input(f"{path}.hotelId {other} differs from {hotel.code} in the path", f"{path}.hotelId")
+            named.append((path, detail))
+        return named
+
+    def request_text(detail: dict[str, Any], key: str, path: str, max_length: int) -> str | None:
+        return mask_card_numbers(as_text(detail.get(key), f"{path}.{key}", max_length=max_length))
+
+    def request_status(detail: dict[str, Any], path: str) -> str | None:
+        status = as_enum(detail.get("status"), SERVICE_REQUEST_STATUSES, f"{path}.status")
+        if status is not None and status not in REQUEST_STAGES:
+            raise bad_input(f"{path}.status {status} is a room's housekeeping service status (hsk "
+                            "setGuestHousekeepingServiceRequest), not a stage of a request: Open, PendingFollowUp or "
+                            "Closed", f"{path}.status")
+        return status
+
+    async def post_service_requests(request: Request) -> Response:
+        # fof postServiceRequests, in the body of Oracle's workflow "Create a Service Request for a Guest".
+        hotel = hotel_of(sandbox, request)
+        made: list[GuestServiceRequest] = []
+        for path, detail in request_details(await read_json(request), hotel):
+            status = request_status(detail, path)
+            if status not in (None, "Open"):
+                raise bad_input(f"{path}.status: a service request is created Open, not {status}", f"{path}.status")
+            reservations = [as_text(as_object(r, f"{path}.reservationIdList").get("id"),
+                                    f"{path}.reservationIdList.id", max_length=80)
+                            for r in as_list(detail.get("reservationIdList"))]
+            made.append(sandbox.enterprise.open_service_request(
+                hotel.code,
+                code=as_text(detail.get("code"), f"{path}.code", max_length=20),
+                department=as_text(as_object(detail.get("department"), f"{path}.department").get("code"),
+                                   f"{path}.department.code", max_length=20),
+                priority=as_text(detail.get("priority"), f"{path}.priority", max_length=20),
+                reservation_id=next((r for r in reservations if r), None),
+                profile_id=as_text(as_object(detail.get("profileId"), f"{path}.profileId").get("id"),
+                                   f"{path}.profileId.id", max_length=80),
+                room=as_text(detail.get("room"), f"{path}.room", max_length=20),
+                guest_name=request_text(detail, "guestName", path, 200),
+                comment=request_text(detail, "comment", path, 2000),
+                guest_contact_method=request_text(detail, "guestContactMethod", path, 100),
+                opened=request_moment(detail.get("openDate"), f"{path}.openDate"),
+                path=path,
+            ))
+        # OPERA's 201 carries only a status; the Location names the hotel's requests (there is no GET of one).
+        return created(request, f"{BASE}/hotels/{hotel.code}/serviceRequests", {})
+
+    async def put_service_requests(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        for path, detail in request_details(await read_json(request), hotel):
+            number = as_text(as_object(detail.get("serviceRequestId"), f"{path}.serviceRequestId").get("id"),
+                             f"{path}.serviceRequestId.id", max_length=80)
+            if number is None:
+                raise bad_input(f"{path}.serviceRequestId.id is required: the request to change",
+                                f"{path}.serviceRequestId.id")
+            sandbox.enterprise.change_service_request(
+                hotel.code, number,
+                status=request_status(detail, path) or "Open",
+                code=as_text(detail.get("code"), f"{path}.code", max_length=20),
+                department=as_text(as_object(detail.get("department"), f"{path}.department").get("code"),
+                                   f"{path}.department.code", max_length=20),
+                priority=as_text(detail.get("priority"), f"{path}.priority", max_length=20),
+                comment=request_text(detail, "comment", path, 2000),
+                action=request_text(detail, "action", path, 200),
+                close_description=request_text(detail, "closeDescription", path, 2000),
+                guest_contact_method=request_text(detail, "guestContactMethod", path, 100),
+                completed=request_moment(detail.get("completionDate"), f"{path}.completionDate"),
+                closed=request_moment(detail.get("closedDate"), f"{path}.closedDate"),
+                closed_by=as_text(detail.get("closedBy"), f"{path}.closedBy", max_length=80),
+                path=path,
+            )
+        return ohip_json({})
+
+    async def get_service_requests(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        codes = {c.upper() for c in query_values(request, "code")}
+        statuses = {as_enum(s, SERVICE_REQUEST_STATUSES, "status") for s in query_values(request, "status")}
+        priorities = {p.upper() for p in query_values(request, "priorityCodes")}
+        departments = {d.upper() for d in query_values(request, "departmentCodes")}
+        reservation_id = as_text(query_value(request, "reservationId"), "reservationId", max_length=80)
+        profile_id = as_text(query_value(request, "profileId"), "profileId", max_length=80)
+        room = as_text(query_value(request, "room"), "room", max_length=20)
+        spans: dict[str, date | None] = {}
+        for name in ("creationStartDate", "creationEndDate", "closedStartDate", "closedEndDate"):
+            spans[name] = as_date(query_value(request, name), name)
+        for start, end in (("creationStartDate", "creationEndDate"), ("closedStartDate", "closedEndDate")):
+            low, high = spans[start], spans[end]
+            if low is not None and high is not None and high < low:
+                raise bad_input(f"{end} is before {start}", end)
+
+        def within(moment: datetime | None, start: str, end: str) -> bool:
+            low, high = spans[start], spans[end]
+            if low is None and high is None:
+                return True
+            return moment is not None and (low is None or moment.date() >= low) and (high is None
+                                                                                     or moment.date() <= high)
+
+        rows = [
+            service_request_body(hotel, r) for r in hotel.service_requests.values()
+            if (not codes or r.code in codes) and (not statuses or r.status in statuses)
+            and (not priorities or (r.priority or "") in priorities)
+            and (not departments or r.department in departments)
+            and (reservation_id is None or r.reservation_id == reservation_id)
+            and (profile_id is None or r.profile_id == profile_id) and (room is None or r.room == room)
+            and within(r.opened, "creationStartDate", "creationEndDate")
+            and within(r.closed, "closedStartDate", "closedEndDate")
+        ]
+        if not rows:
+            return Response(status_code=204)
+        return ohip_json({"serviceRequestsDetails": rows})
+
     reservation = f"{BASE}/hotels/{{hotelId}}/reservations/{{reservationId}}"
     return [
         Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations", get_reservations_in_queue, methods=["GET"],
@@ -610,6 +772,12 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{BASE}/hotels/{{hotelId}}/queuedReservations/{{reservationId}}", delete_reservation_from_queue,
               methods=["DELETE"], name="deleteReservationFromQueue"),
         Route(f"{BASE}/hotels/{{hotelId}}/rooms", get_hotel_rooms, methods=["GET"], name="getHotelRooms"),
+        Route(f"{BASE}/hotels/{{hotelId}}/serviceRequests", get_service_requests, methods=["GET"],
+              name="getServiceRequests"),
+        Route(f"{BASE}/hotels/{{hotelId}}/serviceRequests", post_service_requests, methods=["POST"],
+              name="postServiceRequests"),
+        Route(f"{BASE}/hotels/{{hotelId}}/serviceRequests", put_service_requests, methods=["PUT"],
+              name="putServiceRequests"),
         Route(f"{reservation}/roomAssignments", post_room_assignment, methods=["POST"], name="postRoomAssignment"),
         Route(f"{reservation}/rooms", delete_assign_room, methods=["PUT"], name="deleteAssignRoom"),
         Route(f"{reservation}/checkIns", post_check_in, methods=["POST"], name="postCheckIn"),

@@ -22,6 +22,7 @@ from app.sandbox.routes.common import (
     bad_input,
     created,
     hotel_of,
+    mask_card_numbers,
     ohip_json,
     page_params,
     paged,
@@ -29,7 +30,6 @@ from app.sandbox.routes.common import (
     query_values,
     read_json,
 )
-from app.sandbox.routes.csh import mask_card_numbers
 from app.sandbox.routes.fof import (
     FRONT_OFFICE_STATUSES,
     HSK_KEYS,

@@ -1,6 +1,6 @@
 """Sandbox routes for OHIP lists of values (lov): the codes other calls must use (cancellation and room move
 reasons, markets, sources, guarantees, room features and conditions, payment methods, room types, note, communication
-and address types)."""
+and address types, service request codes, departments and priorities)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def _codes(enterprise: Enterprise, hotel: Hotel, name: str) -> list[Code] | None
         "RoomFeatures": hotel.room_features,
         "ReservationNoteTypes": hotel.note_types,
         "AddressTypes": enterprise.address_types,  # CRM configuration is chain-wide, as profiles are
+        "Departments": hotel.departments,  # who does a guest service request (fof serviceRequest.department)
+        "ServiceRequestPriority": hotel.service_request_priorities,
     }
     if name in tables:
         return list(tables[name].values())
@@ -93,6 +95,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             "CommunicationTypePhone",
             "CommunicationTypeEmail",
             "CommunicationTypeWeb",
+            "Departments",
+            "ServiceRequestPriority",
         )
         name = next((k for k in known if k.lower() == requested.lower()), requested)
         codes = _codes(sandbox.enterprise, hotel, name)
@@ -119,7 +123,19 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         codes = [Code(rt.code, rt.description) for rt in hotel.room_types.values()]
         return ohip_json(_list_body("RoomTypes", codes, include, excluded))
 
+    async def get_service_request_codes_lov(request: Request) -> Response:
+        hotel = hotel_of(sandbox, request)
+        include, excluded = options(request)
+        codes = [Code(c.code, c.description, c.active) for c in hotel.service_request_codes.values()]
+        return ohip_json(_list_body("ServiceRequestCodes", codes, include, excluded))
+
     return [
+        Route(
+            BASE + "/listOfValues/hotels/{hotelId}/serviceRequestCodes",
+            get_service_request_codes_lov,
+            methods=["GET"],
+            name="getServiceRequestCodesLOV",
+        ),
         Route(
             BASE + "/listOfValues/hotels/{hotelId}/paymentMethods",
             get_payment_methods_lov,
