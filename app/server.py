@@ -50,6 +50,7 @@ from app.tools import (
     availability,
     billing,
     front_desk,
+    guest_requests,
     guests,
     housekeeping,
     maintenance,
@@ -63,8 +64,8 @@ from app.tools.registry import ToolDef, ToolServices, enabled, register_tools, s
 log = logging.getLogger(__name__)
 
 #: Toolset modules, in catalogue order; each exposes build(services) -> list[ToolDef].
-TOOLSET_MODULES = (reservations, availability, guests, front_desk, messages, room_queue, housekeeping, maintenance,
-                   billing, system)
+TOOLSET_MODULES = (reservations, availability, guests, front_desk, messages, guest_requests, room_queue, housekeeping,
+                   maintenance, billing, system)
 
 INSTRUCTIONS = """\
 This server does hotel front-desk work on Oracle OPERA Cloud (OHIP) for the hotels it is configured for.

@@ -78,6 +78,9 @@ CHECK_BEFORE_RETRY = {
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",
     "reinstateCheckOut": "get_reservation to see whether the guest is in house again before trying again",
     "postGuestMessages": "list_guest_messages to see whether the message was left before leaving it again",
+    "postServiceRequests": "list_guest_requests to see whether the request was opened before opening it again",
+    "putServiceRequests": "list_guest_requests with status=All shows where the request is; completing or closing "
+                          "it again is harmless",
     "postRoomMaintenance": "list_maintenance to see whether the request was reported before reporting it again",
     "deleteCheckin": "get_reservation to see whether the guest is due in again before trying again",
     "moveInHouseGuest": "get_reservation to see which room the guest is in before moving again",

@@ -17,6 +17,11 @@ from app.opera.models import as_text
 GET_LIST_OF_VALUES = Operation("lov", "getListOfValues", "GET", "/listOfValues/{name}")
 GET_PAYMENT_METHODS = Operation("lov", "getPaymentMethodsLOV", "GET", "/listOfValues/hotels/{hotelId}/paymentMethods")
 GET_ROOM_TYPES = Operation("lov", "getRoomTypesLOV", "GET", "/listOfValues/hotels/{hotelId}/roomTypes")
+GET_SERVICE_REQUEST_CODES = Operation(
+    "lov", "getServiceRequestCodesLOV", "GET", "/listOfValues/hotels/{hotelId}/serviceRequestCodes"
+)
+#: Lists with an operation of their own under the hotel, rather than a name of getListOfValues.
+HOTEL_LISTS = {"ServiceRequestCodes": GET_SERVICE_REQUEST_CODES}
 
 
 class CodeValue(BaseModel):
@@ -57,7 +62,10 @@ class ListsOfValuesAPI:
         self._http = http
 
     async def values(self, hotel_id: str, name: str) -> list[CodeValue]:
-        """getListOfValues for `name` (one of Oracle's list names, e.g. MarketCodes), scoped to the hotel."""
+        """getListOfValues for `name` (one of Oracle's list names, e.g. MarketCodes), scoped to the hotel; or the
+        hotel's own list operation for a name in HOTEL_LISTS."""
+        if name in HOTEL_LISTS:
+            return values_from(await self._http.call(HOTEL_LISTS[name], hotel_id=hotel_id, cache="reference"))
         params: dict[str, Any] = {"parameterName": ["HotelCode"], "parameterValue": [hotel_id]}
         response = await self._http.call(
             GET_LIST_OF_VALUES, hotel_id=hotel_id, path_params={"name": name}, params=params, cache="reference"

@@ -606,6 +606,7 @@ CHECK_BEFORE_RETRY_BY_TOOL = {
     "cancel_wake_up_call": "cancel_wake_up_call again: a call already cancelled is left as it is",
     "correct_charge": "get_folio to see whether the correction was posted before correcting again",
     "leave_guest_message": "list_guest_messages to see whether the message was left before leaving it again",
+    "open_guest_request": "list_guest_requests to see whether the request was opened before opening it again",
     "report_maintenance": "list_maintenance to see whether the request was reported before reporting it again",
 }
 

@@ -47,6 +47,7 @@ MODEL_FIELDS = {
     "Address": frozenset({"lines", "city", "postal_code", "state"}),
     "ReservationAlert": frozenset({"description"}),
     "GuestMessage": frozenset({"text", "recipient", "operator"}),
+    "ServiceRequest": frozenset({"action", "close_description"}),
 }
 #: Fields whose plain form is contact data; other values in them are marked as free text.
 CONTACT_FIELDS = {

@@ -145,8 +145,8 @@ class Metrics:
         )
         self.front_desk_events = Counter(
             "opera_front_desk_events",
-            "Front-desk events by kind (check_in, undo_check_in, room_move, wake_up_call, guest_message, check_out, "
-            "undo_check_out, charge, correction, payment, deposit).",
+            "Front-desk events by kind (check_in, undo_check_in, room_move, wake_up_call, guest_message, "
+            "service_request, check_out, undo_check_out, charge, correction, payment, deposit).",
             ["event"], registry=r,
         )
 
