@@ -786,6 +786,70 @@ FAULTS: tuple[Fault, ...] = (
           (edit("app/sandbox/routes/hsk.py",
                 'and (status == "All" or (status == "Resolved") == (m.resolved_at is not None))', "and True"),),
           ("tests/sandbox/test_maintenance.py::test_a_request_per_room_is_listed_until_resolved",)),
+    Fault('guest_request_lost_answer_unread', 'open_guest_request does not look for the request after a lost answer',
+          (edit('app/tools/guest_requests.py', '                made = None\n            if made is None:\n',
+                '                made = None\n            made = None\n            if made is None:\n'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_a_request_whose_answer_is_lost_is_opened_once_with_or_without_a_key',)),
+    Fault('guest_request_before_ignored', 'an earlier request of the same code and comment passes for the new one',
+          (edit('app/tools/guest_requests.py', 'await api.requests(hotel, reservation_id=reservation_id)}',
+                'await api.requests(hotel, reservation_id="none")}'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_a_lost_answer_when_opera_made_nothing_says_what_to_check',)),
+    Fault('guest_request_not_stamped', 'a keyed guest request is opened without the reference a repeat finds it by',
+          (edit('app/tools/guest_requests.py', 'text = services.stamped(',
+                'text = (lambda t: t)('),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_a_key_a_second_server_never_saw_finds_the_request_in_opera',)),
+    Fault('guest_request_code_unchecked', 'open_guest_request sends a code the hotel does not have',
+          (edit('app/tools/guest_requests.py',
+                '        await refuse_unknown(hotel, "ServiceRequestCodes", "code", wanted)\n', ''),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_unknown_codes_closed_stays_and_card_numbers_are_refused_before_opera_is_asked',)),
+    Fault('guest_request_closed_stay', 'open_guest_request opens a request on a checked-out stay',
+          (edit('app/tools/guest_requests.py', '        if record.status in CLOSED_STATUSES:\n',
+                '        if False:\n'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_unknown_codes_closed_stays_and_card_numbers_are_refused_before_opera_is_asked',)),
+    Fault('guest_request_completed_again', 'complete_guest_request sends a PUT for a request already completed',
+          (edit('app/tools/guest_requests.py', 'if stage(request.status) >= stage("PendingFollowUp"):',
+                'if False:'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_a_request_is_opened_completed_followed_up_and_closed_once',)),
+    Fault('guest_request_closed_again', 'close_guest_request sends a PUT for a request already closed',
+          (edit('app/tools/guest_requests.py', '        if request.status == "Closed":\n',
+                '        if False:\n'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_a_request_is_opened_completed_followed_up_and_closed_once',)),
+    Fault('guest_request_close_without_action', 'close_guest_request sends an open request without the action taken',
+          (edit('app/tools/guest_requests.py', 'if not (action or request.action):',
+                'if False:'),),
+          ('tests/e2e/test_guest_requests.py::'
+           'test_closing_an_open_request_needs_what_was_done',)),
+    Fault('guest_request_retry_advice_generic', 'a guest request of unknown outcome gets the generic advice',
+          (edit('app/security/tool_guard.py', '    "open_guest_request": "list_guest_requests',
+                '    "open_guest_requestX": "list_guest_requests'),),
+          ('tests/e2e/test_tool_surface.py',)),
+    Fault('sandbox_request_department_fixed', 'the sandbox sends every request without a department to housekeeping',
+          (edit('app/sandbox/state.py', 'unit = (department or chosen.department).strip().upper()',
+                'unit = (department or "HSK").strip().upper()'),),
+          ('tests/sandbox/test_service_requests.py::'
+           'test_a_request_takes_the_stay_guest_and_the_code_department_when_not_named',)),
+    Fault('sandbox_request_retired_code', 'the sandbox takes a retired service request code',
+          (edit('app/sandbox/state.py', 'if chosen is None or not chosen.active:',
+                'if chosen is None:'),),
+          ('tests/sandbox/test_service_requests.py::'
+           'test_refused_requests_are_specific_and_record_nothing',)),
+    Fault('sandbox_request_done_without_action', 'the sandbox completes a request without the action taken',
+          (edit('app/sandbox/state.py', 'if status in ("PendingFollowUp", "Closed") and not action:',
+                'if False:'),),
+          ('tests/sandbox/test_service_requests.py::'
+           'test_completing_needs_the_action_and_closing_the_follow_up',)),
+    Fault('sandbox_request_status_unfiltered', 'the sandbox lists requests of every status whatever is asked',
+          (edit('app/sandbox/routes/fof.py', 'and (not statuses or r.status in statuses)',
+                'and True'),),
+          ('tests/sandbox/test_service_requests.py::'
+           'test_oracle_workflow_opens_lists_and_closes_a_request',)),
 )
 
 

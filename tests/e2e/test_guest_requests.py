@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 
 from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
-from tests.support.sandbox_state import inject_fault
+from tests.support.sandbox_state import inject_fault, raw_call
 
 
 @pytest.fixture
@@ -133,14 +134,51 @@ async def test_a_request_whose_answer_is_lost_is_opened_once_with_or_without_a_k
     assert len(sent(sandbox_server, "postServiceRequests")) == 2  # one each: never a blind repeat
 
 
+async def test_an_agent_that_times_out_and_repeats_gets_one_request(app: Any, sandbox_server: Any) -> None:
+    guest = in_house(sandbox_server, 4)
+    ask = {"reservation_id": guest.reservation_id, "code": "BFAST", "department": "FB",
+           "comment": "breakfast for two at 8", "idempotency_key": str(uuid.uuid4())}
+    # OPERA opens it at once but answers 2 s late; the agent gives up after 0.5 s and asks again with its key.
+    await inject_fault(sandbox_server.url, operation="postServiceRequests", mode="stall", delay=2.0)
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25"}
+    async with httpx2.AsyncClient(timeout=0.5) as http:
+        with pytest.raises(httpx2.ReadTimeout):
+            await http.post(f"{app.url}/mcp", json=raw_call("open_guest_request", ask), headers=headers)
+    async with mcp_client(app.url) as client:
+        again = await call_ok(client, "open_guest_request", ask)
+    [request] = stored(sandbox_server)
+    assert again["request"]["service_request_id"] == request.request_id
+    assert len(sent(sandbox_server, "postServiceRequests")) == 1
+
+
+async def test_a_key_a_second_server_never_saw_finds_the_request_in_opera(sandbox_server: Any) -> None:
+    """The idempotency record is a fast path; OPERA holds the truth. A server with an empty store (another replica,
+    a Redis that came back empty) finds the request by the reference in its comment instead of opening it again."""
+    guest = in_house(sandbox_server, 5)
+    ask = {"reservation_id": guest.reservation_id, "code": "TAXI", "department": "CON",
+           "comment": "taxi to the airport at 6", "idempotency_key": str(uuid.uuid4())}
+    with running_app(settings_for_sandbox(sandbox_server.url)) as first:
+        async with mcp_client(first.url) as client:
+            opened = await call_ok(client, "open_guest_request", ask)
+    with running_app(settings_for_sandbox(sandbox_server.url)) as second:
+        async with mcp_client(second.url) as client:
+            again = await call_ok(client, "open_guest_request", ask)
+    [request] = stored(sandbox_server)
+    assert opened["request"]["service_request_id"] == again["request"]["service_request_id"] == request.request_id
+    assert len(sent(sandbox_server, "postServiceRequests")) == 1
+
+
 async def test_a_lost_answer_when_opera_made_nothing_says_what_to_check(app: Any, sandbox_server: Any) -> None:
     guest = in_house(sandbox_server)
-    await inject_fault(sandbox_server.url, operation="postServiceRequests", mode="respond", status=503, times=5)
+    ask = {"reservation_id": guest.reservation_id, "code": "IRON", "department": "HSK", "comment": "an iron"}
     async with mcp_client(app.url) as client:
-        failed = await call_error(client, "open_guest_request", {
-            "reservation_id": guest.reservation_id, "code": "IRON", "department": "HSK", "comment": "an iron"})
+        first = await call_ok(client, "open_guest_request", ask)
+        await inject_fault(sandbox_server.url, operation="postServiceRequests", mode="respond", status=503, times=5)
+        failed = await call_error(client, "open_guest_request", ask)
+    # The request of the same code and comment opened before does not pass for one OPERA did not take.
     assert "list_guest_requests" in failed
-    assert stored(sandbox_server) == []
+    assert [r.request_id for r in stored(sandbox_server)] == [first["request"]["service_request_id"]]
 
 
 async def test_unknown_codes_closed_stays_and_card_numbers_are_refused_before_opera_is_asked(
