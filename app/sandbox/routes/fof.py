@@ -661,6 +661,15 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     def request_text(detail: dict[str, Any], key: str, path: str, max_length: int) -> str | None:
         return mask_card_numbers(as_text(detail.get(key), f"{path}.{key}", max_length=max_length))
 
+    def request_codes(detail: dict[str, Any], path: str) -> dict[str, str | None]:
+        """What the request is (its code), who does it (the department's code) and how soon (its priority)."""
+        return {
+            "code": as_text(detail.get("code"), f"{path}.code", max_length=20),
+            "department": as_text(as_object(detail.get("department"), f"{path}.department").get("code"),
+                                  f"{path}.department.code", max_length=20),
+            "priority": as_text(detail.get("priority"), f"{path}.priority", max_length=20),
+        }
+
     def request_status(detail: dict[str, Any], path: str) -> str | None:
         status = as_enum(detail.get("status"), SERVICE_REQUEST_STATUSES, f"{path}.status")
         if status is not None and status not in REQUEST_STAGES:
@@ -682,10 +691,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                             for r in as_list(detail.get("reservationIdList"))]
             made.append(sandbox.enterprise.open_service_request(
                 hotel.code,
-                code=as_text(detail.get("code"), f"{path}.code", max_length=20),
-                department=as_text(as_object(detail.get("department"), f"{path}.department").get("code"),
-                                   f"{path}.department.code", max_length=20),
-                priority=as_text(detail.get("priority"), f"{path}.priority", max_length=20),
+                **request_codes(detail, path),
                 reservation_id=next((r for r in reservations if r), None),
                 profile_id=as_text(as_object(detail.get("profileId"), f"{path}.profileId").get("id"),
                                    f"{path}.profileId.id", max_length=80),
@@ -710,10 +716,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             sandbox.enterprise.change_service_request(
                 hotel.code, number,
                 status=request_status(detail, path) or "Open",
-                code=as_text(detail.get("code"), f"{path}.code", max_length=20),
-                department=as_text(as_object(detail.get("department"), f"{path}.department").get("code"),
-                                   f"{path}.department.code", max_length=20),
-                priority=as_text(detail.get("priority"), f"{path}.priority", max_length=20),
+                **request_codes(detail, path),
                 comment=request_text(detail, "comment", path, 2000),
                 action=request_text(detail, "action", path, 200),
                 close_description=request_text(detail, "closeDescription", path, 2000),
