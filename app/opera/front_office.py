@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, OperaResponse, Operation
-from app.opera.models import OperaWarning, PageInfo, warnings_from
+from app.opera.models import OperaWarning, PageInfo, as_moment, warnings_from
 from app.opera.reservations import as_date, as_dict, status_of
 
 GET_HOTEL_ROOMS = Operation("fof", "getHotelRooms", "GET", "/hotels/{hotelId}/rooms")
@@ -197,13 +197,10 @@ def wake_up_text(moment: datetime) -> str:
 
 
 def _wake_up_call(raw: dict[str, Any]) -> WakeUpCall | None:
-    text = raw.get("callTime")
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00")).replace(tzinfo=None) if text else None
-    except ValueError:
-        moment = None
-    if moment is None:
+    parsed = as_moment(raw.get("callTime"))
+    if parsed is None:
         return None
+    moment = parsed.replace(tzinfo=None)
     info = as_dict(raw.get("reservationInfo"))
     room, status, instructions = info.get("room"), raw.get("status"), raw.get("instructions")
     return WakeUpCall(call_time=moment, status=str(status) if status else None, room_id=str(room) if room else None,

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import OperaWarning, as_text, warnings_from
+from app.opera.models import OperaWarning, as_moment, as_text, warnings_from
 from app.opera.reservations import as_date, as_dict, as_list
 
 POST_ROOM_MAINTENANCE = Operation(
@@ -46,11 +46,7 @@ def request_from(raw: dict[str, object]) -> MaintenanceRequest | None:
     if number is None:
         return None
     resolve = as_dict(raw.get("resolveInfo"))
-    created = as_text(raw.get("createDateTime"))
-    try:
-        reported = datetime.fromisoformat(created) if created else None
-    except ValueError:
-        reported = None
+    reported = as_moment(raw.get("createDateTime"))
     return MaintenanceRequest(
         maintenance_id=number,
         room_id=as_text(as_dict(raw.get("roomInfo")).get("roomId")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -85,6 +86,18 @@ def as_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def as_moment(value: Any) -> datetime | None:
+    """An OPERA date-time as the spec writes it (ISO 8601, "Z" included) or as Oracle's samples do
+    ("2021-03-15 23:50:00.0"); None for missing or unreadable values."""
+    text = as_text(value)
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def warnings_from(body: dict[str, Any] | None) -> list[OperaWarning]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr
 
 from app.opera.http import OperaHTTP, Operation
-from app.opera.models import OperaWarning, as_text, warnings_from
+from app.opera.models import OperaWarning, as_moment, as_text, warnings_from
 from app.opera.reservations import as_dict, as_list
 
 GET_SERVICE_REQUESTS = Operation("fof", "getServiceRequests", "GET", "/hotels/{hotelId}/serviceRequests")
@@ -30,17 +30,6 @@ PUT_SERVICE_REQUESTS = Operation("fof", "putServiceRequests", "PUT", "/hotels/{h
 #: service statuses DoNotDisturb and MakeUpRoom, which are not requests of this kind).
 RequestStatus = Literal["Open", "PendingFollowUp", "Closed"]
 STAGES: tuple[RequestStatus, ...] = ("Open", "PendingFollowUp", "Closed")
-
-
-def _moment(value: Any) -> datetime | None:
-    """An OPERA date-time, as the spec writes it or as Oracle's samples do ("2021-03-15 23:50:00.0")."""
-    text = as_text(value)
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class ServiceRequest(BaseModel):
@@ -82,9 +71,9 @@ def request_from(raw: dict[str, Any]) -> ServiceRequest | None:
         comment=as_text(raw.get("comment")),
         action=as_text(raw.get("action")),
         close_description=as_text(raw.get("closeDescription")),
-        opened_at=_moment(raw.get("openDate")),
-        completed_at=_moment(raw.get("completionDate")),
-        closed_at=_moment(raw.get("closedDate")),
+        opened_at=as_moment(raw.get("openDate")),
+        completed_at=as_moment(raw.get("completionDate")),
+        closed_at=as_moment(raw.get("closedDate")),
         closed_by=as_text(raw.get("closedBy")),
     )
     request._raw = copy.deepcopy(raw)

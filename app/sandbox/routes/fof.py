@@ -529,16 +529,23 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             details.append(entry)
         return ohip_json({"roomMoveHistoryDetails": details})
 
-    def wake_up_time(value: Any, path: str) -> datetime:
-        """A wake-up callTime: hotel local time, as Oracle's samples write it ("2022-07-14 07:00:00") or in ISO
-        form; an offset, when sent, is dropped (the call rings at the hotel's clock time)."""
+    def local_moment(value: Any, path: str) -> datetime | None:
+        """A date and time in the hotel's local time, as Oracle's samples write it ("2022-07-14 07:00:00",
+        "2021-03-15 23:50:00.0") or in ISO form; an offset, when sent, is dropped."""
         text = as_text(value, path, max_length=40)
         if text is None:
-            raise bad_input(f"{path} is required: the wake up date and time", path)
+            return None
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
         except ValueError:
             raise bad_input(f"{path} {text!r} is not a date and time such as 2026-05-02 07:00:00", path) from None
+
+    def wake_up_time(value: Any, path: str) -> datetime:
+        """A wake-up callTime: the call rings at the hotel's clock time."""
+        moment = local_moment(value, path)
+        if moment is None:
+            raise bad_input(f"{path} is required: the wake up date and time", path)
+        return moment
 
     def call_body(hotel: Hotel, reservation_id: str, call: WakeUpCall) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -634,16 +641,6 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         sandbox.enterprise.remove_from_queue(hotel.code, str(request.path_params["reservationId"]))
         return ohip_json({})
 
-    def request_moment(value: Any, path: str) -> datetime | None:
-        """A request's date-time, in ISO form or as Oracle's samples write it ("2021-03-15 23:50:00.0")."""
-        text = as_text(value, path, max_length=40)
-        if text is None:
-            return None
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
-        except ValueError:
-            raise bad_input(f"{path} {text!r} is not a date and time such as 2026-05-02 07:00:00", path) from None
-
     def request_details(body: dict[str, Any], hotel: Hotel) -> list[tuple[str, dict[str, Any]]]:
         details = as_list(body.get("serviceRequestsDetails"))
         if not details:
@@ -699,7 +696,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 guest_name=request_text(detail, "guestName", path, 200),
                 comment=request_text(detail, "comment", path, 2000),
                 guest_contact_method=request_text(detail, "guestContactMethod", path, 100),
-                opened=request_moment(detail.get("openDate"), f"{path}.openDate"),
+                opened=local_moment(detail.get("openDate"), f"{path}.openDate"),
                 path=path,
             ))
         # OPERA's 201 carries only a status; the Location names the hotel's requests (there is no GET of one).
@@ -721,8 +718,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
                 action=request_text(detail, "action", path, 200),
                 close_description=request_text(detail, "closeDescription", path, 2000),
                 guest_contact_method=request_text(detail, "guestContactMethod", path, 100),
-                completed=request_moment(detail.get("completionDate"), f"{path}.completionDate"),
-                closed=request_moment(detail.get("closedDate"), f"{path}.closedDate"),
+                completed=local_moment(detail.get("completionDate"), f"{path}.completionDate"),
+                closed=local_moment(detail.get("closedDate"), f"{path}.closedDate"),
                 closed_by=as_text(detail.get("closedBy"), f"{path}.closedBy", max_length=80),
                 path=path,
             )
