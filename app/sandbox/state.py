@@ -529,6 +529,7 @@ class Posting:
     cashier_id: int | None = None  # the cashier it was posted under (None: the night audit or the seed)
     card_id: str | None = None  # card payments: the card on file that paid
     deposit_policy_id: str | None = None  # deposits: the deposit request it was applied to (None: unallocated)
+    refunds_transaction_no: int | None = None  # refunds: the deposit payment it pays back (originalTransactionNo)
 
 
 @dataclass
@@ -572,6 +573,9 @@ class FolioWindow:
 
 
 #: rsv alertAreaType: where in the stay OPERA shows an alert.
+#: The statuses a deposit refund is taken in: before the stay, and once a booking is cancelled or a no-show (Oracle's
+#: user guide: "If a deposit has been refunded on no-show or cancelled reservations, this data is not deleted").
+DEPOSIT_REFUND_STATUSES = ("Reserved", "DueIn", "Cancelled", "NoShow")
 ALERT_AREAS = ("CheckIn", "CheckOut", "Reservation", "Billing", "InHouse")
 
 
@@ -725,6 +729,11 @@ class Reservation:
         """rsv resRevenueBalanceType.totalDepositPaid: "Total of all deposit payment posted to the reservation"
         (refunds are negative deposits)."""
         return money(sum(p.amount for p in self.deposits), self.currency)
+
+    def refundable(self, deposit: Posting) -> float:
+        """What is left to refund of one deposit payment: its amount less the refunds that name it."""
+        back = sum(-p.amount for p in self.deposits if p.refunds_transaction_no == deposit.transaction_no)
+        return money(deposit.amount - back, deposit.currency)
 
     @property
     def deposit_required(self) -> float:
@@ -2796,14 +2805,23 @@ class Enterprise:
         cashier_id: int | None = None,
         card_id: str | None = None,
         policy_id: str | None = None,
+        original_transaction_no: int | None = None,
     ) -> Posting:
         """postDepositPayment: a payment on the reservation's deposit ledger before the stay ("Reservation Deposit
         deals with managing the advance deposit pre-payments that guests make prior to their stays", Oracle's user
         guide), so only a reservation not yet checked in. "To refund a deposit post a negative amount and provide
-        details in the reference field": a refund needs a reference and never takes back more than was paid."""
+        details in the reference field": a refund needs a reference and never takes back more than was paid. A
+        refund is also taken once the booking is cancelled or a no-show (the user guide: "If a deposit has been
+        refunded on no-show or cancelled reservations, this data is not deleted"); a new deposit is not. With
+        `originalTransactionNo` ("the original payment being refunded") the refund goes back the way that payment
+        came (the user guide's card refund "displays the original payment method used for the transaction, which
+        cannot be modified") and, as its rebate validation, never exceeds what is left of that payment."""
         hotel = self.hotel(hotel_id)
         reservation = hotel.reservation(reservation_id)
-        hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "take a deposit")
+        if amount < 0:
+            hotel._refuse_unless(reservation, DEPOSIT_REFUND_STATUSES, "have a deposit refunded")
+        else:
+            hotel._refuse_unless(reservation, ("Reserved", "DueIn"), "take a deposit")
         cashier = hotel.cashier(cashier_id, "post deposits", "criteria.cashierId")
         method = _payment_method(hotel, payment_method, "criteria.paymentMethod.paymentMethod")
         if amount == 0:
@@ -2822,6 +2840,32 @@ class Enterprise:
                 "OHIPSIM-CSH-AMOUNT",
                 "criteria.postingAmount.amount",
             )
+        if original_transaction_no is not None:
+            if amount > 0:
+                raise _bad_request(
+                    "Not a refund", "originalTransactionNo names the payment a refund pays back; a deposit "
+                    "payment of a positive amount refunds nothing", "OHIPSIM-CSH-AMOUNT",
+                    "criteria.originalTransactionNo",
+                )
+            original = _refundable_deposit(reservation, original_transaction_no)
+            if method.code != original.payment_method or (original.card_id and card_id != original.card_id):
+                raise _bad_request(
+                    "Not the original payment method",
+                    f"Deposit {original_transaction_no} was paid by {original.payment_method}"
+                    + (" from a card on file" if original.card_id else "")
+                    + "; its refund goes back the same way",
+                    "OHIPSIM-CSH-PAYMENT",
+                    "criteria.paymentMethod",
+                )
+            left = reservation.refundable(original)
+            if money(-amount, hotel.currency) > left:
+                raise _bad_request(
+                    "Refund exceeds payment",
+                    f"Deposit {original_transaction_no} has {amount_text(left, hotel.currency)} left to refund; a "
+                    f"refund of {amount_text(-amount, hotel.currency)} is more than that",
+                    "OHIPSIM-CSH-AMOUNT",
+                    "criteria.postingAmount.amount",
+                )
         request = reservation.deposit_request
         if policy_id is not None and (request is None or request.policy_id != policy_id):
             raise _bad_request(
@@ -2836,8 +2880,23 @@ class Enterprise:
         # "Reservation deposit payments may be applied against deposit request rules setup on the reservation or
         # posted as an unallocated payment": applied only when the payment names the request.
         posting.deposit_policy_id = policy_id
+        posting.refunds_transaction_no = original_transaction_no
         reservation.deposits.append(posting)
         return posting
+
+    def deposit_refund_eligible(self, hotel_id: str, reservation_id: str, transaction_no: int) -> str | None:
+        """csh isDepositRefundEligible ("Is reservation valid for deposit refund") for one deposit payment: None when
+        it can be refunded, else why not. A 404 when the transaction is not a deposit payment of the reservation."""
+        hotel = self.hotel(hotel_id)
+        reservation = hotel.reservation(reservation_id)
+        original = _refundable_deposit(reservation, transaction_no)
+        status = reservation.computed_status(hotel.business_date)
+        if status not in DEPOSIT_REFUND_STATUSES:
+            return (f"reservation {reservation_id} is {status}: its deposits moved to the folio at check-in, so "
+                    "there is no deposit to refund")
+        if reservation.refundable(original) <= 0:
+            return f"deposit {transaction_no} is refunded in full"
+        return None
 
     def generate_folio(
         self, hotel_id: str, reservation_id: str, folio_window: int = 1, *, cashier_id: int | None = None
@@ -3133,6 +3192,20 @@ def _canonical(value: str | None, allowed: Sequence[str], label: str, path: str)
             return candidate
     raise _bad_request(
         f"Invalid {label}", f"{value!r} is not a {label}; use one of {', '.join(allowed)}", "OHIPSIM-ENUM", path
+    )
+
+
+def _refundable_deposit(reservation: Reservation, transaction_no: int) -> Posting:
+    """The deposit payment (positive, on the reservation's deposit ledger) a refund names; 404 otherwise."""
+    for posting in reservation.deposits:
+        if posting.transaction_no == transaction_no and posting.amount > 0:
+            return posting
+    raise SandboxError(
+        404,
+        "Deposit payment not found",
+        f"Transaction {transaction_no} is not a deposit payment of reservation {reservation.reservation_id}",
+        "OHIPSIM-CSH-TRANSACTION",
+        "transactionId",
     )
 
 

@@ -209,3 +209,104 @@ async def test_a_deposit_applies_to_the_request_only_when_it_names_it(ohip: http
     (after,) = (await policies(ohip, reservation_id))["depositPolicies"]
     assert (after["amountPaid"]["amount"], after["amountDue"]["amount"]) == (50.0, round(due - 50.0, 2))
     assert deposit_paid(await reservation(ohip, reservation_id)) == 70.0  # every deposit, applied or not
+
+
+def eligible_url(reservation_id: str, transaction_no: Any) -> str:
+    return f"{CSH}/reservations/{reservation_id}/transactions/{transaction_no}"
+
+
+async def cancel(ohip: httpx2.AsyncClient, reservation_id: str) -> None:
+    body: dict[str, Any] = {
+        "reason": {"code": "CHG"}, "verificationOnly": False,
+        "reservations": [{"reservationIdList": [{"id": reservation_id, "type": "Reservation"}], "hotelId": "SAND01"}],
+    }
+    done = await ohip.post(f"/rsv/v1/hotels/SAND01/reservations/{reservation_id}/cancellations", json=body)
+    assert done.status_code == 201, done.text
+
+
+async def test_a_cancelled_booking_has_its_deposit_refunded_but_takes_no_new_one(ohip: httpx2.AsyncClient) -> None:
+    # "If a deposit has been refunded on no-show or cancelled reservations, this data is not deleted" (user guide).
+    reservation_id = await book(ohip, arrival=BD + timedelta(days=6))
+    paid = (await deposit(ohip, reservation_id, 90.0)).json()["deposits"][0]
+    await cancel(ohip, reservation_id)
+
+    refund = await deposit(ohip, reservation_id, -90.0, postingReference="Cancelled in time: full refund",
+                           originalTransactionNo=paid["transactionNo"])
+    again = await deposit(ohip, reservation_id, -0.01, postingReference="Refund",
+                          originalTransactionNo=paid["transactionNo"])
+
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["deposits"][0]["transactionAmount"] == -90.0
+    assert again.status_code == 400 and again.json()["o:errorCode"] == "OHIPSIM-CSH-AMOUNT"
+    assert [d["transactionAmount"] for d in await deposits(ohip, reservation_id)] == [90.0, -90.0]
+    assert deposit_paid(await reservation(ohip, reservation_id)) == 0.0
+    assert (await deposit(ohip, reservation_id, 10.0)).status_code == 400  # a new deposit is not taken
+
+
+async def test_a_no_show_has_its_deposit_refunded(ohip: httpx2.AsyncClient) -> None:
+    reservation_id = await book(ohip, nights=1)
+    paid = (await deposit(ohip, reservation_id, 50.0)).json()["deposits"][0]
+    await night_audit(ohip)
+    assert (await reservation(ohip, reservation_id))["reservationStatus"] == "NoShow"
+
+    refund = await deposit(ohip, reservation_id, -20.0, postingReference="Goodwill: part refund",
+                           originalTransactionNo=paid["transactionNo"])
+
+    assert refund.status_code == 201, refund.text
+    assert deposit_paid(await reservation(ohip, reservation_id)) == 30.0
+
+
+async def test_a_refund_of_a_named_payment_goes_back_its_way_and_never_beyond_it(
+    ohip: httpx2.AsyncClient, sandbox_server: SandboxServer
+) -> None:
+    hotel = sandbox_server.sandbox.enterprise.hotels["SAND01"]
+    booked = next(r for r in hotel.reservations.values()
+                  if r.status == "Reserved" and r.arrival > BD and r.cards and not r.deposits)
+    card = booked.cards[0]
+    paying = {"paymentMethod": card.payment_method,
+              "paymentCard": {"cardId": {"id": card.card_id, "type": "CreditCard"}}}
+    by_card = await deposit(ohip, booked.reservation_id, 60.0, card.payment_method, paymentMethod=paying)
+    assert by_card.status_code == 201, by_card.text
+    card_deposit = by_card.json()["deposits"][0]
+    # the ledger says which card on file paid (by its id, never a number)
+    assert card_deposit["paymentMethod"] == paying
+    cash_deposit = (await deposit(ohip, booked.reservation_id, 40.0)).json()["deposits"][0]
+    number = card_deposit["transactionNo"]
+
+    by_cash = await deposit(ohip, booked.reservation_id, -10.0, postingReference="Refund",
+                            originalTransactionNo=number)
+    beyond = await deposit(ohip, booked.reservation_id, -60.5, card.payment_method, paymentMethod=paying,
+                           postingReference="Refund", originalTransactionNo=number)
+    unknown = await deposit(ohip, booked.reservation_id, -5.0, postingReference="Refund", originalTransactionNo=1)
+    positive = await deposit(ohip, booked.reservation_id, 5.0, originalTransactionNo=cash_deposit["transactionNo"])
+    refund = await deposit(ohip, booked.reservation_id, -60.0, card.payment_method, paymentMethod=paying,
+                           postingReference="Refund to card", originalTransactionNo=number)
+
+    assert by_cash.status_code == 400 and by_cash.json()["o:errorCode"] == "OHIPSIM-CSH-PAYMENT", by_cash.text
+    assert beyond.status_code == 400 and "60.00 USD left" in beyond.json()["detail"]  # though 100.00 is held
+    assert unknown.status_code == 404
+    assert positive.status_code == 400 and positive.json()["title"] == "Not a refund"
+    assert refund.status_code == 201, refund.text
+    assert [d["transactionAmount"] for d in await deposits(ohip, booked.reservation_id)] == [60.0, 40.0, -60.0]
+
+
+async def test_refund_eligibility_says_whether_a_deposit_payment_can_still_be_refunded(
+    ohip: httpx2.AsyncClient,
+) -> None:
+    reservation_id = await book(ohip, nights=1)
+    first = (await deposit(ohip, reservation_id, 30.0)).json()["deposits"][0]
+    second = (await deposit(ohip, reservation_id, 20.0)).json()["deposits"][0]
+    assert (await deposit(ohip, reservation_id, -30.0, postingReference="Refund",
+                          originalTransactionNo=first["transactionNo"])).status_code == 201
+
+    refunded = await ohip.get(eligible_url(reservation_id, first["transactionNo"]))
+    open_one = await ohip.get(eligible_url(reservation_id, second["transactionNo"]))
+    not_a_deposit = await ohip.get(eligible_url(reservation_id, 123))
+
+    assert refunded.status_code == 200 and refunded.json()["isDepositRefundValid"] is False
+    assert "refunded in full" in refunded.json()["warnings"][0]["value"]
+    assert open_one.json() == {"isDepositRefundValid": True}
+    assert not_a_deposit.status_code == 404
+    assert (await check_in(ohip, reservation_id, await free_room(ohip, "KNG"))).status_code == 201
+    matured = await ohip.get(eligible_url(reservation_id, second["transactionNo"]))
+    assert matured.json()["isDepositRefundValid"] is False and "InHouse" in matured.json()["warnings"][0]["value"]

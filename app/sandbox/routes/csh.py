@@ -126,6 +126,8 @@ def deposit_body(posting: Posting) -> dict[str, Any]:
     body = {k: v for k, v in posting_body(posting).items() if k != "folioWindowNo"}
     if posting.payment_method:
         body["paymentMethod"] = {"paymentMethod": posting.payment_method}
+        if posting.card_id:  # the card on file it was paid from, by its id (never a number)
+            body["paymentMethod"]["paymentCard"] = {"cardId": {"id": posting.card_id, "type": "CreditCard"}}
     if posting.deposit_policy_id:
         body["depositPolicy"] = {"policyId": {"id": posting.deposit_policy_id, "type": "Policy"}}
     return body
@@ -499,10 +501,12 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         hotel, reservation, criteria, paying = await payment_request(request)
         reservation_id = reservation.reservation_id
         policy = as_object(criteria.get("depositPolicyId"), "criteria.depositPolicyId")
+        original = as_int(criteria.get("originalTransactionNo"), "criteria.originalTransactionNo", minimum=1)
         posting = sandbox.enterprise.post_deposit(
             hotel.code, reservation_id, paying.method.code, paying.amount, reference=paying.reference,
             currency=paying.currency, cashier_id=cashier_of(criteria, "criteria"), card_id=paying.card_id,
             policy_id=as_text(policy.get("id"), "criteria.depositPolicyId.id", max_length=40),
+            original_transaction_no=original,
         )
         posting.remark = paying.remark_for(reservation, posting)
         return created(request, f"{reservation_path(hotel.code, reservation_id)}/depositPayments",
@@ -527,6 +531,19 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         if reservation.deposits:
             info["deposits"] = [deposit_body(p) for p in reservation.deposits]
         return ohip_json({"reservationDepositFoliosInfo": [info]})
+
+    async def is_deposit_refund_eligible(request: Request) -> Response:
+        # csh isDepositRefundEligible: "Is reservation valid for deposit refund", for one deposit payment. Why not
+        # comes back as a warning beside isDepositRefundValid=false.
+        hotel = hotel_of(sandbox, request)
+        reservation_id = str(request.path_params["reservationId"])
+        number = as_int(request.path_params["transactionId"], "transactionId", minimum=1)
+        assert number is not None  # a path parameter is never empty
+        why_not = sandbox.enterprise.deposit_refund_eligible(hotel.code, reservation_id, number)
+        body: dict[str, Any] = {"isDepositRefundValid": why_not is None}
+        if why_not:
+            body["warnings"] = [{"value": why_not, "code": "OHIPSIM-CSH-REFUND"}]
+        return ohip_json(body)
 
     async def generate_folio(request: Request) -> Response:
         hotel = hotel_of(sandbox, request)
@@ -663,6 +680,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route(f"{reservation}/payments", post_billing_payment, methods=["POST"], name="postBillingPayment"),
         Route(f"{reservation}/depositPayments", post_deposit_payment, methods=["POST"], name="postDepositPayment"),
         Route(f"{BASE}/hotels/{{hotelId}}/depositFolio", get_deposit_folio, methods=["GET"], name="getDepositFolio"),
+        Route(f"{reservation}/transactions/{{transactionId}}", is_deposit_refund_eligible, methods=["GET"],
+              name="isDepositRefundEligible"),
         Route(f"{reservation}/checkOuts", post_check_out, methods=["POST"], name="postCheckOut"),
         Route(f"{reservation}/checkOuts/reinstate", reinstate_check_out, methods=["PUT"], name="reinstateCheckOut"),
         Route(f"{reservation}/earlyDeparture", put_early_departure, methods=["PUT"], name="putForEarlyDeparture"),
