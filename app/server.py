@@ -49,6 +49,7 @@ from app.telemetry.redaction import Redactor
 from app.tools import (
     availability,
     billing,
+    deposits,
     front_desk,
     guest_requests,
     guests,
@@ -65,7 +66,7 @@ log = logging.getLogger(__name__)
 
 #: Toolset modules, in catalogue order; each exposes build(services) -> list[ToolDef].
 TOOLSET_MODULES = (reservations, availability, guests, front_desk, messages, guest_requests, room_queue, housekeeping,
-                   maintenance, billing, system)
+                   maintenance, billing, deposits, system)
 
 INSTRUCTIONS = """\
 This server does hotel front-desk work on Oracle OPERA Cloud (OHIP) for the hotels it is configured for.

@@ -24,6 +24,9 @@ POST_BILLING_CHARGES = Operation("csh", "postBillingCharges", "POST", _RESERVATI
 POST_BILLING_PAYMENT = Operation("csh", "postBillingPayment", "POST", _RESERVATION_PATH + "/payments")
 POST_DEPOSIT_PAYMENT = Operation("csh", "postDepositPayment", "POST", _RESERVATION_PATH + "/depositPayments")
 GET_DEPOSIT_FOLIO = Operation("csh", "getDepositFolio", "GET", "/hotels/{hotelId}/depositFolio")
+IS_DEPOSIT_REFUND_ELIGIBLE = Operation(
+    "csh", "isDepositRefundEligible", "GET", _RESERVATION_PATH + "/transactions/{transactionId}"
+)
 GENERATE_FOLIO = Operation("csh", "generateFolio", "POST", _RESERVATION_PATH + "/folios")
 POST_CHECK_OUT = Operation("csh", "postCheckOut", "POST", _RESERVATION_PATH + "/checkOuts")
 REINSTATE_CHECK_OUT = Operation("csh", "reinstateCheckOut", "PUT", _RESERVATION_PATH + "/checkOuts/reinstate")
@@ -65,6 +68,9 @@ class Posting(BaseModel):
     remark: str | None = None
     reference: str | None = None
     cashier_id: int | None = Field(default=None, description="the OPERA cashier it was posted under")
+    payment_method: str | None = Field(
+        default=None, description="deposits: the payment method code it was paid by, e.g. CA or VA")
+    card_id: str | None = Field(default=None, exclude=True)  # deposits: OPERA's id of the card on file that paid
 
 
 class FolioWindow(BaseModel):
@@ -179,6 +185,7 @@ def posting_from(raw: dict[str, Any]) -> Posting:
     if amount is None and isinstance(raw.get("transactionAmount"), (int, float)):
         amount = Money(amount=float(raw["transactionAmount"]))
     quantity = raw.get("quantity")
+    paying = as_dict(raw.get("paymentMethod"))
     return Posting(
         transaction_no=_int(raw.get("transactionNo")),
         transaction_code=raw.get("transactionCode"),
@@ -191,6 +198,8 @@ def posting_from(raw: dict[str, Any]) -> Posting:
         remark=raw.get("remark"),
         reference=raw.get("reference"),
         cashier_id=_int(as_dict(raw.get("cashierInfo")).get("cashierId")),
+        payment_method=as_text(paying.get("paymentMethod")),
+        card_id=as_text(as_dict(as_dict(paying.get("paymentCard")).get("cardId")).get("id")),
     )
 
 
@@ -446,10 +455,13 @@ class CashieringAPI:
         reference: str | None = None,
         card: CardOnFile | None = None,
         policy_id: str | None = None,
+        original_transaction_no: int | None = None,
     ) -> Postings:
         """postDepositPayment: a payment on the reservation's deposit ledger before the stay (a card one from the
         card on file, as post_payment), applied to the deposit request `policy_id` when given (unallocated
-        otherwise). Its answer lists the deposit posted (depositedPayment.deposits)."""
+        otherwise). Its answer lists the deposit posted (depositedPayment.deposits). A refund is a negative
+        `amount` naming the payment it pays back (`original_transaction_no`, OPERA's originalTransactionNo: "the
+        original payment being refunded"), with a reference, which OPERA requires of a refund."""
         criteria = self._with_cashier(
             {
                 "hotelId": hotel_id,
@@ -462,6 +474,8 @@ class CashieringAPI:
             criteria["postingReference"] = reference
         if policy_id:
             criteria["depositPolicyId"] = {"id": policy_id, "type": "Policy"}
+        if original_transaction_no is not None:
+            criteria["originalTransactionNo"] = original_transaction_no
         response = await self._http.call(
             POST_DEPOSIT_PAYMENT,
             hotel_id=hotel_id,
@@ -480,6 +494,20 @@ class CashieringAPI:
         for info in as_list(as_dict(response.body).get("reservationDepositFoliosInfo")):
             found.extend(_deposit_postings(as_dict(info)).postings)
         return found
+
+    async def deposit_refund_eligible(
+        self, hotel_id: str, reservation_id: str, transaction_no: int
+    ) -> tuple[bool | None, list[OperaWarning]]:
+        """isDepositRefundEligible for one deposit payment ("Is reservation valid for deposit refund"): OPERA's
+        isDepositRefundValid (None when it does not say) and its warnings, which say why not. Never cached."""
+        response = await self._http.call(
+            IS_DEPOSIT_REFUND_ELIGIBLE,
+            hotel_id=hotel_id,
+            path_params={"reservationId": reservation_id, "transactionId": str(transaction_no)},
+        )
+        body = as_dict(response.body)
+        valid = body.get("isDepositRefundValid")
+        return (valid if isinstance(valid, bool) else None), warnings_from(body)
 
     async def generate_folio(
         self, hotel_id: str, reservation_id: str, *, window: int = 1, profile_id: str | None = None

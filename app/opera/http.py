@@ -71,8 +71,7 @@ CHECK_BEFORE_RETRY = {
     "postCancelReservation": "get_reservation to see whether it is already cancelled before trying again",
     "postBillingCharges": "get_folio to see whether the charge was posted before posting it again",
     "postBillingPayment": "get_folio to see whether the payment was posted before taking it again",
-    "postDepositPayment": "get_reservation's deposit_paid to see whether the deposit was taken before taking it "
-                          "again",
+    "postDepositPayment": "list_deposits to see whether the deposit (or refund) was posted before posting it again",
     "postCheckIn": "get_reservation to see whether the guest is already checked in before trying again",
     "postCheckOut": "get_reservation to see whether the guest is already checked out before trying again",
     "postRoomAssignment": "get_reservation to see whether the room was assigned before trying again",

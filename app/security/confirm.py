@@ -37,7 +37,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-CONFIRMED_TOOLS = frozenset({"cancel_reservation", "check_out", "post_payment", "post_deposit"})
+CONFIRMED_TOOLS = frozenset({"cancel_reservation", "check_out", "post_payment", "post_deposit", "refund_deposit"})
 CONFIRMATION_PARAM = "human_confirmation"
 CONFIRM_PARAM = "confirm"
 _INPUT_REQUIRED_VERSION = "2026-07-28"

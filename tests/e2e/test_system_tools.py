@@ -16,7 +16,7 @@ async def test_server_info_and_health_in_sandbox_mode() -> None:
         async with mcp_client(srv.url) as client:
             info = await call_ok(client, "get_server_info")
             assert info["mode"] == "sandbox" and info["default_hotel_id"] == "SAND02"
-            assert info["ohip_base_url"].endswith("/sandbox") and len(info["tools"]) == 51
+            assert info["ohip_base_url"].endswith("/sandbox") and len(info["tools"]) == 53
             plans = await call_ok(client, "list_rate_plans")  # the default hotel is SAND02 now
             assert plans["hotel_id"] == "SAND02" and plans["rate_plans"]
             health = await call_ok(client, "health_check")

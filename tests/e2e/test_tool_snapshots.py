@@ -36,7 +36,7 @@ async def test_tool_schemas_match_their_snapshots() -> None:
     with running_app(settings, port) as srv:
         async with mcp_client(srv.url) as client:
             tools = (await client.list_tools()).tools
-    assert len(tools) == 51, sorted(t.name for t in tools)
+    assert len(tools) == 53, sorted(t.name for t in tools)
     update = os.environ.get("UPDATE_TOOL_SNAPSHOTS") == "1"
     problems: list[str] = []
     listed = set()

@@ -130,7 +130,7 @@ async def test_tools_list_order_is_stable_across_calls_eras_and_restarts() -> No
     settings, port = embedded_settings()
     with running_app(settings, port) as srv:
         restarted = [t.name for t in await listed_tools(srv.url, "auto")]
-    assert len(first) == 51
+    assert len(first) == 53
     assert first == second == legacy == restarted
     # Catalogue order: toolsets in the order of the README's table, so related tools sit together.
     assert first.index("search_reservations") < first.index("check_availability") < first.index("search_guests")

@@ -37,8 +37,10 @@ WRITE_TOOLS = {
     "correct_charge",
     "post_payment",
     "post_deposit",
+    "refund_deposit",
 }
 ALL_TOOLS = WRITE_TOOLS | {
+    "list_deposits",
     "search_reservations",
     "get_reservation",
     "check_availability",

@@ -1,7 +1,7 @@
 """The caller's scope and hotel are checked before any confirmation prompt and before any OHIP request, on tools,
 resources and prompts alike; every billing tool (post_charge, correct_charge, post_payment, post_deposit,
-check_out) needs opera:billing. Real guests of the embedded sandbox, so that a check that moved or vanished would
-let the call read OHIP, show a guest's name to the human, or post."""
+refund_deposit, check_out) needs opera:billing. Real guests of the embedded sandbox, so that a check that moved or
+vanished would let the call read OHIP, show a guest's name to the human, or post."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from tests.security.conftest import Keys, RunningApp, client_with
 from tests.support.humans import Human
 from tests.support.mcp_client import Mode, call_error
 
-BILLING_TOOLS = {"post_charge", "correct_charge", "post_payment", "post_deposit", "check_out"}
+BILLING_TOOLS = {"post_charge", "correct_charge", "post_payment", "post_deposit", "refund_deposit", "check_out"}
 #: Confirmed tools take confirm=true: the agent's yes, which must not get a caller past its scope or hotel.
-CONFIRMED = {"post_payment", "post_deposit", "check_out", "cancel_reservation"}
+CONFIRMED = {"post_payment", "post_deposit", "refund_deposit", "check_out", "cancel_reservation"}
 
 
 @pytest.fixture
@@ -54,6 +54,7 @@ def billing_calls(reservation_id: str, hotel_id: str) -> dict[str, dict[str, Any
                          "hotel_id": hotel_id},
         "post_payment": {"reservation_id": reservation_id, "payment_method": "CA", "amount": 10,
                          "hotel_id": hotel_id},
+        "refund_deposit": {"reservation_id": reservation_id, "reason": "cancelled in time", "hotel_id": hotel_id},
         "check_out": {"reservation_id": reservation_id, "payment_method": "CA", "hotel_id": hotel_id},
     }
 
