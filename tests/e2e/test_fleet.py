@@ -80,6 +80,29 @@ async def test_a_deposit_lost_on_one_replica_and_repeated_on_both_at_once_is_tak
     assert len([e for e in sandbox_server.sandbox.requests if e.operation_id == "postDepositPayment"]) == 1
 
 
+async def test_a_refund_lost_on_one_replica_and_repeated_on_both_at_once_is_made_once(
+    fleet: list[Process], sandbox_server: Any,
+) -> None:
+    a, b = fleet
+    refund = {"reason": "cancelled in time", "confirm": True, "idempotency_key": str(uuid.uuid4())}
+    async with mcp_client(a.url) as on_a:
+        refund["reservation_id"] = (await call_ok(on_a, "create_reservation", stay("Reembolso")))["reservation_id"]
+        await call_ok(on_a, "post_deposit", {"reservation_id": refund["reservation_id"], "payment_method": "CA",
+                                             "amount": 41.5, "confirm": True})
+        await call_ok(on_a, "cancel_reservation", {"reservation_id": refund["reservation_id"], "confirm": True})
+        await inject_fault(sandbox_server.url, operation="postDepositPayment", mode="stall", delay=1.5)
+        lost = call_ok(on_a, "refund_deposit", refund)
+        async with mcp_client(b.url) as on_b:
+            first, second = await asyncio.gather(lost, call_ok(on_b, "refund_deposit", refund))
+    record = sandbox_server.sandbox.enterprise.hotels["SAND01"].reservations[refund["reservation_id"]]
+    assert [p.amount for p in record.deposits] == [41.5, -41.5]
+    assert first["refund"] == second["refund"]
+    assert first["refund"][0]["transaction_no"] == record.deposits[1].transaction_no
+    refunds = [e for e in sandbox_server.sandbox.requests if e.operation_id == "postDepositPayment"
+               and e.json["criteria"]["postingAmount"]["amount"] < 0]
+    assert len(refunds) == 1
+
+
 def three_writes(sandbox: Any, tag: str, surname: str) -> tuple[Any, dict[str, dict[str, Any]]]:
     """A booking, a charge and a payment for an in-house guest, each with its own key (the charge tagged `tag`)."""
     guest = next(r for r in sandbox.enterprise.hotels["SAND01"].reservations.values() if r.status == "InHouse")
