@@ -134,7 +134,8 @@ def check_range(name: str, start: date | None, end: date | None) -> None:
         )
 
 
-def cancellation_report(result: CancellationResult, record: Reservation, message: str) -> CancellationReport:
+def cancellation_report(result: CancellationResult, record: Reservation, message: str, *,
+                        refund_tool: bool = False) -> CancellationReport:
     """One status for a cancellation: the reservation's as OPERA holds it after the call (a dry run changes
     nothing, so it is the status before), at the top and inside alike."""
     summary = ReservationSummary(**record.model_dump(include=set(ReservationSummary.model_fields)))
@@ -143,7 +144,8 @@ def cancellation_report(result: CancellationResult, record: Reservation, message
     if held is not None:
         message = message.rstrip(".") + (
             f". It holds a deposit of {money_text(held)}, which cancelling does not refund: the hotel refunds or "
-            "keeps it by its cancellation policy (OPERA's Deposit/Cancellation)")
+            "keeps it by its cancellation policy (OPERA's Deposit/Cancellation)"
+            + ("; refund_deposit pays it back once the booking is cancelled" if refund_tool else ""))
     return CancellationReport(**(result.model_dump() | {"status": status}), reservation=summary, deposit_held=held,
                               message=message)
 
@@ -548,7 +550,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 record = await reservations.get(hotel, reservation_id, fresh=True)
             except OperaError:
                 record = current.model_copy(update={"status": result.status or "Cancelled"})
-        return cancellation_report(result, record, message)
+        return cancellation_report(result, record, message, refund_tool=services.offers("refund_deposit"))
 
     async def find_cancellation(args: Mapping[str, Any], reference: str) -> CancellationReport | None:
         if args.get("dry_run"):
@@ -562,7 +564,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             reason_code=record.cancellation_reason or str(args.get("reason_code") or ""),
         ), record, (f"reservation {record.reservation_id} is cancelled"
                     + (f", cancellation number {record.cancellation_number}" if record.cancellation_number else "")
-                    + "; reinstate_reservation undoes it while the arrival date has not passed"))
+                    + "; reinstate_reservation undoes it while the arrival date has not passed"),
+            refund_tool=services.offers("refund_deposit"))
 
     # -- reinstate_reservation --------------------------------------------------------------------------------
 

@@ -134,6 +134,7 @@ async def test_a_cancellation_says_the_deposit_it_does_not_refund(app: Any, sand
     for report in (dry, done):
         assert report["deposit_held"] == {"amount": 120.0, "currency": "USD"}
         assert "deposit of 120.00 USD" in report["message"] and "does not refund" in report["message"]
+    assert "refund_deposit" in done["message"]  # the next step, offered to this caller
     assert done["status"] == "Cancelled" and [p.amount for p in ledger(sandbox_server, reservation_id)] == [120.0]
 
 
