@@ -14,10 +14,7 @@ import pytest
 
 from tests.support.apps import running_app, settings_for_sandbox
 from tests.support.mcp_client import call_error, call_ok, mcp_client
-from tests.support.sandbox_state import inject_fault, raw_call, stay
-
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-           "mcp-protocol-version": "2025-11-25"}
+from tests.support.sandbox_state import RAW_HEADERS, inject_fault, raw_call, stay
 
 
 @pytest.fixture
@@ -141,7 +138,7 @@ async def test_an_agent_that_times_out_and_repeats_gets_one_refund(app: Any, san
     await inject_fault(sandbox_server.url, operation="postDepositPayment", mode="stall", delay=2.0)
     async with httpx2.AsyncClient(timeout=0.5) as http:
         with pytest.raises(httpx2.ReadTimeout):
-            await http.post(f"{app.url}/mcp", json=raw_call("refund_deposit", ask), headers=HEADERS)
+            await http.post(f"{app.url}/mcp", json=raw_call("refund_deposit", ask), headers=RAW_HEADERS)
     async with mcp_client(app.url) as client:
         again = await call_ok(client, "refund_deposit", ask)
     assert amounts(sandbox_server, reservation_id) == [64.0, -64.0]
