@@ -572,10 +572,10 @@ class FolioWindow:
 # ------------------------------------------------------------------------------------------------ reservations
 
 
-#: rsv alertAreaType: where in the stay OPERA shows an alert.
 #: The statuses a deposit refund is taken in: before the stay, and once a booking is cancelled or a no-show (Oracle's
 #: user guide: "If a deposit has been refunded on no-show or cancelled reservations, this data is not deleted").
 DEPOSIT_REFUND_STATUSES = ("Reserved", "DueIn", "Cancelled", "NoShow")
+#: rsv alertAreaType: where in the stay OPERA shows an alert.
 ALERT_AREAS = ("CheckIn", "CheckOut", "Reservation", "Billing", "InHouse")
 
 

@@ -234,13 +234,23 @@ def correction_tag(transaction_no: int) -> str:
     return f"Correction of #{transaction_no}"
 
 
-def corrected_so_far(postings: list[Posting], transaction_no: int) -> float:
-    """The sum (negative) of the corrections already posted against charge `transaction_no`."""
-    tag = correction_tag(transaction_no)
+def tagged_total(postings: list[Posting], tag: str, separator: str = " ") -> float:
+    """The sum of the postings whose reference is `tag`, or `tag` and `separator` followed by more text: how a
+    correction or a refund names the posting it takes back."""
     return sum(
         p.amount.amount for p in postings
-        if p.amount and p.reference and (p.reference == tag or p.reference.startswith(tag + " "))
+        if p.amount and p.reference and (p.reference == tag or p.reference.startswith(tag + separator))
     )
+
+
+def corrected_so_far(postings: list[Posting], transaction_no: int) -> float:
+    """The sum (negative) of the corrections already posted against charge `transaction_no`."""
+    return tagged_total(postings, correction_tag(transaction_no))
+
+
+def ledger_total(ledger: list[Posting], currency: str | None) -> float:
+    """What a deposit ledger holds: every deposit less every refund."""
+    return round_money(sum(p.amount.amount for p in ledger if p.amount), currency)
 
 
 #: The statuses a deposit is taken in: before the stay ("advance deposit pre-payments that guests make prior to
@@ -709,7 +719,7 @@ def build(services: ToolServices) -> list[ToolDef]:
         if not mine:
             return None
         currency = mine[0].amount.currency if mine[0].amount else None
-        paid = sum(p.amount.amount for p in ledger if p.amount)
+        paid = ledger_total(ledger, currency)
         try:
             request = (await reservations.get(hotel, reservation_id, fresh=True)).deposit_due
         except OperaError:

@@ -29,10 +29,12 @@ from app.tools.billing import (
     GuardedText,
     HotelId,
     ReservationId,
+    ledger_total,
     payment_label,
     refuse_card_numbers,
     refuse_excess_decimals,
     stay_currency,
+    tagged_total,
     tool_error_for,
 )
 from app.tools.previews import amount_text, booking_of, guest_of, money_text, recall, remember
@@ -53,17 +55,13 @@ def refund_tag(transaction_no: int) -> str:
 
 def refunded_by_tag(ledger: list[Posting], transaction_no: int) -> float:
     """What the refunds whose reference names deposit `transaction_no` paid back (a positive amount)."""
-    tag = refund_tag(transaction_no)
-    return -sum(
-        p.amount.amount for p in ledger
-        if p.amount and p.amount.amount < 0 and p.reference
-        and (p.reference == tag or p.reference.startswith(tag + ":"))
-    )
+    refunds = [p for p in ledger if p.amount and p.amount.amount < 0]
+    return -tagged_total(refunds, refund_tag(transaction_no), ":")
 
 
-def held_on(ledger: list[Posting], currency: str | None) -> float:
-    """What the deposit ledger holds: every deposit less every refund."""
-    return round_money(sum(p.amount.amount for p in ledger if p.amount), currency)
+def ledger_currency(ledger: list[Posting], record: Reservation) -> str | None:
+    """The currency of a deposit ledger: its postings', else the stay's."""
+    return next((p.amount.currency for p in ledger if p.amount and p.amount.currency), None) or stay_currency(record)
 
 
 class DepositLine(BaseModel):
@@ -147,9 +145,8 @@ def build(services: ToolServices) -> list[ToolDef]:
         record = await read_reservation(reservations, hotel, reservation_id, "list_deposits",
                                         find_with="search_reservations")
         ledger = await ledger_of(hotel, reservation_id, "list_deposits")
-        currency = next((p.amount.currency for p in ledger if p.amount and p.amount.currency), None) or (
-            stay_currency(record))
-        held = held_on(ledger, currency)
+        currency = ledger_currency(ledger, record)
+        held = ledger_total(ledger, currency)
         lines = [line_of(p, ledger, held, currency) for p in ledger]
         asked = 0
         for line in lines:
@@ -196,9 +193,8 @@ def build(services: ToolServices) -> list[ToolDef]:
             )
         ledger = await ledger_of(hotel, reservation_id, "refund_deposit")
         payments = [p for p in ledger if p.amount and p.amount.amount > 0 and p.transaction_no is not None]
-        currency = next((p.amount.currency for p in payments if p.amount and p.amount.currency), None) or (
-            stay_currency(record))
-        held = held_on(ledger, currency)
+        currency = ledger_currency(ledger, record)
+        held = ledger_total(ledger, currency)
         if not payments or held <= 0:
             raise ToolError(
                 f"refund_deposit refused: reservation {reservation_id} holds no deposit "
@@ -335,7 +331,7 @@ def build(services: ToolServices) -> list[ToolDef]:
                 raise tool_error(exc, what=what, next_step="list_deposits shows whether it was refunded before "
                                                            "refunding again") from None
         metrics.front_desk_events.labels("deposit_refund").inc()
-        held = held_on(plan.ledger, plan.currency) - plan.take
+        held = ledger_total(plan.ledger, plan.currency) - plan.take
         return DepositRefunded(
             reservation_id=reservation_id, hotel_id=hotel, refunded_transaction_no=plan.number,
             payment_method=plan.method, card_last_four=plan.card.last_four if plan.card else None,
@@ -361,7 +357,7 @@ def build(services: ToolServices) -> list[ToolDef]:
             reservation_id=reservation_id, hotel_id=hotel, refunded_transaction_no=int(number or 0),
             payment_method=first.payment_method or "", amount=Money(
                 amount=round_money(-sum(p.amount.amount for p in mine if p.amount), currency), currency=currency),
-            refund=mine, deposit_held=Money(amount=held_on(ledger, currency), currency=currency),
+            refund=mine, deposit_held=Money(amount=ledger_total(ledger, currency), currency=currency),
             next_step="the refund was made by the first call with this key; list_deposits shows the ledger",
         )
 
